@@ -1,0 +1,90 @@
+//! Channel specifications.
+use serde::{Deserialize, Serialize};
+
+/// What a channel measures. Used for grouping (captions), augmentation (IMU
+/// rotations) and defaults (units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// Accelerometer axis (g or m/s²).
+    Accelerometer,
+    /// Gyroscope axis (rad/s or deg/s).
+    Gyroscope,
+    /// Magnetometer axis.
+    Magnetometer,
+    /// Heart rate (bpm).
+    HeartRate,
+    /// Step count per sample period.
+    Steps,
+    /// Sleep indicator or stage.
+    Sleep,
+    /// Activity intensity (e.g. METs).
+    ActivityIntensity,
+    /// Skin temperature.
+    SkinTemperature,
+    /// Electrodermal activity.
+    Eda,
+    /// Anything else.
+    Other,
+}
+
+impl ChannelKind {
+    /// The caption group a channel of this kind belongs to by default.
+    pub fn default_group(self) -> &'static str {
+        match self {
+            ChannelKind::Accelerometer | ChannelKind::Gyroscope | ChannelKind::Magnetometer => {
+                "Motion"
+            }
+            ChannelKind::HeartRate => "Heart",
+            ChannelKind::Steps | ChannelKind::ActivityIntensity => "Activity",
+            ChannelKind::Sleep => "Sleep",
+            ChannelKind::SkinTemperature => "Temperature",
+            ChannelKind::Eda => "EDA",
+            ChannelKind::Other => "Other",
+        }
+    }
+
+    /// Parse a kind from its snake_case name; unknown names give [`ChannelKind::Other`].
+    pub fn parse(name: &str) -> ChannelKind {
+        serde_json::from_value(serde_json::Value::String(name.to_ascii_lowercase()))
+            .unwrap_or(ChannelKind::Other)
+    }
+}
+
+/// One channel: its name, unit, kind and caption group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelSpec {
+    /// Column name.
+    pub name: String,
+    /// Unit ("g", "rad/s", "bpm", ...).
+    pub unit: String,
+    /// What it measures.
+    pub kind: ChannelKind,
+    /// Caption group ("Heart", "Activity", ...).
+    pub group: String,
+}
+
+impl ChannelSpec {
+    /// A channel in the default group of its kind.
+    pub fn new(name: impl Into<String>, unit: impl Into<String>, kind: ChannelKind) -> Self {
+        Self {
+            name: name.into(),
+            unit: unit.into(),
+            kind,
+            group: kind.default_group().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_and_group() {
+        assert_eq!(ChannelKind::parse("heart_rate"), ChannelKind::HeartRate);
+        assert_eq!(ChannelKind::parse("Gyroscope"), ChannelKind::Gyroscope);
+        assert_eq!(ChannelKind::parse("banana"), ChannelKind::Other);
+        assert_eq!(ChannelKind::Steps.default_group(), "Activity");
+    }
+}

@@ -1,0 +1,151 @@
+//! Per-channel normalisation statistics.
+use crate::{Error, Result, Split, Window};
+use serde::{Deserialize, Serialize};
+
+/// Per-channel mean and standard deviation, fitted on observed values of the
+/// training split only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalisation {
+    /// Mean per channel.
+    pub mean: Vec<f64>,
+    /// Standard deviation per channel (at least `min_std`).
+    pub std: Vec<f64>,
+}
+
+impl Normalisation {
+    /// Smallest standard deviation used, so that constant channels do not
+    /// divide by zero.
+    pub const MIN_STD: f64 = 1e-6;
+
+    /// Fit on the observed values of the windows in [`Split::Train`].
+    /// Channels with no observed training value get mean 0, std 1.
+    pub fn fit<'a>(windows: impl IntoIterator<Item = &'a Window>, channels: usize) -> Self {
+        let mut acc = NormAccumulator::new(channels);
+        for w in windows {
+            if w.split == Split::Train {
+                acc.add(w);
+            }
+        }
+        acc.finish()
+    }
+
+    /// Normalise `values` (time-major, `channels` wide) in place; NaN stays NaN.
+    pub fn apply(&self, values: &mut [f32]) -> Result<()> {
+        let c = self.mean.len();
+        if c == 0 || values.len() % c != 0 {
+            return Err(Error::Shape(format!(
+                "{} values are not a multiple of {c} channels",
+                values.len()
+            )));
+        }
+        for row in values.chunks_exact_mut(c) {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = ((*v as f64 - self.mean[j]) / self.std[j]) as f32;
+            }
+        }
+        Ok(())
+    }
+
+    /// Undo [`Normalisation::apply`] in place.
+    pub fn invert(&self, values: &mut [f32]) -> Result<()> {
+        let c = self.mean.len();
+        if c == 0 || values.len() % c != 0 {
+            return Err(Error::Shape(format!(
+                "{} values are not a multiple of {c} channels",
+                values.len()
+            )));
+        }
+        for row in values.chunks_exact_mut(c) {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (*v as f64 * self.std[j] + self.mean[j]) as f32;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Streaming accumulator for [`Normalisation`] (Welford's algorithm), for
+/// fitting over windows that do not all fit in memory.
+#[derive(Debug, Clone)]
+pub struct NormAccumulator {
+    n: Vec<u64>,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl NormAccumulator {
+    /// An empty accumulator for `channels` channels.
+    pub fn new(channels: usize) -> Self {
+        Self {
+            n: vec![0; channels],
+            mean: vec![0.0; channels],
+            m2: vec![0.0; channels],
+        }
+    }
+
+    /// Add the observed values of one window (whatever its split).
+    pub fn add(&mut self, w: &Window) {
+        let c = self.n.len();
+        if w.channels != c {
+            return;
+        }
+        for (i, (&v, &miss)) in w.values.iter().zip(&w.missing).enumerate() {
+            if miss || !v.is_finite() {
+                continue;
+            }
+            let j = i % c;
+            self.n[j] += 1;
+            let d = v as f64 - self.mean[j];
+            self.mean[j] += d / self.n[j] as f64;
+            self.m2[j] += d * (v as f64 - self.mean[j]);
+        }
+    }
+
+    /// The fitted statistics.
+    pub fn finish(self) -> Normalisation {
+        let std = self
+            .n
+            .iter()
+            .zip(&self.m2)
+            .map(|(&n, &m2)| {
+                if n < 2 {
+                    1.0
+                } else {
+                    (m2 / n as f64).sqrt().max(Normalisation::MIN_STD)
+                }
+            })
+            .collect();
+        let mean = self
+            .n
+            .iter()
+            .zip(&self.mean)
+            .map(|(&n, &m)| if n == 0 { 0.0 } else { m })
+            .collect();
+        Normalisation { mean, std }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_on_train_observed_only_and_round_trips() {
+        let mut a =
+            Window::from_values("a", "r", 0, 1.0, 2, vec![1.0, 10.0, 3.0, f32::NAN]).unwrap();
+        a.split = Split::Train;
+        let mut b = Window::from_values("b", "r", 0, 1.0, 2, vec![1000.0, 1000.0]).unwrap();
+        b.split = Split::Test;
+        let n = Normalisation::fit([&a, &b], 2);
+        assert_eq!(n.mean, vec![2.0, 10.0]);
+        assert!((n.std[0] - 1.0).abs() < 1e-12);
+        assert_eq!(n.std[1], 1.0); // one observed value only
+        let mut v = a.values.clone();
+        n.apply(&mut v).unwrap();
+        assert_eq!(v[0], -1.0);
+        assert!(v[3].is_nan());
+        n.invert(&mut v).unwrap();
+        assert_eq!(v[2], 3.0);
+        assert!(n.apply(&mut [1.0, 2.0, 3.0]).is_err());
+    }
+}
