@@ -1,1 +1,70 @@
-fn main() {}
+//! `cargo xtask`: the project's automation in plain Rust.
+//!
+//! - `cargo xtask setup`    fetch libtorch and the pretrained text model into the cache
+//! - `cargo xtask test`     setup, then fmt --check, clippy -D warnings, all tests
+//! - `cargo xtask pipeline` setup, release build, then the end-to-end stages
+//! - `cargo xtask bench X`  benchmarks that print figures and ratios
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod pipeline;
+mod setup;
+mod util;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "wearlang automation: setup, test, pipeline, bench"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Obtain a CPU libtorch and the pretrained MiniLM into the cache (idempotent).
+    Setup,
+    /// Run setup, then `cargo fmt --check`, clippy with -D warnings and `cargo test --workspace`.
+    Test,
+    /// Run setup, build in release and run the end-to-end pipeline.
+    Pipeline(pipeline::PipelineArgs),
+    /// Run a benchmark (`cargo xtask bench ingest`); extra arguments go to the benchmark.
+    Bench {
+        /// Which benchmark.
+        what: String,
+        /// Arguments for the benchmark.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result: Result<()> = match cli.cmd {
+        Cmd::Setup => setup::run().map(|paths| paths.print()),
+        Cmd::Test => test(),
+        Cmd::Pipeline(args) => pipeline::run(&args),
+        Cmd::Bench { what, args } => bench::run(&what, &args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn test() -> Result<()> {
+    setup::run()?.print();
+    util::cargo(&["fmt", "--all", "--", "--check"])?;
+    util::cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    util::cargo(&["test", "--workspace"])?;
+    Ok(())
+}

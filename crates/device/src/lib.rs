@@ -1,0 +1,162 @@
+//! Device choice, seeding and threads for the tch-based crates of wearlang.
+//!
+//! Training and evaluation take a [`DeviceChoice`] from a config or a flag
+//! (`"cpu"`, `"cuda"`, `"cuda:1"`, `"auto"`), resolve it to a [`tch::Device`]
+//! with a clear error when CUDA is asked for but absent, and seed every
+//! generator libtorch uses with [`seed_everything`].
+//!
+//! Examples that call libtorch are `no_run`: doctests are linked in a
+//! temporary directory that the rpath to `target/libtorch` does not reach;
+//! `tests/libtorch_smoke.rs` runs the same calls.
+//!
+//! ```no_run
+//! use wearlang_device::{DeviceChoice, seed_everything};
+//!
+//! let device = "auto".parse::<DeviceChoice>().unwrap().resolve().unwrap();
+//! seed_everything(7);
+//! let a = tch::Tensor::randn([3], (tch::Kind::Float, device));
+//! seed_everything(7);
+//! let b = tch::Tensor::randn([3], (tch::Kind::Float, device));
+//! assert!(a.equal(&b));
+//! ```
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Errors of device selection.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DeviceError {
+    /// The text is not a device name.
+    #[error("unknown device '{0}' (expected cpu, cuda, cuda:N or auto)")]
+    Unknown(String),
+    /// CUDA was requested but libtorch sees no such GPU.
+    #[error("device cuda:{index} requested but libtorch sees {available} CUDA device(s); use --device cpu or a libtorch built with CUDA")]
+    CudaUnavailable {
+        /// The requested index.
+        index: usize,
+        /// How many CUDA devices libtorch sees.
+        available: usize,
+    },
+}
+
+/// A device as written in configs and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DeviceChoice {
+    /// The CPU.
+    Cpu,
+    /// CUDA device N.
+    Cuda(usize),
+    /// CUDA device 0 when available, else the CPU.
+    #[default]
+    Auto,
+}
+
+impl DeviceChoice {
+    /// The tch device, checking that a requested GPU exists.
+    pub fn resolve(self) -> Result<tch::Device, DeviceError> {
+        match self {
+            DeviceChoice::Cpu => Ok(tch::Device::Cpu),
+            DeviceChoice::Auto => Ok(tch::Device::cuda_if_available()),
+            DeviceChoice::Cuda(index) => {
+                let available = tch::Cuda::device_count().max(0) as usize;
+                if index < available {
+                    Ok(tch::Device::Cuda(index))
+                } else {
+                    Err(DeviceError::CudaUnavailable { index, available })
+                }
+            }
+        }
+    }
+}
+
+impl FromStr for DeviceChoice {
+    type Err = DeviceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "auto" => Ok(DeviceChoice::Auto),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
+            _ => t
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| DeviceError::Unknown(s.to_string())),
+        }
+    }
+}
+
+impl TryFrom<String> for DeviceChoice {
+    type Error = DeviceError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<DeviceChoice> for String {
+    fn from(d: DeviceChoice) -> String {
+        d.to_string()
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceChoice::Cpu => write!(f, "cpu"),
+            DeviceChoice::Cuda(i) => write!(f, "cuda:{i}"),
+            DeviceChoice::Auto => write!(f, "auto"),
+        }
+    }
+}
+
+/// Seed libtorch's CPU and CUDA generators.
+pub fn seed_everything(seed: u64) {
+    tch::manual_seed(seed as i64);
+    if tch::Cuda::is_available() {
+        tch::Cuda::manual_seed_all(seed);
+    }
+}
+
+/// Set the number of intra-op threads libtorch uses (0 leaves the default).
+pub fn set_threads(n: usize) {
+    if n > 0 {
+        tch::set_num_threads(n as i32);
+    }
+}
+
+/// What libtorch can do on this machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct TorchInfo {
+    /// Number of CUDA devices libtorch sees.
+    pub cuda_devices: usize,
+    /// Whether cuDNN is available.
+    pub cudnn: bool,
+    /// Intra-op threads.
+    pub threads: usize,
+}
+
+/// Query libtorch.
+pub fn torch_info() -> TorchInfo {
+    TorchInfo {
+        cuda_devices: tch::Cuda::device_count().max(0) as usize,
+        cudnn: tch::Cuda::cudnn_is_available(),
+        threads: tch::get_num_threads().max(0) as usize,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_device_names() {
+        assert_eq!("cpu".parse::<DeviceChoice>(), Ok(DeviceChoice::Cpu));
+        assert_eq!("CUDA:2".parse::<DeviceChoice>(), Ok(DeviceChoice::Cuda(2)));
+        assert_eq!("cuda".parse::<DeviceChoice>(), Ok(DeviceChoice::Cuda(0)));
+        assert_eq!("auto".parse::<DeviceChoice>(), Ok(DeviceChoice::Auto));
+        assert!("tpu".parse::<DeviceChoice>().is_err());
+        assert!("cuda:x".parse::<DeviceChoice>().is_err());
+        assert_eq!(DeviceChoice::Cuda(1).to_string(), "cuda:1");
+    }
+}

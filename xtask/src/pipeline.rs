@@ -1,0 +1,120 @@
+//! `cargo xtask pipeline`: raw files to a report, one stage after another.
+//!
+//! Stages write under `target/pipeline/` (or `--out`). Each stage is a
+//! `wearlang` CLI call on the release binary, so what the pipeline does, a
+//! user can do by hand.
+use crate::util::{cargo, exec, target_dir, workspace_root};
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+/// Options of `cargo xtask pipeline`.
+#[derive(clap::Args)]
+pub struct PipelineArgs {
+    /// Size profile: smoke (about a minute), default, full.
+    #[arg(long, default_value = "default")]
+    profile: String,
+    /// Output directory (default: target/pipeline).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Your own recordings (file or directory) instead of the shoulder fixture;
+    /// use with --manifest.
+    #[arg(long, requires = "manifest")]
+    data: Option<PathBuf>,
+    /// Ingest manifest (TOML) describing --data.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+}
+
+/// Sizes per profile.
+struct Profile {
+    synth_subjects: usize,
+    synth_days: usize,
+}
+
+fn profile(name: &str) -> Result<Profile> {
+    Ok(match name {
+        "smoke" => Profile {
+            synth_subjects: 4,
+            synth_days: 2,
+        },
+        "default" => Profile {
+            synth_subjects: 20,
+            synth_days: 7,
+        },
+        "full" => Profile {
+            synth_subjects: 100,
+            synth_days: 14,
+        },
+        other => bail!("unknown profile '{other}' (smoke, default, full)"),
+    })
+}
+
+/// Run the pipeline.
+pub fn run(args: &PipelineArgs) -> Result<()> {
+    let p = profile(&args.profile)?;
+    crate::setup::run()?.print();
+    cargo(&["build", "--release", "-p", "wearlang-cli"])?;
+    let bin = target_dir().join("release/wearlang");
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| target_dir().join("pipeline"));
+    std::fs::create_dir_all(&out)?;
+    let root = workspace_root();
+    let started = Instant::now();
+
+    let fixture_store = out.join("windows.parquet");
+    stage("ingest", || {
+        let mut cmd = Command::new(&bin);
+        cmd.arg("ingest");
+        match (&args.data, &args.manifest) {
+            (Some(data), Some(manifest)) => {
+                cmd.arg(data).arg("--manifest").arg(manifest);
+            }
+            (None, Some(manifest)) => {
+                cmd.arg("--manifest").arg(manifest);
+            }
+            _ => {
+                cmd.arg("--manifest")
+                    .arg(root.join("fixtures/shoulder/manifest.toml"));
+            }
+        }
+        exec(cmd.arg("--out").arg(&fixture_store))?;
+        exec(Command::new(&bin).arg("inspect").arg(&fixture_store))
+    })?;
+
+    let synth_store = out.join("synthetic_days.parquet");
+    stage("synthetic days", || {
+        exec(
+            Command::new(&bin)
+                .arg("synth")
+                .arg("--subjects")
+                .arg(p.synth_subjects.to_string())
+                .arg("--days")
+                .arg(p.synth_days.to_string())
+                .arg("--seed")
+                .arg("0")
+                .arg("--out")
+                .arg(&synth_store),
+        )?;
+        exec(Command::new(&bin).arg("inspect").arg(&synth_store))
+    })?;
+
+    eprintln!(
+        "pipeline ({} profile) finished in {:.1} s; outputs in {}",
+        args.profile,
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn stage(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    eprintln!("== stage: {name}");
+    let t = Instant::now();
+    f().map_err(|e| e.context(format!("pipeline stage '{name}' failed")))?;
+    eprintln!("== stage {name} done in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
+}

