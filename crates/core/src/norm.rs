@@ -32,7 +32,7 @@ impl Normalisation {
     /// Normalise `values` (time-major, `channels` wide) in place; NaN stays NaN.
     pub fn apply(&self, values: &mut [f32]) -> Result<()> {
         let c = self.mean.len();
-        if c == 0 || values.len() % c != 0 {
+        if c == 0 || !values.len().is_multiple_of(c) {
             return Err(Error::Shape(format!(
                 "{} values are not a multiple of {c} channels",
                 values.len()
@@ -49,7 +49,7 @@ impl Normalisation {
     /// Undo [`Normalisation::apply`] in place.
     pub fn invert(&self, values: &mut [f32]) -> Result<()> {
         let c = self.mean.len();
-        if c == 0 || values.len() % c != 0 {
+        if c == 0 || !values.len().is_multiple_of(c) {
             return Err(Error::Shape(format!(
                 "{} values are not a multiple of {c} channels",
                 values.len()

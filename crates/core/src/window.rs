@@ -48,7 +48,7 @@ impl Window {
         channels: usize,
         values: Vec<f32>,
     ) -> Result<Self> {
-        if channels == 0 || values.len() % channels != 0 {
+        if channels == 0 || !values.len().is_multiple_of(channels) {
             return Err(Error::Shape(format!(
                 "{} values do not form rows of {channels} channels",
                 values.len()
@@ -127,7 +127,7 @@ impl Window {
 
     /// Check the internal consistency (shape, mask agrees with NaN).
     pub fn validate(&self) -> Result<()> {
-        if self.channels == 0 || self.values.len() % self.channels != 0 {
+        if self.channels == 0 || !self.values.len().is_multiple_of(self.channels) {
             return Err(Error::Shape(format!(
                 "window {}/{}: {} values, {} channels",
                 self.subject,
