@@ -58,14 +58,14 @@ impl fmt::Display for Location {
 /// where the problem is.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An I/O error on a file.
-    #[error("{location}: {source}")]
+    /// An I/O error on a file. The message includes the cause, so it is not
+    /// repeated as a `source` in error chains.
+    #[error("{location}: {cause}")]
     Io {
         /// Where.
         location: Location,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Malformed or unacceptable input data.
     #[error("{location}: {message}")]
@@ -110,7 +110,7 @@ impl Error {
     pub fn io(file: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             location: Location::file(file),
-            source,
+            cause: source,
         }
     }
 }

@@ -1,0 +1,314 @@
+//! Writing stores atomically.
+use crate::meta::SummaryBuilder;
+use crate::schema::{arrow_schema, to_batch};
+use crate::{StoreMeta, StoreSummary, FORMAT_VERSION, META_KEY};
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
+use wearlang_core::{Error, Location, Result, Window};
+
+/// Target uncompressed size of one row group when the row count is chosen
+/// automatically.
+const ROW_GROUP_BYTES: usize = 32 << 20;
+
+/// Options of a [`StoreWriter`].
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Windows per row group (the unit of streaming reads); 0 chooses about
+    /// 32 MiB of values per row group.
+    pub row_group_rows: usize,
+    /// Zstd compression level (1–22).
+    pub zstd_level: i32,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            row_group_rows: 0,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// Writes windows to a store. Everything goes to a hidden temporary file
+/// beside the destination, which [`StoreWriter::finish`] renames onto the
+/// destination; dropping the writer without finishing removes it, so a
+/// half-written store never appears at the destination.
+pub struct StoreWriter {
+    path: PathBuf,
+    meta: StoreMeta,
+    /// Shape fields fixed by the schema, to detect changes through `meta_mut`.
+    fixed: StoreMeta,
+    schema: SchemaRef,
+    writer: ArrowWriter<NamedTempFile>,
+    row_group_rows: usize,
+    summary: SummaryBuilder,
+}
+
+fn check_meta(meta: &StoreMeta) -> Result<()> {
+    if meta.format_version != FORMAT_VERSION {
+        return Err(Error::param(
+            "format_version",
+            format!(
+                "this crate writes version {FORMAT_VERSION}, meta says {}",
+                meta.format_version
+            ),
+        ));
+    }
+    if meta.channels.is_empty() {
+        return Err(Error::param(
+            "channels",
+            "a store needs at least one channel",
+        ));
+    }
+    if meta.window_len == 0 {
+        return Err(Error::param("window_len", "must be at least 1"));
+    }
+    if !(meta.rate_hz.is_finite() && meta.rate_hz > 0.0) {
+        return Err(Error::param(
+            "rate_hz",
+            format!("must be > 0, got {}", meta.rate_hz),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &meta.caption_columns {
+        if name.is_empty() || !seen.insert(name) {
+            return Err(Error::param(
+                "caption_columns",
+                format!("caption column names must be non-empty and unique ('{name}')"),
+            ));
+        }
+    }
+    if let Some(n) = &meta.normalisation {
+        if n.mean.len() != meta.channels.len() || n.std.len() != meta.channels.len() {
+            return Err(Error::param(
+                "normalisation",
+                format!(
+                    "{} means / {} stds for {} channels",
+                    n.mean.len(),
+                    n.std.len(),
+                    meta.channels.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl StoreWriter {
+    /// Start a store at `path` with default [`WriteOptions`].
+    pub fn create(path: impl AsRef<Path>, meta: StoreMeta) -> Result<Self> {
+        Self::create_with(path, meta, WriteOptions::default())
+    }
+
+    /// Start a store at `path` with explicit options.
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        meta: StoreMeta,
+        opts: WriteOptions,
+    ) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        check_meta(&meta)?;
+        let schema = arrow_schema(&meta)?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| Error::param("path", format!("{} is not a file path", path.display())))?
+            .to_string_lossy()
+            .into_owned();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&path, e))?;
+        let row_group_rows = if opts.row_group_rows > 0 {
+            opts.row_group_rows
+        } else {
+            let bytes = meta.values_per_window() * 5 + 256;
+            (ROW_GROUP_BYTES / bytes).clamp(1, 65_536)
+        };
+        let level = ZstdLevel::try_new(opts.zstd_level)
+            .map_err(|e| Error::param("zstd_level", e.to_string()))?;
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_size(row_group_rows)
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(EnabledStatistics::Chunk);
+        for c in ["subject", "recording", "label", "split"] {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(c), true);
+        }
+        let writer = ArrowWriter::try_new(tmp, schema.clone(), Some(props.build()))
+            .map_err(|e| Error::data(Location::file(&path), e.to_string()))?;
+        Ok(Self {
+            path,
+            fixed: meta.clone(),
+            meta,
+            schema,
+            writer,
+            row_group_rows,
+            summary: SummaryBuilder::default(),
+        })
+    }
+
+    /// The destination path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The metadata that [`StoreWriter::finish`] will save.
+    pub fn meta(&self) -> &StoreMeta {
+        &self.meta
+    }
+
+    /// Change the metadata before finishing (normalisation, labels, split,
+    /// provenance). The channels, window length, rate and caption columns
+    /// are fixed by the schema; changing them makes `finish` fail.
+    pub fn meta_mut(&mut self) -> &mut StoreMeta {
+        &mut self.meta
+    }
+
+    fn check_window(&self, w: &Window) -> Result<()> {
+        let shape = |msg: String| {
+            Error::Shape(format!(
+                "{}: window {}/{} at {} ms: {msg}",
+                self.path.display(),
+                w.subject,
+                w.recording,
+                w.start_ms
+            ))
+        };
+        let c = self.fixed.channels.len();
+        if w.channels != c {
+            return Err(shape(format!("{} channels, the store has {c}", w.channels)));
+        }
+        let n = self.fixed.values_per_window();
+        if w.values.len() != n {
+            return Err(shape(format!(
+                "{} values ({} steps), the store expects {n} ({} steps × {c} channels)",
+                w.values.len(),
+                w.values.len() / c,
+                self.fixed.window_len
+            )));
+        }
+        let tol = 1e-9 * self.fixed.rate_hz.abs();
+        if (w.rate_hz - self.fixed.rate_hz).abs() > tol {
+            return Err(shape(format!(
+                "rate {} Hz, the store has {} Hz",
+                w.rate_hz, self.fixed.rate_hz
+            )));
+        }
+        w.validate().map_err(|e| shape(e.to_string()))?;
+        if let Some(name) = w
+            .captions
+            .keys()
+            .find(|k| !self.fixed.caption_columns.contains(k))
+        {
+            return Err(shape(format!(
+                "caption '{name}' has no column; add it to StoreMeta::caption_columns"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Append windows. Each is checked against the metadata (channels,
+    /// length, rate, mask consistency, caption columns) before anything is
+    /// written; complete row groups are flushed to disk as they fill.
+    pub fn write(&mut self, windows: &[Window]) -> Result<()> {
+        for w in windows {
+            self.check_window(w)?;
+        }
+        let mut rest = windows;
+        while !rest.is_empty() {
+            let room = self
+                .row_group_rows
+                .saturating_sub(self.writer.in_progress_rows())
+                .max(1);
+            let (chunk, tail) = rest.split_at(room.min(rest.len()));
+            let batch = to_batch(chunk, &self.fixed, &self.schema, &self.path)?;
+            self.writer
+                .write(&batch)
+                .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
+            if self.writer.in_progress_rows() >= self.row_group_rows {
+                self.writer
+                    .flush()
+                    .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
+            }
+            for w in chunk {
+                self.summary.add(
+                    &w.subject,
+                    &w.recording,
+                    w.label.as_deref(),
+                    w.split,
+                    w.missing_fraction(),
+                );
+            }
+            rest = tail;
+        }
+        Ok(())
+    }
+
+    /// Write the metadata and footer, fsync, and rename the file atomically
+    /// onto the destination. Returns the summary of what was written.
+    pub fn finish(mut self) -> Result<StoreSummary> {
+        let m = &self.meta;
+        let f = &self.fixed;
+        if m.channels != f.channels
+            || m.window_len != f.window_len
+            || m.rate_hz != f.rate_hz
+            || m.caption_columns != f.caption_columns
+        {
+            return Err(Error::param(
+                "meta",
+                "channels, window_len, rate_hz and caption_columns cannot change after create",
+            ));
+        }
+        check_meta(&self.meta)?;
+        let json =
+            serde_json::to_string(&self.meta).map_err(|e| Error::param("meta", e.to_string()))?;
+        self.writer
+            .append_key_value_metadata(KeyValue::new(META_KEY.to_string(), json));
+        let path = self.path;
+        let io_err = |e: std::io::Error| Error::io(&path, e);
+        let tmp = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::data(Location::file(&path), e.to_string()))?;
+        // Temporary files are created private (0600); a store is an ordinary
+        // data file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(0o644);
+            tmp.as_file().set_permissions(perms).map_err(io_err)?;
+        }
+        tmp.as_file().sync_all().map_err(io_err)?;
+        tmp.persist(&path).map_err(|e| io_err(e.error))?;
+        sync_parent(&path);
+        Ok(self.summary.finish(&self.meta))
+    }
+}
+
+/// Best-effort fsync of the directory holding `path`, so that the rename is
+/// durable.
+fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
