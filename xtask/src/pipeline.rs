@@ -102,6 +102,21 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         exec(Command::new(&bin).arg("inspect").arg(&synth_store))
     })?;
 
+    stage("caption", || {
+        // Fixture windows get SensorLLM trend text and NLS activity text;
+        // synthetic days get the eight SensorLM hierarchical variants.
+        for store in [&fixture_store, &synth_store] {
+            exec(Command::new(&bin)
+                .arg("caption")
+                .arg(store)
+                .arg("--seed")
+                .arg("0")
+                .arg("--show")
+                .arg("2"))?;
+        }
+        Ok(())
+    })?;
+
     eprintln!(
         "pipeline ({} profile) finished in {:.1} s; outputs in {}",
         args.profile,

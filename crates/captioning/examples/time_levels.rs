@@ -1,0 +1,21 @@
+//! Quick timing of each caption level on benchmark days (captions per
+//! second, one thread); `cargo run --release --example time_levels`.
+use std::time::Instant;
+use wearlang_captioning::{bench_input, CaptionVariant, Captioner, HierarchicalCaptioner};
+
+fn main() {
+    let channels = bench_input::channels();
+    let days: Vec<_> = (0..32).map(bench_input::day).collect();
+    for v in [CaptionVariant::Low, CaptionVariant::Middle, CaptionVariant::HighMiddleLow] {
+        let cap = HierarchicalCaptioner::new(v);
+        let t0 = Instant::now();
+        let mut n = 0;
+        for rep in 0..5u64 {
+            for d in &days {
+                n += cap.caption(d, &channels, rep).map(|s| s.len()).unwrap_or(0);
+            }
+        }
+        let dt = t0.elapsed().as_secs_f64() / (5.0 * days.len() as f64);
+        println!("{:>16}: {:.1} µs per caption, {:.0} captions/s ({n} chars)", v.name(), dt * 1e6, 1.0 / dt);
+    }
+}

@@ -1,0 +1,156 @@
+//! Automatic text for wearable sensor windows.
+//!
+//! * SensorLM's hierarchy for minute-level days: [`StatisticalCaptioner`]
+//!   (low: mean, max, min, std per channel), [`StructuralCaptioner`] (middle:
+//!   trends and spikes/drops of the 36-point downsampled series),
+//!   [`SemanticCaptioner`] (high: activities, sleep, moods), combined into
+//!   eight named variants by [`HierarchicalCaptioner`].
+//! * SensorLLM trend text for short high-rate windows: [`TrendCaptioner`].
+//! * NLS activity text from labels: [`ActivityCaptioner`], the
+//!   [`KnowledgeBase`] (`data/activities.toml`) and [`class_prompts`].
+//! * [`check_faithfulness`]: parse numbers and times back out of a caption
+//!   and compare them with the data.
+//!
+//! Every captioner implements [`Captioner`]; captions are deterministic for a
+//! seed, and [`caption_all`] captions many windows in parallel with the same
+//! output as [`caption_all_sequential`]. The constants of the reference
+//! algorithm are fields of [`CaptionConfig`] (defaults = reference values);
+//! `docs/captioning.md` describes the algorithm.
+//!
+//! ```
+//! use wearlang_captioning::{
+//!     caption_all, check_faithfulness, CaptionVariant, Captioner, HierarchicalCaptioner,
+//! };
+//! use wearlang_core::{ChannelKind, ChannelSpec, Event, EventKind, Window};
+//!
+//! // A day of minute data: heart rate rising through the day, steps.
+//! let channels = vec![
+//!     ChannelSpec::new("heart_rate", "bpm", ChannelKind::HeartRate),
+//!     ChannelSpec::new("steps", "count", ChannelKind::Steps),
+//! ];
+//! let values: Vec<f32> = (0..1440)
+//!     .flat_map(|t| [60.0 + t as f32 / 24.0, (t % 7) as f32])
+//!     .collect();
+//! let mut day = Window::from_values("s1", "day-0", 0, 1.0 / 60.0, 2, values).unwrap();
+//! day.events.push(Event {
+//!     kind: EventKind::Activity,
+//!     label: "running".into(),
+//!     start_s: 600.0 * 60.0,
+//!     end_s: 640.0 * 60.0,
+//! });
+//!
+//! let captioner = HierarchicalCaptioner::new("high+middle+low".parse::<CaptionVariant>().unwrap());
+//! let text = captioner.caption(&day, &channels, 42).unwrap();
+//! assert!(text.contains("running") && text.contains("600") && text.contains("640"));
+//! assert!(check_faithfulness(&text, &day, &channels).is_fully_verified());
+//!
+//! // Many windows in parallel, identical to the sequential run.
+//! let texts = caption_all(&captioner, &[day.clone(), day], &channels, 42).unwrap();
+//! assert_eq!(texts.len(), 2);
+//! ```
+
+mod activity;
+pub mod bench_input;
+mod config;
+mod faithfulness;
+mod hierarchical;
+pub mod peaks;
+mod semantic;
+mod statistical;
+pub mod stats;
+mod structural;
+pub mod templates;
+mod trend;
+mod util;
+
+pub use activity::{
+    class_prompts, ActivityCaptioner, ActivityInfo, KnowledgeBase, PromptOptions, PromptTemplates,
+    BUILTIN_KNOWLEDGE,
+};
+pub use config::{
+    default_group_order, ActivityConfig, BinTime, CaptionConfig, EventOrder, GroupConfig,
+    SemanticConfig, StatisticalConfig, StructuralConfig, TemplateChoice, TrendConfig,
+};
+pub use faithfulness::{check_faithfulness, check_faithfulness_with, Claim, FaithfulnessReport};
+pub use hierarchical::{CaptionVariant, HierarchicalCaptioner, Level};
+pub use semantic::{select_events, summarise, EventSummary, SemanticCaptioner, SemanticMode};
+pub use statistical::{channel_group, grouped_channels, StatisticalCaptioner};
+pub use structural::{
+    analyse_channel, Anomaly, AnomalyKind, ChannelStructure, StructuralCaptioner, Trend,
+    TrendDirection,
+};
+pub use trend::{overall_trend, segments, Segment, SegmentKind, TrendCaptioner};
+pub use util::{derive_seed, display_name, fill, format_number, split_sentences};
+pub use wearlang_core::{Error, Result};
+
+use rayon::prelude::*;
+use wearlang_core::{ChannelSpec, Window};
+
+/// Writes text for one window. Implementations are deterministic for a seed
+/// and return an error (never panic) on bad input.
+pub trait Captioner: Send + Sync {
+    /// Short name, used as the caption column ("low", "high+middle+low",
+    /// "trend", "activity" …).
+    fn name(&self) -> &str;
+
+    /// Caption `window` (its values, label and events) whose channels are
+    /// described by `channels`.
+    fn caption(&self, window: &Window, channels: &[ChannelSpec], seed: u64) -> Result<String>;
+}
+
+impl<C: Captioner + ?Sized> Captioner for &C {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn caption(&self, window: &Window, channels: &[ChannelSpec], seed: u64) -> Result<String> {
+        (**self).caption(window, channels, seed)
+    }
+}
+
+impl<C: Captioner + ?Sized> Captioner for Box<C> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn caption(&self, window: &Window, channels: &[ChannelSpec], seed: u64) -> Result<String> {
+        (**self).caption(window, channels, seed)
+    }
+}
+
+/// The seed used for the window at `index` of a batch captioned with `seed`.
+pub fn window_seed(seed: u64, index: usize) -> u64 {
+    derive_seed(seed, index as u64)
+}
+
+/// Caption every window in parallel (rayon); window `i` uses
+/// [`window_seed`]`(seed, i)`, so the output equals
+/// [`caption_all_sequential`]'s whatever the thread count. The first error
+/// (by window order) is returned.
+pub fn caption_all<C: Captioner + ?Sized>(
+    captioner: &C,
+    windows: &[Window],
+    channels: &[ChannelSpec],
+    seed: u64,
+) -> Result<Vec<String>> {
+    windows
+        .par_iter()
+        .enumerate()
+        .map(|(i, w)| captioner.caption(w, channels, window_seed(seed, i)))
+        .collect::<Vec<Result<String>>>()
+        .into_iter()
+        .collect()
+}
+
+/// Caption every window on the calling thread (same output as
+/// [`caption_all`]).
+pub fn caption_all_sequential<C: Captioner + ?Sized>(
+    captioner: &C,
+    windows: &[Window],
+    channels: &[ChannelSpec],
+    seed: u64,
+) -> Result<Vec<String>> {
+    windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| captioner.caption(w, channels, window_seed(seed, i)))
+        .collect()
+}

@@ -1,0 +1,264 @@
+//! Trend text for short, high-rate windows (SensorLLM): per channel,
+//! segments of increase / decrease / steady with times in seconds, a
+//! summary (mean, std, overall trend), and correlations between channels.
+use crate::config::TrendConfig;
+use crate::stats::{linear_fit, pearson, stats_of};
+use crate::templates::{
+    CHANNEL_SUMMARY, CORRELATION, OVERALL_DOWN, OVERALL_FLAT, OVERALL_UP, SEGMENT_DOWN,
+    SEGMENT_INTRO, SEGMENT_STEADY, SEGMENT_UP,
+};
+use crate::util::{check_window, derive_seed, display_name, fill, fill_raw, format_number, pick, rng};
+use crate::{Captioner, Result};
+use serde::{Deserialize, Serialize};
+use wearlang_core::{ChannelSpec, Window};
+
+/// Salt of the trend text's random stream.
+pub(crate) const SALT: u64 = 0x5452_4e44;
+
+/// Direction of a segment or of the overall trend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    /// Rising.
+    Increase,
+    /// Falling.
+    Decrease,
+    /// Steady.
+    Steady,
+}
+
+/// A segment between samples `start` and `end` (inclusive sample indices).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Direction.
+    pub kind: SegmentKind,
+    /// First sample.
+    pub start: usize,
+    /// Last sample.
+    pub end: usize,
+}
+
+impl Segment {
+    fn steps(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+fn classify(net: f64, tau: f64) -> SegmentKind {
+    if net > tau {
+        SegmentKind::Increase
+    } else if net < -tau {
+        SegmentKind::Decrease
+    } else {
+        SegmentKind::Steady
+    }
+}
+
+/// Segments of one series (NaN = missing; segments never cross a gap).
+/// Steps are labelled by `|x[t+1] − x[t]|` against `steady_fraction ×
+/// range`, runs of equal labels become segments, and segments shorter than
+/// `min_segment_steps` (and, beyond `max_segments`, the shortest) are merged
+/// into a neighbour; a merged segment is relabelled by its net change.
+pub fn segments(x: &[f64], cfg: &TrendConfig) -> Vec<Segment> {
+    let Some(st) = stats_of(x.iter().copied()) else {
+        return Vec::new();
+    };
+    let tau = cfg.steady_fraction * (st.max - st.min);
+    let mut out = Vec::new();
+    let mut t = 0;
+    while t < x.len() {
+        if !x[t].is_finite() {
+            t += 1;
+            continue;
+        }
+        let mut end = t;
+        while end + 1 < x.len() && x[end + 1].is_finite() {
+            end += 1;
+        }
+        out.extend(run_segments(x, t, end, tau, cfg));
+        t = end + 1;
+    }
+    out
+}
+
+fn run_segments(x: &[f64], lo: usize, hi: usize, tau: f64, cfg: &TrendConfig) -> Vec<Segment> {
+    let mut segs: Vec<Segment> = Vec::new();
+    for t in lo..hi {
+        let kind = classify(x[t + 1] - x[t], tau);
+        match segs.last_mut() {
+            Some(s) if s.kind == kind => s.end = t + 1,
+            _ => segs.push(Segment {
+                kind,
+                start: t,
+                end: t + 1,
+            }),
+        }
+    }
+    // A run of small steady steps can add up: label every segment by its
+    // net change.
+    for s in &mut segs {
+        s.kind = classify(x[s.end] - x[s.start], tau);
+    }
+    loop {
+        // Coalesce neighbours of equal kind, relabelling by net change.
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let mut i = 0;
+            while i + 1 < segs.len() {
+                if segs[i].kind == segs[i + 1].kind {
+                    segs[i].end = segs[i + 1].end;
+                    segs[i].kind = classify(x[segs[i].end] - x[segs[i].start], tau);
+                    segs.remove(i + 1);
+                    changed = true;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        if segs.len() <= 1 {
+            break;
+        }
+        let shortest = (0..segs.len())
+            .min_by_key(|&i| (segs[i].steps(), i))
+            .unwrap_or(0);
+        if segs[shortest].steps() >= cfg.min_segment_steps && segs.len() <= cfg.max_segments {
+            break;
+        }
+        // Merge into the shorter neighbour (the previous one on ties).
+        let j = if shortest == 0 {
+            1
+        } else if shortest + 1 == segs.len()
+            || segs[shortest - 1].steps() <= segs[shortest + 1].steps()
+        {
+            shortest - 1
+        } else {
+            shortest + 1
+        };
+        let (a, b) = (shortest.min(j), shortest.max(j));
+        segs[a].end = segs[b].end;
+        segs[a].kind = classify(x[segs[a].end] - x[segs[a].start], tau);
+        segs.remove(b);
+    }
+    segs
+}
+
+/// Overall direction of a series: fitted change over the window against
+/// `overall_fraction × range`.
+pub fn overall_trend(x: &[f64], cfg: &TrendConfig) -> Option<SegmentKind> {
+    let st = stats_of(x.iter().copied())?;
+    let pts = x
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, &v)| (i as f64, v));
+    let (slope, _) = linear_fit(pts)?;
+    let change = slope * (x.len().saturating_sub(1)) as f64;
+    Some(classify(change, cfg.overall_fraction * (st.max - st.min)))
+}
+
+/// SensorLLM-style trend captioner.
+#[derive(Debug, Clone, Default)]
+pub struct TrendCaptioner {
+    /// Parameters.
+    pub config: TrendConfig,
+}
+
+impl TrendCaptioner {
+    /// A captioner with `config`.
+    pub fn new(config: TrendConfig) -> Self {
+        Self { config }
+    }
+}
+
+/// Channel `c` as `f64`, NaN where masked.
+pub(crate) fn channel_f64(window: &Window, c: usize) -> Vec<f64> {
+    let ch = window.channels.max(1);
+    window
+        .values
+        .iter()
+        .zip(&window.missing)
+        .skip(c)
+        .step_by(ch)
+        .map(|(&v, &m)| if m { f64::NAN } else { f64::from(v) })
+        .collect()
+}
+
+impl Captioner for TrendCaptioner {
+    fn name(&self) -> &str {
+        "trend"
+    }
+
+    fn caption(&self, window: &Window, channels: &[ChannelSpec], seed: u64) -> Result<String> {
+        check_window(window, channels)?;
+        let cfg = &self.config;
+        let mut r = rng(derive_seed(seed, SALT));
+        let secs = |i: usize| format_number(i as f64 / window.rate_hz, cfg.time_decimals);
+        let series: Vec<Vec<f64>> = (0..channels.len()).map(|c| channel_f64(window, c)).collect();
+        let mut sentences = Vec::new();
+        for (c, x) in series.iter().enumerate() {
+            let name = display_name(&channels[c]);
+            let segs = segments(x, cfg);
+            if !segs.is_empty() {
+                let mut clauses = Vec::with_capacity(segs.len());
+                for s in &segs {
+                    let bank = match s.kind {
+                        SegmentKind::Increase => SEGMENT_UP,
+                        SegmentKind::Decrease => SEGMENT_DOWN,
+                        SegmentKind::Steady => SEGMENT_STEADY,
+                    };
+                    let (Some(a), Some(b)) = (secs(s.start), secs(s.end)) else {
+                        continue;
+                    };
+                    clauses.push(fill_raw(pick(&mut r, bank), &[("start", &a), ("end", &b)])?);
+                }
+                let intro = fill(pick(&mut r, SEGMENT_INTRO), &[("channel", &name)])?;
+                sentences.push(format!("{intro}: {}.", clauses.join("; ")));
+            }
+            let summary = stats_of(x.iter().copied()).and_then(|st| {
+                Some((
+                    format_number(st.mean, cfg.value_decimals)?,
+                    format_number(st.std, cfg.value_decimals)?,
+                    overall_trend(x, cfg)?,
+                ))
+            });
+            if let Some((mean, std, overall)) = summary {
+                let phrases = match overall {
+                    SegmentKind::Increase => OVERALL_UP,
+                    SegmentKind::Decrease => OVERALL_DOWN,
+                    SegmentKind::Steady => OVERALL_FLAT,
+                };
+                let template = pick(&mut r, CHANNEL_SUMMARY);
+                let phrase = pick(&mut r, phrases);
+                sentences.push(fill(
+                    template,
+                    &[("channel", &name), ("mean", &mean), ("std", &std), ("overall", phrase)],
+                )?);
+            }
+        }
+        let mut pairs = Vec::new();
+        for i in 0..series.len() {
+            for j in i + 1..series.len() {
+                if let Some(rho) = pearson(&series[i], &series[j]) {
+                    pairs.push((i, j, rho));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()).then((a.0, a.1).cmp(&(b.0, b.1))));
+        for &(i, j, rho) in pairs.iter().take(cfg.max_correlations) {
+            let Some(rs) = format_number(rho, cfg.correlation_decimals) else {
+                continue;
+            };
+            sentences.push(fill(
+                pick(&mut r, CORRELATION),
+                &[
+                    ("a", &display_name(&channels[i])),
+                    ("b", &display_name(&channels[j])),
+                    ("r", &rs),
+                ],
+            )?);
+        }
+        Ok(sentences.join(" "))
+    }
+}
+

@@ -1,0 +1,81 @@
+//! `wearlang`: the command line of the wearlang workspace.
+//!
+//! ```text
+//! wearlang synth --days 7 --subjects 10 --seed 0 --out synth.parquet
+//! wearlang inspect synth.parquet [--json]
+//! wearlang ingest ...
+//! wearlang caption synth.parquet
+//! ```
+//!
+//! Errors are printed as `error: …` with their causes, and the exit code is 1.
+use clap::{Parser, Subcommand};
+
+mod caption;
+mod ingest;
+mod inspect;
+mod synth;
+
+/// Sensor-language foundation models on wearable data.
+#[derive(Parser, Debug)]
+#[command(name = "wearlang", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Ingest recordings (CSV, Parquet, Arrow IPC) into a window store.
+    Ingest(Box<ingest::IngestArgs>),
+    /// Generate synthetic minute-level days (heart rate, steps, sleep,
+    /// activity, skin temperature) into a window store.
+    Synth(synth::SynthArgs),
+    /// Add caption columns (hierarchical, trend, activity) to a window store.
+    Caption(caption::CaptionArgs),
+    /// Summarise a window store: windows, subjects, splits, labels, channels.
+    Inspect(inspect::InspectArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Ingest(a) => ingest::run(a),
+        Command::Synth(a) => synth::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Caption(a) => caption::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {}", chain_message(&e));
+        std::process::exit(1);
+    }
+}
+
+/// The error and its causes joined by ": " (like `{:#}`), skipping a cause
+/// whose text the message already contains (errors that print their source).
+fn chain_message(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain_message;
+
+    #[test]
+    fn chain_skips_repeated_causes() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = anyhow::Error::new(io)
+            .context("file x: gone")
+            .context("cannot open x");
+        assert_eq!(chain_message(&e), "cannot open x: file x: gone");
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(chain_message(&e), "outer: inner");
+    }
+}

@@ -1,0 +1,157 @@
+//! End-to-end tests of the `wearlang` binary.
+use std::process::{Command, Output};
+
+fn wearlang(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wearlang"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn synth_then_inspect_json_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("synth.parquet");
+    let store_s = store.to_str().unwrap();
+    let out = wearlang(&[
+        "synth",
+        "--days",
+        "3",
+        "--subjects",
+        "5",
+        "--seed",
+        "4",
+        "--out",
+        store_s,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("15 windows"));
+
+    let out = wearlang(&["inspect", store_s, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["summary"];
+    assert_eq!(s["windows"], 15);
+    assert_eq!(s["subjects"], 5);
+    assert_eq!(s["recordings"], 15);
+    assert_eq!(s["window_len"], 1440);
+    let splits = s["split_counts"].as_object().unwrap();
+    let total: u64 = splits.values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(total, 15);
+    // Each subject is in exactly one split.
+    let mut subjects: Vec<String> = s["subjects_per_split"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|l| {
+            l.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+        })
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 5);
+    let channels: Vec<&str> = s["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels[0], "heart_rate");
+    assert_eq!(v["meta"]["extra"]["generator"]["seed"], 4);
+    let mf = s["missing_fraction"].as_f64().unwrap();
+    assert!(mf > 0.0 && mf < 0.5, "{mf}");
+
+    // The human table names the same facts.
+    let out = wearlang(&["inspect", store_s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("windows      15"), "{text}");
+    assert!(
+        text.contains("heart_rate") && text.contains("bpm"),
+        "{text}"
+    );
+
+    // Same seed, same file contents (summary JSON), --no-missing gives 0.
+    let full = dir.path().join("full.parquet");
+    let out = wearlang(&[
+        "synth",
+        "--days",
+        "2",
+        "--subjects",
+        "2",
+        "--no-missing",
+        "--json",
+        "--out",
+        full.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["missing_fraction"], 0.0);
+}
+
+#[test]
+fn inspect_of_missing_or_foreign_file_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("absent.parquet");
+    let out = wearlang(&["inspect", absent.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("absent.parquet"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let text = dir.path().join("notes.csv");
+    std::fs::write(&text, "a,b\n1,2\n").unwrap();
+    let out = wearlang(&["inspect", text.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("notes.csv"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_synth_settings_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("x.parquet");
+    let out = wearlang(&["synth", "--days", "0", "--out", out_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("x.parquet"), "{}", stderr(&out));
+    assert!(!out_path.exists());
+}
+
+#[test]
+fn help_is_available_everywhere() {
+    for args in [
+        vec!["--help"],
+        vec!["synth", "--help"],
+        vec!["inspect", "--help"],
+        vec!["ingest", "--help"],
+    ] {
+        let out = wearlang(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+    }
+}
+
+#[test]
+fn caption_adds_columns_seen_by_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("c.parquet");
+    let store_s = store.to_str().unwrap();
+    let out = wearlang(&["synth", "--days", "1", "--subjects", "2", "--out", store_s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = wearlang(&["caption", store_s, "--show", "0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = wearlang(&["inspect", store_s, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cols = v["meta"]["caption_columns"].as_array().unwrap();
+    assert!(!cols.is_empty());
+    assert_eq!(v["summary"]["windows"], 2);
+}

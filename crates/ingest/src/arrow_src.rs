@@ -1,0 +1,380 @@
+//! Parquet and Arrow IPC readers (record batches, projected columns).
+use crate::columns::{default_keys, resolve, SourceSpec};
+use crate::parse::{parse_f64, parse_iso8601_ms};
+use crate::source::{Assembler, Block, Recording, RecordingSource, TimeMode, TsKind};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{
+    DataType, Float32Type, Float64Type, Int64Type, Schema, TimeUnit as ArrowUnit,
+};
+use arrow::error::ArrowError;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wearlang_core::{ChannelSpec, Error, Location, Result};
+
+const BATCH_ROWS: usize = 65_536;
+
+type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send>;
+
+/// Positions of the roles in the projected batches.
+struct Plan {
+    time: Option<(usize, String)>,
+    subject: Option<usize>,
+    recording: Option<usize>,
+    label: Option<(usize, String)>,
+    channels: Vec<(usize, String)>,
+}
+
+/// A Parquet or Arrow IPC file read batch by batch as a [`RecordingSource`].
+pub struct ArrowSource {
+    file: PathBuf,
+    batches: Batches,
+    plan: Plan,
+    asm: Assembler,
+    channels: Arc<[ChannelSpec]>,
+    next_row: u64,
+    finished: bool,
+}
+
+fn numeric(dt: &DataType) -> bool {
+    dt.is_numeric() || matches!(dt, DataType::Boolean)
+}
+
+fn corrupt(file: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::data(
+        Location::file(file),
+        format!("cannot read {what} file: {e}"),
+    )
+}
+
+impl ArrowSource {
+    /// Open a Parquet file.
+    pub fn open_parquet(path: &Path, root: Option<&Path>, spec: &SourceSpec) -> Result<Self> {
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+            return Err(Error::data(Location::file(path), "empty file"));
+        }
+        let builder = ParquetRecordBatchReaderBuilder::try_new(f)
+            .map_err(|e| corrupt(path, "Parquet (truncated or not Parquet?)", e))?;
+        let schema = builder.schema().clone();
+        let (plan, asm, channels, proj) = Self::plan(path, root, spec, &schema)?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), proj);
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| corrupt(path, "Parquet", e))?;
+        Ok(Self {
+            file: path.to_path_buf(),
+            batches: Box::new(reader),
+            plan,
+            asm,
+            channels,
+            next_row: 1,
+            finished: false,
+        })
+    }
+
+    /// Open an Arrow IPC (file format) file.
+    pub fn open_ipc(path: &Path, root: Option<&Path>, spec: &SourceSpec) -> Result<Self> {
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+            return Err(Error::data(Location::file(path), "empty file"));
+        }
+        let probe = arrow::ipc::reader::FileReader::try_new(BufReader::new(f), None)
+            .map_err(|e| corrupt(path, "Arrow IPC (truncated or not IPC?)", e))?;
+        let schema = probe.schema();
+        drop(probe);
+        let (plan, asm, channels, proj) = Self::plan(path, root, spec, &schema)?;
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let reader = arrow::ipc::reader::FileReader::try_new(BufReader::new(f), Some(proj))
+            .map_err(|e| corrupt(path, "Arrow IPC", e))?;
+        Ok(Self {
+            file: path.to_path_buf(),
+            batches: Box::new(reader),
+            plan,
+            asm,
+            channels,
+            next_row: 1,
+            finished: false,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn plan(
+        path: &Path,
+        root: Option<&Path>,
+        spec: &SourceSpec,
+        schema: &Schema,
+    ) -> Result<(Plan, Assembler, Arc<[ChannelSpec]>, Vec<usize>)> {
+        let header: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let r = resolve(path, &header, spec, |i| {
+            numeric(schema.field(i).data_type())
+        })?;
+        for &i in &r.channels {
+            let dt = schema.field(i).data_type();
+            if !numeric(dt) {
+                return Err(Error::data(
+                    Location::file(path).column(header[i].clone()),
+                    format!("channel column is not numeric ({dt})"),
+                ));
+            }
+        }
+        let mut proj: Vec<usize> = r
+            .time
+            .into_iter()
+            .chain(r.subject)
+            .chain(r.recording)
+            .chain(r.label)
+            .chain(r.channels.iter().copied())
+            .collect();
+        proj.sort_unstable();
+        proj.dedup();
+        let pos = |i: usize| proj.binary_search(&i).expect("projected");
+        let plan = Plan {
+            time: r.time.map(|i| (pos(i), header[i].clone())),
+            subject: r.subject.map(pos),
+            recording: r.recording.map(pos),
+            label: r.label.map(|i| (pos(i), header[i].clone())),
+            channels: r
+                .channels
+                .iter()
+                .map(|&i| (pos(i), header[i].clone()))
+                .collect(),
+        };
+        let channels: Arc<[ChannelSpec]> = r.specs.clone().into();
+        let (ds, dr) = default_keys(path, root, spec);
+        let asm = Assembler::new(
+            path,
+            channels.clone(),
+            r.time_mode.clone(),
+            ds,
+            dr,
+            r.label.is_some(),
+        );
+        let _ = matches!(r.time_mode, TimeMode::Fixed(_));
+        Ok((plan, asm, channels, proj))
+    }
+
+    fn block(&self, batch: &RecordBatch) -> Result<Block> {
+        let n = batch.num_rows();
+        let first_row = self.next_row;
+        let loc = |row: usize, col: &str| {
+            Location::file(&self.file)
+                .row(first_row + row as u64)
+                .column(col.to_string())
+        };
+        let mut b = Block {
+            first_row,
+            n,
+            ..Block::default()
+        };
+        // Channels: cast to f32, nulls → NaN, infinities are errors.
+        let c = self.plan.channels.len();
+        b.values = vec![f32::NAN; n * c];
+        for (j, (p, name)) in self.plan.channels.iter().enumerate() {
+            let arr = cast(batch.column(*p), &DataType::Float32).map_err(|e| {
+                Error::data(
+                    Location::file(&self.file).column(name.clone()),
+                    e.to_string(),
+                )
+            })?;
+            let a = arr.as_primitive::<Float32Type>();
+            let vals = a.values();
+            if a.null_count() == 0 {
+                for (i, &v) in vals.iter().enumerate() {
+                    b.values[i * c + j] = v;
+                }
+            } else {
+                for (i, &v) in vals.iter().enumerate() {
+                    if a.is_valid(i) {
+                        b.values[i * c + j] = v;
+                    }
+                }
+            }
+            if let Some(i) = vals
+                .iter()
+                .enumerate()
+                .position(|(i, v)| v.is_infinite() && a.is_valid(i))
+            {
+                return Err(Error::data(
+                    loc(i, name),
+                    format!("infinite value {} (use NaN or null for missing)", vals[i]),
+                ));
+            }
+        }
+        if let Some((p, name)) = &self.plan.time {
+            self.times(batch.column(*p), name, &mut b, &loc)?;
+        }
+        let strings = |p: usize| -> Result<ArrayRef> {
+            cast(batch.column(p), &DataType::Utf8)
+                .map_err(|e| Error::data(Location::file(&self.file), e.to_string()))
+        };
+        if self.plan.subject.is_some() || self.plan.recording.is_some() {
+            let s = self.plan.subject.map(strings).transpose()?;
+            let r = self.plan.recording.map(strings).transpose()?;
+            let s = s.as_ref().map(|a| a.as_string::<i32>());
+            let r = r.as_ref().map(|a| a.as_string::<i32>());
+            let get = |a: Option<&arrow::array::StringArray>, i: usize| {
+                a.map(|a| {
+                    if a.is_valid(i) {
+                        a.value(i).trim().to_string()
+                    } else {
+                        String::new()
+                    }
+                })
+            };
+            let mut prev: Option<(Option<String>, Option<String>)> = None;
+            for i in 0..n {
+                let same = match &prev {
+                    Some((ps, pr)) => {
+                        ps.as_deref() == s.map(|a| a.value(i).trim())
+                            && pr.as_deref() == r.map(|a| a.value(i).trim())
+                    }
+                    None => false,
+                };
+                if !same {
+                    let k = (get(s, i), get(r, i));
+                    b.keys.push((i, k.0.clone(), k.1.clone()));
+                    prev = Some(k);
+                }
+            }
+        }
+        if let Some((p, _)) = &self.plan.label {
+            let a = strings(*p)?;
+            let a = a.as_string::<i32>();
+            let mut prev: Option<Option<&str>> = None;
+            for i in 0..n {
+                let v = (a.is_valid(i) && !a.value(i).trim().is_empty()).then(|| a.value(i).trim());
+                if prev != Some(v) {
+                    b.labels.push((i, v.map(Arc::<str>::from)));
+                    prev = Some(v);
+                }
+            }
+        }
+        Ok(b)
+    }
+
+    fn times(
+        &self,
+        col: &ArrayRef,
+        name: &str,
+        b: &mut Block,
+        loc: &dyn Fn(usize, &str) -> Location,
+    ) -> Result<()> {
+        if let Some(i) = (0..col.len()).find(|&i| col.is_null(i)) {
+            return Err(Error::data(loc(i, name), "missing timestamp"));
+        }
+        let dt = col.data_type().clone();
+        match dt {
+            DataType::Timestamp(unit, _) => {
+                let a = cast(col, &DataType::Int64)
+                    .map_err(|e| Error::data(loc(0, name), e.to_string()))?;
+                let div = match unit {
+                    ArrowUnit::Second => 1e-3,
+                    ArrowUnit::Millisecond => 1.0,
+                    ArrowUnit::Microsecond => 1e3,
+                    ArrowUnit::Nanosecond => 1e6,
+                };
+                b.ts = a
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .iter()
+                    .map(|&v| v as f64 / div)
+                    .collect();
+                b.ts_kind = Some(TsKind::Typed);
+            }
+            DataType::Date32 | DataType::Date64 => {
+                let a = cast(col, &DataType::Timestamp(ArrowUnit::Millisecond, None))
+                    .and_then(|a| cast(&a, &DataType::Int64))
+                    .map_err(|e| Error::data(loc(0, name), e.to_string()))?;
+                b.ts = a
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect();
+                b.ts_kind = Some(TsKind::Typed);
+            }
+            d if d.is_numeric() => {
+                let a = cast(col, &DataType::Float64)
+                    .map_err(|e| Error::data(loc(0, name), e.to_string()))?;
+                let v = a.as_primitive::<Float64Type>().values();
+                if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                    return Err(Error::data(
+                        loc(i, name),
+                        format!("timestamp is not finite ({})", v[i]),
+                    ));
+                }
+                b.ts = v.to_vec();
+                b.ts_kind = Some(TsKind::Number);
+            }
+            _ => {
+                let a = cast(col, &DataType::Utf8)
+                    .map_err(|e| Error::data(loc(0, name), e.to_string()))?;
+                let a = a.as_string::<i32>();
+                b.ts.reserve(a.len());
+                for i in 0..a.len() {
+                    let cell = a.value(i).as_bytes();
+                    let (t, kind) = if let Some(t) = parse_f64(cell) {
+                        (t, TsKind::Number)
+                    } else if let Some(t) = parse_iso8601_ms(cell) {
+                        (t, TsKind::Iso)
+                    } else {
+                        return Err(Error::data(
+                            loc(i, name),
+                            format!("not a timestamp: '{}'", a.value(i)),
+                        ));
+                    };
+                    match b.ts_kind {
+                        None => b.ts_kind = Some(kind),
+                        Some(k) if k != kind && b.ts_mixed.is_none() => {
+                            b.ts_mixed = Some((b.first_row + i as u64, kind))
+                        }
+                        _ => {}
+                    }
+                    b.ts.push(t);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RecordingSource for ArrowSource {
+    fn channels(&self) -> &[ChannelSpec] {
+        &self.channels
+    }
+
+    fn next_part(&mut self) -> Result<Option<Recording>> {
+        loop {
+            if let Some(p) = self.asm.queue.pop_front() {
+                return Ok(Some(p));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            match self.batches.next() {
+                Some(Ok(batch)) => {
+                    let block = self.block(&batch)?;
+                    self.next_row += batch.num_rows() as u64;
+                    self.asm.push(block)?;
+                }
+                Some(Err(e)) => {
+                    return Err(Error::data(
+                        Location::file(&self.file).row(self.next_row),
+                        format!("corrupt or truncated data: {e}"),
+                    ))
+                }
+                None => {
+                    self.asm.finish(false)?;
+                    self.finished = true;
+                }
+            }
+        }
+    }
+}

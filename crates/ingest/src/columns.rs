@@ -1,0 +1,198 @@
+//! Which columns of a file play which role.
+use crate::options::{ChannelOption, IngestOptions, InputFormat, StreamOptions, TimeOptions};
+use crate::parse::missing_column_message;
+use crate::source::TimeMode;
+use std::path::Path;
+use wearlang_core::{ChannelSpec, Error, Location, Result};
+
+/// What a reader needs to know about one input (the main input or a stream).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSpec {
+    /// Format (auto = by extension).
+    pub format: InputFormat,
+    /// CSV delimiter.
+    pub delimiter: u8,
+    /// Time axis.
+    pub time: TimeOptions,
+    /// Subject column.
+    pub subject_column: Option<String>,
+    /// Recording column.
+    pub recording_column: Option<String>,
+    /// Label column.
+    pub label_column: Option<String>,
+    /// Channels; empty = every numeric column without another role.
+    pub channels: Vec<ChannelOption>,
+    /// Subject when there is no subject column (else derived from the path).
+    pub subject: Option<String>,
+    /// Recording id when there is no recording column (else the file stem).
+    pub recording: Option<String>,
+    /// Read only the time, subject and recording columns (first pass).
+    pub scan_only: bool,
+}
+
+impl SourceSpec {
+    /// The spec of the main input of `opts`.
+    pub fn main(opts: &IngestOptions) -> Self {
+        Self {
+            format: opts.input.format,
+            delimiter: opts.input.delimiter.map(|c| c as u8).unwrap_or(b','),
+            time: opts.time.clone(),
+            subject_column: opts.columns.subject.clone(),
+            recording_column: opts.columns.recording.clone(),
+            label_column: opts.columns.label.clone(),
+            channels: opts.columns.channels.clone(),
+            subject: opts.input.subject.clone(),
+            recording: None,
+            scan_only: false,
+        }
+    }
+
+    /// The spec of a further stream of `opts` (same subject / recording
+    /// columns, no label column).
+    pub fn stream(opts: &IngestOptions, s: &StreamOptions) -> Self {
+        Self {
+            format: s.format,
+            delimiter: opts.input.delimiter.map(|c| c as u8).unwrap_or(b','),
+            time: s.time.clone(),
+            subject_column: opts.columns.subject.clone(),
+            recording_column: opts.columns.recording.clone(),
+            label_column: None,
+            channels: s.channels.clone(),
+            subject: opts.input.subject.clone(),
+            recording: None,
+            scan_only: false,
+        }
+    }
+}
+
+/// Column indices (in the file's header / schema) for each role.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    pub time: Option<usize>,
+    pub time_mode: TimeMode,
+    pub subject: Option<usize>,
+    pub recording: Option<usize>,
+    pub label: Option<usize>,
+    pub channels: Vec<usize>,
+    pub specs: Vec<ChannelSpec>,
+}
+
+const TIME_NAMES: [&str; 4] = ["timestamp", "time", "ts", "datetime"];
+
+/// Resolve roles against `header`; `numeric(i)` says whether column `i` can
+/// be a channel (for automatic channel selection).
+pub(crate) fn resolve(
+    file: &Path,
+    header: &[String],
+    spec: &SourceSpec,
+    numeric: impl Fn(usize) -> bool,
+) -> Result<Resolved> {
+    let find = |name: &str| -> Result<usize> {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            Error::data(
+                Location::file(file).column(name),
+                missing_column_message(name, header),
+            )
+        })
+    };
+    let opt =
+        |name: &Option<String>| -> Result<Option<usize>> { name.as_deref().map(find).transpose() };
+    let (time, time_mode) = match (&spec.time.column, spec.time.rate_hz) {
+        (Some(c), _) => (Some(find(c)?), TimeMode::Column(c.clone(), spec.time.unit)),
+        (None, Some(r)) => (None, TimeMode::Fixed(r)),
+        (None, None) => {
+            let found = header
+                .iter()
+                .position(|h| TIME_NAMES.contains(&h.to_ascii_lowercase().as_str()));
+            match found {
+                Some(i) => (Some(i), TimeMode::Column(header[i].clone(), spec.time.unit)),
+                None => {
+                    return Err(Error::data(
+                        Location::file(file),
+                        format!(
+                            "no timestamp column (none named {}) and no source rate: \
+                             give time.column / --time-column or time.rate_hz / --source-rate; columns: {}",
+                            TIME_NAMES.join(", "),
+                            header.join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+    };
+    let subject = opt(&spec.subject_column)?;
+    let recording = opt(&spec.recording_column)?;
+    let label = opt(&spec.label_column)?;
+    let taken = [time, subject, recording, label];
+    let (channels, specs) = if spec.channels.is_empty() {
+        let idx: Vec<usize> = (0..header.len())
+            .filter(|i| !taken.contains(&Some(*i)) && numeric(*i))
+            .collect();
+        if idx.is_empty() {
+            return Err(Error::data(
+                Location::file(file),
+                format!("no numeric channel columns; columns: {}", header.join(", ")),
+            ));
+        }
+        let specs = idx
+            .iter()
+            .map(|&i| ChannelOption::new(header[i].clone()).spec())
+            .collect();
+        (idx, specs)
+    } else {
+        let mut idx = Vec::new();
+        for c in &spec.channels {
+            let i = find(&c.name)?;
+            if taken.contains(&Some(i)) {
+                return Err(Error::param(
+                    "channels",
+                    format!(
+                        "column '{}' cannot be both a channel and another role",
+                        c.name
+                    ),
+                ));
+            }
+            idx.push(i);
+        }
+        (idx, spec.channels.iter().map(ChannelOption::spec).collect())
+    };
+    let (channels, specs) = if spec.scan_only {
+        (Vec::new(), Vec::new())
+    } else {
+        (channels, specs)
+    };
+    Ok(Resolved {
+        time,
+        time_mode,
+        subject,
+        recording,
+        label: if spec.scan_only { None } else { label },
+        channels,
+        specs,
+    })
+}
+
+/// Default subject and recording of a file: the recording is the file stem;
+/// the subject is `spec.subject`, else the parent directory's name when the
+/// file lies in a sub-directory of the input directory, else the stem.
+pub(crate) fn default_keys(
+    file: &Path,
+    root: Option<&Path>,
+    spec: &SourceSpec,
+) -> (String, String) {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "recording".into());
+    let subject = spec.subject.clone().unwrap_or_else(|| {
+        let parent = file.parent();
+        match (root, parent) {
+            (Some(r), Some(p)) if p != r && p.starts_with(r) => p
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| stem.clone()),
+            _ => stem.clone(),
+        }
+    });
+    (subject, spec.recording.clone().unwrap_or(stem))
+}

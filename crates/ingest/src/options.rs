@@ -1,0 +1,620 @@
+//! Ingest options and the TOML manifest.
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use wearlang_core::{ChannelKind, ChannelSpec, Error, Location, Result, SplitSpec};
+
+/// Input file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputFormat {
+    /// From the file extension (`.csv`/`.tsv`/`.txt`, `.parquet`/`.pq`,
+    /// `.arrow`/`.ipc`/`.feather`).
+    #[default]
+    Auto,
+    /// Wide CSV with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Arrow IPC file format.
+    Ipc,
+}
+
+impl InputFormat {
+    /// Parse `auto`, `csv`, `parquet` or `ipc` (also `arrow`, `feather`).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "csv" | "tsv" => Ok(Self::Csv),
+            "parquet" | "pq" => Ok(Self::Parquet),
+            "ipc" | "arrow" | "feather" => Ok(Self::Ipc),
+            other => Err(Error::param(
+                "format",
+                format!("unknown format '{other}' (expected auto, csv, parquet or ipc)"),
+            )),
+        }
+    }
+
+    /// The concrete format of `path`: `self` unless it is `Auto`, else by
+    /// extension; `None` when the extension is not recognised.
+    pub fn resolve(self, path: &Path) -> Option<InputFormat> {
+        if self != Self::Auto {
+            return Some(self);
+        }
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" | "txt" => Some(Self::Csv),
+            "parquet" | "pq" => Some(Self::Parquet),
+            "arrow" | "ipc" | "feather" => Some(Self::Ipc),
+            _ => None,
+        }
+    }
+}
+
+/// Unit of a timestamp column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    /// Detect per file: ISO-8601 strings, or numbers (≥ 1e11 → ms, ≥ 1e8 or
+    /// fractional → s, small integers → ms). Set the unit when in doubt.
+    #[default]
+    Auto,
+    /// Milliseconds (epoch or relative).
+    Ms,
+    /// Seconds (epoch or relative).
+    S,
+    /// ISO-8601 date-times (UTC unless an offset is given).
+    Iso8601,
+}
+
+impl TimeUnit {
+    /// Parse `auto`, `ms`, `s` or `iso8601`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "ms" | "millis" | "milliseconds" => Ok(Self::Ms),
+            "s" | "sec" | "seconds" => Ok(Self::S),
+            "iso8601" | "iso" | "iso-8601" => Ok(Self::Iso8601),
+            other => Err(Error::param(
+                "time.unit",
+                format!("unknown time unit '{other}' (expected auto, ms, s or iso8601)"),
+            )),
+        }
+    }
+}
+
+/// What to do with a window whose samples carry more than one label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MixedLabels {
+    /// Drop the window (default).
+    #[default]
+    Drop,
+    /// Keep it with the most frequent label (ties: the one seen first).
+    Majority,
+    /// Keep it without a label.
+    KeepUnlabelled,
+}
+
+impl MixedLabels {
+    /// Parse `drop`, `majority` or `keep-unlabelled` (or `keep_unlabelled`).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "drop" => Ok(Self::Drop),
+            "majority" => Ok(Self::Majority),
+            "keep_unlabelled" | "keep_unlabeled" | "keep" => Ok(Self::KeepUnlabelled),
+            other => Err(Error::param(
+                "window.mixed_labels",
+                format!("unknown policy '{other}' (expected drop, majority or keep-unlabelled)"),
+            )),
+        }
+    }
+}
+
+/// A channel column: its name in the input, and unit / kind / group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelOption {
+    /// Column name in the input (also the channel name unless `rename`).
+    pub name: String,
+    /// Unit (free text, e.g. `g`, `rad/s`, `bpm`).
+    #[serde(default)]
+    pub unit: String,
+    /// Kind (`accelerometer`, `gyroscope`, `heart_rate`, ...; unknown → other).
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// Channel group; defaults to the kind's group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Name of the channel in the store, if not the column name.
+    #[serde(default)]
+    pub rename: Option<String>,
+}
+
+fn default_kind() -> String {
+    "other".into()
+}
+
+impl ChannelOption {
+    /// A channel with only a name (unit empty, kind other).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            unit: String::new(),
+            kind: default_kind(),
+            group: None,
+            rename: None,
+        }
+    }
+
+    /// Parse `name`, `name:unit` or `name:unit:kind`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let mut parts = s.split(':').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        if name.is_empty() {
+            return Err(Error::param(
+                "channels",
+                format!("empty channel name in '{s}'"),
+            ));
+        }
+        let mut c = Self::new(name);
+        if let Some(u) = parts.next() {
+            c.unit = u.to_string();
+        }
+        if let Some(k) = parts.next() {
+            c.kind = k.to_string();
+        }
+        if parts.next().is_some() {
+            return Err(Error::param(
+                "channels",
+                format!("'{s}': expected name[:unit[:kind]]"),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The store's channel spec.
+    pub fn spec(&self) -> ChannelSpec {
+        let mut spec = ChannelSpec::new(
+            self.rename.clone().unwrap_or_else(|| self.name.clone()),
+            self.unit.clone(),
+            ChannelKind::parse(&self.kind),
+        );
+        if let Some(g) = &self.group {
+            spec.group = g.clone();
+        }
+        spec
+    }
+}
+
+/// `[input]`: the main input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputOptions {
+    /// File or directory. A directory is read file by file (sorted by path,
+    /// recursively; files of unknown extension are skipped). Optional when
+    /// `[[streams]]` are given.
+    pub path: Option<PathBuf>,
+    /// Format.
+    #[serde(default)]
+    pub format: InputFormat,
+    /// CSV field delimiter (default `,`).
+    #[serde(default)]
+    pub delimiter: Option<char>,
+    /// Subject of every recording when there is no subject column. Without
+    /// both, the subject is the name of the file's parent directory (inside
+    /// an input directory) or the file stem.
+    #[serde(default)]
+    pub subject: Option<String>,
+}
+
+/// `[time]`: the time axis of an input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeOptions {
+    /// Timestamp column. When neither this nor `rate_hz` is given, a column
+    /// named `timestamp`, `time`, `ts` or `datetime` is used if present.
+    pub column: Option<String>,
+    /// Unit of the timestamp column.
+    #[serde(default)]
+    pub unit: TimeUnit,
+    /// Source rate in Hz when there is no timestamp column (samples are
+    /// then at `i / rate_hz` seconds from the recording start).
+    pub rate_hz: Option<f64>,
+}
+
+/// `[columns]`: column roles of the main input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnOptions {
+    /// Subject column.
+    pub subject: Option<String>,
+    /// Recording (session) column: rows with the same subject and recording
+    /// form one recording and must be contiguous.
+    pub recording: Option<String>,
+    /// Per-sample label column (empty cell = unlabelled).
+    pub label: Option<String>,
+    /// Channel columns; empty = every numeric column without another role.
+    #[serde(default)]
+    pub channels: Vec<ChannelOption>,
+}
+
+/// `[window]`: target rate and windowing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowOptions {
+    /// Target rate in Hz (default 50).
+    pub rate_hz: f64,
+    /// Window size in seconds (default 2).
+    pub size_s: f64,
+    /// Overlap fraction in [0, 1) (default 0.5).
+    pub overlap: f64,
+    /// Policy for windows straddling labels (default drop).
+    pub mixed_labels: MixedLabels,
+    /// Windows with a larger missing fraction are dropped (default 1: keep all).
+    pub max_missing: f64,
+}
+
+impl Default for WindowOptions {
+    fn default() -> Self {
+        Self {
+            rate_hz: 50.0,
+            size_s: 2.0,
+            overlap: 0.5,
+            mixed_labels: MixedLabels::Drop,
+            max_missing: 1.0,
+        }
+    }
+}
+
+impl WindowOptions {
+    /// Window length in samples: `round(size_s × rate_hz)`.
+    pub fn len(&self) -> usize {
+        (self.size_s * self.rate_hz).round() as usize
+    }
+
+    /// True when the window length rounds to zero samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hop in samples: `max(1, round(len × (1 − overlap)))`. A recording of
+    /// `n ≥ len` samples gives `floor((n − len) / hop) + 1` windows.
+    pub fn hop(&self) -> usize {
+        ((self.len() as f64 * (1.0 - self.overlap)).round() as usize).max(1)
+    }
+}
+
+/// `[resample]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResampleOptions {
+    /// Longest gap in seconds between two neighbouring source samples that a
+    /// target sample may be linearly interpolated across (default 0.1).
+    pub max_interp_gap_s: f64,
+}
+
+impl Default for ResampleOptions {
+    fn default() -> Self {
+        Self {
+            max_interp_gap_s: 0.1,
+        }
+    }
+}
+
+/// `[[streams]]`: a further file (or directory) of the same recordings with
+/// its own time axis and channels, aligned onto the target rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamOptions {
+    /// File or directory (a directory's files are matched to recordings by
+    /// subject and recording, i.e. by file stem when there are no such columns).
+    pub path: PathBuf,
+    /// Format.
+    #[serde(default)]
+    pub format: InputFormat,
+    /// Time axis of this stream.
+    #[serde(default)]
+    pub time: TimeOptions,
+    /// Channels of this stream.
+    #[serde(default)]
+    pub channels: Vec<ChannelOption>,
+    /// Interpolation gap for this stream (e.g. 1.5 s for 1 Hz heart rate).
+    #[serde(default)]
+    pub max_interp_gap_s: Option<f64>,
+}
+
+/// `[labels]`: interval labels from a separate CSV/Parquet/IPC file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsOptions {
+    /// The labels file.
+    pub path: PathBuf,
+    /// Start column (default `start`).
+    #[serde(default = "d_start")]
+    pub start: String,
+    /// End column (default `end`; the interval is `[start, end)`).
+    #[serde(default = "d_end")]
+    pub end: String,
+    /// Label column (default `label`).
+    #[serde(default = "d_label")]
+    pub label: String,
+    /// Recording column; default `recording` when the file has it.
+    #[serde(default)]
+    pub recording: Option<String>,
+    /// Subject column; default `subject` when the file has it.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Unit of start / end, in the same time base as the data.
+    #[serde(default)]
+    pub unit: TimeUnit,
+}
+
+fn d_start() -> String {
+    "start".into()
+}
+fn d_end() -> String {
+    "end".into()
+}
+fn d_label() -> String {
+    "label".into()
+}
+
+impl LabelsOptions {
+    /// Interval labels from `path` with the default column names.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            start: d_start(),
+            end: d_end(),
+            label: d_label(),
+            recording: None,
+            subject: None,
+            unit: TimeUnit::Auto,
+        }
+    }
+}
+
+/// Everything `ingest` needs; the manifest is this struct in TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestOptions {
+    /// Main input.
+    #[serde(default)]
+    pub input: InputOptions,
+    /// Its time axis.
+    #[serde(default)]
+    pub time: TimeOptions,
+    /// Its column roles.
+    #[serde(default)]
+    pub columns: ColumnOptions,
+    /// Target rate and windowing.
+    #[serde(default)]
+    pub window: WindowOptions,
+    /// Resampling.
+    #[serde(default)]
+    pub resample: ResampleOptions,
+    /// Split (default: subject ratios 0.6 / 0.2, seed 0).
+    #[serde(default)]
+    pub split: SplitSpec,
+    /// With explicit subject lists: subjects in no list go to train instead
+    /// of being an error.
+    #[serde(default)]
+    pub split_rest_to_train: bool,
+    /// Further streams of the same recordings.
+    #[serde(default)]
+    pub streams: Vec<StreamOptions>,
+    /// Interval labels.
+    #[serde(default)]
+    pub labels: Option<LabelsOptions>,
+    /// Windows per write batch (default 1024).
+    #[serde(default = "d_batch")]
+    pub batch_windows: usize,
+}
+
+fn d_batch() -> usize {
+    1024
+}
+
+impl IngestOptions {
+    /// Defaults for `input` (a file or directory).
+    pub fn new(input: impl Into<PathBuf>) -> Self {
+        Self {
+            input: InputOptions {
+                path: Some(input.into()),
+                ..InputOptions::default()
+            },
+            time: TimeOptions::default(),
+            columns: ColumnOptions::default(),
+            window: WindowOptions::default(),
+            resample: ResampleOptions::default(),
+            split: SplitSpec::default(),
+            split_rest_to_train: false,
+            streams: Vec::new(),
+            labels: None,
+            batch_windows: d_batch(),
+        }
+    }
+
+    /// Parse a TOML manifest; relative paths in it are resolved against the
+    /// manifest's directory.
+    pub fn from_toml(text: &str, base: &Path, file: &Path) -> Result<Self> {
+        let mut o: Self = toml::from_str(text).map_err(|e| {
+            let mut loc = Location::file(file);
+            if let Some(span) = e.span() {
+                let row = text[..span.start.min(text.len())].matches('\n').count() as u64 + 1;
+                loc = loc.row(row);
+            }
+            Error::data(loc, format!("invalid manifest: {}", e.message()))
+        })?;
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(p) = o.input.path.as_mut() {
+            fix(p);
+        }
+        for s in &mut o.streams {
+            fix(&mut s.path);
+        }
+        if let Some(l) = o.labels.as_mut() {
+            fix(&mut l.path);
+        }
+        Ok(o)
+    }
+
+    /// Read a TOML manifest file (see `docs/ingest.md`).
+    pub fn from_manifest(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base, path)
+    }
+
+    /// Check rates, window size, overlap, ratios and that there is an input.
+    pub fn validate(&self) -> Result<()> {
+        let w = &self.window;
+        let pos = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::param(
+                    name,
+                    format!("must be a positive number, got {v}"),
+                ))
+            }
+        };
+        pos("window.rate_hz", w.rate_hz)?;
+        pos("window.size_s", w.size_s)?;
+        if !(w.overlap.is_finite() && (0.0..1.0).contains(&w.overlap)) {
+            return Err(Error::param(
+                "window.overlap",
+                format!("must be in [0, 1), got {}", w.overlap),
+            ));
+        }
+        if w.is_empty() {
+            return Err(Error::param(
+                "window.size_s",
+                format!("{} s at {} Hz is less than one sample", w.size_s, w.rate_hz),
+            ));
+        }
+        if !(w.max_missing.is_finite() && (0.0..=1.0).contains(&w.max_missing)) {
+            return Err(Error::param(
+                "window.max_missing",
+                format!("must be in [0, 1], got {}", w.max_missing),
+            ));
+        }
+        let g = self.resample.max_interp_gap_s;
+        if !(g.is_finite() && g >= 0.0) {
+            return Err(Error::param(
+                "resample.max_interp_gap_s",
+                format!("must be ≥ 0, got {g}"),
+            ));
+        }
+        if let Some(r) = self.time.rate_hz {
+            pos("time.rate_hz", r)?;
+        }
+        for (i, s) in self.streams.iter().enumerate() {
+            if let Some(r) = s.time.rate_hz {
+                pos(&format!("streams[{i}].time.rate_hz"), r)?;
+            }
+            if let Some(g) = s.max_interp_gap_s {
+                if !(g.is_finite() && g >= 0.0) {
+                    return Err(Error::param(
+                        format!("streams[{i}].max_interp_gap_s"),
+                        format!("must be ≥ 0, got {g}"),
+                    ));
+                }
+            }
+        }
+        if self.batch_windows == 0 {
+            return Err(Error::param("batch_windows", "must be at least 1"));
+        }
+        if self.input.path.is_none() && self.streams.is_empty() {
+            return Err(Error::param(
+                "input.path",
+                "no input file or directory given",
+            ));
+        }
+        if self.columns.label.is_some() && self.labels.is_some() {
+            return Err(Error::param(
+                "labels",
+                "give either a label column or an interval labels file, not both",
+            ));
+        }
+        if !self.split_rest_to_train {
+            self.split.validate()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_parses_and_resolves_paths() {
+        let text = r#"
+[input]
+path = "data/shoulder.parquet"
+[time]
+rate_hz = 50.0
+[columns]
+subject = "subject"
+label = "label"
+channels = [ { name = "ax", unit = "g", kind = "accelerometer" }, { name = "wx", unit = "rad/s", kind = "gyroscope" } ]
+[window]
+rate_hz = 25.0
+size_s = 4.0
+overlap = 0.25
+mixed_labels = "majority"
+[resample]
+max_interp_gap_s = 0.2
+[split]
+kind = "time_ratios"
+train = 0.7
+val = 0.1
+"#;
+        let o = IngestOptions::from_toml(text, Path::new("/m"), Path::new("/m/x.toml")).unwrap();
+        assert_eq!(
+            o.input.path.as_deref(),
+            Some(Path::new("/m/data/shoulder.parquet"))
+        );
+        assert_eq!(o.time.rate_hz, Some(50.0));
+        assert_eq!(o.columns.channels[1].spec().kind, ChannelKind::Gyroscope);
+        assert_eq!(o.window.len(), 100);
+        assert_eq!(o.window.hop(), 75);
+        assert_eq!(o.window.mixed_labels, MixedLabels::Majority);
+        assert_eq!(
+            o.split,
+            SplitSpec::TimeRatios {
+                train: 0.7,
+                val: 0.1
+            }
+        );
+        o.validate().unwrap();
+    }
+
+    #[test]
+    fn manifest_errors_name_the_row() {
+        let text = "[window]\nrate_hz = 50.0\nsize = 2.0\n";
+        let e = IngestOptions::from_toml(text, Path::new("."), Path::new("m.toml")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("m.toml") && msg.contains("row 3"), "{msg}");
+    }
+
+    #[test]
+    fn nls_protocol_hop() {
+        let w = WindowOptions::default();
+        assert_eq!((w.len(), w.hop()), (100, 50));
+    }
+
+    #[test]
+    fn channel_option_parse() {
+        let c = ChannelOption::parse("hr:bpm:heart_rate").unwrap();
+        assert_eq!(c.spec().group, "Heart");
+        assert!(ChannelOption::parse("a:b:c:d").is_err());
+        assert!(ChannelOption::parse("").is_err());
+    }
+}

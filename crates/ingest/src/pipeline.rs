@@ -1,0 +1,814 @@
+//! The ingest pipeline: sources → resampling → windows → store.
+use crate::arrow_src::ArrowSource;
+use crate::columns::{default_keys, SourceSpec};
+use crate::csv::CsvSource;
+use crate::labels::{IntervalCursor, IntervalLabels};
+use crate::options::{IngestOptions, InputFormat};
+use crate::resample::{window_label, Grid, Resampler, Windower};
+use crate::source::{Recording, RecordingSource};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use wearlang_core::{
+    ChannelSpec, Error, LabelVocab, Location, NormAccumulator, Result, Split, SplitSpec, Window,
+};
+use wearlang_store::{StoreMeta, StoreSummary, StoreWriter};
+
+/// Open one file as a [`RecordingSource`]; `root` is the input directory
+/// when the file is one of several (used for the default subject).
+pub fn open_source(
+    path: &Path,
+    root: Option<&Path>,
+    spec: &SourceSpec,
+) -> Result<Box<dyn RecordingSource>> {
+    match spec.format.resolve(path) {
+        Some(InputFormat::Csv) => Ok(Box::new(CsvSource::open(path, root, spec)?)),
+        Some(InputFormat::Parquet) => Ok(Box::new(ArrowSource::open_parquet(path, root, spec)?)),
+        Some(InputFormat::Ipc) => Ok(Box::new(ArrowSource::open_ipc(path, root, spec)?)),
+        _ => Err(Error::data(
+            Location::file(path),
+            "unknown file format: use a .csv, .parquet or .arrow extension or set input.format",
+        )),
+    }
+}
+
+/// The files of an input: the file itself, or the files of a directory
+/// (recursively, sorted, hidden files and unknown extensions skipped).
+pub fn list_files(path: &Path, format: InputFormat) -> Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let p = entry.map_err(|e| Error::io(&dir, e))?.path();
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if format.resolve(&p).is_some() {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(Error::data(
+            Location::file(path),
+            "the directory has no CSV, Parquet or Arrow IPC files",
+        ));
+    }
+    Ok(out)
+}
+
+/// What an ingest did, besides the store's own summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestSummary {
+    /// The store written.
+    pub out: PathBuf,
+    /// Counts over the store (windows, subjects, labels, splits, missingness).
+    pub store: StoreSummary,
+    /// Input files read.
+    pub files: usize,
+    /// Recordings read.
+    pub recordings: usize,
+    /// Recordings shorter than one window.
+    pub too_short: usize,
+    /// Windows dropped because they straddle labels.
+    pub dropped_mixed: usize,
+    /// Windows dropped for too much missing data.
+    pub dropped_missing: usize,
+    /// Source samples (rows) read.
+    pub rows: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+impl IngestSummary {
+    /// Pretty JSON.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for IngestSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.store;
+        writeln!(f, "store       {}", self.out.display())?;
+        writeln!(
+            f,
+            "input       {} file(s), {} recording(s), {} rows, {:.2} s",
+            self.files, self.recordings, self.rows, self.seconds
+        )?;
+        writeln!(
+            f,
+            "windows     {} ({} steps at {} Hz, {} channels)",
+            s.windows,
+            s.window_len,
+            s.rate_hz,
+            s.channels.len()
+        )?;
+        writeln!(
+            f,
+            "dropped     {} mixed-label, {} too-missing; {} recording(s) shorter than a window",
+            self.dropped_mixed, self.dropped_missing, self.too_short
+        )?;
+        writeln!(f, "subjects    {}", s.subjects)?;
+        let splits: Vec<String> = s
+            .split_counts
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        writeln!(f, "splits      {}", splits.join(", "))?;
+        let labels: Vec<String> = s
+            .label_counts
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .chain((s.unlabelled > 0).then(|| format!("(unlabelled) {}", s.unlabelled)))
+            .collect();
+        writeln!(f, "labels      {}", labels.join(", "))?;
+        write!(f, "missing     {:.4}", s.missing_fraction)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    files: usize,
+    recordings: usize,
+    too_short: usize,
+    dropped_mixed: usize,
+    dropped_missing: usize,
+    rows: u64,
+    span: Option<(f64, f64)>,
+}
+
+impl Stats {
+    fn merge(&mut self, o: &Stats) {
+        self.files += o.files;
+        self.recordings += o.recordings;
+        self.too_short += o.too_short;
+        self.dropped_mixed += o.dropped_mixed;
+        self.dropped_missing += o.dropped_missing;
+        self.rows += o.rows;
+        self.span = match (self.span, o.span) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        };
+    }
+    fn see(&mut self, a: f64, b: f64) {
+        self.span = Some(match self.span {
+            Some((x, y)) => (x.min(a), y.max(b)),
+            None => (a, b),
+        });
+    }
+}
+
+type Key = (String, String);
+
+/// Read-only context of the window-making stage.
+struct Ctx<'a> {
+    opts: &'a IngestOptions,
+    len: usize,
+    hop: usize,
+    rate: f64,
+    dt: f64,
+    channels: usize,
+    subject_splits: Option<BTreeMap<String, Split>>,
+    grid_len: HashMap<Key, usize>,
+    intervals: Option<&'a IntervalLabels>,
+}
+
+impl Ctx<'_> {
+    fn grid_len(&self, first: f64, last: f64) -> usize {
+        ((last - first) / self.dt + 0.5).floor() as usize + 1
+    }
+
+    fn split(&self, subject: &str, key: &Key, start: usize) -> Result<Split> {
+        match &self.opts.split {
+            SplitSpec::TimeRatios { .. } => {
+                let k = self
+                    .grid_len
+                    .get(key)
+                    .copied()
+                    .unwrap_or(start + self.len)
+                    .max(1);
+                let pos = (start as f64 + self.len as f64 / 2.0) / k as f64;
+                self.opts.split.assign_time(pos)
+            }
+            SplitSpec::SubjectLists { train, val, test } => {
+                let s = subject.to_string();
+                if train.contains(&s) {
+                    Ok(Split::Train)
+                } else if val.contains(&s) {
+                    Ok(Split::Val)
+                } else if test.contains(&s) || !self.opts.split_rest_to_train {
+                    if test.contains(&s) {
+                        Ok(Split::Test)
+                    } else {
+                        Err(Error::param(
+                            "split",
+                            format!("subject '{s}' is in the data but in none of the split lists"),
+                        ))
+                    }
+                } else {
+                    Ok(Split::Train)
+                }
+            }
+            SplitSpec::SubjectRatios { .. } => self
+                .subject_splits
+                .as_ref()
+                .and_then(|m| m.get(subject).copied())
+                .ok_or_else(|| {
+                    Error::param(
+                        "split",
+                        format!("subject '{subject}' was not seen in the first pass"),
+                    )
+                }),
+        }
+    }
+}
+
+/// Resampling and windowing state of one recording.
+struct RecProc<'a> {
+    ctx: &'a Ctx<'a>,
+    key: Key,
+    t0: f64,
+    resampler: Resampler,
+    grid: Grid,
+    windower: Windower,
+    cursor: Option<IntervalCursor>,
+    labelled_upto: usize,
+    stats: Stats,
+}
+
+impl<'a> RecProc<'a> {
+    fn new(ctx: &'a Ctx<'a>, key: Key, t0: f64, channels: usize, gap_s: f64) -> Self {
+        let cursor = ctx
+            .intervals
+            .map(|l| IntervalCursor::new(l.for_recording(&key.0, &key.1)));
+        Self {
+            ctx,
+            key,
+            t0,
+            resampler: Resampler::new(t0, ctx.rate, channels, gap_s),
+            grid: Grid::new(channels),
+            windower: Windower::new(ctx.len, ctx.hop),
+            cursor,
+            labelled_upto: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    fn feed(&mut self, part: &Recording) {
+        let c = part.channels.len();
+        for i in 0..part.n {
+            self.resampler.push(
+                part.time_ms(i),
+                &part.values[i * c..(i + 1) * c],
+                part.labels.get(i).and_then(|l| l.as_ref()),
+                &mut self.grid,
+            );
+        }
+        self.stats.rows += part.n as u64;
+    }
+
+    fn label_rows(&mut self) {
+        if let Some(cur) = self.cursor.as_mut() {
+            let mut hits = 0u64;
+            for k in self.labelled_upto.max(self.grid.start)..self.grid.end() {
+                let l = cur.at(self.t0 + k as f64 * self.ctx.dt);
+                hits += u64::from(l.is_some());
+                self.grid.labels[k - self.grid.start] = l;
+            }
+            if let Some(iv) = self.ctx.intervals {
+                iv.hit(hits);
+            }
+        }
+        self.labelled_upto = self.grid.end();
+    }
+
+    fn drain(&mut self, out: &mut Vec<Window>) -> Result<()> {
+        self.label_rows();
+        let ctx = self.ctx;
+        let key = &self.key;
+        let t0 = self.t0;
+        let stats = &mut self.stats;
+        self.windower
+            .drain(&mut self.grid, |start, values, labels| {
+                let missing =
+                    values.iter().filter(|v| v.is_nan()).count() as f64 / values.len() as f64;
+                if missing > ctx.opts.window.max_missing {
+                    stats.dropped_missing += 1;
+                    return Ok(());
+                }
+                let Some(label) = window_label(labels, ctx.opts.window.mixed_labels) else {
+                    stats.dropped_mixed += 1;
+                    return Ok(());
+                };
+                let start_ms = (t0 + start as f64 * ctx.dt).round() as i64;
+                let mut w = Window::from_values(
+                    key.0.clone(),
+                    key.1.clone(),
+                    start_ms,
+                    ctx.rate,
+                    ctx.channels,
+                    values.to_vec(),
+                )?;
+                w.label = label.map(|l| l.to_string());
+                w.split = ctx.split(&key.0, key, start)?;
+                out.push(w);
+                Ok(())
+            })
+    }
+
+    fn finish(mut self, total: Option<usize>, out: &mut Vec<Window>) -> Result<Stats> {
+        self.resampler.finish(total, &mut self.grid);
+        self.drain(out)?;
+        let n = self.grid.end();
+        self.stats.recordings = 1;
+        if n < self.ctx.len {
+            self.stats.too_short = 1;
+        }
+        if n > 0 {
+            self.stats
+                .see(self.t0, self.t0 + (n - 1) as f64 * self.ctx.dt);
+        }
+        Ok(self.stats)
+    }
+}
+
+/// Stream one single-stream file through resampling and windowing, handing
+/// windows to `sink` in batches.
+fn process_file(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    root: Option<&Path>,
+    spec: &SourceSpec,
+    expected: &[ChannelSpec],
+    sink: &mut dyn FnMut(Vec<Window>) -> Result<()>,
+) -> Result<Stats> {
+    let mut src = open_source(path, root, spec)?;
+    check_channels(path, src.channels(), expected)?;
+    let gap = ctx.opts.resample.max_interp_gap_s;
+    let mut stats = Stats {
+        files: 1,
+        ..Stats::default()
+    };
+    let mut cur: Option<RecProc<'_>> = None;
+    let mut out = Vec::new();
+    while let Some(part) = src.next_part()? {
+        let key = (part.subject.clone(), part.recording.clone());
+        if cur.as_ref().is_none_or(|p| p.key != key) && part.n > 0 {
+            cur = Some(RecProc::new(
+                ctx,
+                key.clone(),
+                part.time_ms(0),
+                part.channels.len(),
+                gap,
+            ));
+        }
+        if let Some(p) = cur.as_mut() {
+            p.feed(&part);
+            p.drain(&mut out)?;
+            if part.last {
+                let total = ctx.grid_len.get(&key).copied();
+                let s = cur
+                    .take()
+                    .expect("current recording")
+                    .finish(total, &mut out)?;
+                stats.merge(&s);
+            }
+        }
+        if out.len() >= ctx.opts.batch_windows {
+            sink(std::mem::take(&mut out))?;
+        }
+    }
+    if !out.is_empty() {
+        sink(out)?;
+    }
+    Ok(stats)
+}
+
+fn check_channels(path: &Path, got: &[ChannelSpec], expected: &[ChannelSpec]) -> Result<()> {
+    let names = |c: &[ChannelSpec]| c.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    if names(got) != names(expected) {
+        return Err(Error::data(
+            Location::file(path),
+            format!(
+                "channels {:?} differ from those of the first file {:?}",
+                names(got),
+                names(expected)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// First pass: (subject, recording) → (first ms, last ms), reading only the
+/// key and time columns.
+fn scan(files: &[PathBuf], root: Option<&Path>, spec: &SourceSpec) -> Result<Vec<(Key, f64, f64)>> {
+    let mut spec = spec.clone();
+    spec.scan_only = true;
+    let per_file: Vec<Result<Vec<(Key, f64, f64)>>> = files
+        .par_iter()
+        .map(|f| {
+            let mut src = open_source(f, root, &spec)?;
+            let mut out: Vec<(Key, f64, f64)> = Vec::new();
+            while let Some(p) = src.next_part()? {
+                if p.n == 0 {
+                    continue;
+                }
+                let key = (p.subject.clone(), p.recording.clone());
+                let (a, b) = (p.time_ms(0), p.time_ms(p.n - 1));
+                match out.last_mut() {
+                    Some(last) if last.0 == key => last.2 = b,
+                    _ => out.push((key, a, b)),
+                }
+            }
+            Ok(out)
+        })
+        .collect();
+    let mut all = Vec::new();
+    for r in per_file {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+/// Where windows go: the store, plus train-only normalisation statistics.
+struct Output {
+    writer: StoreWriter,
+    acc: NormAccumulator,
+    labels: BTreeSet<String>,
+    windows: usize,
+}
+
+impl Output {
+    fn write(&mut self, ws: Vec<Window>) -> Result<()> {
+        for w in &ws {
+            if w.split == Split::Train {
+                self.acc.add(w);
+            }
+            if let Some(l) = &w.label {
+                if !self.labels.contains(l) {
+                    self.labels.insert(l.clone());
+                }
+            }
+        }
+        self.windows += ws.len();
+        self.writer.write(&ws)
+    }
+}
+
+struct StreamInput {
+    spec: SourceSpec,
+    files: Vec<PathBuf>,
+    root: Option<PathBuf>,
+    gap_s: f64,
+}
+
+fn stream_inputs(opts: &IngestOptions) -> Result<Vec<StreamInput>> {
+    let mut v = Vec::new();
+    let root_of = |p: &Path| p.is_dir().then(|| p.to_path_buf());
+    if let Some(p) = &opts.input.path {
+        v.push(StreamInput {
+            spec: SourceSpec::main(opts),
+            files: list_files(p, opts.input.format)?,
+            root: root_of(p),
+            gap_s: opts.resample.max_interp_gap_s,
+        });
+    }
+    for s in &opts.streams {
+        let mut spec = SourceSpec::stream(opts, s);
+        if v.is_empty() {
+            spec.label_column = opts.columns.label.clone();
+        }
+        v.push(StreamInput {
+            spec,
+            files: list_files(&s.path, s.format)?,
+            root: root_of(&s.path),
+            gap_s: s.max_interp_gap_s.unwrap_or(opts.resample.max_interp_gap_s),
+        });
+    }
+    // Single files of several streams are one recording: give them the keys
+    // of the first stream's file.
+    if v.len() > 1 && v[0].root.is_none() {
+        let (subject, recording) = default_keys(&v[0].files[0], None, &v[0].spec);
+        for s in v.iter_mut().skip(1).filter(|s| s.root.is_none()) {
+            s.spec.subject.get_or_insert(subject.clone());
+            s.spec.recording.get_or_insert(recording.clone());
+        }
+    }
+    Ok(v)
+}
+
+/// A whole recording of one stream, in memory (multi-stream alignment).
+#[derive(Default)]
+struct Whole {
+    times: Vec<f64>,
+    values: Vec<f32>,
+    labels: Vec<Option<Arc<str>>>,
+}
+
+fn read_whole(input: &StreamInput) -> Result<(Vec<Key>, HashMap<Key, Whole>, u64)> {
+    let per_file: Vec<Result<Vec<(Key, Whole)>>> = input
+        .files
+        .par_iter()
+        .map(|f| {
+            let mut src = open_source(f, input.root.as_deref(), &input.spec)?;
+            let mut out: Vec<(Key, Whole)> = Vec::new();
+            while let Some(p) = src.next_part()? {
+                let key = (p.subject.clone(), p.recording.clone());
+                if out.last().is_none_or(|l| l.0 != key) {
+                    out.push((key.clone(), Whole::default()));
+                }
+                let w = &mut out.last_mut().expect("pushed").1;
+                w.times.extend((0..p.n).map(|i| p.time_ms(i)));
+                w.values.extend_from_slice(&p.values);
+                if !p.labels.is_empty() {
+                    w.labels.extend(p.labels.iter().cloned());
+                }
+            }
+            Ok(out)
+        })
+        .collect();
+    let mut order = Vec::new();
+    let mut map = HashMap::new();
+    let mut rows = 0u64;
+    for (r, f) in per_file.into_iter().zip(&input.files) {
+        for (k, w) in r? {
+            rows += w.times.len() as u64;
+            if map.insert(k.clone(), w).is_some() {
+                return Err(Error::data(
+                    Location::file(f),
+                    format!("recording '{}' of subject '{}' appears in more than one file of this stream", k.1, k.0),
+                ));
+            }
+            order.push(k);
+        }
+    }
+    Ok((order, map, rows))
+}
+
+/// Ingest the inputs described by `opts` into a window store at `out`.
+///
+/// Nothing is left at `out` unless the whole ingest succeeds (the store is
+/// written to a temporary file and renamed at the end).
+pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
+    let started = Instant::now();
+    opts.validate()?;
+    let inputs = stream_inputs(opts)?;
+    let intervals = opts.labels.as_ref().map(IntervalLabels::read).transpose()?;
+    let len = opts.window.len();
+    let hop = opts.window.hop();
+    let rate = opts.window.rate_hz;
+    // Channels: those of each stream's first file, in stream order.
+    let mut channels = Vec::new();
+    for inp in &inputs {
+        let src = open_source(&inp.files[0], inp.root.as_deref(), &inp.spec)?;
+        channels.extend_from_slice(src.channels());
+    }
+    let mut meta = StoreMeta::new(channels.clone(), len, rate);
+    meta.source = opts
+        .input
+        .path
+        .as_ref()
+        .or(opts.streams.first().map(|s| &s.path))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    meta.split = Some(opts.split.clone());
+    meta.extra.insert(
+        "ingest".into(),
+        serde_json::to_value(opts).map_err(|e| Error::param("options", e.to_string()))?,
+    );
+    let mut ctx = Ctx {
+        opts,
+        len,
+        hop,
+        rate,
+        dt: 1000.0 / rate,
+        channels: channels.len(),
+        subject_splits: None,
+        grid_len: HashMap::new(),
+        intervals: intervals.as_ref(),
+    };
+    let mut output = Output {
+        writer: StoreWriter::create(out, meta)?,
+        acc: NormAccumulator::new(channels.len()),
+        labels: BTreeSet::new(),
+        windows: 0,
+    };
+    let mut stats = Stats::default();
+    if inputs.len() == 1 {
+        let inp = &inputs[0];
+        let root = inp.root.as_deref();
+        let time_split = matches!(opts.split, SplitSpec::TimeRatios { .. });
+        let ratio_split = matches!(opts.split, SplitSpec::SubjectRatios { .. });
+        if time_split || (ratio_split && inp.spec.subject_column.is_some()) {
+            let keys = scan(&inp.files, root, &inp.spec)?;
+            for (k, a, b) in &keys {
+                let n = ctx.grid_len(*a, *b);
+                ctx.grid_len.insert(k.clone(), n);
+            }
+            let subjects: Vec<&str> = keys.iter().map(|k| k.0 .0.as_str()).collect();
+            if ratio_split {
+                ctx.subject_splits = Some(opts.split.assign_subjects(&subjects)?);
+            }
+            if !time_split {
+                ctx.grid_len.clear();
+            }
+        } else if ratio_split {
+            let subjects: Vec<String> = inp
+                .files
+                .iter()
+                .map(|f| default_keys(f, root, &inp.spec).0)
+                .collect();
+            ctx.subject_splits = Some(opts.split.assign_subjects(&subjects)?);
+        }
+        let ctx = &ctx;
+        if inp.files.len() == 1 {
+            let s = process_file(ctx, &inp.files[0], root, &inp.spec, &channels, &mut |ws| {
+                output.write(ws)
+            })?;
+            stats.merge(&s);
+        } else {
+            let group = rayon::current_num_threads().max(1) * 2;
+            for chunk in inp.files.chunks(group) {
+                let results: Vec<Result<(Vec<Window>, Stats)>> = chunk
+                    .par_iter()
+                    .map(|f| {
+                        let mut ws = Vec::new();
+                        let s = process_file(ctx, f, root, &inp.spec, &channels, &mut |mut b| {
+                            ws.append(&mut b);
+                            Ok(())
+                        })?;
+                        Ok((ws, s))
+                    })
+                    .collect();
+                for r in results {
+                    let (ws, s) = r?;
+                    stats.merge(&s);
+                    output.write(ws)?;
+                }
+            }
+        }
+    } else {
+        // Several streams: read each whole, align recordings onto one grid.
+        let mut order: Vec<Key> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut maps = Vec::new();
+        for inp in &inputs {
+            let (o, m, rows) = read_whole(inp)?;
+            stats.rows += rows;
+            stats.files += inp.files.len();
+            for k in o {
+                if seen.insert(k.clone()) {
+                    order.push(k);
+                }
+            }
+            maps.push(m);
+        }
+        let span = |k: &Key| {
+            let mut lo = f64::INFINITY;
+            let mut hi = f64::NEG_INFINITY;
+            for m in &maps {
+                if let Some(w) = m.get(k) {
+                    if let (Some(a), Some(b)) = (w.times.first(), w.times.last()) {
+                        lo = lo.min(*a);
+                        hi = hi.max(*b);
+                    }
+                }
+            }
+            (lo, hi)
+        };
+        for k in &order {
+            let (a, b) = span(k);
+            let n = ctx.grid_len(a, b);
+            ctx.grid_len.insert(k.clone(), n);
+        }
+        if let SplitSpec::SubjectRatios { .. } = opts.split {
+            let subjects: Vec<&str> = order.iter().map(|k| k.0.as_str()).collect();
+            ctx.subject_splits = Some(opts.split.assign_subjects(&subjects)?);
+        }
+        let ctx = &ctx;
+        let mut stream_widths = Vec::new();
+        for inp in &inputs {
+            let src = open_source(&inp.files[0], inp.root.as_deref(), &inp.spec)?;
+            stream_widths.push(src.channels().len());
+        }
+        let group = rayon::current_num_threads().max(1) * 2;
+        for chunk in order.chunks(group) {
+            let results: Vec<Result<(Vec<Window>, Stats)>> = chunk
+                .par_iter()
+                .map(|k| {
+                    let (t0, _) = span(k);
+                    let total = ctx.grid_len[k];
+                    let mut combined = Grid::new(ctx.channels);
+                    combined.values = vec![f32::NAN; total * ctx.channels];
+                    combined.labels = vec![None; total];
+                    let mut offset = 0;
+                    for (s, inp) in inputs.iter().enumerate() {
+                        let c = stream_widths[s];
+                        if let Some(w) = maps[s].get(k) {
+                            let mut r = Resampler::new(t0, ctx.rate, c, inp.gap_s);
+                            let mut g = Grid::new(c);
+                            for (i, &t) in w.times.iter().enumerate() {
+                                r.push(
+                                    t,
+                                    &w.values[i * c..(i + 1) * c],
+                                    w.labels.get(i).and_then(|l| l.as_ref()),
+                                    &mut g,
+                                );
+                            }
+                            r.finish(Some(total), &mut g);
+                            for row in 0..total {
+                                combined.values
+                                    [row * ctx.channels + offset..row * ctx.channels + offset + c]
+                                    .copy_from_slice(&g.values[row * c..(row + 1) * c]);
+                            }
+                            if s == 0 {
+                                combined.labels = g.labels;
+                            }
+                        }
+                        offset += c;
+                    }
+                    let mut p = RecProc::new(ctx, k.clone(), t0, ctx.channels, 0.0);
+                    p.grid = combined;
+                    let mut ws = Vec::new();
+                    p.drain(&mut ws)?;
+                    let mut s = p.finish(None, &mut ws)?;
+                    s.rows = 0;
+                    Ok((ws, s))
+                })
+                .collect();
+            for r in results {
+                let (ws, s) = r?;
+                stats.merge(&s);
+                output.write(ws)?;
+            }
+        }
+    }
+    if let Some(iv) = &intervals {
+        iv.check_overlap(stats.span)?;
+    }
+    if output.windows == 0 {
+        let what = meta_source(opts);
+        return Err(Error::data(
+            Location::file(what),
+            format!(
+                "no windows: {} recording(s), {} shorter than a window of {} s, {} dropped as mixed-label, {} as too missing",
+                stats.recordings, stats.too_short, opts.window.size_s, stats.dropped_mixed, stats.dropped_missing
+            ),
+        ));
+    }
+    let Output {
+        mut writer,
+        acc,
+        labels,
+        ..
+    } = output;
+    {
+        let m = writer.meta_mut();
+        m.normalisation = Some(acc.finish());
+        m.labels = LabelVocab::sorted(labels);
+        let extra = serde_json::json!({
+            "files": stats.files,
+            "recordings": stats.recordings,
+            "too_short": stats.too_short,
+            "dropped_mixed": stats.dropped_mixed,
+            "dropped_missing": stats.dropped_missing,
+            "rows": stats.rows,
+        });
+        m.extra.insert("ingest_stats".into(), extra);
+    }
+    let store = writer.finish()?;
+    Ok(IngestSummary {
+        out: out.to_path_buf(),
+        store,
+        files: stats.files,
+        recordings: stats.recordings,
+        too_short: stats.too_short,
+        dropped_mixed: stats.dropped_mixed,
+        dropped_missing: stats.dropped_missing,
+        rows: stats.rows,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn meta_source(opts: &IngestOptions) -> PathBuf {
+    opts.input
+        .path
+        .clone()
+        .or(opts.streams.first().map(|s| s.path.clone()))
+        .unwrap_or_default()
+}

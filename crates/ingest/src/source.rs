@@ -1,0 +1,411 @@
+//! The `RecordingSource` trait, recordings, and the assembler that turns
+//! row blocks of a file into recordings.
+use crate::options::TimeUnit;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wearlang_core::{ChannelSpec, Error, Location, Result};
+
+/// The time axis of a recording part.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Timing {
+    /// One timestamp per sample, in milliseconds, strictly increasing.
+    Timestamps(Vec<f64>),
+    /// A fixed rate: sample `i` of the part is at `start_ms + i × 1000 / rate_hz`.
+    Fixed {
+        /// Time of the part's first sample in ms.
+        start_ms: f64,
+        /// Rate in Hz.
+        rate_hz: f64,
+    },
+}
+
+/// A recording, or a consecutive part of one (long recordings arrive in
+/// several parts so that memory stays bounded).
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// The file it comes from.
+    pub file: PathBuf,
+    /// Row number (as in errors) of the part's first sample.
+    pub first_row: u64,
+    /// Subject.
+    pub subject: String,
+    /// Recording identifier.
+    pub recording: String,
+    /// Channel specs (the columns of `values`).
+    pub channels: Arc<[ChannelSpec]>,
+    /// Number of samples.
+    pub n: usize,
+    /// Time axis.
+    pub timing: Timing,
+    /// Values, time-major (`values[i * channels + c]`); NaN = missing.
+    pub values: Vec<f32>,
+    /// Per-sample labels (empty when the source has no label column).
+    pub labels: Vec<Option<Arc<str>>>,
+    /// True for the recording's last part.
+    pub last: bool,
+}
+
+impl Recording {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when the part has no samples (a final part may be empty).
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Time of sample `i` in ms.
+    pub fn time_ms(&self, i: usize) -> f64 {
+        match &self.timing {
+            Timing::Timestamps(t) => t[i],
+            Timing::Fixed { start_ms, rate_hz } => start_ms + i as f64 * 1000.0 / rate_hz,
+        }
+    }
+}
+
+/// A reader of recordings. Parts of one recording come consecutively, the
+/// last with `last == true`; recordings never interleave.
+pub trait RecordingSource: Send {
+    /// The channels of every recording of this source.
+    fn channels(&self) -> &[ChannelSpec];
+    /// The next recording part, or `None` at the end.
+    fn next_part(&mut self) -> Result<Option<Recording>>;
+}
+
+/// How a numeric or text timestamp cell was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TsKind {
+    /// A number whose unit is still to be decided.
+    Number,
+    /// An ISO-8601 string, already in ms.
+    Iso,
+    /// A typed timestamp (Arrow), already in ms.
+    Typed,
+}
+
+impl TsKind {
+    fn describe(self) -> &'static str {
+        match self {
+            TsKind::Number => "a number",
+            TsKind::Iso => "an ISO-8601 date-time",
+            TsKind::Typed => "a typed timestamp",
+        }
+    }
+}
+
+/// A block of parsed rows from a file.
+#[derive(Debug, Default)]
+pub(crate) struct Block {
+    /// Row number of the first row (errors).
+    pub first_row: u64,
+    /// Rows in the block.
+    pub n: usize,
+    /// Timestamps (raw numbers or ms), empty for fixed-rate input.
+    pub ts: Vec<f64>,
+    /// Kind of the first timestamp.
+    pub ts_kind: Option<TsKind>,
+    /// First row whose timestamp kind differs from the first one.
+    pub ts_mixed: Option<(u64, TsKind)>,
+    /// Values, time-major.
+    pub values: Vec<f32>,
+    /// Runs of (start offset, subject, recording) — only where keys come
+    /// from columns.
+    pub keys: Vec<(usize, Option<String>, Option<String>)>,
+    /// Runs of (start offset, label).
+    pub labels: Vec<(usize, Option<Arc<str>>)>,
+}
+
+/// How a source finds its time axis.
+#[derive(Debug, Clone)]
+pub(crate) enum TimeMode {
+    /// A column, with its (possibly auto) unit.
+    Column(String, TimeUnit),
+    /// A fixed rate.
+    Fixed(f64),
+}
+
+/// Turns blocks into recording parts, checking time order and contiguity.
+pub(crate) struct Assembler {
+    file: PathBuf,
+    channels: Arc<[ChannelSpec]>,
+    time: TimeMode,
+    factor: Option<f64>,
+    file_kind: Option<TsKind>,
+    default_subject: String,
+    default_recording: String,
+    has_labels: bool,
+    cur: Option<Recording>,
+    cur_key: Option<(String, String)>,
+    cur_count: u64,
+    last_t: Option<f64>,
+    seen: HashSet<(String, String)>,
+    key: (Option<String>, Option<String>),
+    label: Option<Arc<str>>,
+    pub rows: u64,
+    pub queue: std::collections::VecDeque<Recording>,
+}
+
+impl Assembler {
+    pub fn new(
+        file: &Path,
+        channels: Arc<[ChannelSpec]>,
+        time: TimeMode,
+        default_subject: String,
+        default_recording: String,
+        has_labels: bool,
+    ) -> Self {
+        let factor = match &time {
+            TimeMode::Column(_, TimeUnit::Ms) => Some(1.0),
+            TimeMode::Column(_, TimeUnit::S) => Some(1000.0),
+            _ => None,
+        };
+        Self {
+            file: file.to_path_buf(),
+            channels,
+            time,
+            factor,
+            file_kind: None,
+            default_subject,
+            default_recording,
+            has_labels,
+            cur: None,
+            cur_key: None,
+            cur_count: 0,
+            last_t: None,
+            seen: HashSet::new(),
+            key: (None, None),
+            label: None,
+            rows: 0,
+            queue: Default::default(),
+        }
+    }
+
+    fn loc(&self, row: u64) -> Location {
+        let l = Location::file(&self.file).row(row);
+        match &self.time {
+            TimeMode::Column(c, _) => l.column(c.clone()),
+            TimeMode::Fixed(_) => l,
+        }
+    }
+
+    fn detect_unit(&mut self, block: &Block) -> Result<()> {
+        let kind = block.ts_kind.unwrap_or(TsKind::Number);
+        let unit = match &self.time {
+            TimeMode::Column(_, u) => *u,
+            TimeMode::Fixed(_) => return Ok(()),
+        };
+        self.file_kind = Some(kind);
+        match (kind, unit) {
+            (TsKind::Number, TimeUnit::Iso8601) => {
+                return Err(Error::data(
+                    self.loc(block.first_row),
+                    "timestamp unit is iso8601 but the cell is a number",
+                ))
+            }
+            (TsKind::Iso, TimeUnit::Ms | TimeUnit::S) => {
+                return Err(Error::data(
+                    self.loc(block.first_row),
+                    "timestamp is an ISO-8601 date-time but the unit says a number",
+                ))
+            }
+            (TsKind::Number, TimeUnit::Auto) => {
+                let sample = &block.ts[..block.ts.len().min(1000)];
+                let max = sample.iter().fold(0f64, |a, &b| a.max(b.abs()));
+                let min = sample.iter().fold(f64::INFINITY, |a, &b| a.min(b.abs()));
+                let fractional = sample.iter().any(|v| v.fract() != 0.0);
+                self.factor = Some(if max >= 1e11 {
+                    1.0
+                } else if fractional || min >= 1e8 {
+                    1000.0
+                } else {
+                    1.0
+                });
+            }
+            (TsKind::Number, _) => {}
+            _ => self.factor = Some(1.0),
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, subject: String, recording: String, row: u64) -> Result<()> {
+        let key = (subject, recording);
+        if !self.seen.insert(key.clone()) {
+            return Err(Error::data(
+                Location::file(&self.file).row(row),
+                format!(
+                    "recording '{}' of subject '{}' appears again after other recordings; \
+                     rows of one recording must be contiguous (sort the file)",
+                    key.1, key.0
+                ),
+            ));
+        }
+        self.cur_count = 0;
+        self.cur = Some(self.empty_part(&key, row));
+        self.cur_key = Some(key);
+        self.last_t = None;
+        Ok(())
+    }
+
+    fn empty_part(&self, key: &(String, String), row: u64) -> Recording {
+        let timing = match &self.time {
+            TimeMode::Column(..) => Timing::Timestamps(Vec::new()),
+            TimeMode::Fixed(r) => Timing::Fixed {
+                start_ms: self.cur_count as f64 * 1000.0 / r,
+                rate_hz: *r,
+            },
+        };
+        Recording {
+            file: self.file.clone(),
+            first_row: row,
+            subject: key.0.clone(),
+            recording: key.1.clone(),
+            channels: self.channels.clone(),
+            n: 0,
+            timing,
+            values: Vec::new(),
+            labels: Vec::new(),
+            last: false,
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(mut part) = self.cur.take() {
+            part.last = true;
+            self.queue.push_back(part);
+        }
+        self.cur_key = None;
+    }
+
+    /// Add a block of rows.
+    pub fn push(&mut self, block: Block) -> Result<()> {
+        if block.n == 0 {
+            return Ok(());
+        }
+        if let TimeMode::Column(..) = self.time {
+            if self.file_kind.is_none() {
+                self.detect_unit(&block)?;
+            }
+            let fk = self.file_kind.unwrap_or(TsKind::Number);
+            let bk = block.ts_kind.unwrap_or(TsKind::Number);
+            let mixed = if bk != fk {
+                Some((block.first_row, bk))
+            } else {
+                block.ts_mixed
+            };
+            if let Some((row, k)) = mixed {
+                return Err(Error::data(
+                    self.loc(row),
+                    format!(
+                        "mixed timestamp formats: this cell is {} but the file's first timestamp is {}",
+                        k.describe(),
+                        fk.describe()
+                    ),
+                ));
+            }
+        }
+        let c = self.channels.len();
+        let factor = self.factor.unwrap_or(1.0);
+        // Segment boundaries: key runs.
+        let mut bounds: Vec<usize> = block.keys.iter().map(|k| k.0).collect();
+        bounds.push(block.n);
+        let mut key_iter = block.keys.into_iter();
+        let mut label_runs = block.labels.into_iter().peekable();
+        let mut start = 0usize;
+        for &end in bounds.iter() {
+            if end > start {
+                let subject = self
+                    .key
+                    .0
+                    .clone()
+                    .unwrap_or_else(|| self.default_subject.clone());
+                let recording = self
+                    .key
+                    .1
+                    .clone()
+                    .unwrap_or_else(|| self.default_recording.clone());
+                let row0 = block.first_row + start as u64;
+                if self.cur_key.as_ref() != Some(&(subject.clone(), recording.clone())) {
+                    self.close();
+                    self.open(subject, recording, row0)?;
+                }
+                let part = self.cur.as_mut().expect("open recording");
+                part.n += end - start;
+                part.values
+                    .extend_from_slice(&block.values[start * c..end * c]);
+                if let Timing::Timestamps(ts) = &mut part.timing {
+                    for i in start..end {
+                        let t = block.ts[i] * factor;
+                        if let Some(prev) = self.last_t {
+                            if t <= prev {
+                                let row = block.first_row + i as u64;
+                                let what = if t == prev { "duplicate" } else { "decreasing" };
+                                let col = match &self.time {
+                                    TimeMode::Column(c, _) => c.clone(),
+                                    TimeMode::Fixed(_) => String::new(),
+                                };
+                                return Err(Error::data(
+                                    Location::file(&self.file).row(row).column(col),
+                                    format!(
+                                        "{what} timestamp {} (previous {}) in recording '{}'",
+                                        block.ts[i],
+                                        prev / factor,
+                                        part.recording
+                                    ),
+                                ));
+                            }
+                        }
+                        self.last_t = Some(t);
+                        ts.push(t);
+                    }
+                }
+                if self.has_labels {
+                    for i in start..end {
+                        while let Some((s, _)) = label_runs.peek() {
+                            if *s <= i {
+                                self.label = label_runs.next().and_then(|x| x.1);
+                            } else {
+                                break;
+                            }
+                        }
+                        part.labels.push(self.label.clone());
+                    }
+                }
+                self.cur_count += (end - start) as u64;
+            }
+            if let Some((_, s, r)) = key_iter.next() {
+                self.key = (s, r);
+            }
+            start = end;
+        }
+        self.rows += block.n as u64;
+        // Hand over what we have so far as a non-final part.
+        if self.cur.as_ref().is_some_and(|p| p.n > 0) {
+            let key = self.cur_key.clone().expect("open recording has a key");
+            let next = self.empty_part(&key, block.first_row + block.n as u64);
+            if let Some(done) = self.cur.replace(next) {
+                self.queue.push_back(done);
+            }
+        }
+        Ok(())
+    }
+
+    /// End of input: close the current recording; an input without data
+    /// rows is an error.
+    pub fn finish(&mut self, header_row: bool) -> Result<()> {
+        if self.rows == 0 {
+            return Err(Error::data(
+                Location::file(&self.file),
+                if header_row {
+                    "no data rows (header only)"
+                } else {
+                    "no data rows"
+                },
+            ));
+        }
+        self.close();
+        Ok(())
+    }
+}
