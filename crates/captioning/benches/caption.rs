@@ -28,9 +28,13 @@ fn bench(c: &mut Criterion) {
         CaptionVariant::HighMiddleLow,
     ] {
         let cap = HierarchicalCaptioner::new(variant);
-        g.bench_with_input(BenchmarkId::new("1-thread", variant.name()), &days, |b, days| {
-            b.iter(|| caption_all_sequential(&cap, black_box(days), &channels, 7).unwrap())
-        });
+        g.bench_with_input(
+            BenchmarkId::new("1-thread", variant.name()),
+            &days,
+            |b, days| {
+                b.iter(|| caption_all_sequential(&cap, black_box(days), &channels, 7).unwrap())
+            },
+        );
     }
     let cap = HierarchicalCaptioner::new(CaptionVariant::HighMiddleLow);
     let threads = rayon::current_num_threads();

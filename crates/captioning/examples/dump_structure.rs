@@ -7,10 +7,15 @@
 //! cargo run -p wearlang-captioning --release --example dump_structure -- 0 > rust.json
 //! python crates/captioning/benches/reference_caption.py --dump 0 > py.json
 //! ```
-use wearlang_captioning::{analyse_channel, bench_input, AnomalyKind, StructuralConfig, TrendDirection};
+use wearlang_captioning::{
+    analyse_channel, bench_input, AnomalyKind, StructuralConfig, TrendDirection,
+};
 
 fn main() {
-    let day: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(0);
+    let day: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
     let w = bench_input::day(day);
     let cfg = StructuralConfig::default();
     let out: Vec<serde_json::Value> = (0..w.channels)

@@ -141,9 +141,7 @@ impl KnowledgeBase {
     /// The activity a label refers to, by code, name or alias.
     pub fn lookup(&self, label: &str) -> Option<&ActivityInfo> {
         let key = normalise_key(label);
-        self.activities
-            .iter()
-            .find(|a| a.keys().any(|k| k == key))
+        self.activities.iter().find(|a| a.keys().any(|k| k == key))
     }
 
     /// The plain name of a label: the knowledge base name, or the label with
@@ -176,9 +174,10 @@ impl KnowledgeBase {
                         let mut s = format!("{}.", t.replace("{activity}", &name));
                         if options.knowledge {
                             if let Some(info) = info {
-                                for extra in [info.body_parts_sentence(), info.description_sentence()]
-                                    .into_iter()
-                                    .flatten()
+                                for extra in
+                                    [info.body_parts_sentence(), info.description_sentence()]
+                                        .into_iter()
+                                        .flatten()
                                 {
                                     s.push(' ');
                                     s.push_str(&extra);
@@ -340,8 +339,19 @@ mod tests {
             assert!(!a.body_parts.is_empty() && !a.description.is_empty());
         }
         for label in [
-            "walking", "running", "cycling", "stairs_up", "stairs-down", "sitting", "standing",
-            "lying", "sleeping", "eating", "driving", "vacuuming", "ironing",
+            "walking",
+            "running",
+            "cycling",
+            "stairs_up",
+            "stairs-down",
+            "sitting",
+            "standing",
+            "lying",
+            "sleeping",
+            "eating",
+            "driving",
+            "vacuuming",
+            "ironing",
         ] {
             assert!(kb.lookup(label).is_some(), "{label}");
         }
@@ -417,7 +427,11 @@ mod tests {
 
     #[test]
     fn activity_caption_uses_label_seed_and_knowledge() {
-        let ch = vec![ChannelSpec::new("ax", "g", wearlang_core::ChannelKind::Accelerometer)];
+        let ch = vec![ChannelSpec::new(
+            "ax",
+            "g",
+            wearlang_core::ChannelKind::Accelerometer,
+        )];
         let mut w = Window::from_values("s", "r", 0, 50.0, 1, vec![0.0; 4]).unwrap();
         let base = ActivityCaptioner::new(ActivityConfig {
             template: TemplateChoice::Base,
@@ -437,6 +451,9 @@ mod tests {
             .collect();
         assert!(texts.len() > 10, "templates vary with the seed");
         assert!(texts.iter().all(|t| t.contains("forward elevation")));
-        assert_eq!(random.caption(&w, &ch, 5).unwrap(), random.caption(&w, &ch, 5).unwrap());
+        assert_eq!(
+            random.caption(&w, &ch, 5).unwrap(),
+            random.caption(&w, &ch, 5).unwrap()
+        );
     }
 }

@@ -18,7 +18,12 @@ const CHANNELS: [(&str, &str, ChannelKind, &str); 34] = [
     ("rr_interval", "ms", ChannelKind::Other, "Heart"),
     ("hr_zone", "", ChannelKind::Other, "Heart"),
     ("steps", "count", ChannelKind::Steps, "Activity"),
-    ("activity_intensity", "METs", ChannelKind::ActivityIntensity, "Activity"),
+    (
+        "activity_intensity",
+        "METs",
+        ChannelKind::ActivityIntensity,
+        "Activity",
+    ),
     ("calories", "kcal", ChannelKind::Other, "Activity"),
     ("distance", "m", ChannelKind::Other, "Activity"),
     ("floors", "count", ChannelKind::Other, "Activity"),
@@ -31,9 +36,24 @@ const CHANNELS: [(&str, &str, ChannelKind, &str); 34] = [
     ("sleep_stage", "", ChannelKind::Sleep, "Sleep"),
     ("sleep_probability", "", ChannelKind::Sleep, "Sleep"),
     ("sleep_movement", "", ChannelKind::Sleep, "Sleep"),
-    ("skin_temperature", "°C", ChannelKind::SkinTemperature, "Temperature"),
-    ("wrist_temperature", "°C", ChannelKind::SkinTemperature, "Temperature"),
-    ("ambient_temperature", "°C", ChannelKind::Other, "Temperature"),
+    (
+        "skin_temperature",
+        "°C",
+        ChannelKind::SkinTemperature,
+        "Temperature",
+    ),
+    (
+        "wrist_temperature",
+        "°C",
+        ChannelKind::SkinTemperature,
+        "Temperature",
+    ),
+    (
+        "ambient_temperature",
+        "°C",
+        ChannelKind::Other,
+        "Temperature",
+    ),
     ("eda_level", "µS", ChannelKind::Eda, "EDA"),
     ("eda_tonic", "µS", ChannelKind::Eda, "EDA"),
     ("eda_phasic", "µS", ChannelKind::Eda, "EDA"),
@@ -77,7 +97,8 @@ pub fn value(day: u64, c: u64, t: u64) -> f64 {
     }
     let base = 10.0 + 5.0 * c as f64;
     let amp = 1.0 + (c % 7) as f64;
-    let phase = 2.0 * std::f64::consts::PI * t as f64 / MINUTES as f64 + 0.7 * c as f64 + 0.3 * day as f64;
+    let phase =
+        2.0 * std::f64::consts::PI * t as f64 / MINUTES as f64 + 0.7 * c as f64 + 0.3 * day as f64;
     let mut v = base + amp * phase.sin() + 0.3 * amp * (uniform(day, c, t, 0) - 0.5);
     if uniform(day, c, t, 1) < 0.002 {
         v += 40.0 * amp;
@@ -90,12 +111,42 @@ pub fn events(day: u64) -> Vec<Event> {
     let m = |x: u64| x as f64 * 60.0;
     let run = 300 + (17 * day) % 200;
     vec![
-        Event { kind: EventKind::Sleep, label: "sleep".into(), start_s: 0.0, end_s: m(360) },
-        Event { kind: EventKind::Activity, label: "running".into(), start_s: m(run), end_s: m(run + 35) },
-        Event { kind: EventKind::Activity, label: "walking".into(), start_s: m(700), end_s: m(725) },
-        Event { kind: EventKind::Activity, label: "cycling".into(), start_s: m(900), end_s: m(910) },
-        Event { kind: EventKind::Mood, label: "happy".into(), start_s: m(600), end_s: m(600) },
-        Event { kind: EventKind::Sleep, label: "sleep".into(), start_s: m(1380), end_s: m(1440) },
+        Event {
+            kind: EventKind::Sleep,
+            label: "sleep".into(),
+            start_s: 0.0,
+            end_s: m(360),
+        },
+        Event {
+            kind: EventKind::Activity,
+            label: "running".into(),
+            start_s: m(run),
+            end_s: m(run + 35),
+        },
+        Event {
+            kind: EventKind::Activity,
+            label: "walking".into(),
+            start_s: m(700),
+            end_s: m(725),
+        },
+        Event {
+            kind: EventKind::Activity,
+            label: "cycling".into(),
+            start_s: m(900),
+            end_s: m(910),
+        },
+        Event {
+            kind: EventKind::Mood,
+            label: "happy".into(),
+            start_s: m(600),
+            end_s: m(600),
+        },
+        Event {
+            kind: EventKind::Sleep,
+            label: "sleep".into(),
+            start_s: m(1380),
+            end_s: m(1440),
+        },
     ]
 }
 
@@ -132,7 +183,11 @@ mod tests {
         let a = super::day(3);
         let b = super::day(3);
         assert_eq!(a.values.len(), 1440 * 34);
-        assert!(a.values.iter().zip(&b.values).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(a
+            .values
+            .iter()
+            .zip(&b.values)
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
         let f = a.missing_fraction();
         assert!(f > 0.05 && f < 0.08, "{f}");
         a.validate().unwrap();

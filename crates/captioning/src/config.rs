@@ -27,8 +27,8 @@ pub struct CaptionConfig {
 impl CaptionConfig {
     /// Parse from TOML text and validate.
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        let cfg: Self = toml::from_str(text)
-            .map_err(|e| Error::param("caption config", e.to_string()))?;
+        let cfg: Self =
+            toml::from_str(text).map_err(|e| Error::param("caption config", e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -37,9 +37,8 @@ impl CaptionConfig {
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let cfg: Self = toml::from_str(&text).map_err(|e| {
-            Error::data(wearlang_core::Location::file(path), e.to_string())
-        })?;
+        let cfg: Self = toml::from_str(&text)
+            .map_err(|e| Error::data(wearlang_core::Location::file(path), e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -110,10 +109,18 @@ impl Default for StatisticalConfig {
 
 /// The default order of caption groups.
 pub fn default_group_order() -> Vec<String> {
-    ["Heart", "Activity", "Sleep", "Motion", "Temperature", "EDA", "Other"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "Heart",
+        "Activity",
+        "Sleep",
+        "Motion",
+        "Temperature",
+        "EDA",
+        "Other",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl StatisticalConfig {
@@ -255,10 +262,19 @@ impl StructuralConfig {
         )?;
         for (name, v) in [
             ("structural.min_change_fraction", self.min_change_fraction),
-            ("structural.stable_slope_fraction", self.stable_slope_fraction),
-            ("structural.stable_range_fraction", self.stable_range_fraction),
+            (
+                "structural.stable_slope_fraction",
+                self.stable_slope_fraction,
+            ),
+            (
+                "structural.stable_range_fraction",
+                self.stable_range_fraction,
+            ),
             ("structural.max_trend_overlap", self.max_trend_overlap),
-            ("structural.peak_prominence_fraction", self.peak_prominence_fraction),
+            (
+                "structural.peak_prominence_fraction",
+                self.peak_prominence_fraction,
+            ),
             ("structural.peak_height_fraction", self.peak_height_fraction),
             ("structural.peak_max_width", self.peak_max_width),
         ] {

@@ -164,7 +164,11 @@ fn fmt(x: f64) -> String {
 
 /// Check a caption against a window with the default parameters and the
 /// built-in knowledge base.
-pub fn check_faithfulness(caption: &str, window: &Window, channels: &[ChannelSpec]) -> FaithfulnessReport {
+pub fn check_faithfulness(
+    caption: &str,
+    window: &Window,
+    channels: &[ChannelSpec],
+) -> FaithfulnessReport {
     check_faithfulness_with(
         caption,
         window,
@@ -228,7 +232,13 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn claim(&mut self, what: impl Into<String>, stated: impl Into<String>, actual: impl Into<String>, ok: bool) {
+    fn claim(
+        &mut self,
+        what: impl Into<String>,
+        stated: impl Into<String>,
+        actual: impl Into<String>,
+        ok: bool,
+    ) {
         self.claims.push(Claim {
             sentence: self.index,
             what: what.into(),
@@ -280,7 +290,12 @@ impl Checker<'_> {
             return match self.channel(&c["channel"]) {
                 Some(ch) => {
                     let n = channel_stats(self.window, ch).map(|s| s.count).unwrap_or(0);
-                    self.claim(format!("no data for {}", c["channel"]), "0", n.to_string(), n == 0);
+                    self.claim(
+                        format!("no data for {}", c["channel"]),
+                        "0",
+                        n.to_string(),
+                        n == 0,
+                    );
                     true
                 }
                 None => false,
@@ -301,7 +316,12 @@ impl Checker<'_> {
         // After sleep: "Sleep occurred during minutes …" also fits an
         // activity template.
         if let Some(c) = match_bank(&b.activity_event, s) {
-            return self.event(EventKind::Activity, &c["activity"], &c["start"], Some(&c["end"]));
+            return self.event(
+                EventKind::Activity,
+                &c["activity"],
+                &c["start"],
+                Some(&c["end"]),
+            );
         }
         if let Some(c) = match_bank(&b.sum_activity, s) {
             self.count("activity bouts", &c["n"], summary.activity_bouts);
@@ -313,7 +333,12 @@ impl Checker<'_> {
             let ok = c["minutes"]
                 .parse::<i64>()
                 .is_ok_and(|m| (m - summary.sleep_minutes).abs() <= 1);
-            self.claim("sleep minutes", &c["minutes"], summary.sleep_minutes.to_string(), ok);
+            self.claim(
+                "sleep minutes",
+                &c["minutes"],
+                summary.sleep_minutes.to_string(),
+                ok,
+            );
             return true;
         }
         if let Some(c) = match_bank(&b.sum_mood, s) {
@@ -343,9 +368,15 @@ impl Checker<'_> {
             self.claim("activity", c["activity"].clone(), actual, ok);
             return true;
         }
-        let info = self.window.label.as_deref().and_then(|l| self.knowledge.lookup(l));
+        let info = self
+            .window
+            .label
+            .as_deref()
+            .and_then(|l| self.knowledge.lookup(l));
         if let Some(c) = match_bank(&b.body_parts, s) {
-            let actual = info.map(|i| join_and(&i.body_parts)).unwrap_or_else(|| "none".into());
+            let actual = info
+                .map(|i| join_and(&i.body_parts))
+                .unwrap_or_else(|| "none".into());
             let ok = actual.eq_ignore_ascii_case(c["parts"].trim());
             self.claim("body parts", c["parts"].clone(), actual, ok);
             return true;
@@ -436,11 +467,17 @@ impl Checker<'_> {
         } else {
             return false;
         };
-        let what = format!("{dir} {} from minute {} to {}", c["channel"], c["start"], c["end"]);
+        let what = format!(
+            "{dir} {} from minute {} to {}",
+            c["channel"], c["start"], c["end"]
+        );
         let (Ok(start), Ok(end)) = (c["start"].parse::<f64>(), c["end"].parse::<f64>()) else {
             return false;
         };
-        let (Some(lo), Some(hi)) = (self.bin_at(start, BinTime::Start), self.bin_at(end, BinTime::End)) else {
+        let (Some(lo), Some(hi)) = (
+            self.bin_at(start, BinTime::Start),
+            self.bin_at(end, BinTime::End),
+        ) else {
             self.claim(what, "trend", "no data", false);
             return true;
         };
@@ -464,8 +501,12 @@ impl Checker<'_> {
         let change = slope * (hi - lo) as f64;
         let range = s.range;
         let ok = match dir {
-            "increasing" => range > 0.0 && slope > 0.0 && change >= 0.5 * cfg.min_change_fraction * range,
-            "decreasing" => range > 0.0 && slope < 0.0 && -change >= 0.5 * cfg.min_change_fraction * range,
+            "increasing" => {
+                range > 0.0 && slope > 0.0 && change >= 0.5 * cfg.min_change_fraction * range
+            }
+            "decreasing" => {
+                range > 0.0 && slope < 0.0 && -change >= 0.5 * cfg.min_change_fraction * range
+            }
             _ => {
                 range <= 0.0
                     || (slope.abs() <= 1.5 * cfg.stable_slope_fraction * range
@@ -506,7 +547,9 @@ impl Checker<'_> {
         };
         let s = self.structure(ch).clone();
         let sign = if spike { 1.0 } else { -1.0 };
-        let observed: Vec<usize> = (0..s.bins.len()).filter(|&i| s.bins[i].is_finite()).collect();
+        let observed: Vec<usize> = (0..s.bins.len())
+            .filter(|&i| s.bins[i].is_finite())
+            .collect();
         // Accept the stated bin or a neighbour: an extreme among its observed
         // neighbours, beyond half the generating height threshold.
         let ok = (k.saturating_sub(1)..=(k + 1).min(s.bins.len().saturating_sub(1))).any(|b| {
@@ -542,7 +585,8 @@ impl Checker<'_> {
         };
         let found = self.window.events.iter().any(|e| {
             e.kind == kind
-                && (kind == EventKind::Sleep || event_text(&e.label).eq_ignore_ascii_case(label.trim()))
+                && (kind == EventKind::Sleep
+                    || event_text(&e.label).eq_ignore_ascii_case(label.trim()))
                 && (minute_of(e.start_s) - a).abs() <= 1
                 && b.is_none_or(|b| (minute_of(e.end_s) - b).abs() <= 1)
         });
@@ -551,7 +595,12 @@ impl Checker<'_> {
             (_, Some(b)) => format!("{label} from minute {a} to {b}"),
             (_, None) => format!("{label} at minute {a}"),
         };
-        self.claim(what, "logged", if found { "logged" } else { "not in the events" }, found);
+        self.claim(
+            what,
+            "logged",
+            if found { "logged" } else { "not in the events" },
+            found,
+        );
         true
     }
 
@@ -631,11 +680,15 @@ impl Checker<'_> {
             } else {
                 return false;
             };
-            let (Ok(s0), Ok(s1)) = (caps["start"].parse::<f64>(), caps["end"].parse::<f64>()) else {
+            let (Ok(s0), Ok(s1)) = (caps["start"].parse::<f64>(), caps["end"].parse::<f64>())
+            else {
                 return false;
             };
             let (i0, i1) = ((s0 * rate).round(), (s1 * rate).round());
-            let what = format!("{kind:?} of {channel} from {} s to {} s", caps["start"], caps["end"]);
+            let what = format!(
+                "{kind:?} of {channel} from {} s to {} s",
+                caps["start"], caps["end"]
+            );
             let valid = i0 >= 0.0 && i1 > i0 && (i1 as usize) < x.len();
             let net = if valid {
                 x[i1 as usize] - x[i0 as usize]
@@ -648,7 +701,12 @@ impl Checker<'_> {
                     SegmentKind::Decrease => net < 0.0,
                     SegmentKind::Steady => net.abs() <= 1.5 * tau + 1e-12,
                 };
-            self.claim(what, format!("{kind:?}"), format!("net change {}", fmt(net)), ok);
+            self.claim(
+                what,
+                format!("{kind:?}"),
+                format!("net change {}", fmt(net)),
+                ok,
+            );
         }
         true
     }

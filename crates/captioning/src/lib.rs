@@ -76,8 +76,8 @@ pub use hierarchical::{CaptionVariant, HierarchicalCaptioner, Level};
 pub use semantic::{select_events, summarise, EventSummary, SemanticCaptioner, SemanticMode};
 pub use statistical::{channel_group, grouped_channels, StatisticalCaptioner};
 pub use structural::{
-    analyse_channel, Anomaly, AnomalyKind, ChannelStructure, StructuralCaptioner, Trend,
-    TrendDirection,
+    analyse_all, analyse_channel, Anomaly, AnomalyKind, ChannelStructure, StructuralCaptioner,
+    Trend, TrendDirection,
 };
 pub use trend::{overall_trend, segments, Segment, SegmentKind, TrendCaptioner};
 pub use util::{derive_seed, display_name, fill, format_number, split_sentences};

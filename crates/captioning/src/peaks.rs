@@ -177,7 +177,14 @@ pub fn find_peaks(x: &[f64], params: &PeakParams) -> Vec<Peak> {
         peaks.retain(|p| p.prominence >= mp);
     }
     for p in &mut peaks {
-        let (w, wh, l, r) = width(x, p.index, p.prominence, p.left_base, p.right_base, params.rel_height);
+        let (w, wh, l, r) = width(
+            x,
+            p.index,
+            p.prominence,
+            p.left_base,
+            p.right_base,
+            params.rel_height,
+        );
         p.width = w;
         p.width_height = wh;
         p.left_ip = l;
@@ -268,13 +275,19 @@ mod tests {
     fn filters_apply_in_scipy_order() {
         let x = [0.0, 1.0, 0.0, 3.0, 1.0, 2.0, 0.0];
         let all = find_peaks(&x, &PeakParams::default());
-        assert_eq!(all.iter().map(|p| p.index).collect::<Vec<_>>(), vec![1, 3, 5]);
+        assert_eq!(
+            all.iter().map(|p| p.index).collect::<Vec<_>>(),
+            vec![1, 3, 5]
+        );
         let by_height = PeakParams {
             min_height: Some(2.0),
             ..PeakParams::default()
         };
         assert_eq!(
-            find_peaks(&x, &by_height).iter().map(|p| p.index).collect::<Vec<_>>(),
+            find_peaks(&x, &by_height)
+                .iter()
+                .map(|p| p.index)
+                .collect::<Vec<_>>(),
             vec![3, 5]
         );
         // Distance 3: the highest (3) removes 1 and 5.
@@ -283,7 +296,10 @@ mod tests {
             ..PeakParams::default()
         };
         assert_eq!(
-            find_peaks(&x, &by_distance).iter().map(|p| p.index).collect::<Vec<_>>(),
+            find_peaks(&x, &by_distance)
+                .iter()
+                .map(|p| p.index)
+                .collect::<Vec<_>>(),
             vec![3]
         );
         let by_prom = PeakParams {
@@ -291,7 +307,10 @@ mod tests {
             ..PeakParams::default()
         };
         assert_eq!(
-            find_peaks(&x, &by_prom).iter().map(|p| p.index).collect::<Vec<_>>(),
+            find_peaks(&x, &by_prom)
+                .iter()
+                .map(|p| p.index)
+                .collect::<Vec<_>>(),
             vec![3]
         );
         let by_width = PeakParams {
@@ -300,7 +319,10 @@ mod tests {
         };
         // Widths: peak 1 → 1.0, peak 3 → 1.25, peak 5 → 0.75.
         assert_eq!(
-            find_peaks(&x, &by_width).iter().map(|p| p.index).collect::<Vec<_>>(),
+            find_peaks(&x, &by_width)
+                .iter()
+                .map(|p| p.index)
+                .collect::<Vec<_>>(),
             vec![1, 5]
         );
         assert!(find_peaks(&[0.0, f64::NAN, 0.0], &PeakParams::default()).is_empty());

@@ -41,10 +41,14 @@ pub fn select_events<'a>(events: &'a [Event], cfg: &SemanticConfig) -> Vec<&'a E
     let finite = |e: &&Event| e.start_s.is_finite() && e.end_s.is_finite() && e.end_s >= e.start_s;
     let order = |v: &mut Vec<&Event>| match cfg.order {
         EventOrder::DurationAscending => v.sort_by(|a, b| {
-            a.duration_s().total_cmp(&b.duration_s()).then(a.start_s.total_cmp(&b.start_s))
+            a.duration_s()
+                .total_cmp(&b.duration_s())
+                .then(a.start_s.total_cmp(&b.start_s))
         }),
         EventOrder::DurationDescending => v.sort_by(|a, b| {
-            b.duration_s().total_cmp(&a.duration_s()).then(a.start_s.total_cmp(&b.start_s))
+            b.duration_s()
+                .total_cmp(&a.duration_s())
+                .then(a.start_s.total_cmp(&b.start_s))
         }),
         EventOrder::Chronological => v.sort_by(|a, b| a.start_s.total_cmp(&b.start_s)),
     };
@@ -64,7 +68,11 @@ pub fn select_events<'a>(events: &'a [Event], cfg: &SemanticConfig) -> Vec<&'a E
         cfg.min_activity_minutes * 60.0,
     );
     all.extend(of_kind(EventKind::Sleep, cfg.max_sleep, 0.0));
-    all.extend(of_kind(EventKind::Mood, cfg.max_moods.unwrap_or(usize::MAX), 0.0));
+    all.extend(of_kind(
+        EventKind::Mood,
+        cfg.max_moods.unwrap_or(usize::MAX),
+        0.0,
+    ));
     order(&mut all);
     all
 }
@@ -106,12 +114,14 @@ impl SemanticCaptioner {
                     pick(&mut r, ACTIVITY_EVENT),
                     &[("activity", &label), ("start", &start), ("end", &end)],
                 )?,
-                EventKind::Sleep => {
-                    fill(pick(&mut r, SLEEP_EVENT), &[("start", &start), ("end", &end)])?
-                }
-                EventKind::Mood => {
-                    fill(pick(&mut r, MOOD_EVENT), &[("mood", &label), ("time", &start)])?
-                }
+                EventKind::Sleep => fill(
+                    pick(&mut r, SLEEP_EVENT),
+                    &[("start", &start), ("end", &end)],
+                )?,
+                EventKind::Mood => fill(
+                    pick(&mut r, MOOD_EVENT),
+                    &[("mood", &label), ("time", &start)],
+                )?,
             };
             sentences.push(s);
         }
@@ -149,7 +159,10 @@ impl SemanticCaptioner {
         } else {
             fill(
                 pick(&mut r, SUMMARY_MOOD),
-                &[("n", &s.mood_entries.to_string()), ("list", &join_and(&s.moods))],
+                &[
+                    ("n", &s.mood_entries.to_string()),
+                    ("list", &join_and(&s.moods)),
+                ],
             )?
         });
         Ok(out.join(" "))

@@ -1,9 +1,11 @@
 //! Low level (statistical) captions: mean, max, min and std per channel,
 //! over observed values only, grouped by channel group.
 use crate::config::{GroupConfig, StatisticalConfig};
-use crate::stats::channel_stats;
+use crate::stats::all_channel_stats;
 use crate::templates::{NO_DATA, STATISTICAL};
-use crate::util::{check_window, derive_seed, display_name, fill, format_number, pick, rng, unit_slot};
+use crate::util::{
+    check_window, derive_seed, display_name, fill, format_number, pick, rng, unit_slot,
+};
 use crate::{Captioner, Result};
 use rand::seq::index::sample;
 use wearlang_core::{ChannelSpec, Window};
@@ -22,7 +24,10 @@ pub fn channel_group<'a>(config: &'a GroupConfig, spec: &'a ChannelSpec) -> &'a 
 
 /// Channel indices by group, groups in the configured order (unlisted groups
 /// follow in order of first appearance), channels in channel order.
-pub fn grouped_channels(config: &GroupConfig, channels: &[ChannelSpec]) -> Vec<(String, Vec<usize>)> {
+pub fn grouped_channels(
+    config: &GroupConfig,
+    channels: &[ChannelSpec],
+) -> Vec<(String, Vec<usize>)> {
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
     for (c, spec) in channels.iter().enumerate() {
         let g = channel_group(config, spec);
@@ -62,7 +67,11 @@ impl StatisticalCaptioner {
     }
 
     /// The channels described for this seed, by group.
-    pub fn selected_channels(&self, channels: &[ChannelSpec], seed: u64) -> Vec<(String, Vec<usize>)> {
+    pub fn selected_channels(
+        &self,
+        channels: &[ChannelSpec],
+        seed: u64,
+    ) -> Vec<(String, Vec<usize>)> {
         let mut r = rng(derive_seed(seed, SALT ^ 1));
         grouped_channels(&self.groups, channels)
             .into_iter()
@@ -71,7 +80,11 @@ impl StatisticalCaptioner {
                 let rest = &members[base..];
                 let extra = self.config.extra_channels_per_group.min(rest.len());
                 let mut chosen: Vec<usize> = members[..base].to_vec();
-                chosen.extend(sample(&mut r, rest.len(), extra).into_iter().map(|i| rest[i]));
+                chosen.extend(
+                    sample(&mut r, rest.len(), extra)
+                        .into_iter()
+                        .map(|i| rest[i]),
+                );
                 chosen.sort_unstable();
                 (g, chosen)
             })
@@ -89,11 +102,12 @@ impl Captioner for StatisticalCaptioner {
         let mut r = rng(derive_seed(seed, SALT));
         let d = self.config.decimals;
         let mut sentences = Vec::new();
+        let stats = all_channel_stats(window);
         for (_, members) in self.selected_channels(channels, seed) {
             for c in members {
                 let spec = &channels[c];
                 let name = display_name(spec);
-                let numbers = channel_stats(window, c).and_then(|s| {
+                let numbers = stats[c].and_then(|s| {
                     Some([
                         format_number(s.mean, d)?,
                         format_number(s.max, d)?,

@@ -3,8 +3,10 @@
 use crate::config::{BinTime, GroupConfig, StructuralConfig};
 use crate::peaks::{find_peaks, PeakParams};
 use crate::statistical::grouped_channels;
-use crate::stats::{bin_bounds, downsample, linear_fit};
-use crate::templates::{ANOMALY, DROP, NO_INSIGHTS, SPIKE, TREND, TREND_DOWN, TREND_STABLE, TREND_UP};
+use crate::stats::{bin_bounds, downsample, downsample_all, linear_fit};
+use crate::templates::{
+    ANOMALY, DROP, NO_INSIGHTS, SPIKE, TREND, TREND_DOWN, TREND_STABLE, TREND_UP,
+};
 use crate::util::{check_window, derive_seed, display_name, fill, format_number, pick, rng};
 use crate::{Captioner, Result};
 use serde::{Deserialize, Serialize};
@@ -115,7 +117,9 @@ pub(crate) fn classify(
     range: f64,
     cfg: &StructuralConfig,
 ) -> Option<(TrendDirection, f64, f64)> {
-    let pts = (lo..=hi).filter(|&i| series[i].is_finite()).map(|i| (i as f64, series[i]));
+    let pts = (lo..=hi)
+        .filter(|&i| series[i].is_finite())
+        .map(|i| (i as f64, series[i]));
     let n = pts.clone().count();
     let width = hi - lo + 1;
     if n < 2 || (n as f64) < cfg.min_window_coverage * width as f64 {
@@ -169,7 +173,25 @@ fn overlap_fraction(a: &Trend, b: &Trend) -> f64 {
 
 /// Structural analysis of channel `c`.
 pub fn analyse_channel(window: &Window, c: usize, cfg: &StructuralConfig) -> ChannelStructure {
-    let bins = downsample(window, c, cfg.n_bins);
+    analyse_bins(window, c, downsample(window, c, cfg.n_bins), cfg)
+}
+
+/// Structural analysis of every channel (one pass over the window for the
+/// downsampling).
+pub fn analyse_all(window: &Window, cfg: &StructuralConfig) -> Vec<ChannelStructure> {
+    downsample_all(window, cfg.n_bins)
+        .into_iter()
+        .enumerate()
+        .map(|(c, bins)| analyse_bins(window, c, bins, cfg))
+        .collect()
+}
+
+fn analyse_bins(
+    window: &Window,
+    c: usize,
+    bins: Vec<f64>,
+    cfg: &StructuralConfig,
+) -> ChannelStructure {
     let observed: Vec<usize> = (0..bins.len()).filter(|&i| bins[i].is_finite()).collect();
     let mut out = ChannelStructure {
         channel: c,
@@ -187,7 +209,9 @@ pub fn analyse_channel(window: &Window, c: usize, cfg: &StructuralConfig) -> Cha
     let xs: Vec<f64> = observed.iter().map(|&i| out.bins[i]).collect();
     let (mn, mx) = xs
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     let range = mx - mn;
     let mean = xs.iter().sum::<f64>() / xs.len() as f64;
     out.range = range;
@@ -243,7 +267,9 @@ pub fn analyse_channel(window: &Window, c: usize, cfg: &StructuralConfig) -> Cha
         let mut start = 0;
         while start + w <= nb {
             let end = start + w - 1;
-            if let Some((direction, slope, change)) = classify(&fit_series, start, end, factor, range, cfg) {
+            if let Some((direction, slope, change)) =
+                classify(&fit_series, start, end, factor, range, cfg)
+            {
                 candidates.push(Trend {
                     direction,
                     start_bin: start,
@@ -273,7 +299,10 @@ pub fn analyse_channel(window: &Window, c: usize, cfg: &StructuralConfig) -> Cha
         if kept.len() >= cfg.max_trends {
             break;
         }
-        if kept.iter().all(|k| overlap_fraction(k, &t) < cfg.max_trend_overlap) {
+        if kept
+            .iter()
+            .all(|k| overlap_fraction(k, &t) < cfg.max_trend_overlap)
+        {
             kept.push(t);
         }
     }
@@ -342,11 +371,13 @@ impl StructuralCaptioner {
     }
 
     /// The analysis of every channel.
-    pub fn analyse(&self, window: &Window, channels: &[ChannelSpec]) -> Result<Vec<ChannelStructure>> {
+    pub fn analyse(
+        &self,
+        window: &Window,
+        channels: &[ChannelSpec],
+    ) -> Result<Vec<ChannelStructure>> {
         check_window(window, channels)?;
-        Ok((0..channels.len())
-            .map(|c| analyse_channel(window, c, &self.config))
-            .collect())
+        Ok(analyse_all(window, &self.config))
     }
 }
 
@@ -359,11 +390,12 @@ impl Captioner for StructuralCaptioner {
         check_window(window, channels)?;
         let mut r = rng(derive_seed(seed, SALT));
         let mut sentences = Vec::new();
+        let all = analyse_all(window, &self.config);
         for (_, members) in grouped_channels(&self.groups, channels) {
             let per_channel: Vec<Vec<Insight>> = members
                 .iter()
                 .map(|&c| {
-                    let s = analyse_channel(window, c, &self.config);
+                    let s = &all[c];
                     s.trends
                         .iter()
                         .map(|&t| Insight::Trend(c, t))

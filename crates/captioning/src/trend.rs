@@ -7,7 +7,9 @@ use crate::templates::{
     CHANNEL_SUMMARY, CORRELATION, OVERALL_DOWN, OVERALL_FLAT, OVERALL_UP, SEGMENT_DOWN,
     SEGMENT_INTRO, SEGMENT_STEADY, SEGMENT_UP,
 };
-use crate::util::{check_window, derive_seed, display_name, fill, fill_raw, format_number, pick, rng};
+use crate::util::{
+    check_window, derive_seed, display_name, fill, fill_raw, format_number, pick, rng,
+};
 use crate::{Captioner, Result};
 use serde::{Deserialize, Serialize};
 use wearlang_core::{ChannelSpec, Window};
@@ -174,13 +176,16 @@ impl TrendCaptioner {
 /// Channel `c` as `f64`, NaN where masked.
 pub(crate) fn channel_f64(window: &Window, c: usize) -> Vec<f64> {
     let ch = window.channels.max(1);
-    window
-        .values
-        .iter()
-        .zip(&window.missing)
-        .skip(c)
-        .step_by(ch)
-        .map(|(&v, &m)| if m { f64::NAN } else { f64::from(v) })
+    let len = window.values.len().min(window.missing.len()) / ch;
+    (0..len)
+        .map(|t| {
+            let i = t * ch + c;
+            if window.missing[i] {
+                f64::NAN
+            } else {
+                f64::from(window.values[i])
+            }
+        })
         .collect()
 }
 
@@ -194,7 +199,9 @@ impl Captioner for TrendCaptioner {
         let cfg = &self.config;
         let mut r = rng(derive_seed(seed, SALT));
         let secs = |i: usize| format_number(i as f64 / window.rate_hz, cfg.time_decimals);
-        let series: Vec<Vec<f64>> = (0..channels.len()).map(|c| channel_f64(window, c)).collect();
+        let series: Vec<Vec<f64>> = (0..channels.len())
+            .map(|c| channel_f64(window, c))
+            .collect();
         let mut sentences = Vec::new();
         for (c, x) in series.iter().enumerate() {
             let name = display_name(&channels[c]);
@@ -232,7 +239,12 @@ impl Captioner for TrendCaptioner {
                 let phrase = pick(&mut r, phrases);
                 sentences.push(fill(
                     template,
-                    &[("channel", &name), ("mean", &mean), ("std", &std), ("overall", phrase)],
+                    &[
+                        ("channel", &name),
+                        ("mean", &mean),
+                        ("std", &std),
+                        ("overall", phrase),
+                    ],
                 )?);
             }
         }
@@ -244,7 +256,11 @@ impl Captioner for TrendCaptioner {
                 }
             }
         }
-        pairs.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()).then((a.0, a.1).cmp(&(b.0, b.1))));
+        pairs.sort_by(|a, b| {
+            b.2.abs()
+                .total_cmp(&a.2.abs())
+                .then((a.0, a.1).cmp(&(b.0, b.1)))
+        });
         for &(i, j, rho) in pairs.iter().take(cfg.max_correlations) {
             let Some(rs) = format_number(rho, cfg.correlation_decimals) else {
                 continue;
@@ -261,4 +277,3 @@ impl Captioner for TrendCaptioner {
         Ok(sentences.join(" "))
     }
 }
-

@@ -79,9 +79,10 @@ pub(crate) fn parse_template(template: &str) -> Result<Vec<Piece>> {
         if open > 0 {
             pieces.push(Piece::Lit(rest[..open].to_string()));
         }
-        let close = rest[open..].find('}').ok_or_else(|| {
-            Error::param("template", format!("unclosed slot in '{template}'"))
-        })? + open;
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| Error::param("template", format!("unclosed slot in '{template}'")))?
+            + open;
         let name = &rest[open + 1..close];
         if name.is_empty() || name.contains('{') {
             return Err(Error::param(
@@ -326,7 +327,10 @@ mod tests {
         assert!(fill("{a} x", &[("a", " ")]).is_err());
         assert!(fill("{a x", &[("a", "1")]).is_err());
         assert!(fill("a} x", &[]).is_err());
-        assert_eq!(fill("{mean}{u}.", &[("mean", "1.0"), ("u", "")]).unwrap(), "1.0.");
+        assert_eq!(
+            fill("{mean}{u}.", &[("mean", "1.0"), ("u", "")]).unwrap(),
+            "1.0."
+        );
     }
 
     #[test]
@@ -334,7 +338,12 @@ mod tests {
         let p = parse_template("{channel} averaged {mean}{u} (max {max}).").unwrap();
         let text = fill(
             "{channel} averaged {mean}{u} (max {max}).",
-            &[("channel", "heart rate"), ("mean", "-72.5"), ("u", " bpm"), ("max", "90")],
+            &[
+                ("channel", "heart rate"),
+                ("mean", "-72.5"),
+                ("u", " bpm"),
+                ("max", "90"),
+            ],
         )
         .unwrap();
         let caps = match_template(&p, &text).unwrap();

@@ -16,7 +16,9 @@ fn day_channels() -> Vec<ChannelSpec> {
 
 /// A day window whose channel `c` at minute `t` is `f(c, t)`.
 fn day(f: impl Fn(usize, usize) -> f32, channels: usize) -> Window {
-    let values = (0..DAY).flat_map(|t| (0..channels).map(move |c| (t, c))).map(|(t, c)| f(c, t));
+    let values = (0..DAY)
+        .flat_map(|t| (0..channels).map(move |c| (t, c)))
+        .map(|(t, c)| f(c, t));
     Window::from_values("s", "day", 0, 1.0 / 60.0, channels, values.collect()).unwrap()
 }
 
@@ -92,9 +94,16 @@ fn partial_ramp_is_found_at_the_right_minutes() {
     assert_eq!(inc.len(), 1, "{:?}", s.trends);
     assert!((inc[0].start_minute - 400.0).abs() <= 80.0, "{:?}", inc[0]);
     assert!((inc[0].end_minute - 800.0).abs() <= 80.0, "{:?}", inc[0]);
-    assert!(s.trends.iter().all(|t| t.direction != TrendDirection::Decreasing));
+    assert!(s
+        .trends
+        .iter()
+        .all(|t| t.direction != TrendDirection::Decreasing));
     // Anything else is a stable stretch outside the ramp.
-    for t in s.trends.iter().filter(|t| t.direction == TrendDirection::Stable) {
+    for t in s
+        .trends
+        .iter()
+        .filter(|t| t.direction == TrendDirection::Stable)
+    {
         assert!(t.end_minute <= 440.0 || t.start_minute >= 760.0, "{t:?}");
     }
     assert!(s.anomalies.is_empty());
@@ -106,7 +115,15 @@ fn single_spike_gives_a_spike_near_its_minute_and_no_trend() {
         let n = noise(m as u64);
         let w = day(
             |_, t| {
-                let spike = if t == m { if drop { -400.0 } else { 400.0 } } else { 0.0 };
+                let spike = if t == m {
+                    if drop {
+                        -400.0
+                    } else {
+                        400.0
+                    }
+                } else {
+                    0.0
+                };
                 70.0 + 0.2 * n[t] + spike
             },
             1,
@@ -114,14 +131,23 @@ fn single_spike_gives_a_spike_near_its_minute_and_no_trend() {
         let s = analyse_channel(&w, 0, &structural());
         assert_eq!(s.anomalies.len(), 1, "minute {m}: {:?}", s.anomalies);
         let a = s.anomalies[0];
-        let kind = if drop { AnomalyKind::Drop } else { AnomalyKind::Spike };
+        let kind = if drop {
+            AnomalyKind::Drop
+        } else {
+            AnomalyKind::Spike
+        };
         assert_eq!(a.kind, kind);
         // Reported at the end of its 40-minute bin (the reference's
         // (index + 1) × 40).
-        assert!(a.minute > m as f64 && a.minute <= m as f64 + 40.0, "{m}: {a:?}");
+        assert!(
+            a.minute > m as f64 && a.minute <= m as f64 + 40.0,
+            "{m}: {a:?}"
+        );
         assert_eq!(a.minute % 40.0, 0.0);
         assert!(
-            s.trends.iter().all(|t| t.direction == TrendDirection::Stable),
+            s.trends
+                .iter()
+                .all(|t| t.direction == TrendDirection::Stable),
             "minute {m}: {:?}",
             s.trends
         );
@@ -144,7 +170,10 @@ fn without_anomaly_exclusion_the_reference_sees_spurious_trends() {
     };
     let s = analyse_channel(&w, 0, &cfg);
     assert_eq!(s.anomalies.len(), 1);
-    assert!(s.trends.iter().any(|t| t.direction != TrendDirection::Stable));
+    assert!(s
+        .trends
+        .iter()
+        .any(|t| t.direction != TrendDirection::Stable));
 }
 
 #[test]
@@ -154,7 +183,10 @@ fn flat_line_is_stable_with_no_anomalies() {
     assert!(s.anomalies.is_empty());
     assert_eq!(s.trends.len(), 1, "{:?}", s.trends);
     assert_eq!(s.trends[0].direction, TrendDirection::Stable);
-    assert_eq!((s.trends[0].start_minute, s.trends[0].end_minute), (0.0, 1440.0));
+    assert_eq!(
+        (s.trends[0].start_minute, s.trends[0].end_minute),
+        (0.0, 1440.0)
+    );
     let ch = &day_channels()[..1];
     let low = StatisticalCaptioner::default().caption(&w, ch, 0).unwrap();
     assert!(low.contains("72.0") && low.contains("0.0"), "{low}");
@@ -165,17 +197,34 @@ fn flat_line_is_stable_with_no_anomalies() {
 
 #[test]
 fn all_nan_channel_produces_no_numbers() {
-    let w = day(|c, t| if c == 1 { f32::NAN } else { 60.0 + (t % 5) as f32 }, 2);
+    let w = day(
+        |c, t| {
+            if c == 1 {
+                f32::NAN
+            } else {
+                60.0 + (t % 5) as f32
+            }
+        },
+        2,
+    );
     let ch = day_channels();
     for seed in 0..10 {
-        let low = StatisticalCaptioner::default().caption(&w, &ch, seed).unwrap();
+        let low = StatisticalCaptioner::default()
+            .caption(&w, &ch, seed)
+            .unwrap();
         let steps: Vec<String> = split_sentences(&low)
             .into_iter()
             .filter(|s| s.to_lowercase().contains("steps"))
             .collect();
         assert_eq!(steps.len(), 1, "{low}");
-        assert!(!steps[0].chars().any(|c| c.is_ascii_digit()), "{}", steps[0]);
-        let mid = StructuralCaptioner::default().caption(&w, &ch, seed).unwrap();
+        assert!(
+            !steps[0].chars().any(|c| c.is_ascii_digit()),
+            "{}",
+            steps[0]
+        );
+        let mid = StructuralCaptioner::default()
+            .caption(&w, &ch, seed)
+            .unwrap();
         assert!(!mid.to_lowercase().contains("steps"), "{mid}");
         let trend = TrendCaptioner::default().caption(&w, &ch, seed).unwrap();
         assert!(!trend.to_lowercase().contains("steps"), "{trend}");
@@ -217,7 +266,10 @@ fn masked_values_never_influence_statistics_or_structure() {
         );
     }
     let t = TrendCaptioner::default();
-    assert_eq!(t.caption(&clean, &ch, 1).unwrap(), t.caption(&dirty, &ch, 1).unwrap());
+    assert_eq!(
+        t.caption(&clean, &ch, 1).unwrap(),
+        t.caption(&dirty, &ch, 1).unwrap()
+    );
     let s = stats::channel_stats(&dirty, 0).unwrap();
     assert!(s.max < 100.0 && s.min > 50.0);
     assert_eq!(s.count, clean.observed(0).count());
@@ -247,17 +299,27 @@ fn activity_and_sleep_spans_appear_with_the_right_minutes() {
         "sleep from minute 1380 to 1440",
         "happy at minute 650",
     ] {
-        assert!(whats.contains(&expected), "{expected} not in {whats:?}\n{high}");
+        assert!(
+            whats.contains(&expected),
+            "{expected} not in {whats:?}\n{high}"
+        );
     }
     // Reference order: ascending duration (mood 0, walking 25, running 60,
     // sleep 60 at 1380, sleep 420).
     let high_l = high.to_lowercase();
-    let pos = |needle: &str| high_l.find(needle).unwrap_or_else(|| panic!("{needle}: {high}"));
+    let pos = |needle: &str| {
+        high_l
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {high}"))
+    };
     assert!(pos("happy") < pos("walking") && pos("walking") < pos("running"));
     assert!(pos("420") > pos("1380"));
     // Chronological and descending orders are choices.
     let chrono = SemanticCaptioner::new(
-        SemanticConfig { order: EventOrder::Chronological, ..SemanticConfig::default() },
+        SemanticConfig {
+            order: EventOrder::Chronological,
+            ..SemanticConfig::default()
+        },
         SemanticMode::All,
     )
     .caption(&w, &ch, 4)
@@ -266,7 +328,10 @@ fn activity_and_sleep_spans_appear_with_the_right_minutes() {
     let p = |needle: &str| chrono.find(needle).unwrap();
     assert!(p("420") < p("running") && p("running") < p("walking") && p("walking") < p("1380"));
     let desc = SemanticCaptioner::new(
-        SemanticConfig { order: EventOrder::DurationDescending, ..SemanticConfig::default() },
+        SemanticConfig {
+            order: EventOrder::DurationDescending,
+            ..SemanticConfig::default()
+        },
         SemanticMode::All,
     )
     .caption(&w, &ch, 4)
@@ -280,7 +345,10 @@ fn activity_and_sleep_spans_appear_with_the_right_minutes() {
         .caption(&w, &ch, 4)
         .unwrap();
     assert!(summary.contains("480"), "{summary}"); // 420 + 60 minutes of sleep
-    assert!(summary.contains(" 2") && summary.contains("running and walking"), "{summary}");
+    assert!(
+        summary.contains(" 2") && summary.contains("running and walking"),
+        "{summary}"
+    );
     assert!(check_faithfulness(&summary, &w, &ch).is_fully_verified());
 }
 
@@ -290,18 +358,38 @@ fn event_caps_keep_the_shortest_under_the_reference_order() {
     // Ten activities of 20..=29 minutes plus three sleeps.
     for i in 0..10 {
         let start = 100.0 * i as f64;
-        w.events.push(event(EventKind::Activity, &format!("act{i}"), start, start + 20.0 + i as f64));
+        w.events.push(event(
+            EventKind::Activity,
+            &format!("act{i}"),
+            start,
+            start + 20.0 + i as f64,
+        ));
     }
     for (i, len) in [100.0f64, 50.0, 200.0].into_iter().enumerate() {
         let start = 1000.0 + 120.0 * i as f64;
-        w.events.push(event(EventKind::Sleep, "sleep", start, start + len.min(100.0) - i as f64));
+        w.events.push(event(
+            EventKind::Sleep,
+            "sleep",
+            start,
+            start + len.min(100.0) - i as f64,
+        ));
     }
     let cfg = SemanticConfig::default();
     let sel = select_events(&w.events, &cfg);
-    let acts: Vec<&str> = sel.iter().filter(|e| e.kind == EventKind::Activity).map(|e| e.label.as_str()).collect();
-    assert_eq!(acts, vec!["act0", "act1", "act2", "act3", "act4", "act5", "act6", "act7"]);
+    let acts: Vec<&str> = sel
+        .iter()
+        .filter(|e| e.kind == EventKind::Activity)
+        .map(|e| e.label.as_str())
+        .collect();
+    assert_eq!(
+        acts,
+        vec!["act0", "act1", "act2", "act3", "act4", "act5", "act6", "act7"]
+    );
     assert_eq!(sel.iter().filter(|e| e.kind == EventKind::Sleep).count(), 2);
-    let desc = SemanticConfig { order: EventOrder::DurationDescending, ..cfg };
+    let desc = SemanticConfig {
+        order: EventOrder::DurationDescending,
+        ..cfg
+    };
     let sel = select_events(&w.events, &desc);
     assert!(sel.iter().any(|e| e.label == "act9") && !sel.iter().any(|e| e.label == "act0"));
 }
@@ -309,7 +397,11 @@ fn event_caps_keep_the_shortest_under_the_reference_order() {
 #[test]
 fn statistical_groups_draw_extra_channels_by_seed() {
     // Activity group of 6 channels: 3 always, 1 drawn at random.
-    let mut ch = vec![ChannelSpec::new("heart_rate", "bpm", ChannelKind::HeartRate)];
+    let mut ch = vec![ChannelSpec::new(
+        "heart_rate",
+        "bpm",
+        ChannelKind::HeartRate,
+    )];
     for i in 0..6 {
         ch.push(ChannelSpec::new(format!("act_{i}"), "", ChannelKind::Steps));
     }
@@ -326,7 +418,10 @@ fn statistical_groups_draw_extra_channels_by_seed() {
         let text = cap.caption(&w, &ch, seed).unwrap();
         assert_eq!(split_sentences(&text).len(), 5);
         let lower = text.to_lowercase();
-        assert!(lower.find("heart rate").unwrap() < lower.find("act 0").unwrap(), "groups in order");
+        assert!(
+            lower.find("heart rate").unwrap() < lower.find("act 0").unwrap(),
+            "groups in order"
+        );
         assert!(check_faithfulness(&text, &w, &ch).is_fully_verified());
     }
     assert_eq!(extras, [4, 5, 6].into_iter().collect());
@@ -372,7 +467,10 @@ fn structural_insights_are_capped_per_group() {
     assert_eq!(n, 7, "{text}");
     // Round robin: every channel is mentioned.
     for i in 0..6 {
-        assert!(text.to_lowercase().contains(&format!("hr {i}")), "hr {i}: {text}");
+        assert!(
+            text.to_lowercase().contains(&format!("hr {i}")),
+            "hr {i}: {text}"
+        );
     }
     assert!(check_faithfulness(&text, &w, &ch).is_fully_verified());
 }
@@ -380,7 +478,11 @@ fn structural_insights_are_capped_per_group() {
 fn messy_windows() -> (Vec<Window>, Vec<ChannelSpec>) {
     let mut ch = day_channels();
     ch.push(ChannelSpec::new("sleep", "", ChannelKind::Sleep));
-    ch.push(ChannelSpec::new("skin_temperature", "°C", ChannelKind::SkinTemperature));
+    ch.push(ChannelSpec::new(
+        "skin_temperature",
+        "°C",
+        ChannelKind::SkinTemperature,
+    ));
     let mut windows = Vec::new();
     for k in 0..12u64 {
         let mut r = ChaCha8Rng::seed_from_u64(k);
@@ -398,7 +500,8 @@ fn messy_windows() -> (Vec<Window>, Vec<ChannelSpec>) {
                     return f32::NAN;
                 }
                 let base = 50.0 + 10.0 * c as f32;
-                let wave = 8.0 * ((t as f32 / 1440.0 * 6.28) + c as f32 + k as f32).sin();
+                let wave =
+                    8.0 * ((t as f32 / 1440.0 * std::f32::consts::TAU) + c as f32 + k as f32).sin();
                 let ramp = if k % 2 == 0 { t as f32 / 40.0 } else { 0.0 };
                 let s = if t == spike { 300.0 } else { 0.0 };
                 base + wave + ramp + s + ((t * 7919 + c * 31) % 17) as f32 * 0.1
@@ -407,7 +510,12 @@ fn messy_windows() -> (Vec<Window>, Vec<ChannelSpec>) {
         );
         w.events = vec![
             event(EventKind::Sleep, "sleep", 0.0, 300.0 + k as f64),
-            event(EventKind::Activity, "brisk_walking", 500.0, 530.0 + k as f64),
+            event(
+                EventKind::Activity,
+                "brisk_walking",
+                500.0,
+                530.0 + k as f64,
+            ),
             event(EventKind::Mood, "calm", 800.0, 800.0),
         ];
         if k % 3 == 0 {
@@ -424,7 +532,9 @@ fn every_generated_caption_is_clean_and_passes_the_faithfulness_checker() {
     for w in &windows {
         for seed in 0..4 {
             for variant in CaptionVariant::ALL {
-                let text = HierarchicalCaptioner::new(variant).caption(w, &ch, seed).unwrap();
+                let text = HierarchicalCaptioner::new(variant)
+                    .caption(w, &ch, seed)
+                    .unwrap();
                 assert_clean(&text);
                 let r = check_faithfulness(&text, w, &ch);
                 assert!(r.is_fully_verified(), "{variant}: {:?}\n{text}", r);
@@ -444,16 +554,24 @@ fn every_generated_caption_is_clean_and_passes_the_faithfulness_checker() {
 fn the_checker_catches_wrong_numbers_minutes_and_labels() {
     let (windows, ch) = messy_windows();
     let w = &windows[1];
-    let low = HierarchicalCaptioner::new(CaptionVariant::Low).caption(w, &ch, 0).unwrap();
+    let low = HierarchicalCaptioner::new(CaptionVariant::Low)
+        .caption(w, &ch, 0)
+        .unwrap();
     let r = check_faithfulness(&low, w, &ch);
-    let mean = r.claims.iter().find(|c| c.what.starts_with("mean of")).unwrap();
+    let mean = r
+        .claims
+        .iter()
+        .find(|c| c.what.starts_with("mean of"))
+        .unwrap();
     let wrong: f64 = mean.stated.parse::<f64>().unwrap() + 0.2;
     let bad = low.replacen(&mean.stated, &format!("{wrong:.1}"), 1);
     let r = check_faithfulness(&bad, w, &ch);
     assert!(!r.is_faithful());
     assert_eq!(r.failures().len(), 1);
 
-    let high = HierarchicalCaptioner::new(CaptionVariant::HighAll).caption(w, &ch, 0).unwrap();
+    let high = HierarchicalCaptioner::new(CaptionVariant::HighAll)
+        .caption(w, &ch, 0)
+        .unwrap();
     assert!(check_faithfulness(&high, w, &ch).is_faithful());
     assert!(!check_faithfulness(&high.replace("500", "560"), w, &ch).is_faithful());
     assert!(!check_faithfulness(&high.replace("brisk walking", "swimming"), w, &ch).is_faithful());
@@ -485,13 +603,20 @@ fn determinism_parallel_equals_sequential_and_levels_compose() {
     let other = caption_all(&c, &windows, &ch, 100).unwrap();
     assert_ne!(par, other, "the seed changes the wording");
     // Window i uses window_seed(seed, i).
-    assert_eq!(par[3], c.caption(&windows[3], &ch, window_seed(99, 3)).unwrap());
+    assert_eq!(
+        par[3],
+        c.caption(&windows[3], &ch, window_seed(99, 3)).unwrap()
+    );
     // A combination is the concatenation of its levels with the same seed.
     let w = &windows[2];
-    let parts: Vec<String> = [CaptionVariant::HighAll, CaptionVariant::Middle, CaptionVariant::Low]
-        .into_iter()
-        .map(|v| HierarchicalCaptioner::new(v).caption(w, &ch, 5).unwrap())
-        .collect();
+    let parts: Vec<String> = [
+        CaptionVariant::HighAll,
+        CaptionVariant::Middle,
+        CaptionVariant::Low,
+    ]
+    .into_iter()
+    .map(|v| HierarchicalCaptioner::new(v).caption(w, &ch, 5).unwrap())
+    .collect();
     assert_eq!(c.caption(w, &ch, 5).unwrap(), parts.join(" "));
     // Boxed trait objects work too.
     let boxed: Vec<Box<dyn Captioner>> = vec![
@@ -500,7 +625,10 @@ fn determinism_parallel_equals_sequential_and_levels_compose() {
     ];
     assert_eq!(boxed[0].name(), "trend");
     let t1 = caption_all(&boxed[0], &windows, &ch, 1).unwrap();
-    assert_eq!(t1, caption_all_sequential(&boxed[0], &windows, &ch, 1).unwrap());
+    assert_eq!(
+        t1,
+        caption_all_sequential(&boxed[0], &windows, &ch, 1).unwrap()
+    );
 }
 
 #[test]
@@ -510,9 +638,15 @@ fn variants_parse_by_name() {
         assert_eq!(v.to_string().parse::<CaptionVariant>().unwrap(), v);
         assert_eq!(HierarchicalCaptioner::new(v).name(), v.name());
     }
-    assert_eq!(CaptionVariant::parse(" High+Middle+Low ").unwrap(), CaptionVariant::HighMiddleLow);
+    assert_eq!(
+        CaptionVariant::parse(" High+Middle+Low ").unwrap(),
+        CaptionVariant::HighMiddleLow
+    );
     let err = CaptionVariant::parse("medium").unwrap_err().to_string();
-    assert!(err.contains("medium") && err.contains("high-summary"), "{err}");
+    assert!(
+        err.contains("medium") && err.contains("high-summary"),
+        "{err}"
+    );
     let json = serde_json::to_string(&CaptionVariant::HighLow).unwrap();
     assert_eq!(json, "\"high+low\"");
 }
@@ -527,13 +661,21 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(TrendCaptioner::default().caption(&w, one, 0).is_err());
     let mut broken = w.clone();
     broken.missing.pop();
-    assert!(StatisticalCaptioner::default().caption(&broken, &day_channels(), 0).is_err());
+    assert!(StatisticalCaptioner::default()
+        .caption(&broken, &day_channels(), 0)
+        .is_err());
     let mut bad_rate = w.clone();
     bad_rate.rate_hz = 0.0;
-    assert!(StructuralCaptioner::default().caption(&bad_rate, &day_channels(), 0).is_err());
+    assert!(StructuralCaptioner::default()
+        .caption(&bad_rate, &day_channels(), 0)
+        .is_err());
     let mut bad_label = w.clone();
-    bad_label.events.push(event(EventKind::Activity, "{x}", 0.0, 30.0));
-    assert!(SemanticCaptioner::default().caption(&bad_label, &day_channels(), 0).is_err());
+    bad_label
+        .events
+        .push(event(EventKind::Activity, "{x}", 0.0, 30.0));
+    assert!(SemanticCaptioner::default()
+        .caption(&bad_label, &day_channels(), 0)
+        .is_err());
     let r = check_faithfulness("Heart rate averaged 1.0.", &w, one);
     assert!(!r.is_faithful());
     // A tiny window still captions.
@@ -542,7 +684,10 @@ fn bad_input_is_an_error_not_a_panic() {
         .caption(&tiny, one, 0)
         .unwrap();
     assert_clean(&text);
-    assert!(check_faithfulness(&text, &tiny, one).is_fully_verified(), "{text}");
+    assert!(
+        check_faithfulness(&text, &tiny, one).is_fully_verified(),
+        "{text}"
+    );
 }
 
 #[test]
@@ -553,19 +698,30 @@ fn config_constants_are_parameters() {
     assert_eq!(s.window_sizes, vec![6, 8, 12]);
     assert_eq!(s.slope_factors, vec![1.5, 1.3, 1.0]);
     assert_eq!((s.slope_divisor, s.min_change_fraction), (40.0, 0.2));
-    assert_eq!((s.stable_slope_fraction, s.stable_range_fraction), (0.01, 0.1));
+    assert_eq!(
+        (s.stable_slope_fraction, s.stable_range_fraction),
+        (0.01, 0.1)
+    );
     assert_eq!((s.max_trends, s.max_trend_overlap), (3, 0.3));
-    assert_eq!((s.peak_prominence_fraction, s.peak_height_fraction), (0.5, 0.6));
+    assert_eq!(
+        (s.peak_prominence_fraction, s.peak_height_fraction),
+        (0.5, 0.6)
+    );
     assert_eq!((s.peak_distance, s.peak_max_width), (5, 4.0));
     assert_eq!(s.max_insights_per_group, 7);
     assert_eq!(cfg.semantic.min_activity_minutes, 20.0);
-    assert_eq!((cfg.semantic.max_activities, cfg.semantic.max_sleep), (8, 2));
+    assert_eq!(
+        (cfg.semantic.max_activities, cfg.semantic.max_sleep),
+        (8, 2)
+    );
     assert_eq!(cfg.statistical.decimals, 1);
 
     // TOML round trip and a changed constant changes the captions.
     let text = toml::to_string(&cfg).unwrap();
     assert_eq!(CaptionConfig::from_toml_str(&text).unwrap(), cfg);
-    let cfg24 = CaptionConfig::from_toml_str("[structural]\nn_bins = 24\nanomaly_time = \"start\"\n").unwrap();
+    let cfg24 =
+        CaptionConfig::from_toml_str("[structural]\nn_bins = 24\nanomaly_time = \"start\"\n")
+            .unwrap();
     assert_eq!(cfg24.structural.window_sizes, vec![6, 8, 12]);
     let w = day(|_, t| if t == 733 { 470.0 } else { 70.0 }, 1);
     let s24 = analyse_channel(&w, 0, &cfg24.structural);
@@ -576,7 +732,13 @@ fn config_constants_are_parameters() {
         .caption(&w, &day_channels()[..1], 0)
         .unwrap();
     assert!(low.contains("70.278"), "{low}");
-    let r = check_faithfulness_with(&low, &w, &day_channels()[..1], &decimals, KnowledgeBase::builtin());
+    let r = check_faithfulness_with(
+        &low,
+        &w,
+        &day_channels()[..1],
+        &decimals,
+        KnowledgeBase::builtin(),
+    );
     assert!(r.is_fully_verified());
 
     for bad in [
@@ -592,13 +754,21 @@ fn config_constants_are_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.toml");
     std::fs::write(&p, "[semantic]\norder = \"chronological\"\n").unwrap();
-    assert_eq!(CaptionConfig::from_path(&p).unwrap().semantic.order, EventOrder::Chronological);
+    assert_eq!(
+        CaptionConfig::from_path(&p).unwrap().semantic.order,
+        EventOrder::Chronological
+    );
     std::fs::write(&p, "[semantic]\norder = \"sideways\"\n").unwrap();
-    assert!(CaptionConfig::from_path(&p).unwrap_err().to_string().contains("c.toml"));
+    assert!(CaptionConfig::from_path(&p)
+        .unwrap_err()
+        .to_string()
+        .contains("c.toml"));
 }
 
 fn imu_window(f: impl Fn(usize, usize) -> f32, channels: usize, n: usize) -> Window {
-    let values = (0..n).flat_map(|t| (0..channels).map(move |c| (t, c))).map(|(t, c)| f(c, t));
+    let values = (0..n)
+        .flat_map(|t| (0..channels).map(move |c| (t, c)))
+        .map(|(t, c)| f(c, t));
     Window::from_values("s", "r", 0, 50.0, channels, values.collect()).unwrap()
 }
 
@@ -610,7 +780,13 @@ fn trend_text_segments_times_and_correlation() {
         ChannelSpec::new("gyro_z", "rad/s", ChannelKind::Gyroscope),
     ];
     // acc_x: up for 1 s, then down; acc_y = −acc_x; gyro flat.
-    let tri = |t: usize| if t <= 50 { t as f32 / 50.0 } else { (100 - t) as f32 / 50.0 };
+    let tri = |t: usize| {
+        if t <= 50 {
+            t as f32 / 50.0
+        } else {
+            (100 - t) as f32 / 50.0
+        }
+    };
     let w = imu_window(
         |c, t| match c {
             0 => tri(t),
@@ -625,14 +801,26 @@ fn trend_text_segments_times_and_correlation() {
     assert_eq!(
         segs,
         vec![
-            Segment { kind: SegmentKind::Increase, start: 0, end: 50 },
-            Segment { kind: SegmentKind::Decrease, start: 50, end: 99 },
+            Segment {
+                kind: SegmentKind::Increase,
+                start: 0,
+                end: 50
+            },
+            Segment {
+                kind: SegmentKind::Decrease,
+                start: 50,
+                end: 99
+            },
         ]
     );
     let flat: Vec<f64> = w.channel(2).map(f64::from).collect();
     assert_eq!(
         segments(&flat, &TrendConfig::default()),
-        vec![Segment { kind: SegmentKind::Steady, start: 0, end: 99 }]
+        vec![Segment {
+            kind: SegmentKind::Steady,
+            start: 0,
+            end: 99
+        }]
     );
     let text = TrendCaptioner::default().caption(&w, &ch, 2).unwrap();
     assert_clean(&text);
@@ -670,7 +858,10 @@ fn noisy_trend_text_respects_the_segment_cap() {
         assert_ne!(pair[0].kind, pair[1].kind);
     }
     let text = TrendCaptioner::default().caption(&w, &ch, 0).unwrap();
-    assert!(check_faithfulness(&text, &w, &ch).is_fully_verified(), "{text}");
+    assert!(
+        check_faithfulness(&text, &w, &ch).is_fully_verified(),
+        "{text}"
+    );
 }
 
 #[test]

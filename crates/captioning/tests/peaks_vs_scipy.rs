@@ -5,11 +5,19 @@ use serde_json::Value;
 use wearlang_captioning::peaks::{find_peaks, local_maxima, PeakParams};
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn indices(v: &Value) -> Vec<usize> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
 }
 
 #[test]
@@ -26,12 +34,32 @@ fn peaks_match_scipy() {
         assert_eq!(idx, indices(&case["peaks"]), "case {i}: peaks");
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
         for (k, p) in all.iter().enumerate() {
-            assert!(close(p.prominence, floats(&case["prominences"])[k]), "case {i} peak {k}: prominence");
-            assert_eq!(p.left_base, indices(&case["left_bases"])[k], "case {i}: left base");
-            assert_eq!(p.right_base, indices(&case["right_bases"])[k], "case {i}: right base");
-            assert!(close(p.width, floats(&case["widths"])[k]), "case {i} peak {k}: width");
-            assert!(close(p.left_ip, floats(&case["left_ips"])[k]), "case {i}: left ip");
-            assert!(close(p.right_ip, floats(&case["right_ips"])[k]), "case {i}: right ip");
+            assert!(
+                close(p.prominence, floats(&case["prominences"])[k]),
+                "case {i} peak {k}: prominence"
+            );
+            assert_eq!(
+                p.left_base,
+                indices(&case["left_bases"])[k],
+                "case {i}: left base"
+            );
+            assert_eq!(
+                p.right_base,
+                indices(&case["right_bases"])[k],
+                "case {i}: right base"
+            );
+            assert!(
+                close(p.width, floats(&case["widths"])[k]),
+                "case {i} peak {k}: width"
+            );
+            assert!(
+                close(p.left_ip, floats(&case["left_ips"])[k]),
+                "case {i}: left ip"
+            );
+            assert!(
+                close(p.right_ip, floats(&case["right_ips"])[k]),
+                "case {i}: right ip"
+            );
             checked_peaks += 1;
         }
         let p = &case["params"];
@@ -51,14 +79,20 @@ fn peaks_match_scipy() {
         }
         let d = params.distance.unwrap_or(1);
         let ambiguous = cand.iter().enumerate().any(|(a, &pa)| {
-            cand[a + 1..].iter().any(|&pb| pb - pa < d && x[pa] == x[pb])
+            cand[a + 1..]
+                .iter()
+                .any(|&pb| pb - pa < d && x[pa] == x[pb])
         });
         if ambiguous {
             skipped += 1;
             continue;
         }
         let got: Vec<usize> = find_peaks(&x, &params).iter().map(|p| p.index).collect();
-        assert_eq!(got, indices(&case["filtered"]), "case {i}: filtered peaks with {p}");
+        assert_eq!(
+            got,
+            indices(&case["filtered"]),
+            "case {i}: filtered peaks with {p}"
+        );
     }
     assert!(checked_peaks > 300, "{checked_peaks}");
     assert!(skipped < 15, "{skipped} cases skipped for ties");
