@@ -26,12 +26,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The benchmarks `run` knows.
-const KNOWN: &[&str] = &["ingest"];
+const KNOWN: &[&str] = &["ingest", "caption"];
 
 /// Run the benchmark `what` with its own arguments.
 pub fn run(what: &str, args: &[String]) -> Result<()> {
     match what {
         "ingest" => ingest(args),
+        "caption" => crate::bench_caption::run(args),
         other => bail!("unknown benchmark '{other}' (known: {})", KNOWN.join(", ")),
     }
 }
@@ -369,11 +370,11 @@ fn measure(label: &str, cmd: &mut Command) -> Result<Measured> {
 }
 
 /// A virtual environment with pandas, numpy and pyarrow; returns its python.
-fn ensure_venv(venv: &Path) -> Result<PathBuf> {
+pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf> {
     let python = venv.join("bin/python");
     let has = |python: &Path| {
         Command::new(python)
-            .args(["-c", "import pandas, numpy, pyarrow"])
+            .args(["-c", "import pandas, numpy, pyarrow, scipy"])
             .status()
             .map(|s| s.success())
             .unwrap_or(false)
@@ -385,7 +386,7 @@ fn ensure_venv(venv: &Path) -> Result<PathBuf> {
         crate::util::exec(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
     }
     crate::util::exec(Command::new(&python).args([
-        "-m", "pip", "install", "--quiet", "pandas", "numpy", "pyarrow",
+        "-m", "pip", "install", "--quiet", "pandas", "numpy", "pyarrow", "scipy",
     ]))?;
     if !has(&python) {
         bail!(

@@ -106,13 +106,15 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         // Fixture windows get SensorLLM trend text and NLS activity text;
         // synthetic days get the eight SensorLM hierarchical variants.
         for store in [&fixture_store, &synth_store] {
-            exec(Command::new(&bin)
-                .arg("caption")
-                .arg(store)
-                .arg("--seed")
-                .arg("0")
-                .arg("--show")
-                .arg("2"))?;
+            exec(
+                Command::new(&bin)
+                    .arg("caption")
+                    .arg(store)
+                    .arg("--seed")
+                    .arg("0")
+                    .arg("--show")
+                    .arg("2"),
+            )?;
         }
         Ok(())
     })?;
