@@ -31,6 +31,12 @@ pub struct PipelineArgs {
 struct Profile {
     synth_subjects: usize,
     synth_days: usize,
+    /// Masked-pretraining steps on the fixture windows.
+    pretrain_steps_fixture: u64,
+    /// Masked-pretraining steps on the synthetic days.
+    pretrain_steps_days: u64,
+    /// Held-out windows for the imputation report (0: all).
+    report_windows: usize,
 }
 
 fn profile(name: &str) -> Result<Profile> {
@@ -38,14 +44,23 @@ fn profile(name: &str) -> Result<Profile> {
         "smoke" => Profile {
             synth_subjects: 4,
             synth_days: 2,
+            pretrain_steps_fixture: 20,
+            pretrain_steps_days: 10,
+            report_windows: 128,
         },
         "default" => Profile {
             synth_subjects: 20,
             synth_days: 7,
+            pretrain_steps_fixture: 300,
+            pretrain_steps_days: 150,
+            report_windows: 0,
         },
         "full" => Profile {
             synth_subjects: 100,
             synth_days: 14,
+            pretrain_steps_fixture: 2000,
+            pretrain_steps_days: 1500,
+            report_windows: 0,
         },
         other => bail!("unknown profile '{other}' (smoke, default, full)"),
     })
@@ -114,6 +129,39 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
                     .arg("0")
                     .arg("--show")
                     .arg("2"),
+            )?;
+        }
+        Ok(())
+    })?;
+
+    stage("pretrain (AIM)", || {
+        for (store, config, run, steps) in [
+            (
+                &fixture_store,
+                "configs/pretrain_fixture.toml",
+                "mae_fixture",
+                p.pretrain_steps_fixture,
+            ),
+            (
+                &synth_store,
+                "configs/pretrain_synth.toml",
+                "mae_days",
+                p.pretrain_steps_days,
+            ),
+        ] {
+            exec(
+                Command::new(&bin)
+                    .arg("pretrain")
+                    .arg("--store")
+                    .arg(store)
+                    .arg("--config")
+                    .arg(root.join(config))
+                    .arg("--out")
+                    .arg(out.join(run))
+                    .arg("--max-steps")
+                    .arg(steps.to_string())
+                    .arg("--report-windows")
+                    .arg(p.report_windows.to_string()),
             )?;
         }
         Ok(())

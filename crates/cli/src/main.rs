@@ -5,6 +5,7 @@
 //! wearlang inspect synth.parquet [--json]
 //! wearlang ingest ...
 //! wearlang caption synth.parquet
+//! wearlang pretrain --store synth.parquet --config configs/pretrain_synth.toml --out runs/mae
 //! ```
 //!
 //! Errors are printed as `error: …` with their causes, and the exit code is 1.
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod caption;
 mod ingest;
 mod inspect;
+mod pretrain;
 mod synth;
 
 /// Sensor-language foundation models on wearable data.
@@ -34,6 +36,9 @@ enum Command {
     Caption(caption::CaptionArgs),
     /// Summarise a window store: windows, subjects, splits, labels, channels.
     Inspect(inspect::InspectArgs),
+    /// Masked (AIM) pretraining of the patch Transformer, then an
+    /// imputation / robustness report.
+    Pretrain(Box<pretrain::PretrainArgs>),
 }
 
 fn main() {
@@ -43,6 +48,7 @@ fn main() {
         Command::Synth(a) => synth::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Caption(a) => caption::run(a),
+        Command::Pretrain(a) => pretrain::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {}", chain_message(&e));

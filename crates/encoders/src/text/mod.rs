@@ -1,0 +1,1 @@
+//! Text towers (to be written).

@@ -1,0 +1,36 @@
+//! Evaluation protocols for wearlang.
+//!
+//! So far: the pretraining protocols of LSM-2 —
+//! [`evaluate_imputation`] (reconstruct hidden observed values; compare
+//! with per-channel mean and linear interpolation) and
+//! [`evaluate_robustness`] (linear probe on clean training embeddings,
+//! test windows with patches removed, AIM against impute-then-encode) —
+//! the [`LinearProbe`], the gap fillers in [`fill`], and the
+//! [`pretrain_report()`] that `wearlang pretrain` writes.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use wearlang_evaluation::{pretrain_report, PretrainReportConfig};
+//!
+//! let mae = wearlang_train::load_mae(Path::new("runs/mae"), tch::Device::Cpu).unwrap();
+//! let report = pretrain_report(&mae, Path::new("windows.parquet"), &PretrainReportConfig::default()).unwrap();
+//! println!("{}", report.to_markdown());
+//! ```
+
+#![warn(missing_docs)]
+
+mod error;
+pub mod fill;
+mod imputation;
+mod pretrain_report;
+mod probe;
+mod robustness;
+
+pub use error::{EvalError, Result};
+pub use imputation::{evaluate_imputation, HideKind, ImputationConfig, ImputationRow};
+pub use pretrain_report::{pretrain_report, write_atomic, PretrainReport, PretrainReportConfig};
+pub use probe::{LinearProbe, ProbeConfig};
+pub use robustness::{
+    embed_windows, evaluate_robustness, impute_linear, remove_patches, GapHandling,
+    RobustnessConfig, RobustnessRow,
+};

@@ -1,0 +1,161 @@
+//! The report `wearlang pretrain` writes: imputation on held-out windows and
+//! robustness of a linear probe to removed patches, as JSON and Markdown.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tch::Device;
+use wearlang_core::Split;
+use wearlang_train::{LoadedMae, WindowSet};
+
+use crate::imputation::{evaluate_imputation, ImputationConfig, ImputationRow};
+use crate::robustness::{evaluate_robustness, RobustnessConfig, RobustnessRow};
+use crate::{EvalError, Result};
+
+/// Settings of the pretraining report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PretrainReportConfig {
+    /// The imputation protocol.
+    pub imputation: ImputationConfig,
+    /// The robustness protocol.
+    pub robustness: RobustnessConfig,
+    /// Use at most this many held-out windows for imputation (0: all).
+    pub max_windows: usize,
+}
+
+/// The report.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PretrainReport {
+    /// The store evaluated.
+    pub store: String,
+    /// The split the held-out windows came from.
+    pub heldout_split: String,
+    /// Held-out windows used for imputation.
+    pub heldout_windows: usize,
+    /// Imputation rows.
+    pub imputation: Vec<ImputationRow>,
+    /// Robustness rows (empty when the store has no labels or no train/test split).
+    pub robustness: Vec<RobustnessRow>,
+    /// Why robustness was skipped, if it was.
+    pub robustness_skipped: Option<String>,
+}
+
+fn load_first(store: &Path, splits: &[Split]) -> Result<(Split, WindowSet)> {
+    let mut last = None;
+    for &s in splits {
+        match WindowSet::load(store, Some(s), true) {
+            Ok(set) => return Ok((s, set)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map(EvalError::from).unwrap_or_else(|| EvalError::Data("no split".into())))
+}
+
+/// Evaluate a pretrained masked autoencoder on `store`.
+pub fn pretrain_report(mae: &LoadedMae, store: &Path, cfg: &PretrainReportConfig) -> Result<PretrainReport> {
+    let device = mae.model.device();
+    let (split, heldout) = load_first(store, &[Split::Test, Split::Val])?;
+    let mut x = heldout.x.shallow_clone();
+    if cfg.max_windows > 0 && heldout.len() > cfg.max_windows {
+        x = x.narrow(0, 0, cfg.max_windows as i64);
+    }
+    let imputation = evaluate_imputation(&mae.model, &x.to_device(device), &cfg.imputation)?;
+
+    let n_classes = heldout.meta.labels.len();
+    let mut robustness = Vec::new();
+    let mut skipped = None;
+    let train = WindowSet::load(store, Some(Split::Train), true);
+    match (train, split) {
+        (Ok(train), Split::Test) if n_classes >= 2 => {
+            let labelled = |set: &WindowSet| -> Vec<usize> {
+                (0..set.len()).filter(|&i| set.labels[i].is_some()).collect()
+            };
+            let (tr, te) = (labelled(&train), labelled(&heldout));
+            if tr.is_empty() || te.is_empty() {
+                skipped = Some("no labelled windows in the train or test split".to_string());
+            } else {
+                robustness = evaluate_robustness(
+                    mae.model.encoder(),
+                    &train.batch(&tr, Device::Cpu)?,
+                    &train.label_batch(&tr, Device::Cpu)?,
+                    &heldout.batch(&te, Device::Cpu)?,
+                    &heldout.label_batch(&te, Device::Cpu)?,
+                    n_classes,
+                    &cfg.robustness,
+                )?;
+            }
+        }
+        (Ok(_), Split::Test) => skipped = Some("the store has fewer than 2 labels".into()),
+        (Ok(_), _) => skipped = Some("the store has no test split".into()),
+        (Err(e), _) => skipped = Some(format!("no training split: {e}")),
+    }
+    Ok(PretrainReport {
+        store: store.display().to_string(),
+        heldout_split: split.as_str().to_string(),
+        heldout_windows: x.size()[0] as usize,
+        imputation,
+        robustness,
+        robustness_skipped: skipped,
+    })
+}
+
+impl PretrainReport {
+    /// The report as Markdown.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "## Imputation ({} {} windows of `{}`)\n", self.heldout_windows, self.heldout_split, self.store);
+        let _ = writeln!(
+            s,
+            "MSE on hidden observed values, normalised units (lower is better).\n\n| hidden | share | values | model | channel mean | linear interp. | model / best baseline |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for r in &self.imputation {
+            let best = r.mse_mean.min(r.mse_linear);
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} % | {} | {:.4} | {:.4} | {:.4} | {:.2} |",
+                r.kind.as_str(),
+                r.ratio * 100.0,
+                r.hidden_values,
+                r.mse_model,
+                r.mse_mean,
+                r.mse_linear,
+                r.mse_model / best.max(1e-12)
+            );
+        }
+        let _ = writeln!(s, "\n## Robustness (linear probe on clean training windows)\n");
+        if let Some(why) = &self.robustness_skipped {
+            let _ = writeln!(s, "Skipped: {why}.");
+        } else {
+            let _ = writeln!(s, "| patches removed | encoder input | macro-F1 | accuracy |\n| ---: | --- | ---: | ---: |");
+            for r in &self.robustness {
+                let _ = writeln!(
+                    s,
+                    "| {:.0} % | {} | {:.3} | {:.3} |",
+                    r.fraction * 100.0,
+                    r.handling.as_str(),
+                    r.macro_f1,
+                    r.accuracy
+                );
+            }
+        }
+        s
+    }
+
+    /// Write `report.json` and `report.md` into `dir` (atomically each).
+    pub fn write(&self, dir: &Path, title: &str) -> Result<()> {
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| EvalError::Data(format!("cannot serialise the report: {e}")))?;
+        write_atomic(&dir.join("report.json"), json.as_bytes())?;
+        let md = format!("# {title}\n\n{}", self.to_markdown());
+        write_atomic(&dir.join("report.md"), md.as_bytes())
+    }
+}
+
+/// Write `bytes` to `path` through a temporary sibling and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|cause| EvalError::Io { path: tmp.clone(), cause })?;
+    std::fs::rename(&tmp, path).map_err(|cause| EvalError::Io { path: path.to_path_buf(), cause })
+}

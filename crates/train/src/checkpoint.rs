@@ -1,0 +1,196 @@
+//! Checkpoints: a directory holding `model.safetensors` (the model's
+//! variables under their VarStore names), `optimizer.safetensors` (AdamW
+//! moments and step), `state.json` (progress) and `config.json` (the full
+//! configuration the model was built from).
+//!
+//! Writes are atomic: the files go to a temporary sibling directory that is
+//! renamed into place when complete, so an interrupted run leaves either the
+//! previous checkpoint or the new one, never a mix.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Serialize};
+use tch::{nn::VarStore, Tensor};
+
+use crate::{AdamW, Result, TrainError};
+
+/// File names inside a checkpoint directory.
+pub const MODEL_FILE: &str = "model.safetensors";
+/// Optimiser state file.
+pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+/// Progress file.
+pub const STATE_FILE: &str = "state.json";
+/// Configuration file.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// The checkpoint directory inside a run directory `out`.
+pub fn checkpoint_dir(out: &Path) -> PathBuf {
+    out.join("checkpoint")
+}
+
+/// The checkpoint to read in run directory `out`: `out/checkpoint`, or
+/// `out/checkpoint.old` when a save was interrupted between its two
+/// renames. `None` when there is none.
+pub fn find_checkpoint(out: &Path) -> Option<PathBuf> {
+    let main = checkpoint_dir(out);
+    if main.join(STATE_FILE).is_file() {
+        return Some(main);
+    }
+    let old = out.join("checkpoint.old");
+    old.join(STATE_FILE).is_file().then_some(old)
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| TrainError::checkpoint(path, format!("cannot serialise: {e}")))?;
+    fs::write(path, text).map_err(|e| TrainError::io(path, e))
+}
+
+/// Save a checkpoint into `out/checkpoint` atomically. `optimizer` may be
+/// `None` for a final, inference-only checkpoint.
+pub fn save_checkpoint(
+    out: &Path,
+    vs: &VarStore,
+    optimizer: Option<&AdamW>,
+    state: &impl Serialize,
+    config: &impl Serialize,
+) -> Result<PathBuf> {
+    fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let tmp = out.join(format!(".checkpoint.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    }
+    fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    let model = tmp.join(MODEL_FILE);
+    let named = sorted_variables(vs);
+    Tensor::write_safetensors(&named, &model)?;
+    if let Some(opt) = optimizer {
+        Tensor::write_safetensors(&opt.state_tensors(), tmp.join(OPTIMIZER_FILE))?;
+    }
+    write_json(&tmp.join(STATE_FILE), state)?;
+    write_json(&tmp.join(CONFIG_FILE), config)?;
+    for entry in fs::read_dir(&tmp).map_err(|e| TrainError::io(&tmp, e))? {
+        let p = entry.map_err(|e| TrainError::io(&tmp, e))?.path();
+        fs::File::open(&p)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| TrainError::io(&p, e))?;
+    }
+    let dst = checkpoint_dir(out);
+    let old = out.join("checkpoint.old");
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(|e| TrainError::io(&old, e))?;
+    }
+    if dst.exists() {
+        fs::rename(&dst, &old).map_err(|e| TrainError::io(&dst, e))?;
+    }
+    fs::rename(&tmp, &dst).map_err(|e| TrainError::io(&tmp, e))?;
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(|e| TrainError::io(&old, e))?;
+    }
+    Ok(dst)
+}
+
+/// The variables of `vs` sorted by name (detached, contiguous, on the CPU).
+pub fn sorted_variables(vs: &VarStore) -> Vec<(String, Tensor)> {
+    let map: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
+    map.into_iter()
+        .map(|(k, v)| (k, v.detach().to_device(tch::Device::Cpu).contiguous()))
+        .collect()
+}
+
+/// Load the model variables of checkpoint directory `dir` into `vs`. Every
+/// variable of `vs` must be in the file with the same shape; extra tensors
+/// in the file are an error too (they mean the model and checkpoint differ).
+pub fn load_model(dir: &Path, vs: &mut VarStore) -> Result<()> {
+    let path = dir.join(MODEL_FILE);
+    if !path.is_file() {
+        return Err(TrainError::checkpoint(&path, "file not found"));
+    }
+    let tensors = Tensor::read_safetensors(&path)?;
+    load_named(vs, tensors, "", "", &path, true)
+}
+
+/// Copy tensors whose name starts with `src_prefix` into the variables of
+/// `vs` whose name starts with `dst_prefix` (the rest of the name must
+/// match). With `strict`, every destination variable must be found and every
+/// source tensor used. Used e.g. to initialise a training model's sensor
+/// encoder (`sensor.`) from a pretraining checkpoint (`encoder.`).
+pub fn load_named(
+    vs: &mut VarStore,
+    tensors: Vec<(String, Tensor)>,
+    src_prefix: &str,
+    dst_prefix: &str,
+    origin: &Path,
+    strict: bool,
+) -> Result<()> {
+    let mut src: BTreeMap<String, Tensor> = tensors
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix(src_prefix).map(|rest| (rest.to_string(), v)))
+        .collect();
+    let vars = vs.variables();
+    let mut names: Vec<&String> = vars.keys().filter(|k| k.starts_with(dst_prefix)).collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(TrainError::checkpoint(
+            origin,
+            format!("the model has no variables under `{dst_prefix}`"),
+        ));
+    }
+    for name in names {
+        let rest = &name[dst_prefix.len()..];
+        let mut var = vars[name].shallow_clone();
+        match src.remove(rest) {
+            Some(t) => {
+                if t.size() != var.size() {
+                    return Err(TrainError::checkpoint(
+                        origin,
+                        format!(
+                            "tensor `{src_prefix}{rest}` has shape {:?}, the model's `{name}` {:?}",
+                            t.size(),
+                            var.size()
+                        ),
+                    ));
+                }
+                tch::no_grad(|| var.f_copy_(&t))?;
+            }
+            None if strict => {
+                return Err(TrainError::checkpoint(
+                    origin,
+                    format!("no tensor `{src_prefix}{rest}` for the model's `{name}`"),
+                ))
+            }
+            None => {}
+        }
+    }
+    if strict {
+        if let Some(extra) = src.keys().next() {
+            return Err(TrainError::checkpoint(
+                origin,
+                format!("tensor `{src_prefix}{extra}` matches no variable of the model"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Load the optimiser state of checkpoint directory `dir`.
+pub fn load_optimizer(dir: &Path, opt: &mut AdamW) -> Result<()> {
+    let path = dir.join(OPTIMIZER_FILE);
+    if !path.is_file() {
+        return Err(TrainError::checkpoint(
+            &path,
+            "file not found (a final checkpoint cannot be resumed)",
+        ));
+    }
+    opt.load_state_tensors(Tensor::read_safetensors(&path)?)
+        .map_err(|e| TrainError::checkpoint(&path, e.to_string()))
+}
+
+/// Read and parse a JSON file of a checkpoint (`state.json`, `config.json`).
+pub fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<T> {
+    let path = dir.join(name);
+    let text = fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(&path, e.to_string()))
+}

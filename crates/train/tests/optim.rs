@@ -1,0 +1,127 @@
+//! AdamW against PyTorch's update rule computed by hand, weight-decay groups,
+//! clipping, and the optimiser state round trip.
+
+use tch::{nn, Device, Kind, Tensor};
+use wearlang_train::{AdamW, OptimConfig};
+
+fn cfg() -> OptimConfig {
+    OptimConfig {
+        lr: 0.1,
+        weight_decay: 0.5,
+        beta1: 0.9,
+        beta2: 0.99,
+        eps: 1e-8,
+        clip_grad_norm: None,
+        no_decay: vec!["skip".into()],
+    }
+}
+
+/// Reference AdamW (torch.optim.AdamW, single-tensor path) in f64.
+fn reference(p0: f64, grads: &[f64], c: &OptimConfig, decay: bool) -> f64 {
+    let (mut p, mut m, mut v) = (p0, 0.0, 0.0);
+    for (i, &g) in grads.iter().enumerate() {
+        let t = (i + 1) as i32;
+        if decay {
+            p *= 1.0 - c.lr * c.weight_decay;
+        }
+        m = c.beta1 * m + (1.0 - c.beta1) * g;
+        v = c.beta2 * v + (1.0 - c.beta2) * g * g;
+        let bc1 = 1.0 - c.beta1.powi(t);
+        let bc2 = 1.0 - c.beta2.powi(t);
+        p -= c.lr / bc1 * m / (v.sqrt() / bc2.sqrt() + c.eps);
+    }
+    p
+}
+
+#[test]
+fn adamw_matches_the_reference_update_and_groups() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let root = vs.root();
+    let w = root.var_copy("w", &Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]).reshape([2, 2]));
+    let b = root.var_copy("b", &Tensor::from_slice(&[0.25f32, -0.75]));
+    let s = root.var_copy("skip_me", &Tensor::from_slice(&[1.5f32, 2.5]).reshape([1, 2]));
+    let c = cfg();
+    let mut opt = AdamW::new(&vs, c.clone()).unwrap();
+    assert_eq!(opt.decayed(), vec!["w"]);
+    // loss = Σ coeff ⊙ x²  → g = 2·coeff·x; use a fixed gradient instead:
+    // loss = Σ k ⊙ x (gradient = k, constant), easy to mirror.
+    let kw = Tensor::from_slice(&[0.3f32, -1.0, 2.0, 0.01]).reshape([2, 2]);
+    let kb = Tensor::from_slice(&[-0.5f32, 4.0]);
+    let ks = Tensor::from_slice(&[1.0f32, -1.0]).reshape([1, 2]);
+    for _ in 0..3 {
+        opt.zero_grad();
+        let loss = (&w * &kw).sum(Kind::Float) + (&b * &kb).sum(Kind::Float) + (&s * &ks).sum(Kind::Float);
+        loss.backward();
+        opt.step(c.lr).unwrap();
+    }
+    let got_w = Vec::<f32>::try_from(w.flatten(0, -1)).unwrap();
+    let kw_v = [0.3, -1.0, 2.0, 0.01];
+    for (i, (p0, k)) in [1.0, -2.0, 0.5, 3.0].iter().zip(kw_v).enumerate() {
+        let want = reference(*p0, &[k, k, k], &c, true);
+        assert!((got_w[i] as f64 - want).abs() < 1e-5, "w[{i}]: {} vs {want}", got_w[i]);
+    }
+    let got_b = Vec::<f32>::try_from(&b).unwrap();
+    for (i, (p0, k)) in [0.25, -0.75].iter().zip([-0.5, 4.0]).enumerate() {
+        let want = reference(*p0, &[k, k, k], &c, false);
+        assert!((got_b[i] as f64 - want).abs() < 1e-5, "b[{i}]");
+    }
+    let got_s = Vec::<f32>::try_from(s.flatten(0, -1)).unwrap();
+    let want = reference(1.5, &[1.0, 1.0, 1.0], &c, false);
+    assert!((got_s[0] as f64 - want).abs() < 1e-5, "no_decay pattern honoured");
+    assert_eq!(opt.steps(), 3);
+}
+
+#[test]
+fn clipping_scales_gradients_to_the_max_norm() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let x = vs.root().var_copy("x", &Tensor::from_slice(&[3.0f32, 4.0]));
+    let mut opt = AdamW::new(&vs, cfg()).unwrap();
+    opt.zero_grad();
+    (&x * &x).sum(Kind::Float).backward(); // grad = 2x = (6, 8), norm 10
+    let norm = opt.clip_grad_norm(1.0).unwrap();
+    assert!((norm - 10.0).abs() < 1e-5);
+    let g = Vec::<f32>::try_from(x.grad()).unwrap();
+    assert!((g[0] - 0.6).abs() < 1e-4 && (g[1] - 0.8).abs() < 1e-4, "{g:?}");
+    // Below the max nothing changes.
+    let norm2 = opt.clip_grad_norm(5.0).unwrap();
+    assert!((norm2 - 1.0).abs() < 1e-4);
+    // NaN gradients are an error, not a silent update.
+    opt.zero_grad();
+    (&x * f64::NAN).sum(Kind::Float).backward();
+    assert!(opt.clip_grad_norm(1.0).is_err());
+}
+
+#[test]
+fn state_round_trip_and_mismatch_errors() {
+    let make = || {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let x = vs.root().var_copy("x", &Tensor::from_slice(&[1.0f32, 2.0]).reshape([1, 2]));
+        (vs, x)
+    };
+    let (vs, x) = make();
+    let mut opt = AdamW::new(&vs, cfg()).unwrap();
+    for _ in 0..2 {
+        opt.zero_grad();
+        (&x * &x).sum(Kind::Float).backward();
+        opt.step(0.1).unwrap();
+    }
+    let state = opt.state_tensors();
+    let (vs2, _x2) = make();
+    let mut opt2 = AdamW::new(&vs2, cfg()).unwrap();
+    opt2.load_state_tensors(state.iter().map(|(k, v)| (k.clone(), v.copy())).collect())
+        .unwrap();
+    assert_eq!(opt2.steps(), 2);
+    let a = opt.state_tensors();
+    let b = opt2.state_tensors();
+    for ((ka, va), (kb, vb)) in a.iter().zip(&b) {
+        assert_eq!(ka, kb);
+        assert!(va.equal(vb), "{ka}");
+    }
+    // A state missing a moment is rejected with its name.
+    let partial: Vec<(String, Tensor)> = state.into_iter().filter(|(k, _)| k != "v.x").collect();
+    let err = opt2.load_state_tensors(partial).unwrap_err().to_string();
+    assert!(err.contains("v.x"), "{err}");
+    // Bad settings are rejected with the field's name.
+    let bad = OptimConfig { lr: -1.0, ..cfg() };
+    assert!(AdamW::new(&vs, bad).unwrap_err().to_string().contains("optim.lr"));
+}
