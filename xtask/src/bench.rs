@@ -26,13 +26,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The benchmarks `run` knows.
-const KNOWN: &[&str] = &["ingest", "caption"];
+const KNOWN: &[&str] = &["ingest", "caption", "pretrain"];
 
 /// Run the benchmark `what` with its own arguments.
 pub fn run(what: &str, args: &[String]) -> Result<()> {
     match what {
         "ingest" => ingest(args),
         "caption" => crate::bench_caption::run(args),
+        "pretrain" => crate::bench_pretrain::run(args),
         other => bail!("unknown benchmark '{other}' (known: {})", KNOWN.join(", ")),
     }
 }

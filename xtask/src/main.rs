@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_caption;
+mod bench_pretrain;
 mod pipeline;
 mod setup;
 mod util;

@@ -84,7 +84,8 @@ pub fn run(a: &PretrainArgs) -> Result<()> {
         max_windows: a.report_windows,
         ..PretrainReportConfig::default()
     };
-    let report = pretrain_report(&mae, &a.store, &rcfg).context("writing the pretraining report")?;
+    let report =
+        pretrain_report(&mae, &a.store, &rcfg).context("writing the pretraining report")?;
     report.write(&a.out, "Masked pretraining report")?;
     println!("{}", report.to_markdown());
     println!("report: {}", a.out.join("report.md").display());

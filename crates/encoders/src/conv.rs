@@ -43,25 +43,41 @@ impl ConvEncoderConfig {
     /// Check the settings.
     pub fn validate(&self) -> Result<()> {
         if self.steps == 0 || self.channels == 0 {
-            return Err(EncoderError::config("steps", "windows need at least one step and channel"));
+            return Err(EncoderError::config(
+                "steps",
+                "windows need at least one step and channel",
+            ));
         }
         if self.widths.is_empty() || self.widths.len() != self.kernels.len() {
             return Err(EncoderError::config(
                 "kernels",
-                format!("{} widths but {} kernels", self.widths.len(), self.kernels.len()),
+                format!(
+                    "{} widths but {} kernels",
+                    self.widths.len(),
+                    self.kernels.len()
+                ),
             ));
         }
         if let Some(w) = self.widths.iter().find(|&&w| w <= 0) {
-            return Err(EncoderError::config("widths", format!("must be positive, got {w}")));
+            return Err(EncoderError::config(
+                "widths",
+                format!("must be positive, got {w}"),
+            ));
         }
         if let Some(k) = self.kernels.iter().find(|&&k| k <= 0) {
-            return Err(EncoderError::config("kernels", format!("must be positive, got {k}")));
+            return Err(EncoderError::config(
+                "kernels",
+                format!("must be positive, got {k}"),
+            ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(EncoderError::config("dropout", "must be in [0, 1)"));
         }
         if self.pooling == Pooling::Map && self.widths.last().copied().unwrap_or(1) % 4 != 0 {
-            return Err(EncoderError::config("pooling", "MAP pooling needs a last width divisible by 4"));
+            return Err(EncoderError::config(
+                "pooling",
+                "MAP pooling needs a last width divisible by 4",
+            ));
         }
         Ok(())
     }
@@ -119,7 +135,10 @@ impl SensorEncoder for ConvEncoder {
         for (conv, &k) in self.convs.iter().zip(&self.cfg.kernels) {
             // "same" padding, also for even kernels: (k-1)/2 left, k/2 right.
             let padded = h.constant_pad_nd([(k - 1) / 2, k / 2]);
-            h = conv.forward(&padded).relu().dropout(self.cfg.dropout, train);
+            h = conv
+                .forward(&padded)
+                .relu()
+                .dropout(self.cfg.dropout, train);
         }
         let tokens = h.transpose(1, 2).contiguous(); // [B, T, D]
         let valid = m.all_dim(2, false).logical_not();

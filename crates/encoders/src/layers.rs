@@ -52,14 +52,23 @@ impl BlockConfig {
         if self.dim <= 0 || self.heads <= 0 || self.dim % self.heads != 0 {
             return Err(EncoderError::config(
                 "heads",
-                format!("dim {} must be a positive multiple of heads {}", self.dim, self.heads),
+                format!(
+                    "dim {} must be a positive multiple of heads {}",
+                    self.dim, self.heads
+                ),
             ));
         }
         if !(self.mlp_ratio.is_finite() && self.mlp_ratio > 0.0) {
-            return Err(EncoderError::config("mlp_ratio", format!("must be > 0, got {}", self.mlp_ratio)));
+            return Err(EncoderError::config(
+                "mlp_ratio",
+                format!("must be > 0, got {}", self.mlp_ratio),
+            ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(EncoderError::config("dropout", format!("must be in [0, 1), got {}", self.dropout)));
+            return Err(EncoderError::config(
+                "dropout",
+                format!("must be in [0, 1), got {}", self.dropout),
+            ));
         }
         Ok(())
     }
@@ -110,7 +119,8 @@ pub struct MultiHeadAttention {
 /// Combine an optional key mask `[B, Lk]` and causality into one SDPA mask
 /// `[B, 1, Lq, Lk]` (or `None`), fixing rows with no attendable key.
 fn attention_mask(key_mask: Option<&Tensor>, causal: bool, lq: i64, lk: i64) -> Option<Tensor> {
-    let mut mask: Option<Tensor> = key_mask.map(|m| m.to_kind(Kind::Bool).unsqueeze(1).unsqueeze(1));
+    let mut mask: Option<Tensor> =
+        key_mask.map(|m| m.to_kind(Kind::Bool).unsqueeze(1).unsqueeze(1));
     if causal {
         let device = key_mask.map(|m| m.device()).unwrap_or(tch::Device::Cpu);
         let c = Tensor::ones([lq, lk], (Kind::Bool, device)).tril(lk - lq);
@@ -135,7 +145,11 @@ impl MultiHeadAttention {
             ));
         }
         let (qkv, q, kv) = if cross {
-            (None, Some(linear(&p / "q", dim, dim)), Some(linear(&p / "kv", dim, 2 * dim)))
+            (
+                None,
+                Some(linear(&p / "q", dim, dim)),
+                Some(linear(&p / "kv", dim, 2 * dim)),
+            )
         } else {
             (Some(linear(&p / "qkv", dim, 3 * dim)), None, None)
         };
@@ -158,7 +172,8 @@ impl MultiHeadAttention {
 
     fn split_heads(&self, x: &Tensor) -> Tensor {
         let (b, l) = (x.size()[0], x.size()[1]);
-        x.reshape([b, l, self.heads, self.dim / self.heads]).transpose(1, 2)
+        x.reshape([b, l, self.heads, self.dim / self.heads])
+            .transpose(1, 2)
     }
 
     /// `x` `[B, Lq, D]`; `ctx` `[B, Lk, D]` for cross-attention (`None`:
@@ -175,14 +190,18 @@ impl MultiHeadAttention {
         let (b, lq) = (x.size()[0], x.size()[1]);
         let (q, k, v) = match (&self.qkv, &self.q, &self.kv, ctx) {
             (Some(qkv), _, _, _) => {
-                let t = qkv.forward(x).reshape([b, lq, 3, self.heads, self.dim / self.heads]);
+                let t = qkv
+                    .forward(x)
+                    .reshape([b, lq, 3, self.heads, self.dim / self.heads]);
                 let t = t.permute([2, 0, 3, 1, 4]);
                 (t.get(0), t.get(1), t.get(2))
             }
             (None, Some(qp), Some(kvp), Some(c)) => {
                 let lk = c.size()[1];
                 let q = self.split_heads(&qp.forward(x));
-                let t = kvp.forward(c).reshape([b, lk, 2, self.heads, self.dim / self.heads]);
+                let t = kvp
+                    .forward(c)
+                    .reshape([b, lk, 2, self.heads, self.dim / self.heads]);
                 let t = t.permute([2, 0, 3, 1, 4]);
                 (q, t.get(0), t.get(1))
             }
@@ -191,7 +210,9 @@ impl MultiHeadAttention {
                 let qp = self.q.as_ref().expect("cross attention has q");
                 let kvp = self.kv.as_ref().expect("cross attention has kv");
                 let q = self.split_heads(&qp.forward(x));
-                let t = kvp.forward(x).reshape([b, lq, 2, self.heads, self.dim / self.heads]);
+                let t = kvp
+                    .forward(x)
+                    .reshape([b, lq, 2, self.heads, self.dim / self.heads]);
                 let t = t.permute([2, 0, 3, 1, 4]);
                 (q, t.get(0), t.get(1))
             }
@@ -248,14 +269,16 @@ impl Block {
         let cross = if cfg.cross_attention {
             Some((
                 layer_norm(&p / "ln_cross", cfg.dim),
-                MultiHeadAttention::new(&p / "cross", cfg.dim, cfg.heads, true)?.with_dropout(cfg.dropout),
+                MultiHeadAttention::new(&p / "cross", cfg.dim, cfg.heads, true)?
+                    .with_dropout(cfg.dropout),
             ))
         } else {
             None
         };
         Ok(Block {
             ln1: layer_norm(&p / "ln1", cfg.dim),
-            attn: MultiHeadAttention::new(&p / "attn", cfg.dim, cfg.heads, false)?.with_dropout(cfg.dropout),
+            attn: MultiHeadAttention::new(&p / "attn", cfg.dim, cfg.heads, false)?
+                .with_dropout(cfg.dropout),
             cross,
             ln2: layer_norm(&p / "ln2", cfg.dim),
             mlp: Mlp::new(&p / "mlp", cfg.dim, hidden.max(1)),
@@ -280,9 +303,12 @@ impl Block {
         let mut x = x + a;
         if let (Some((ln, cross)), Some((c, cm))) = (&self.cross, ctx) {
             let y = cross.forward_t(&ln.forward(&x), Some(c), cm, false, train);
-            x = x + y.dropout(self.dropout, train);
+            x += y.dropout(self.dropout, train);
         }
-        let m = self.mlp.forward(&self.ln2.forward(&x)).dropout(self.dropout, train);
+        let m = self
+            .mlp
+            .forward(&self.ln2.forward(&x))
+            .dropout(self.dropout, train);
         x + m
     }
 }
@@ -298,7 +324,10 @@ impl Transformer {
     /// Build under `p`.
     pub fn new(p: nn::Path, depth: i64, cfg: &BlockConfig) -> Result<Self> {
         if depth < 1 {
-            return Err(EncoderError::config("depth", format!("must be at least 1, got {depth}")));
+            return Err(EncoderError::config(
+                "depth",
+                format!("must be at least 1, got {depth}"),
+            ));
         }
         let bp = &p / "blocks";
         let blocks = (0..depth)

@@ -18,7 +18,9 @@ pub mod text;
 pub use conv::{ConvEncoder, ConvEncoderConfig};
 pub use error::{EncoderError, Result};
 pub use layers::{Block, BlockConfig, MultiHeadAttention, Transformer};
-pub use mae::{MaeDecoder, MaeDecoderConfig, MaeOutput, MaskedAutoencoder, MaskedAutoencoderConfig};
+pub use mae::{
+    MaeDecoder, MaeDecoderConfig, MaeOutput, MaskedAutoencoder, MaskedAutoencoderConfig,
+};
 pub use pooling::{Pool, Pooling};
 pub use sensor::{SensorEncoder, SensorOutput};
 pub use vit::{PatchTransformer, PatchTransformerConfig, Positions};

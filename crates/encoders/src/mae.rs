@@ -52,9 +52,18 @@ pub struct MaeDecoder {
 impl MaeDecoder {
     /// Build under `p` for encoder width `enc_dim`, patches of `patch_dim`
     /// values on `grid`.
-    pub fn new(p: nn::Path, enc_dim: i64, patch_dim: i64, grid: Grid, cfg: &MaeDecoderConfig) -> Result<Self> {
+    pub fn new(
+        p: nn::Path,
+        enc_dim: i64,
+        patch_dim: i64,
+        grid: Grid,
+        cfg: &MaeDecoderConfig,
+    ) -> Result<Self> {
         if cfg.dim % 4 != 0 {
-            return Err(EncoderError::config("decoder.dim", "must be divisible by 4"));
+            return Err(EncoderError::config(
+                "decoder.dim",
+                "must be divisible by 4",
+            ));
         }
         let block = BlockConfig {
             dim: cfg.dim,
@@ -129,7 +138,9 @@ pub struct MaskedAutoencoder {
 
 impl std::fmt::Debug for MaskedAutoencoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MaskedAutoencoder").field("cfg", &self.cfg).finish()
+        f.debug_struct("MaskedAutoencoder")
+            .field("cfg", &self.cfg)
+            .finish()
     }
 }
 
@@ -144,7 +155,11 @@ fn mask_ratio(cfg: &MaskConfig) -> f32 {
             if total <= 0.0 {
                 return 0.0;
             }
-            (components.iter().map(|(w, c)| w * mask_ratio(c) as f64).sum::<f64>() / total) as f32
+            (components
+                .iter()
+                .map(|(w, c)| w * mask_ratio(c) as f64)
+                .sum::<f64>()
+                / total) as f32
         }
     }
 }
@@ -198,7 +213,12 @@ impl MaskedAutoencoder {
     /// Mask (seeded), select, encode, decode. `x` `[B, T, C]`, NaN = missing.
     pub fn forward_t(&self, x: &Tensor, seed: u64, train: bool) -> Result<MaeOutput> {
         let (patches, inherited) = self.encoder.patchify(x, None)?;
-        let artificial = artificial_masks(self.strategy.as_ref(), &inherited, self.encoder.grid(), seed)?;
+        let artificial = artificial_masks(
+            self.strategy.as_ref(),
+            &inherited,
+            self.encoder.grid(),
+            seed,
+        )?;
         let aim = aim_select(&inherited, &artificial, self.keep, seed)?;
         let encoded = self.encoder.encode_kept(&patches, &aim, train)?;
         let pred = self.decoder.forward_t(&encoded, &aim, train)?;
@@ -226,7 +246,12 @@ impl MaskedAutoencoder {
             }
             None => None,
         };
-        Ok(masked_mse(&out.pred, &out.target, &out.target_mask, w.as_ref())?)
+        Ok(masked_mse(
+            &out.pred,
+            &out.target,
+            &out.target_mask,
+            w.as_ref(),
+        )?)
     }
 
     /// Reconstruct windows `[B, T, C]` with `hide` `[B, N]` (bool) tokens
@@ -243,7 +268,9 @@ impl MaskedAutoencoder {
                 hide.size()
             )));
         }
-        let hide = hide.to_kind(Kind::Bool).logical_and(&inherited.logical_not());
+        let hide = hide
+            .to_kind(Kind::Bool)
+            .logical_and(&inherited.logical_not());
         let n = self.encoder.grid().len();
         let aim = aim_select(&inherited, &hide, n, 0)?;
         let encoded = self.encoder.encode_kept(&patches, &aim, false)?;
@@ -262,6 +289,7 @@ impl MaskedAutoencoder {
             )?
             .gt(0.5);
         let keep_input = visible.logical_and(&hidden_values.logical_not());
-        Ok(x.nan_to_num(0.0, None, None).where_self(&keep_input, &recon))
+        Ok(x.nan_to_num(0.0, None, None)
+            .where_self(&keep_input, &recon))
     }
 }

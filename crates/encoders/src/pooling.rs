@@ -71,19 +71,26 @@ impl Pool {
             (Pooling::Map, Some(h)) => {
                 let b = tokens.size()[0];
                 let q = h.query.expand([b, 1, tokens.size()[2]], false);
-                let y = h.attn.forward_t(&q, Some(tokens), Some(&valid), false, false);
+                let y = h
+                    .attn
+                    .forward_t(&q, Some(tokens), Some(&valid), false, false);
                 let y = &y + h.mlp.forward(&h.norm.forward(&y));
                 y.squeeze_dim(1)
             }
             (Pooling::Max, _) => {
-                let neg = Tensor::from(f32::NEG_INFINITY).to_kind(tokens.kind()).to_device(tokens.device());
+                let neg = Tensor::from(f32::NEG_INFINITY)
+                    .to_kind(tokens.kind())
+                    .to_device(tokens.device());
                 let filled = tokens.where_self(&valid.unsqueeze(-1), &neg);
-                filled.amax([1], false).nan_to_num(0.0, Some(0.0), Some(0.0))
+                filled
+                    .amax([1], false)
+                    .nan_to_num(0.0, Some(0.0), Some(0.0))
             }
             _ => {
                 let w = valid.to_kind(tokens.kind()).unsqueeze(-1);
                 (tokens * &w).sum_dim_intlist([1i64].as_slice(), false, tokens.kind())
-                    / w.sum_dim_intlist([1i64].as_slice(), false, tokens.kind()).clamp_min(1.0)
+                    / w.sum_dim_intlist([1i64].as_slice(), false, tokens.kind())
+                        .clamp_min(1.0)
             }
         };
         out * any
@@ -94,7 +101,8 @@ impl Pool {
 pub fn masked_mean(tokens: &Tensor, valid: &Tensor) -> Tensor {
     let w = valid.to_kind(tokens.kind()).unsqueeze(-1);
     (tokens * &w).sum_dim_intlist([1i64].as_slice(), false, tokens.kind())
-        / w.sum_dim_intlist([1i64].as_slice(), false, tokens.kind()).clamp_min(1e-9)
+        / w.sum_dim_intlist([1i64].as_slice(), false, tokens.kind())
+            .clamp_min(1e-9)
 }
 
 impl Module for Pool {

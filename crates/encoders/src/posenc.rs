@@ -9,7 +9,10 @@ use crate::{EncoderError, Result};
 /// the second half cosines, frequencies `1 / 10000^(2i/dim)`.
 pub fn sincos_1d(positions: &[f64], dim: i64) -> Result<Vec<f32>> {
     if dim <= 0 || dim % 2 != 0 {
-        return Err(EncoderError::config("dim", format!("sin-cos needs an even width, got {dim}")));
+        return Err(EncoderError::config(
+            "dim",
+            format!("sin-cos needs an even width, got {dim}"),
+        ));
     }
     let half = (dim / 2) as usize;
     let mut out = Vec::with_capacity(positions.len() * dim as usize);

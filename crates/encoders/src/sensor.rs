@@ -46,8 +46,14 @@ pub(crate) fn missing_mask(
             "expected windows [B, {steps}, {channels}], got {size:?}"
         )));
     }
-    if !matches!(x.kind(), Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) {
-        return Err(EncoderError::Shape(format!("windows must be floating point, got {:?}", x.kind())));
+    if !matches!(
+        x.kind(),
+        Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
+    ) {
+        return Err(EncoderError::Shape(format!(
+            "windows must be floating point, got {:?}",
+            x.kind()
+        )));
     }
     let mut m = x.isfinite().logical_not();
     if let Some(extra) = missing {

@@ -125,10 +125,16 @@ impl PatchTransformerConfig {
             return Err(EncoderError::config("depth", "must be at least 1"));
         }
         if self.positions == Positions::SinCos && self.dim % 4 != 0 {
-            return Err(EncoderError::config("dim", "sin-cos positions need a width divisible by 4"));
+            return Err(EncoderError::config(
+                "dim",
+                "sin-cos positions need a width divisible by 4",
+            ));
         }
         if !(self.min_missing_fraction > 0.0 && self.min_missing_fraction <= 1.0) {
-            return Err(EncoderError::config("min_missing_fraction", "must be in (0, 1]"));
+            return Err(EncoderError::config(
+                "min_missing_fraction",
+                "must be in (0, 1]",
+            ));
         }
         Ok(())
     }
@@ -157,7 +163,9 @@ impl PatchTransformer {
         let grid = cfg.grid()?;
         let n = grid.len() as i64;
         let pos = match cfg.positions {
-            Positions::SinCos => sincos_2d(grid.time, grid.channel, cfg.dim, p.device())?.unsqueeze(0),
+            Positions::SinCos => {
+                sincos_2d(grid.time, grid.channel, cfg.dim, p.device())?.unsqueeze(0)
+            }
             Positions::Learned => p.var(
                 "pos_embed",
                 &[1, n, cfg.dim],
@@ -205,14 +213,18 @@ impl PatchTransformer {
     pub fn patchify(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         let m = missing_mask(x, missing, self.cfg.steps, self.cfg.channels)?;
         let inherited = self.inherited.from_tensor(&self.spec, &m)?;
-        let nan = Tensor::from(f32::NAN).to_kind(x.kind()).to_device(x.device());
+        let nan = Tensor::from(f32::NAN)
+            .to_kind(x.kind())
+            .to_device(x.device());
         let values = x.f_where_self(&m.logical_not(), &nan)?;
         Ok((self.spec.patchify_tensor(&values)?, inherited))
     }
 
     /// Embedded tokens (+ positions) of zero-filled patches `[B, N, P]`.
     fn embed(&self, patches: &Tensor) -> Tensor {
-        self.patch_embed.forward(&patches.nan_to_num(0.0, Some(0.0), Some(0.0))) + &self.pos
+        self.patch_embed
+            .forward(&patches.nan_to_num(0.0, Some(0.0), Some(0.0)))
+            + &self.pos
     }
 
     /// The AIM / MAE path: embed all patches (`[B, N, P]`, NaN allowed),

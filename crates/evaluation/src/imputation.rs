@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 use wearlang_encoders::MaskedAutoencoder;
-use wearlang_masking::{artificial_masks, InheritedMask, MaskStrategy, RandomMask, TemporalBlockMask};
+use wearlang_masking::{
+    artificial_masks, InheritedMask, MaskStrategy, RandomMask, TemporalBlockMask,
+};
 
 use crate::fill::{fill_channel_mean, interpolate_linear};
 use crate::{EvalError, Result};
@@ -113,7 +115,8 @@ pub fn evaluate_imputation(
                     Box::new(TemporalBlockMask::new(ratio, len)?)
                 }
             };
-            let (mut se_model, mut se_mean, mut se_lin, mut count) = (0.0f64, 0.0f64, 0.0f64, 0usize);
+            let (mut se_model, mut se_mean, mut se_lin, mut count) =
+                (0.0f64, 0.0f64, 0.0f64, 0usize);
             for (b, start) in (0..size[0]).step_by(cfg.batch_size).enumerate() {
                 let len = (size[0] - start).min(cfg.batch_size as i64);
                 let xb = x.narrow(0, start, len).to_device(device);
@@ -126,14 +129,21 @@ pub fn evaluate_imputation(
                 )?;
                 // Token mask → value mask [B, T, C].
                 let p = spec.dim() as i64;
-                let hide_tokens = hide.to_kind(Kind::Float).unsqueeze(-1).expand([len, grid.len() as i64, p], false);
+                let hide_tokens = hide
+                    .to_kind(Kind::Float)
+                    .unsqueeze(-1)
+                    .expand([len, grid.len() as i64, p], false);
                 let hide_values = spec.unpatchify_tensor(&hide_tokens, grid)?.gt(0.5);
                 let observed = xb.isfinite();
                 let target = hide_values.logical_and(&observed);
-                let x_hidden = xb.where_self(&hide_values.logical_not(), &Tensor::from(f32::NAN).to_device(device));
+                let x_hidden = xb.where_self(
+                    &hide_values.logical_not(),
+                    &Tensor::from(f32::NAN).to_device(device),
+                );
                 let recon = tch::no_grad(|| model.reconstruct(&x_hidden, &hide))?;
                 // Baselines, window by window on the CPU.
-                let hidden_cpu = Vec::<f32>::try_from(x_hidden.to_device(Device::Cpu).flatten(0, -1))?;
+                let hidden_cpu =
+                    Vec::<f32>::try_from(x_hidden.to_device(Device::Cpu).flatten(0, -1))?;
                 let per = (size[1] * size[2]) as usize;
                 let mut mean_fill = Vec::with_capacity(hidden_cpu.len());
                 let mut lin_fill = Vec::with_capacity(hidden_cpu.len());
@@ -142,8 +152,12 @@ pub fn evaluate_imputation(
                     lin_fill.extend(interpolate_linear(w, channels, &fallback));
                 }
                 let shape = [len, size[1], size[2]];
-                let mean_t = Tensor::from_slice(&mean_fill).reshape(shape).to_device(device);
-                let lin_t = Tensor::from_slice(&lin_fill).reshape(shape).to_device(device);
+                let mean_t = Tensor::from_slice(&mean_fill)
+                    .reshape(shape)
+                    .to_device(device);
+                let lin_t = Tensor::from_slice(&lin_fill)
+                    .reshape(shape)
+                    .to_device(device);
                 let truth = xb.nan_to_num(0.0, None, None);
                 let sse = |pred: &Tensor| -> f64 {
                     (pred - &truth)

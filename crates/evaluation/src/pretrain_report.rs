@@ -50,11 +50,17 @@ fn load_first(store: &Path, splits: &[Split]) -> Result<(Split, WindowSet)> {
             Err(e) => last = Some(e),
         }
     }
-    Err(last.map(EvalError::from).unwrap_or_else(|| EvalError::Data("no split".into())))
+    Err(last
+        .map(EvalError::from)
+        .unwrap_or_else(|| EvalError::Data("no split".into())))
 }
 
 /// Evaluate a pretrained masked autoencoder on `store`.
-pub fn pretrain_report(mae: &LoadedMae, store: &Path, cfg: &PretrainReportConfig) -> Result<PretrainReport> {
+pub fn pretrain_report(
+    mae: &LoadedMae,
+    store: &Path,
+    cfg: &PretrainReportConfig,
+) -> Result<PretrainReport> {
     let device = mae.model.device();
     let (split, heldout) = load_first(store, &[Split::Test, Split::Val])?;
     let mut x = heldout.x.shallow_clone();
@@ -70,7 +76,9 @@ pub fn pretrain_report(mae: &LoadedMae, store: &Path, cfg: &PretrainReportConfig
     match (train, split) {
         (Ok(train), Split::Test) if n_classes >= 2 => {
             let labelled = |set: &WindowSet| -> Vec<usize> {
-                (0..set.len()).filter(|&i| set.labels[i].is_some()).collect()
+                (0..set.len())
+                    .filter(|&i| set.labels[i].is_some())
+                    .collect()
             };
             let (tr, te) = (labelled(&train), labelled(&heldout));
             if tr.is_empty() || te.is_empty() {
@@ -105,7 +113,11 @@ impl PretrainReport {
     /// The report as Markdown.
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "## Imputation ({} {} windows of `{}`)\n", self.heldout_windows, self.heldout_split, self.store);
+        let _ = writeln!(
+            s,
+            "## Imputation ({} {} windows of `{}`)\n",
+            self.heldout_windows, self.heldout_split, self.store
+        );
         let _ = writeln!(
             s,
             "MSE on hidden observed values, normalised units (lower is better).\n\n| hidden | share | values | model | channel mean | linear interp. | model / best baseline |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -124,7 +136,10 @@ impl PretrainReport {
                 r.mse_model / best.max(1e-12)
             );
         }
-        let _ = writeln!(s, "\n## Robustness (linear probe on clean training windows)\n");
+        let _ = writeln!(
+            s,
+            "\n## Robustness (linear probe on clean training windows)\n"
+        );
         if let Some(why) = &self.robustness_skipped {
             let _ = writeln!(s, "Skipped: {why}.");
         } else {
@@ -156,6 +171,12 @@ impl PretrainReport {
 /// Write `bytes` to `path` through a temporary sibling and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|cause| EvalError::Io { path: tmp.clone(), cause })?;
-    std::fs::rename(&tmp, path).map_err(|cause| EvalError::Io { path: path.to_path_buf(), cause })
+    std::fs::write(&tmp, bytes).map_err(|cause| EvalError::Io {
+        path: tmp.clone(),
+        cause,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|cause| EvalError::Io {
+        path: path.to_path_buf(),
+        cause,
+    })
 }

@@ -58,11 +58,16 @@ impl LinearProbe {
             )));
         }
         if n_classes < 2 {
-            return Err(EvalError::param("n_classes", "a probe needs at least 2 classes"));
+            return Err(EvalError::param(
+                "n_classes",
+                "a probe needs at least 2 classes",
+            ));
         }
         let x = x.to_kind(Kind::Float).to_device(Device::Cpu);
         if !bool::try_from(x.isfinite().all())? {
-            return Err(EvalError::Data("linear probe: features contain NaN/Inf".into()));
+            return Err(EvalError::Data(
+                "linear probe: features contain NaN/Inf".into(),
+            ));
         }
         let y = y.to_kind(Kind::Int64).to_device(Device::Cpu);
         let max = y.max().int64_value(&[]);
@@ -82,7 +87,8 @@ impl LinearProbe {
         let mut opt = nn::Adam::default().build(&vs, cfg.lr)?;
         for _ in 0..cfg.steps {
             let logits = linear.forward(&xs);
-            let loss = logits.cross_entropy_for_logits(&y) + linear.ws.square().sum(Kind::Float) * cfg.l2;
+            let loss =
+                logits.cross_entropy_for_logits(&y) + linear.ws.square().sum(Kind::Float) * cfg.l2;
             opt.backward_step(&loss);
         }
         Ok(LinearProbe {
@@ -103,12 +109,17 @@ impl LinearProbe {
             )));
         }
         let x = x.to_kind(Kind::Float).to_device(Device::Cpu);
-        Ok(tch::no_grad(|| self.linear.forward(&((&x - &self.mean) / &self.std))))
+        Ok(tch::no_grad(|| {
+            self.linear.forward(&((&x - &self.mean) / &self.std))
+        }))
     }
 
     /// Predicted class per row.
     pub fn predict(&self, x: &Tensor) -> Result<Vec<usize>> {
         let p = self.logits(x)?.argmax(1, false);
-        Ok(Vec::<i64>::try_from(&p)?.into_iter().map(|v| v as usize).collect())
+        Ok(Vec::<i64>::try_from(&p)?
+            .into_iter()
+            .map(|v| v as usize)
+            .collect())
     }
 }

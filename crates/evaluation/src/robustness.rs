@@ -73,7 +73,12 @@ pub struct RobustnessRow {
 }
 
 /// Pooled embeddings `[N, D]` of `x` (`[N, T, C]`, NaN = missing) on the CPU.
-pub fn embed_windows(encoder: &dyn SensorEncoder, x: &Tensor, batch_size: usize, device: Device) -> Result<Tensor> {
+pub fn embed_windows(
+    encoder: &dyn SensorEncoder,
+    x: &Tensor,
+    batch_size: usize,
+    device: Device,
+) -> Result<Tensor> {
     let n = x.size()[0];
     let mut parts = Vec::new();
     tch::no_grad(|| -> Result<()> {
@@ -91,13 +96,19 @@ pub fn embed_windows(encoder: &dyn SensorEncoder, x: &Tensor, batch_size: usize,
 }
 
 /// Remove `fraction` of the observed patches of every window (set to NaN).
-pub fn remove_patches(encoder: &PatchTransformer, x: &Tensor, fraction: f32, seed: u64) -> Result<Tensor> {
+pub fn remove_patches(
+    encoder: &PatchTransformer,
+    x: &Tensor,
+    fraction: f32,
+    seed: u64,
+) -> Result<Tensor> {
     if fraction == 0.0 {
         return Ok(x.shallow_clone());
     }
     let spec = encoder.patch_spec();
     let grid = encoder.grid();
-    let inherited = InheritedMask::new(encoder.config().min_missing_fraction)?.from_tensor(&spec, x)?;
+    let inherited =
+        InheritedMask::new(encoder.config().min_missing_fraction)?.from_tensor(&spec, x)?;
     let hide = artificial_masks(&RandomMask::new(fraction)?, &inherited, grid, seed)?;
     let n = x.size()[0];
     let tokens = hide
@@ -105,7 +116,10 @@ pub fn remove_patches(encoder: &PatchTransformer, x: &Tensor, fraction: f32, see
         .unsqueeze(-1)
         .expand([n, grid.len() as i64, spec.dim() as i64], false);
     let values = spec.unpatchify_tensor(&tokens, grid)?.gt(0.5);
-    Ok(x.where_self(&values.logical_not(), &Tensor::from(f32::NAN).to_device(x.device())))
+    Ok(x.where_self(
+        &values.logical_not(),
+        &Tensor::from(f32::NAN).to_device(x.device()),
+    ))
 }
 
 /// Fill every window's NaNs by linear interpolation (0 for empty channels:

@@ -71,8 +71,16 @@ impl ClassificationReport {
                 let tp = confusion[k][k] as f64;
                 let support: usize = confusion[k].iter().sum();
                 let predicted: usize = (0..n_classes).map(|t| confusion[t][k]).sum();
-                let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
-                let recall = if support > 0 { tp / support as f64 } else { 0.0 };
+                let precision = if predicted > 0 {
+                    tp / predicted as f64
+                } else {
+                    0.0
+                };
+                let recall = if support > 0 {
+                    tp / support as f64
+                } else {
+                    0.0
+                };
                 let f1 = if precision + recall > 0.0 {
                     2.0 * precision * recall / (precision + recall)
                 } else {
@@ -87,8 +95,11 @@ impl ClassificationReport {
             })
             .collect();
         let macro_f1 = per_class.iter().map(|c| c.f1).sum::<f64>() / n_classes as f64;
-        let weighted_f1 =
-            per_class.iter().map(|c| c.f1 * c.support as f64).sum::<f64>() / n as f64;
+        let weighted_f1 = per_class
+            .iter()
+            .map(|c| c.f1 * c.support as f64)
+            .sum::<f64>()
+            / n as f64;
         Ok(ClassificationReport {
             accuracy: correct as f64 / n as f64,
             macro_f1,
@@ -122,7 +133,9 @@ mod tests {
     fn bad_input_is_an_error() {
         assert!(ClassificationReport::compute(&[0], &[0, 1], 2).is_err());
         assert!(ClassificationReport::compute(&[], &[], 2).is_err());
-        let e = ClassificationReport::compute(&[0, 5], &[0, 1], 2).unwrap_err().to_string();
+        let e = ClassificationReport::compute(&[0, 5], &[0, 1], 2)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sample 1") && e.contains('5'), "{e}");
     }
 }

@@ -69,7 +69,8 @@ impl WindowSet {
                 None => None,
             });
         }
-        let x = Tensor::f_from_slice(&values)?.f_reshape([windows.len() as i64, t as i64, c as i64])?;
+        let x =
+            Tensor::f_from_slice(&values)?.f_reshape([windows.len() as i64, t as i64, c as i64])?;
         Ok(WindowSet {
             x,
             labels,
@@ -103,7 +104,9 @@ impl WindowSet {
     pub fn batch(&self, idx: &[usize], device: Device) -> Result<Tensor> {
         let n = self.len();
         if let Some(bad) = idx.iter().find(|&&i| i >= n) {
-            return Err(TrainError::Data(format!("window index {bad} out of range (n = {n})")));
+            return Err(TrainError::Data(format!(
+                "window index {bad} out of range (n = {n})"
+            )));
         }
         let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
         let t = Tensor::f_from_slice(&idx)?;
@@ -124,7 +127,9 @@ impl WindowSet {
                 }
             }
         }
-        Ok(Tensor::f_from_slice(&out)?.f_to_kind(Kind::Int64)?.f_to_device(device)?)
+        Ok(Tensor::f_from_slice(&out)?
+            .f_to_kind(Kind::Int64)?
+            .f_to_device(device)?)
     }
 }
 

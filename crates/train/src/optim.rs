@@ -126,7 +126,10 @@ impl AdamW {
             });
         }
         if params.is_empty() {
-            return Err(TrainError::config("optim", "the model has no trainable variables"));
+            return Err(TrainError::config(
+                "optim",
+                "the model has no trainable variables",
+            ));
         }
         Ok(AdamW {
             cfg,
@@ -275,7 +278,11 @@ impl AdamW {
                 if t.size() != slot.size() {
                     return Err(TrainError::checkpoint(
                         "optimizer",
-                        format!("`{key}` has shape {:?}, the model {:?}", t.size(), slot.size()),
+                        format!(
+                            "`{key}` has shape {:?}, the model {:?}",
+                            t.size(),
+                            slot.size()
+                        ),
                     ));
                 }
                 tch::no_grad(|| slot.f_copy_(&t))?;

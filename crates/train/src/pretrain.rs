@@ -164,7 +164,10 @@ impl PretrainConfig {
             return Err(TrainError::config("batch_size", "must be at least 1"));
         }
         if self.epochs == 0 && self.max_steps == 0 {
-            return Err(TrainError::config("epochs", "epochs and max_steps are both 0"));
+            return Err(TrainError::config(
+                "epochs",
+                "epochs and max_steps are both 0",
+            ));
         }
         if self.log_every == 0 || self.checkpoint_every == 0 {
             return Err(TrainError::config(
@@ -284,7 +287,10 @@ pub fn parse_device(s: &str) -> Result<Device> {
         "cpu" => Ok(Device::Cpu),
         "auto" => Ok(Device::cuda_if_available()),
         "cuda" => Ok(Device::Cuda(0)),
-        _ => match s.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
+        _ => match s
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(n) => Ok(Device::Cuda(n)),
             None => Err(TrainError::config(
                 "device",
@@ -374,7 +380,10 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
             TrainError::checkpoint(&opts.out, "--resume: no checkpoint in this directory")
         })?;
         let saved: PretrainCheckpointConfig = checkpoint::read_json(&dir, CONFIG_FILE)?;
-        if saved.model != model_cfg || saved.run.seed != cfg.seed || saved.run.batch_size != cfg.batch_size {
+        if saved.model != model_cfg
+            || saved.run.seed != cfg.seed
+            || saved.run.batch_size != cfg.batch_size
+        {
             return Err(TrainError::checkpoint(
                 &dir,
                 "--resume: the checkpoint was written with a different model, seed or batch size",
@@ -427,7 +436,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         state.last_loss = loss_v;
         acc_loss += loss_v;
         acc_n += 1;
-        if state.step % cfg.log_every == 0 || state.step == total {
+        if state.step.is_multiple_of(cfg.log_every) || state.step == total {
             let dt = window_t.elapsed().as_secs_f64().max(1e-9);
             last_mean = acc_loss / acc_n as f64;
             let rec = PretrainLogRecord {
@@ -448,7 +457,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
             window_t = Instant::now();
         }
         bar.set_position(state.step);
-        if state.step % cfg.checkpoint_every == 0 && state.step < total {
+        if state.step.is_multiple_of(cfg.checkpoint_every) && state.step < total {
             state.wall_s += started.elapsed().as_secs_f64();
             checkpoint::save_checkpoint(&opts.out, &vs, Some(&opt), &state, &ckpt_cfg)?;
             state.wall_s -= started.elapsed().as_secs_f64();
@@ -493,7 +502,9 @@ fn validation_loss(
         for (i, chunk) in idx.chunks(cfg.batch_size.max(1)).enumerate() {
             let x = val.batch(chunk, device)?;
             let out = model.forward_t(&x, step_seed(cfg.seed ^ 0x5A5A, i as u64), false)?;
-            let l = model.loss(&out, cfg.channel_weights.as_deref())?.double_value(&[]);
+            let l = model
+                .loss(&out, cfg.channel_weights.as_deref())?
+                .double_value(&[]);
             if l.is_finite() {
                 sum += l * chunk.len() as f64;
                 count += chunk.len();

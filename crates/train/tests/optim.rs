@@ -37,9 +37,15 @@ fn reference(p0: f64, grads: &[f64], c: &OptimConfig, decay: bool) -> f64 {
 fn adamw_matches_the_reference_update_and_groups() {
     let vs = nn::VarStore::new(Device::Cpu);
     let root = vs.root();
-    let w = root.var_copy("w", &Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]).reshape([2, 2]));
+    let w = root.var_copy(
+        "w",
+        &Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]).reshape([2, 2]),
+    );
     let b = root.var_copy("b", &Tensor::from_slice(&[0.25f32, -0.75]));
-    let s = root.var_copy("skip_me", &Tensor::from_slice(&[1.5f32, 2.5]).reshape([1, 2]));
+    let s = root.var_copy(
+        "skip_me",
+        &Tensor::from_slice(&[1.5f32, 2.5]).reshape([1, 2]),
+    );
     let c = cfg();
     let mut opt = AdamW::new(&vs, c.clone()).unwrap();
     assert_eq!(opt.decayed(), vec!["w"]);
@@ -50,7 +56,8 @@ fn adamw_matches_the_reference_update_and_groups() {
     let ks = Tensor::from_slice(&[1.0f32, -1.0]).reshape([1, 2]);
     for _ in 0..3 {
         opt.zero_grad();
-        let loss = (&w * &kw).sum(Kind::Float) + (&b * &kb).sum(Kind::Float) + (&s * &ks).sum(Kind::Float);
+        let loss =
+            (&w * &kw).sum(Kind::Float) + (&b * &kb).sum(Kind::Float) + (&s * &ks).sum(Kind::Float);
         loss.backward();
         opt.step(c.lr).unwrap();
     }
@@ -58,7 +65,11 @@ fn adamw_matches_the_reference_update_and_groups() {
     let kw_v = [0.3, -1.0, 2.0, 0.01];
     for (i, (p0, k)) in [1.0, -2.0, 0.5, 3.0].iter().zip(kw_v).enumerate() {
         let want = reference(*p0, &[k, k, k], &c, true);
-        assert!((got_w[i] as f64 - want).abs() < 1e-5, "w[{i}]: {} vs {want}", got_w[i]);
+        assert!(
+            (got_w[i] as f64 - want).abs() < 1e-5,
+            "w[{i}]: {} vs {want}",
+            got_w[i]
+        );
     }
     let got_b = Vec::<f32>::try_from(&b).unwrap();
     for (i, (p0, k)) in [0.25, -0.75].iter().zip([-0.5, 4.0]).enumerate() {
@@ -67,7 +78,10 @@ fn adamw_matches_the_reference_update_and_groups() {
     }
     let got_s = Vec::<f32>::try_from(s.flatten(0, -1)).unwrap();
     let want = reference(1.5, &[1.0, 1.0, 1.0], &c, false);
-    assert!((got_s[0] as f64 - want).abs() < 1e-5, "no_decay pattern honoured");
+    assert!(
+        (got_s[0] as f64 - want).abs() < 1e-5,
+        "no_decay pattern honoured"
+    );
     assert_eq!(opt.steps(), 3);
 }
 
@@ -81,7 +95,10 @@ fn clipping_scales_gradients_to_the_max_norm() {
     let norm = opt.clip_grad_norm(1.0).unwrap();
     assert!((norm - 10.0).abs() < 1e-5);
     let g = Vec::<f32>::try_from(x.grad()).unwrap();
-    assert!((g[0] - 0.6).abs() < 1e-4 && (g[1] - 0.8).abs() < 1e-4, "{g:?}");
+    assert!(
+        (g[0] - 0.6).abs() < 1e-4 && (g[1] - 0.8).abs() < 1e-4,
+        "{g:?}"
+    );
     // Below the max nothing changes.
     let norm2 = opt.clip_grad_norm(5.0).unwrap();
     assert!((norm2 - 1.0).abs() < 1e-4);
@@ -95,7 +112,9 @@ fn clipping_scales_gradients_to_the_max_norm() {
 fn state_round_trip_and_mismatch_errors() {
     let make = || {
         let vs = nn::VarStore::new(Device::Cpu);
-        let x = vs.root().var_copy("x", &Tensor::from_slice(&[1.0f32, 2.0]).reshape([1, 2]));
+        let x = vs
+            .root()
+            .var_copy("x", &Tensor::from_slice(&[1.0f32, 2.0]).reshape([1, 2]));
         (vs, x)
     };
     let (vs, x) = make();
@@ -123,5 +142,8 @@ fn state_round_trip_and_mismatch_errors() {
     assert!(err.contains("v.x"), "{err}");
     // Bad settings are rejected with the field's name.
     let bad = OptimConfig { lr: -1.0, ..cfg() };
-    assert!(AdamW::new(&vs, bad).unwrap_err().to_string().contains("optim.lr"));
+    assert!(AdamW::new(&vs, bad)
+        .unwrap_err()
+        .to_string()
+        .contains("optim.lr"));
 }

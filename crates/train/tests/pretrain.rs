@@ -78,7 +78,11 @@ fn pretraining_learns_and_resumes_exactly() {
     let log = std::fs::read_to_string(a.join("metrics.jsonl")).unwrap();
     let losses: Vec<f64> = log
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].as_f64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"]
+                .as_f64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(losses.len(), 6);
 
@@ -120,9 +124,11 @@ fn pretraining_learns_and_resumes_exactly() {
     let mae = load_mae(&a, tch::Device::Cpu).unwrap();
     assert_eq!(mae.config.kind, "mae");
     // No temporary directories are left behind.
-    assert!(std::fs::read_dir(&a)
+    assert!(std::fs::read_dir(&a).unwrap().all(|e| !e
         .unwrap()
-        .all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp")));
+        .file_name()
+        .to_string_lossy()
+        .contains(".tmp")));
 }
 
 #[test]
@@ -138,7 +144,11 @@ fn pretraining_reduces_the_masked_loss() {
     let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let losses: Vec<f64> = log
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].as_f64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"]
+                .as_f64()
+                .unwrap()
+        })
         .collect();
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(last < 0.8 * first, "loss {first} -> {last}: {losses:?}");
@@ -152,22 +162,32 @@ fn bad_configs_and_resume_mismatches_are_errors() {
 
     let mut cfg = tiny(2);
     cfg.channel_weights = Some(vec![1.0, 2.0]);
-    let err = pretrain(&cfg, &opts(&store, &out, false, None)).unwrap_err().to_string();
-    assert!(err.contains("channel_weights") && err.contains("5 channels"), "{err}");
+    let err = pretrain(&cfg, &opts(&store, &out, false, None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("channel_weights") && err.contains("5 channels"),
+        "{err}"
+    );
 
     let mut cfg = tiny(2);
     cfg.encoder.patch_time = 7; // 1440 is not a multiple of 7
     assert!(pretrain(&cfg, &opts(&store, &out, false, None)).is_err());
 
-    let err = pretrain(&tiny(2), &opts(&store, &tmp.path().join("none"), true, None))
-        .unwrap_err()
-        .to_string();
+    let err = pretrain(
+        &tiny(2),
+        &opts(&store, &tmp.path().join("none"), true, None),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("no checkpoint"), "{err}");
 
     pretrain(&tiny(2), &opts(&store, &out, false, None)).unwrap();
     let mut other = tiny(4);
     other.encoder.dim = Some(32);
-    let err = pretrain(&other, &opts(&store, &out, true, None)).unwrap_err().to_string();
+    let err = pretrain(&other, &opts(&store, &out, true, None))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("different model"), "{err}");
 
     let bad = tmp.path().join("bad.toml");
@@ -176,7 +196,10 @@ fn bad_configs_and_resume_mismatches_are_errors() {
     assert!(err.contains("batch_size"), "{err}");
     std::fs::write(&bad, "batchsize = 3\n").unwrap();
     let err = PretrainConfig::from_file(&bad).unwrap_err().to_string();
-    assert!(err.contains("bad.toml") && err.contains("batchsize"), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("batchsize"),
+        "{err}"
+    );
 }
 
 #[test]
