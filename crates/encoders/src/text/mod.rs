@@ -1,1 +1,2 @@
-//! Text towers (to be written).
+//! Text towers: pretrained MiniLM, a small text Transformer, the captioning
+//! decoder and projection heads. Not written yet (issue 5).
