@@ -12,7 +12,8 @@
 //!
 //! Both encoders implement [`SensorEncoder`]: windows `[B, T, C]` with NaN
 //! where data is missing → token embeddings, a validity mask and a pooled
-//! embedding. The text towers (issue 5) will live in [`text`].
+//! embedding. [`text`] holds the pretrained MiniLM sentence encoder and its
+//! WordPiece tokenizer (the other text towers of issue 5 are still to come).
 //! See `docs/encoders.md` for the semantics and checkpoint tensor names.
 //!
 //! Example (`no_run`: doctests cannot find libtorch; `tests/` runs the same):
