@@ -1,0 +1,159 @@
+//! Sensor augmentations: shapes, missing values, rotation invariants,
+//! reproducibility.
+
+use tch::{Device, Kind, Tensor};
+use wearlang_objectives::{augment, Augmentation};
+
+fn windows() -> Tensor {
+    let x = Tensor::randn([4, 20, 6], (Kind::Float, Device::Cpu));
+    let _ = x.get(0).narrow(0, 3, 4).narrow(1, 1, 2).fill_(f64::NAN);
+    x
+}
+
+fn same_nan(a: &Tensor, b: &Tensor) -> bool {
+    a.isnan().equal(&b.isnan())
+}
+
+#[test]
+fn value_augmentations_keep_missing_values_and_are_seeded() {
+    let x = windows();
+    for aug in [
+        Augmentation::Jitter { sigma: 0.1 },
+        Augmentation::Scaling { sigma: 0.2 },
+    ] {
+        let a = augment(&x, std::slice::from_ref(&aug), 1).unwrap();
+        let b = augment(&x, std::slice::from_ref(&aug), 1).unwrap();
+        let c = augment(&x, std::slice::from_ref(&aug), 2).unwrap();
+        assert_eq!(a.size(), x.size());
+        assert!(same_nan(&a, &x), "{aug:?}");
+        assert!(
+            a.nan_to_num(0.0, None, None)
+                .equal(&b.nan_to_num(0.0, None, None)),
+            "{aug:?}"
+        );
+        assert!(
+            !a.nan_to_num(0.0, None, None)
+                .equal(&c.nan_to_num(0.0, None, None)),
+            "{aug:?}"
+        );
+    }
+}
+
+#[test]
+fn rotation_spreads_missing_axes_to_the_whole_triplet() {
+    let x = windows(); // window 0: channels 1 and 2 missing at steps 3..7
+    let r = augment(
+        &x,
+        &[Augmentation::Rotation {
+            triplets: vec![[0, 1, 2], [3, 4, 5]],
+        }],
+        1,
+    )
+    .unwrap();
+    let want = x.isnan().copy();
+    let _ = want.get(0).narrow(0, 3, 4).narrow(1, 0, 3).fill_(1);
+    assert!(r.isnan().equal(&want));
+    let again = augment(
+        &x,
+        &[Augmentation::Rotation {
+            triplets: vec![[0, 1, 2], [3, 4, 5]],
+        }],
+        1,
+    )
+    .unwrap();
+    assert!(r
+        .nan_to_num(0.0, None, None)
+        .equal(&again.nan_to_num(0.0, None, None)));
+}
+
+#[test]
+fn rotation_preserves_triplet_norms_and_mixes_axes() {
+    let x = Tensor::randn([3, 10, 6], (Kind::Float, Device::Cpu));
+    let r = augment(
+        &x,
+        &[Augmentation::Rotation {
+            triplets: vec![[0, 1, 2], [3, 4, 5]],
+        }],
+        7,
+    )
+    .unwrap();
+    for start in [0, 3] {
+        let n0 = x
+            .narrow(2, start, 3)
+            .norm_scalaropt_dim(2.0, [2i64].as_slice(), false);
+        let n1 = r
+            .narrow(2, start, 3)
+            .norm_scalaropt_dim(2.0, [2i64].as_slice(), false);
+        assert!((n0 - n1).abs().max().double_value(&[]) < 1e-4);
+    }
+    assert!((&r - &x).abs().max().double_value(&[]) > 1e-2);
+    assert!(augment(
+        &x,
+        &[Augmentation::Rotation {
+            triplets: vec![[4, 5, 6]]
+        }],
+        0
+    )
+    .is_err());
+}
+
+#[test]
+fn scaling_and_jitter_statistics() {
+    let x = Tensor::ones([200, 50, 2], (Kind::Float, Device::Cpu));
+    let j = augment(&x, &[Augmentation::Jitter { sigma: 0.1 }], 3).unwrap() - 1.0;
+    assert!((j.std(true).double_value(&[]) - 0.1).abs() < 0.005);
+    let s = augment(&x, &[Augmentation::Scaling { sigma: 0.2 }], 3).unwrap();
+    // One factor per (window, channel): constant over time.
+    assert!(
+        s.std_dim([1i64].as_slice(), true, false)
+            .max()
+            .double_value(&[])
+            < 1e-6
+    );
+    assert!((s.select(1, 0).std(true).double_value(&[]) - 0.2).abs() < 0.03);
+}
+
+#[test]
+fn channel_dropout_and_time_warp() {
+    let x = Tensor::randn([50, 10, 4], (Kind::Float, Device::Cpu));
+    let d = augment(&x, &[Augmentation::ChannelDropout { p: 0.5 }], 5).unwrap();
+    let missing = d.isnan();
+    // Whole channels: a channel is missing at every step or none.
+    let per_channel =
+        missing
+            .to_kind(Kind::Int64)
+            .sum_dim_intlist([1i64].as_slice(), false, Kind::Int64);
+    assert!(bool::try_from(per_channel.eq(0).logical_or(&per_channel.eq(10)).all()).unwrap());
+    // Never every channel of a window; some channels dropped overall.
+    assert!(bool::try_from(
+        missing
+            .all_dim(1, false)
+            .all_dim(1, false)
+            .logical_not()
+            .all()
+    )
+    .unwrap());
+    assert!(i64::try_from(missing.sum(Kind::Int64)).unwrap() > 0);
+    assert!(augment(&x, &[Augmentation::ChannelDropout { p: 1.5 }], 5).is_err());
+
+    // A ramp stays a monotone ramp with its end points.
+    let ramp = Tensor::arange(30, (Kind::Float, Device::Cpu))
+        .view([1, 30, 1])
+        .expand([2, 30, 1], false)
+        .contiguous();
+    let w = augment(
+        &ramp,
+        &[Augmentation::TimeWarp {
+            knots: 3,
+            sigma: 0.3,
+        }],
+        9,
+    )
+    .unwrap();
+    let diffs = w.narrow(1, 1, 29) - w.narrow(1, 0, 29);
+    assert!(diffs.min().double_value(&[]) >= -1e-5);
+    assert!(w.get(0).get(0).double_value(&[0]).abs() < 1e-5);
+    assert!((w.get(0).get(29).double_value(&[0]) - 29.0).abs() < 1e-3);
+    assert!(!w.equal(&ramp));
+    assert!(augment(&Tensor::zeros([2, 3], (Kind::Float, Device::Cpu)), &[], 0).is_err());
+}
