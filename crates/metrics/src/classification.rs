@@ -171,7 +171,11 @@ mod tests {
         let y_pred = [0, 2, 2, 3, 1, 1, 0, 3, 0, 4, 1, 4, 0, 2, 1, 1];
         let r = ClassificationReport::compute(&y_true, &y_pred, 6).unwrap();
         assert!(close(r.macro_f1, 0.478_571_428_571_428_6), "{}", r.macro_f1);
-        assert!(close(r.weighted_f1, 0.574_107_142_857_142_9), "{}", r.weighted_f1);
+        assert!(
+            close(r.weighted_f1, 0.574_107_142_857_142_9),
+            "{}",
+            r.weighted_f1
+        );
         assert!(close(r.accuracy, 9.0 / 16.0));
         let precision = [0.5, 0.4, 2.0 / 3.0, 1.0, 0.5, 0.0];
         let recall = [0.5, 2.0 / 3.0, 0.5, 2.0 / 3.0, 0.5, 0.0];
