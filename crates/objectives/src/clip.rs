@@ -40,7 +40,7 @@ impl ClipConfig {
                 reason: format!("must be > 0, got {}", self.temperature),
             });
         }
-        if !(self.max_logit_scale >= 1.0 / self.temperature) {
+        if self.max_logit_scale.is_nan() || self.max_logit_scale < 1.0 / self.temperature {
             return Err(ObjectiveError::Param {
                 name: "max_logit_scale",
                 reason: format!(

@@ -53,7 +53,7 @@ pub fn normalize(x: &Tensor) -> Tensor {
         .clamp_min(1e-12)
 }
 
-pub(crate) fn require<'a, T>(
+pub(crate) fn require<T>(
     v: Option<T>,
     objective: &'static str,
     input: &'static str,

@@ -43,7 +43,7 @@ pub struct Simclr {
 impl Simclr {
     /// With temperature `cfg.temperature`.
     pub fn new(cfg: &SimclrConfig) -> Result<Self> {
-        if !(cfg.temperature > 0.0) {
+        if cfg.temperature.is_nan() || cfg.temperature <= 0.0 {
             return Err(crate::ObjectiveError::Param {
                 name: "temperature",
                 reason: format!("must be > 0, got {}", cfg.temperature),

@@ -91,10 +91,10 @@ fn siglip_matches_hand_computation() {
     let m = [[1.0, 0.6], [0.0, 0.8]];
     let log_sig = |x: f64| -(1.0 + (-x).exp()).ln();
     let mut want = 0.0;
-    for i in 0..2 {
-        for j in 0..2 {
+    for (i, row) in m.iter().enumerate() {
+        for (j, &mij) in row.iter().enumerate() {
             let z = if i == j { 1.0 } else { -1.0 };
-            want -= log_sig(z * (10.0 * m[i][j] - 10.0));
+            want -= log_sig(z * (10.0 * mij - 10.0));
         }
     }
     want /= 2.0;
