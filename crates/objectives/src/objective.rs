@@ -53,11 +53,7 @@ pub fn normalize(x: &Tensor) -> Tensor {
         .clamp_min(1e-12)
 }
 
-pub(crate) fn require<T>(
-    v: Option<T>,
-    objective: &'static str,
-    input: &'static str,
-) -> Result<T> {
+pub(crate) fn require<T>(v: Option<T>, objective: &'static str, input: &'static str) -> Result<T> {
     v.ok_or(ObjectiveError::MissingInput { objective, input })
 }
 
