@@ -279,15 +279,7 @@ impl MaskedAutoencoder {
         let grid = self.encoder.grid();
         let recon = spec.unpatchify_tensor(&pred, grid)?;
         let visible = x.isfinite();
-        let hidden_values = spec
-            .unpatchify_tensor(
-                &hide
-                    .to_kind(Kind::Float)
-                    .unsqueeze(-1)
-                    .expand([hide.size()[0], n as i64, spec.dim() as i64], false),
-                grid,
-            )?
-            .gt(0.5);
+        let hidden_values = spec.token_mask_to_values(&hide, grid)?;
         let keep_input = visible.logical_and(&hidden_values.logical_not());
         Ok(x.nan_to_num(0.0, None, None)
             .where_self(&keep_input, &recon))

@@ -86,12 +86,7 @@ impl Pool {
                     .amax([1], false)
                     .nan_to_num(0.0, Some(0.0), Some(0.0))
             }
-            _ => {
-                let w = valid.to_kind(tokens.kind()).unsqueeze(-1);
-                (tokens * &w).sum_dim_intlist([1i64].as_slice(), false, tokens.kind())
-                    / w.sum_dim_intlist([1i64].as_slice(), false, tokens.kind())
-                        .clamp_min(1.0)
-            }
+            _ => masked_mean(tokens, &valid),
         };
         out * any
     }

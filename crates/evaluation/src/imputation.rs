@@ -127,13 +127,7 @@ pub fn evaluate_imputation(
                     grid,
                     cfg.seed ^ ((b as u64) << 20) ^ ((ratio * 1000.0) as u64),
                 )?;
-                // Token mask → value mask [B, T, C].
-                let p = spec.dim() as i64;
-                let hide_tokens = hide
-                    .to_kind(Kind::Float)
-                    .unsqueeze(-1)
-                    .expand([len, grid.len() as i64, p], false);
-                let hide_values = spec.unpatchify_tensor(&hide_tokens, grid)?.gt(0.5);
+                let hide_values = spec.token_mask_to_values(&hide, grid)?;
                 let observed = xb.isfinite();
                 let target = hide_values.logical_and(&observed);
                 let x_hidden = xb.where_self(

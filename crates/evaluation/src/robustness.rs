@@ -5,7 +5,7 @@
 //! linear interpolation first and encodes the filled signal.
 
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 use wearlang_encoders::{PatchTransformer, SensorEncoder};
 use wearlang_masking::{artificial_masks, InheritedMask, RandomMask};
 use wearlang_metrics::ClassificationReport;
@@ -110,12 +110,7 @@ pub fn remove_patches(
     let inherited =
         InheritedMask::new(encoder.config().min_missing_fraction)?.from_tensor(&spec, x)?;
     let hide = artificial_masks(&RandomMask::new(fraction)?, &inherited, grid, seed)?;
-    let n = x.size()[0];
-    let tokens = hide
-        .to_kind(Kind::Float)
-        .unsqueeze(-1)
-        .expand([n, grid.len() as i64, spec.dim() as i64], false);
-    let values = spec.unpatchify_tensor(&tokens, grid)?.gt(0.5);
+    let values = spec.token_mask_to_values(&hide, grid)?;
     Ok(x.where_self(
         &values.logical_not(),
         &Tensor::from(f32::NAN).to_device(x.device()),

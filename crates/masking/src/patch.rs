@@ -258,6 +258,24 @@ impl PatchSpec {
             .f_reshape([size[0], nt * pt, nc * pc])?)
     }
 
+    /// Spread a token mask `[B, N]` (bool) to the values it covers:
+    /// `[B, grid.time * pt, grid.channel * pc]` bool, `true` on every value
+    /// of a marked patch.
+    pub fn token_mask_to_values(&self, mask: &Tensor, grid: Grid) -> Result<Tensor> {
+        let size = mask.size();
+        if size.len() != 2 || size[1] != grid.len() as i64 {
+            return Err(MaskError::Shape(format!(
+                "token mask must be [B, {}], got {size:?}",
+                grid.len()
+            )));
+        }
+        let tokens = mask
+            .f_to_kind(Kind::Float)?
+            .f_unsqueeze(-1)?
+            .f_expand([size[0], size[1], self.dim() as i64], false)?;
+        Ok(self.unpatchify_tensor(&tokens, grid)?.f_gt(0.5)?)
+    }
+
     /// Per-patch missing fraction `[B, N]` (float) from a `[B, T, C]` mask
     /// (bool, `true` = missing) or from values (NaN = missing).
     pub fn missing_fractions_tensor(&self, x: &Tensor) -> Result<Tensor> {

@@ -58,6 +58,17 @@ fn opts(store: &Path, out: &Path, resume: bool, stop_after: Option<u64>) -> Pret
     }
 }
 
+/// The `loss` field of every line of a metrics log.
+fn logged_losses(log: &str) -> Vec<f64> {
+    log.lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
+
 fn model_tensors(out: &Path) -> Vec<(String, Tensor)> {
     let dir = find_checkpoint(out).expect("a checkpoint");
     let mut t = Tensor::read_safetensors(dir.join(MODEL_FILE)).unwrap();
@@ -76,14 +87,7 @@ fn pretraining_learns_and_resumes_exactly() {
     assert_eq!(sa.steps, 6);
     assert!(sa.final_loss.is_finite());
     let log = std::fs::read_to_string(a.join("metrics.jsonl")).unwrap();
-    let losses: Vec<f64> = log
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"]
-                .as_f64()
-                .unwrap()
-        })
-        .collect();
+    let losses = logged_losses(&log);
     assert_eq!(losses.len(), 6);
 
     // Interrupted after 3 steps, then resumed to 6: identical weights and log.
@@ -142,14 +146,7 @@ fn pretraining_reduces_the_masked_loss() {
     cfg.optim.lr = 3e-3;
     pretrain(&cfg, &opts(&store, &out, false, None)).unwrap();
     let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let losses: Vec<f64> = log
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"]
-                .as_f64()
-                .unwrap()
-        })
-        .collect();
+    let losses = logged_losses(&log);
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(last < 0.8 * first, "loss {first} -> {last}: {losses:?}");
 }
