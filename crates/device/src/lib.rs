@@ -110,6 +110,50 @@ impl fmt::Display for DeviceChoice {
     }
 }
 
+/// Torch's generator is process global: two seeded runs in one process (the
+/// tests of one binary, a pipeline running stages side by side) would draw
+/// from it in turns and neither would be reproducible. A run holds this
+/// guard from its first seeding to its last random draw.
+///
+/// The lock is re-entrant (a training run may call a seeded probe), and a
+/// holder that panicked does not block later runs.
+pub struct RngGuard(());
+
+static RNG_OWNER: std::sync::Mutex<(Option<std::thread::ThreadId>, usize)> =
+    std::sync::Mutex::new((None, 0));
+static RNG_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// Take exclusive use of torch's global generator (see [`RngGuard`]).
+pub fn lock_rng() -> RngGuard {
+    let me = std::thread::current().id();
+    let mut owner = RNG_OWNER.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        match owner.0 {
+            None => {
+                *owner = (Some(me), 1);
+                break;
+            }
+            Some(t) if t == me => {
+                owner.1 += 1;
+                break;
+            }
+            Some(_) => owner = RNG_FREED.wait(owner).unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+    RngGuard(())
+}
+
+impl Drop for RngGuard {
+    fn drop(&mut self) {
+        let mut owner = RNG_OWNER.lock().unwrap_or_else(|e| e.into_inner());
+        owner.1 -= 1;
+        if owner.1 == 0 {
+            owner.0 = None;
+            RNG_FREED.notify_one();
+        }
+    }
+}
+
 /// Seed libtorch's CPU and CUDA generators.
 pub fn seed_everything(seed: u64) {
     tch::manual_seed(seed as i64);

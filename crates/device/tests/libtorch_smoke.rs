@@ -39,6 +39,7 @@ fn cuda_request_is_checked() {
 
 #[test]
 fn seeding_makes_random_tensors_reproducible() {
+    let _rng = wearlang_device::lock_rng();
     wearlang_device::seed_everything(11);
     let a = Tensor::randn([16], (Kind::Float, tch::Device::Cpu));
     wearlang_device::seed_everything(11);
@@ -47,4 +48,25 @@ fn seeding_makes_random_tensors_reproducible() {
     let c = Tensor::randn([16], (Kind::Float, tch::Device::Cpu));
     assert!(a.equal(&b));
     assert!(!a.equal(&c));
+}
+
+#[test]
+fn the_rng_lock_is_reentrant_and_exclusive() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let outer = wearlang_device::lock_rng();
+    let inner = wearlang_device::lock_rng(); // same thread: no deadlock
+    let entered = Arc::new(AtomicBool::new(false));
+    let flag = entered.clone();
+    let other = std::thread::spawn(move || {
+        let _g = wearlang_device::lock_rng();
+        flag.store(true, Ordering::SeqCst);
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    drop(inner);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!entered.load(Ordering::SeqCst), "another thread entered while held");
+    drop(outer);
+    other.join().unwrap();
+    assert!(entered.load(Ordering::SeqCst));
 }

@@ -9,6 +9,7 @@ use wearlang_encoders::{
 use wearlang_masking::MaskConfig;
 
 fn model(seed: i64) -> (nn::VarStore, MaskedAutoencoder) {
+    let _rng = wearlang_device::lock_rng();
     tch::manual_seed(seed);
     let vs = nn::VarStore::new(Device::Cpu);
     let cfg = MaskedAutoencoderConfig {

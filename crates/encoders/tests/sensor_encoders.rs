@@ -9,6 +9,7 @@ use wearlang_encoders::{
 use wearlang_masking::{aim_select, artificial_masks, keep_count, RandomMask};
 
 fn vit(pooling: Pooling, positions: Positions) -> (nn::VarStore, PatchTransformer) {
+    let _rng = wearlang_device::lock_rng();
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
     let mut cfg = PatchTransformerConfig::preset("tiny", 20, 4, 5, 2).unwrap();
@@ -157,6 +158,7 @@ fn hidden_kept_tokens_cannot_change_visible_outputs() {
 
 #[test]
 fn conv_encoder_ignores_values_at_missing_steps_and_learns() {
+    let _rng = wearlang_device::lock_rng();
     tch::manual_seed(1);
     let vs = nn::VarStore::new(Device::Cpu);
     let mut cfg = ConvEncoderConfig::nls(32, 3);

@@ -81,6 +81,7 @@ impl LinearProbe {
         let mean = x.mean_dim(0, true, Kind::Float);
         let std = x.std_dim(0, false, true).clamp_min(1e-6);
         let xs = (&x - &mean) / &std;
+        let _rng = wearlang_device::lock_rng();
         tch::manual_seed(cfg.seed as i64);
         let vs = nn::VarStore::new(Device::Cpu);
         let linear = nn::linear(vs.root(), size[1], n_classes as i64, Default::default());

@@ -13,6 +13,7 @@ use wearlang_evaluation::{
 use wearlang_masking::MaskConfig;
 
 fn mae() -> (nn::VarStore, MaskedAutoencoder) {
+    let _rng = wearlang_device::lock_rng();
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
     let cfg = MaskedAutoencoderConfig {

@@ -366,6 +366,8 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         store: opts.store.clone(),
     };
 
+    // Concurrent runs in this process take turns on torch's generator.
+    let _rng = wearlang_device::lock_rng();
     tch::manual_seed(cfg.seed as i64);
     let mut vs = nn::VarStore::new(device);
     let model = MaskedAutoencoder::new(vs.root(), &model_cfg)?;
