@@ -303,7 +303,8 @@ impl Block {
         let mut x = x + a;
         if let (Some((ln, cross)), Some((c, cm))) = (&self.cross, ctx) {
             let y = cross.forward_t(&ln.forward(&x), Some(c), cm, false, train);
-            x += y.dropout(self.dropout, train);
+            // Not `+=`: the cross-attention's LayerNorm saved `x` for backward.
+            x = x + y.dropout(self.dropout, train);
         }
         let m = self
             .mlp

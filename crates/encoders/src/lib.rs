@@ -12,8 +12,10 @@
 //!
 //! Both encoders implement [`SensorEncoder`]: windows `[B, T, C]` with NaN
 //! where data is missing → token embeddings, a validity mask and a pooled
-//! embedding. [`text`] holds the pretrained MiniLM sentence encoder and its
-//! WordPiece tokenizer (the other text towers of issue 5 are still to come).
+//! embedding. [`text`] holds the pretrained MiniLM sentence encoder, its
+//! WordPiece tokenizer, a small trainable text Transformer and CoCa's
+//! captioning decoder (greedy and beam search); [`heads`] the MLP
+//! projections into the shared sensor-text space.
 //! See `docs/encoders.md` for the semantics and checkpoint tensor names.
 //!
 //! Example (`no_run`: doctests cannot find libtorch; `tests/` runs the same):
@@ -37,6 +39,7 @@
 // --- shared building blocks and sensor side ---
 pub mod conv;
 pub mod error;
+pub mod heads;
 pub mod layers;
 pub mod mae;
 pub mod pooling;
@@ -49,6 +52,7 @@ pub mod text;
 
 pub use conv::{ConvEncoder, ConvEncoderConfig};
 pub use error::{EncoderError, Result};
+pub use heads::{ProjectionConfig, ProjectionHead};
 pub use layers::{Block, BlockConfig, MultiHeadAttention, Transformer};
 pub use mae::{
     MaeDecoder, MaeDecoderConfig, MaeOutput, MaskedAutoencoder, MaskedAutoencoderConfig,
