@@ -6,16 +6,20 @@
 //! wearlang ingest ...
 //! wearlang caption synth.parquet
 //! wearlang pretrain --store synth.parquet --config configs/pretrain_synth.toml --out runs/mae
+//! wearlang train --store windows.parquet --config configs/nls_clip.toml --out runs/nls
+//! wearlang embed --model runs/nls --store windows.parquet --split test --out emb.parquet
 //! ```
 //!
 //! Errors are printed as `error: …` with their causes, and the exit code is 1.
 use clap::{Parser, Subcommand};
 
 mod caption;
+mod embed;
 mod ingest;
 mod inspect;
 mod pretrain;
 mod synth;
+mod train;
 
 /// Sensor-language foundation models on wearable data.
 #[derive(Parser, Debug)]
@@ -39,6 +43,11 @@ enum Command {
     /// Masked (AIM) pretraining of the patch Transformer, then an
     /// imputation / robustness report.
     Pretrain(Box<pretrain::PretrainArgs>),
+    /// Sensor-language training (NLS, SensorLM CLIP / SigLIP / CoCa, UniCL,
+    /// SLIP), then zero-shot (and caption) scores on the test subjects.
+    Train(Box<train::TrainArgs>),
+    /// Embed sensor windows or texts with a trained model (Parquet out).
+    Embed(Box<embed::EmbedArgs>),
 }
 
 fn main() {
@@ -49,6 +58,8 @@ fn main() {
         Command::Inspect(a) => inspect::run(a),
         Command::Caption(a) => caption::run(a),
         Command::Pretrain(a) => pretrain::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Embed(a) => embed::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {}", chain_message(&e));

@@ -6,7 +6,9 @@
 //! [`evaluate_robustness`] (linear probe on clean training embeddings,
 //! test windows with patches removed, AIM against impute-then-encode) —
 //! the [`LinearProbe`], the gap fillers in [`fill`], and the
-//! [`pretrain_report()`] that `wearlang pretrain` writes.
+//! [`pretrain_report()`] that `wearlang pretrain` writes — and the first
+//! sensor-language protocols: [`zero_shot`] classification with class
+//! prompts and [`evaluate_captions`] for CoCa's decoder.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -19,13 +21,16 @@
 
 #![warn(missing_docs)]
 
+mod captions;
 mod error;
 pub mod fill;
 mod imputation;
 mod pretrain_report;
 mod probe;
 mod robustness;
+mod zero_shot;
 
+pub use captions::{evaluate_captions, CaptionEval};
 pub use error::{EvalError, Result};
 pub use imputation::{evaluate_imputation, HideKind, ImputationConfig, ImputationRow};
 pub use pretrain_report::{pretrain_report, write_atomic, PretrainReport, PretrainReportConfig};
@@ -34,3 +39,4 @@ pub use robustness::{
     embed_windows, evaluate_robustness, impute_linear, remove_patches, GapHandling,
     RobustnessConfig, RobustnessRow,
 };
+pub use zero_shot::{class_embeddings, zero_shot, ZeroShotConfig, ZeroShotReport};

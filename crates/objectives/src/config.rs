@@ -80,6 +80,53 @@ impl Default for ObjectiveConfig {
     }
 }
 
+impl ObjectiveConfig {
+    /// Whether the loss compares sensor and text embeddings.
+    pub fn needs_text(&self) -> bool {
+        match self {
+            ObjectiveConfig::Clip { .. }
+            | ObjectiveConfig::Siglip { .. }
+            | ObjectiveConfig::Unicl { .. }
+            | ObjectiveConfig::Slip { .. } => true,
+            ObjectiveConfig::Simclr { .. } | ObjectiveConfig::Captioning { .. } => false,
+            ObjectiveConfig::Sensorlm {
+                contrastive, alpha, ..
+            } => *alpha != 0.0 && contrastive.needs_text(),
+        }
+    }
+
+    /// Whether the loss needs class labels (UniCL).
+    pub fn needs_labels(&self) -> bool {
+        match self {
+            ObjectiveConfig::Unicl { .. } => true,
+            ObjectiveConfig::Sensorlm {
+                contrastive, alpha, ..
+            } => *alpha != 0.0 && contrastive.needs_labels(),
+            _ => false,
+        }
+    }
+
+    /// Whether the loss needs two augmented sensor views (SimCLR, SLIP).
+    pub fn needs_views(&self) -> bool {
+        match self {
+            ObjectiveConfig::Simclr { .. } | ObjectiveConfig::Slip { .. } => true,
+            ObjectiveConfig::Sensorlm {
+                contrastive, alpha, ..
+            } => *alpha != 0.0 && contrastive.needs_views(),
+            _ => false,
+        }
+    }
+
+    /// Whether the loss needs the captioning decoder.
+    pub fn needs_captions(&self) -> bool {
+        match self {
+            ObjectiveConfig::Captioning { .. } => true,
+            ObjectiveConfig::Sensorlm { beta, .. } => *beta != 0.0,
+            _ => false,
+        }
+    }
+}
+
 /// Build the objective under `p` (its learnable variables live there).
 pub fn build(p: nn::Path, cfg: &ObjectiveConfig) -> Result<Box<dyn Objective>> {
     Ok(match cfg {

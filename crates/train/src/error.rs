@@ -49,6 +49,9 @@ pub enum TrainError {
     /// An error from the encoders crate.
     #[error(transparent)]
     Encoder(#[from] wearlang_encoders::EncoderError),
+    /// An error from the objectives crate.
+    #[error(transparent)]
+    Objective(#[from] wearlang_objectives::ObjectiveError),
     /// An error reported by libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

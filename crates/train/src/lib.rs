@@ -9,6 +9,8 @@
 //! - [`WindowSet`], [`epoch_order`], [`step_seed`]: windows as tensors and
 //!   seeded orders, so every step depends only on `(seed, step)`;
 //! - [`MetricsLog`]: `metrics.jsonl`, trimmed on resume;
+//! - [`sensor_language`]: the generic SensorLM model (CLIP, SigLIP, UniCL,
+//!   SLIP, CoCa) assembled from a TOML config, its training loop and loader;
 //! - [`pretrain()`]: masked (AIM) pretraining of the patch Transformer.
 //!
 //! Example (`no_run`: doctests cannot find libtorch; `tests/` runs this):
@@ -37,6 +39,7 @@ mod log;
 mod optim;
 pub mod pretrain;
 mod schedule;
+pub mod sensor_language;
 
 pub use data::{epoch_order, step_seed, WindowSet};
 pub use error::{Result, TrainError};
@@ -47,3 +50,7 @@ pub use pretrain::{
     TrainState,
 };
 pub use schedule::{Decay, ScheduleConfig};
+pub use sensor_language::{
+    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageModel,
+    SensorLanguageOptions,
+};

@@ -1,0 +1,236 @@
+//! The TOML configuration of a sensor-language run (`wearlang train --config`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use wearlang_captioning::ActivityConfig;
+use wearlang_encoders::text::{CaptionDecoderConfig, SmallTextConfig};
+use wearlang_encoders::ProjectionConfig;
+use wearlang_objectives::{Augmentation, ObjectiveConfig};
+
+use crate::pretrain::EncoderSpec;
+use crate::{OptimConfig, Result, ScheduleConfig, TrainError};
+
+/// Which sensor encoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SensorKind {
+    /// The NLS 1-D conv encoder.
+    Conv,
+    /// The patch Transformer (ViT-1D), optionally from a `pretrain` checkpoint.
+    Patch,
+}
+
+/// The sensor tower.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensorSpec {
+    /// `conv` or `patch`.
+    pub kind: SensorKind,
+    /// Patch Transformer size (ignored for `conv` and with `init_from`,
+    /// where the checkpoint's encoder config is used).
+    pub patch: EncoderSpec,
+    /// Dropout of the conv encoder.
+    pub conv_dropout: f64,
+    /// A `wearlang pretrain` run directory (or checkpoint) whose encoder
+    /// initialises the patch Transformer.
+    pub init_from: Option<PathBuf>,
+}
+
+impl Default for SensorSpec {
+    fn default() -> Self {
+        SensorSpec {
+            kind: SensorKind::Conv,
+            patch: EncoderSpec::default(),
+            conv_dropout: 0.1,
+            init_from: None,
+        }
+    }
+}
+
+/// Which text tower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextKind {
+    /// Pretrained all-MiniLM-L6-v2.
+    Minilm,
+    /// The small Transformer trained from scratch.
+    Small,
+}
+
+/// The text tower and where training text comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextSpec {
+    /// `minilm` or `small`.
+    pub kind: TextKind,
+    /// Fine-tune MiniLM (`false`: frozen, embeddings cached per text).
+    pub trainable: bool,
+    /// Directory of `model.safetensors`, `vocab.txt`, `config.json` (default:
+    /// `$WEARLANG_MINILM` or `target/models/all-MiniLM-L6-v2`). The small
+    /// tower and the decoder use its vocabulary too.
+    pub model_dir: Option<PathBuf>,
+    /// Longest text in tokens for the text tower.
+    pub max_len: usize,
+    /// Size of the small Transformer (`vocab_size` is set from the vocabulary).
+    pub small: SmallTextConfig,
+    /// Text sources, one drawn per window and epoch (seeded): `activity`
+    /// writes NLS activity text from the label; any other name is a caption
+    /// column of the store (e.g. `trend`, `high+middle+low`).
+    pub variants: Vec<String>,
+    /// How `activity` text is written (template bank, knowledge).
+    pub activity: ActivityConfig,
+}
+
+impl Default for TextSpec {
+    fn default() -> Self {
+        TextSpec {
+            kind: TextKind::Minilm,
+            trainable: false,
+            model_dir: None,
+            max_len: 64,
+            small: SmallTextConfig::default(),
+            variants: vec!["activity".into()],
+            activity: ActivityConfig::default(),
+        }
+    }
+}
+
+/// A sensor-language training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensorLanguageConfig {
+    /// A name for reports.
+    pub name: String,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// Windows per step.
+    pub batch_size: usize,
+    /// Passes over the training split (ignored when `max_steps > 0`).
+    pub epochs: usize,
+    /// Stop after this many steps (0: `epochs` decides).
+    pub max_steps: u64,
+    /// Checkpoint every this many steps (and at the end).
+    pub checkpoint_every: u64,
+    /// Log every this many steps.
+    pub log_every: u64,
+    /// `cpu`, `cuda`, `cuda:N` or `auto`.
+    pub device: String,
+    /// Intra-op threads (0: libtorch's default).
+    pub threads: usize,
+    /// Sensor tower.
+    pub sensor: SensorSpec,
+    /// Text tower and training text.
+    pub text: TextSpec,
+    /// Projection heads of both towers (and of SimCLR views).
+    pub projection: ProjectionConfig,
+    /// Captioning decoder (built when the objective has a captioning part).
+    pub decoder: CaptionDecoderConfig,
+    /// The loss.
+    pub objective: ObjectiveConfig,
+    /// Augmentations of the two SimCLR / SLIP views.
+    pub augment: Vec<Augmentation>,
+    /// AdamW.
+    pub optim: OptimConfig,
+    /// Learning-rate schedule.
+    pub schedule: ScheduleConfig,
+}
+
+impl Default for SensorLanguageConfig {
+    fn default() -> Self {
+        SensorLanguageConfig {
+            name: "clip".into(),
+            seed: 0,
+            batch_size: 64,
+            epochs: 10,
+            max_steps: 0,
+            checkpoint_every: 200,
+            log_every: 10,
+            device: "cpu".into(),
+            threads: 0,
+            sensor: SensorSpec::default(),
+            text: TextSpec::default(),
+            projection: ProjectionConfig::default(),
+            decoder: CaptionDecoderConfig::default(),
+            objective: ObjectiveConfig::default(),
+            augment: vec![
+                Augmentation::Jitter { sigma: 0.05 },
+                Augmentation::Scaling { sigma: 0.1 },
+            ],
+            optim: OptimConfig::default(),
+            schedule: ScheduleConfig::default(),
+        }
+    }
+}
+
+impl SensorLanguageConfig {
+    /// Parse a TOML file; errors name the file and the offending field.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        let cfg: SensorLanguageConfig =
+            toml::from_str(&text).map_err(|e| TrainError::ConfigFile {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        cfg.validate().map_err(|e| TrainError::ConfigFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(cfg)
+    }
+
+    /// Check everything that does not depend on the data or model files.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size < 2 {
+            return Err(TrainError::config(
+                "batch_size",
+                "contrastive losses need at least 2 windows per step",
+            ));
+        }
+        if self.epochs == 0 && self.max_steps == 0 {
+            return Err(TrainError::config(
+                "epochs",
+                "epochs and max_steps are both 0",
+            ));
+        }
+        if self.log_every == 0 || self.checkpoint_every == 0 {
+            return Err(TrainError::config(
+                "log_every / checkpoint_every",
+                "must be at least 1",
+            ));
+        }
+        if self.text.variants.is_empty() {
+            return Err(TrainError::config(
+                "text.variants",
+                "name at least one text source (e.g. \"activity\")",
+            ));
+        }
+        if self.text.max_len < 2 {
+            return Err(TrainError::config("text.max_len", "must be at least 2"));
+        }
+        if self.sensor.init_from.is_some() && self.sensor.kind != SensorKind::Patch {
+            return Err(TrainError::config(
+                "sensor.init_from",
+                "only the patch Transformer can start from a pretraining checkpoint",
+            ));
+        }
+        if self.objective.needs_views() && self.augment.is_empty() {
+            return Err(TrainError::config(
+                "augment",
+                "SimCLR / SLIP need at least one augmentation",
+            ));
+        }
+        if !self.objective.needs_text()
+            && !self.objective.needs_captions()
+            && !self.objective.needs_views()
+        {
+            return Err(TrainError::config("objective", "uses no input"));
+        }
+        self.projection.validate()?;
+        if self.objective.needs_captions() {
+            self.decoder.validate()?;
+        }
+        self.optim.validate()?;
+        self.schedule.validate()
+    }
+}

@@ -1,0 +1,24 @@
+//! Sensor-language training (SensorLM, NLS): a sensor tower and a text tower
+//! aligned in one embedding space by a contrastive loss, optionally with
+//! CoCa's captioning decoder (α · contrastive + β · captioning).
+//!
+//! - `config.rs`: [`SensorLanguageConfig`], the TOML file of a run;
+//! - `text.rs`: [`TextSampler`] (training text per window and epoch) and
+//!   [`TextEmbeddingCache`] (frozen MiniLM embeddings by text);
+//! - `model.rs`: [`SensorLanguageModel`] assembled from the config;
+//! - `training.rs`: [`train_sensor_language`] and [`load_sensor_language`].
+
+mod config;
+mod model;
+mod text;
+mod training;
+
+pub use config::{SensorKind, SensorLanguageConfig, SensorSpec, TextKind, TextSpec};
+pub use model::{
+    resolve_minilm_dir, Batch, ResolvedModel, SensorLanguageModel, TextIdentity, TextTower,
+};
+pub use text::{TextEmbeddingCache, TextSampler, ACTIVITY};
+pub use training::{
+    load_sensor_language, load_split, train_sensor_language, LoadedSensorLanguage,
+    SensorLanguageCheckpointConfig, SensorLanguageOptions, SensorLanguageSummary,
+};

@@ -1,0 +1,502 @@
+//! The generic SensorLM model: a sensor tower, a text tower, projection
+//! heads into a shared space, an optional captioning decoder, and the
+//! objective, all assembled from a [`SensorLanguageConfig`].
+
+use std::cell::RefCell;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tch::{nn, nn::Module, Device, Tensor};
+use wearlang_encoders::text::{
+    load_safetensors_into, BertConfig, CaptionDecoder, CaptionDecoderConfig, DecodeOptions,
+    MiniLm, MiniLmEncoder, SmallTextConfig, SmallTextTransformer, WordPieceTokenizer,
+};
+use wearlang_encoders::{
+    ConvEncoder, ConvEncoderConfig, PatchTransformer, PatchTransformerConfig, ProjectionHead,
+    SensorEncoder,
+};
+use wearlang_objectives::{augment, build, normalize, LossOutput, Objective, ObjectiveInputs};
+
+use super::config::{SensorKind, SensorLanguageConfig, TextKind};
+use super::text::TextEmbeddingCache;
+use crate::checkpoint;
+use crate::pretrain::PretrainCheckpointConfig;
+use crate::{Result, TrainError};
+
+/// Which pretrained text model (and vocabulary) a checkpoint depends on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextIdentity {
+    /// The model's name.
+    pub name: String,
+    /// SHA-256 of `vocab.txt` (the tokenizer of every text part).
+    pub vocab_sha256: String,
+    /// SHA-256 of `model.safetensors` (empty when MiniLM's weights are not used).
+    pub model_sha256: String,
+}
+
+/// The resolved architecture: what a checkpoint needs to be rebuilt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedModel {
+    /// Steps per window.
+    pub steps: usize,
+    /// Channels per window.
+    pub channels: usize,
+    /// The conv encoder, when used.
+    pub conv: Option<ConvEncoderConfig>,
+    /// The patch Transformer, when used.
+    pub patch: Option<PatchTransformerConfig>,
+    /// The small text Transformer, when used.
+    pub small_text: Option<SmallTextConfig>,
+    /// The decoder, when the objective captions.
+    pub decoder: Option<CaptionDecoderConfig>,
+}
+
+/// The text tower.
+pub enum TextTower {
+    /// Frozen MiniLM with its own variables (not in the checkpoint) and a
+    /// cache of embeddings by text.
+    Frozen(Box<MiniLmEncoder>, RefCell<TextEmbeddingCache>),
+    /// MiniLM fine-tuned with the model (`text.*`).
+    Tuned(MiniLm),
+    /// The small Transformer (`text.*`).
+    Small(SmallTextTransformer),
+}
+
+/// A sensor-language model. Variables (checkpoint tensor names): `sensor.*`,
+/// `sensor_proj.fc.{i}.*`, `text.*` (unless MiniLM is frozen),
+/// `text_proj.fc.{i}.*`, `view_proj.*` (SimCLR / SLIP), `decoder.*` (β > 0),
+/// `objective.*` (temperatures, SigLIP bias).
+pub struct SensorLanguageModel {
+    /// The trainable variables.
+    pub vs: nn::VarStore,
+    sensor: Box<dyn SensorEncoder>,
+    sensor_proj: ProjectionHead,
+    text: TextTower,
+    text_proj: ProjectionHead,
+    view_proj: Option<ProjectionHead>,
+    decoder: Option<CaptionDecoder>,
+    objective: Box<dyn Objective>,
+    tokenizer: WordPieceTokenizer,
+    cfg: SensorLanguageConfig,
+    resolved: ResolvedModel,
+    identity: TextIdentity,
+}
+
+impl std::fmt::Debug for SensorLanguageModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SensorLanguageModel")
+            .field("name", &self.cfg.name)
+            .field("resolved", &self.resolved)
+            .finish()
+    }
+}
+
+/// One training batch.
+pub struct Batch {
+    /// `[B, T, C]` windows, NaN where missing.
+    pub x: Tensor,
+    /// Their training texts.
+    pub texts: Vec<String>,
+    /// `[B]` int64 labels (UniCL), when every window has one.
+    pub labels: Option<Tensor>,
+    /// Seed of this step's augmentations.
+    pub seed: u64,
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| TrainError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl SensorLanguageModel {
+    /// Build for windows of `steps × channels` on `device`, with MiniLM's
+    /// files (or only its vocabulary, for the small tower) in `minilm_dir`.
+    /// Variables are initialised from the global torch generator (seed it
+    /// first) and, with `sensor.init_from`, from a pretraining checkpoint.
+    pub fn new(
+        cfg: &SensorLanguageConfig,
+        steps: usize,
+        channels: usize,
+        minilm_dir: &Path,
+        device: Device,
+    ) -> Result<Self> {
+        Self::assemble(cfg, steps, channels, minilm_dir, device, None)
+    }
+
+    /// Rebuild the architecture a checkpoint recorded (weights are loaded by
+    /// the caller; `sensor.init_from` is not read again).
+    pub fn from_resolved(
+        cfg: &SensorLanguageConfig,
+        resolved: &ResolvedModel,
+        minilm_dir: &Path,
+        device: Device,
+    ) -> Result<Self> {
+        let m = Self::assemble(
+            cfg,
+            resolved.steps,
+            resolved.channels,
+            minilm_dir,
+            device,
+            resolved.patch.clone(),
+        )?;
+        if &m.resolved != resolved {
+            return Err(TrainError::config(
+                "model",
+                "the configuration no longer builds the architecture the checkpoint recorded",
+            ));
+        }
+        Ok(m)
+    }
+
+    fn assemble(
+        cfg: &SensorLanguageConfig,
+        steps: usize,
+        channels: usize,
+        minilm_dir: &Path,
+        device: Device,
+        patch_override: Option<PatchTransformerConfig>,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        let vocab = minilm_dir.join("vocab.txt");
+        let tokenizer = WordPieceTokenizer::from_vocab(&vocab)?;
+        let vocab_size = tokenizer.vocab_size() as i64;
+        let mut vs = nn::VarStore::new(device);
+        let root = vs.root();
+
+        // Sensor tower.
+        let mut resolved = ResolvedModel {
+            steps,
+            channels,
+            conv: None,
+            patch: None,
+            small_text: None,
+            decoder: None,
+        };
+        let mut init_tensors = None;
+        let sensor: Box<dyn SensorEncoder> = match cfg.sensor.kind {
+            SensorKind::Conv => {
+                let mut c = ConvEncoderConfig::nls(steps, channels);
+                c.dropout = cfg.sensor.conv_dropout;
+                let enc = ConvEncoder::new(&root / "sensor", &c)?;
+                resolved.conv = Some(c);
+                Box::new(enc)
+            }
+            SensorKind::Patch => {
+                let pc = match (&cfg.sensor.init_from, patch_override) {
+                    (_, Some(pc)) => pc,
+                    (Some(dir), None) => {
+                        let ckpt = if dir.join(checkpoint::STATE_FILE).is_file() {
+                            dir.clone()
+                        } else {
+                            checkpoint::find_checkpoint(dir).ok_or_else(|| {
+                                TrainError::checkpoint(dir, "sensor.init_from: no checkpoint here")
+                            })?
+                        };
+                        let pre: PretrainCheckpointConfig =
+                            checkpoint::read_json(&ckpt, checkpoint::CONFIG_FILE)?;
+                        let enc = pre.model.encoder;
+                        if (enc.steps, enc.channels) != (steps, channels) {
+                            return Err(TrainError::checkpoint(
+                                &ckpt,
+                                format!(
+                                    "encoder built for {} × {} windows, the store has {steps} × {channels}",
+                                    enc.steps, enc.channels
+                                ),
+                            ));
+                        }
+                        let path = ckpt.join(checkpoint::MODEL_FILE);
+                        init_tensors = Some((Tensor::read_safetensors(&path)?, path));
+                        enc
+                    }
+                    (None, None) => cfg.sensor.patch.resolve(steps, channels)?,
+                };
+                let enc = PatchTransformer::new(&root / "sensor", &pc)?;
+                resolved.patch = Some(pc);
+                Box::new(enc)
+            }
+        };
+        let sensor_proj = ProjectionHead::new(&root / "sensor_proj", sensor.dim(), &cfg.projection)?;
+
+        // Text tower.
+        let needs_minilm_weights = cfg.text.kind == TextKind::Minilm;
+        let (text, text_dim) = match (cfg.text.kind, cfg.text.trainable) {
+            (TextKind::Minilm, false) => {
+                let enc = MiniLmEncoder::load(minilm_dir, device)?;
+                let d = enc.model.config().hidden_size;
+                (
+                    TextTower::Frozen(Box::new(enc), RefCell::new(TextEmbeddingCache::new())),
+                    d,
+                )
+            }
+            (TextKind::Minilm, true) => {
+                let bc = BertConfig::from_file(&minilm_dir.join("config.json"))?;
+                let m = MiniLm::new(&root / "text", &bc);
+                (TextTower::Tuned(m), bc.hidden_size)
+            }
+            (TextKind::Small, _) => {
+                let sc = SmallTextConfig {
+                    vocab_size,
+                    ..cfg.text.small.clone()
+                };
+                let m = SmallTextTransformer::new(&root / "text", &sc)?;
+                resolved.small_text = Some(sc.clone());
+                (TextTower::Small(m), sc.dim)
+            }
+        };
+        let text_proj = ProjectionHead::new(&root / "text_proj", text_dim, &cfg.projection)?;
+        let view_proj = if cfg.objective.needs_views() {
+            Some(ProjectionHead::new(
+                &root / "view_proj",
+                sensor.dim(),
+                &cfg.projection,
+            )?)
+        } else {
+            None
+        };
+        let decoder = if cfg.objective.needs_captions() {
+            let dc = CaptionDecoderConfig {
+                vocab_size,
+                context_dim: sensor.dim(),
+                ..cfg.decoder.clone()
+            };
+            let d = CaptionDecoder::new(&root / "decoder", &dc)?;
+            resolved.decoder = Some(dc);
+            Some(d)
+        } else {
+            None
+        };
+        let objective = build(&root / "objective", &cfg.objective)?;
+
+        // Pretrained weights.
+        if let TextTower::Tuned(_) = &text {
+            load_safetensors_into(&vs, &minilm_dir.join("model.safetensors"), "text.")?;
+        }
+        if let Some((tensors, path)) = init_tensors {
+            let sensor_only: Vec<(String, Tensor)> = tensors
+                .into_iter()
+                .filter(|(n, _)| n.starts_with("encoder."))
+                .collect();
+            checkpoint::load_named(&mut vs, sensor_only, "encoder.", "sensor.", &path, true)?;
+        }
+        let identity = TextIdentity {
+            name: "all-MiniLM-L6-v2".into(),
+            vocab_sha256: sha256_file(&vocab)?,
+            model_sha256: if needs_minilm_weights {
+                sha256_file(&minilm_dir.join("model.safetensors"))?
+            } else {
+                String::new()
+            },
+        };
+        Ok(SensorLanguageModel {
+            vs,
+            sensor,
+            sensor_proj,
+            text,
+            text_proj,
+            view_proj,
+            decoder,
+            objective,
+            tokenizer,
+            cfg: cfg.clone(),
+            resolved,
+            identity,
+        })
+    }
+
+    /// The run configuration.
+    pub fn config(&self) -> &SensorLanguageConfig {
+        &self.cfg
+    }
+
+    /// The resolved architecture.
+    pub fn resolved(&self) -> &ResolvedModel {
+        &self.resolved
+    }
+
+    /// The text model this model depends on.
+    pub fn text_identity(&self) -> &TextIdentity {
+        &self.identity
+    }
+
+    /// The device of the variables.
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    /// The tokenizer of the text tower and decoder.
+    pub fn tokenizer(&self) -> &WordPieceTokenizer {
+        &self.tokenizer
+    }
+
+    /// Whether the model has a captioning decoder.
+    pub fn has_decoder(&self) -> bool {
+        self.decoder.is_some()
+    }
+
+    /// Frozen-MiniLM cache statistics `(distinct texts, hits, misses)`.
+    pub fn cache_stats(&self) -> Option<(usize, u64, u64)> {
+        match &self.text {
+            TextTower::Frozen(_, c) => {
+                let c = c.borrow();
+                Some((c.len(), c.hits, c.misses))
+            }
+            _ => None,
+        }
+    }
+
+    /// Clamp learnable temperatures after an optimiser step.
+    pub fn clamp_(&self) {
+        self.objective.clamp_();
+    }
+
+    fn text_features<S: AsRef<str>>(&self, texts: &[S], train: bool) -> Result<Tensor> {
+        let device = self.device();
+        Ok(match &self.text {
+            TextTower::Frozen(enc, cache) => cache.borrow_mut().embed(enc, texts)?,
+            TextTower::Tuned(m) => {
+                let tb = self
+                    .tokenizer
+                    .encode_batch(texts, self.cfg.text.max_len, device)?;
+                m.embed(&tb.ids, &tb.attention_mask, train)?
+            }
+            TextTower::Small(m) => {
+                let max = self.cfg.text.max_len.min(m.config().max_len as usize);
+                let tb = self.tokenizer.encode_batch(texts, max, device)?;
+                m.embed(&tb.ids, &tb.attention_mask, train)?
+            }
+        })
+    }
+
+    /// The loss of one batch.
+    pub fn loss(&self, batch: &Batch, train: bool) -> Result<LossOutput> {
+        let out = self.sensor.encode(&batch.x, None, train)?;
+        let s = self.sensor_proj.forward(&out.pooled);
+        let t = if self.cfg.objective.needs_text() {
+            Some(
+                self.text_proj
+                    .forward(&self.text_features(&batch.texts, train)?),
+            )
+        } else {
+            None
+        };
+        let views = match &self.view_proj {
+            Some(head) => {
+                let mut e = Vec::with_capacity(2);
+                for k in 0..2u64 {
+                    let v = augment(&batch.x, &self.cfg.augment, batch.seed.wrapping_add(k))?;
+                    e.push(head.forward(&self.sensor.encode(&v, None, train)?.pooled));
+                }
+                Some(e)
+            }
+            None => None,
+        };
+        let (logits, targets) = match &self.decoder {
+            Some(d) => {
+                let max = d.config().max_len as usize;
+                let tb = self.tokenizer.encode_batch(&batch.texts, max, self.device())?;
+                let (inp, tgt) = d.teacher_forcing(&tb)?;
+                let logits = d.forward_t(&inp, &out.tokens, Some(&out.token_mask), train)?;
+                (Some(logits), Some(tgt))
+            }
+            None => (None, None),
+        };
+        Ok(self.objective.loss(&ObjectiveInputs {
+            sensor: Some(&s),
+            text: t.as_ref(),
+            labels: batch.labels.as_ref(),
+            views: views.as_ref().map(|v| (&v[0], &v[1])),
+            caption_logits: logits.as_ref(),
+            caption_targets: targets.as_ref(),
+            reconstruction: None,
+        })?)
+    }
+
+    /// L2-normalised sensor embeddings `[N, E]` of windows `[N, T, C]`
+    /// (evaluation mode, no gradients), in batches of `batch`.
+    pub fn embed_windows(&self, x: &Tensor, batch: usize) -> Result<Tensor> {
+        let n = x.size()[0];
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let len = (batch.max(1) as i64).min(n - i);
+            let xb = x.narrow(0, i, len).to_device(self.device());
+            let e = tch::no_grad(|| -> Result<Tensor> {
+                let out = self.sensor.encode(&xb, None, false)?;
+                Ok(normalize(&self.sensor_proj.forward(&out.pooled)))
+            })?;
+            parts.push(e.to_device(Device::Cpu));
+            i += len;
+        }
+        if parts.is_empty() {
+            return Err(TrainError::Data("no windows to embed".into()));
+        }
+        Ok(Tensor::cat(&parts, 0))
+    }
+
+    /// L2-normalised text embeddings `[N, E]` (no gradients).
+    pub fn embed_texts<S: AsRef<str>>(&self, texts: &[S], batch: usize) -> Result<Tensor> {
+        let mut parts = Vec::new();
+        for chunk in texts.chunks(batch.max(1)) {
+            let e = tch::no_grad(|| -> Result<Tensor> {
+                Ok(normalize(
+                    &self.text_proj.forward(&self.text_features(chunk, false)?),
+                ))
+            })?;
+            parts.push(e.to_device(Device::Cpu));
+        }
+        if parts.is_empty() {
+            return Err(TrainError::Data("no texts to embed".into()));
+        }
+        Ok(Tensor::cat(&parts, 0))
+    }
+
+    /// Captions for windows `[N, T, C]` from the decoder (an error when the
+    /// model has none).
+    pub fn caption(&self, x: &Tensor, opts: &DecodeOptions, batch: usize) -> Result<Vec<String>> {
+        let d = self.decoder.as_ref().ok_or_else(|| {
+            TrainError::config("objective", "this model has no captioning decoder (β = 0)")
+        })?;
+        let (_, bos, eos) = self.tokenizer.special_ids();
+        let n = x.size()[0];
+        let mut out = Vec::with_capacity(n as usize);
+        let mut i = 0;
+        while i < n {
+            let len = (batch.max(1) as i64).min(n - i);
+            let xb = x.narrow(0, i, len).to_device(self.device());
+            let enc = tch::no_grad(|| self.sensor.encode(&xb, None, false))?;
+            for ids in d.generate(&enc.tokens, Some(&enc.token_mask), bos, eos, opts)? {
+                out.push(self.tokenizer.decode(&ids));
+            }
+            i += len;
+        }
+        Ok(out)
+    }
+
+    /// Parameter count of the trainable variables.
+    pub fn num_parameters(&self) -> i64 {
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum()
+    }
+}
+
+/// Where `minilm_dir` comes from when not given: `$WEARLANG_MINILM`, the
+/// config's `text.model_dir`, or `target/models/all-MiniLM-L6-v2` under the
+/// current directory.
+pub fn resolve_minilm_dir(cfg: &SensorLanguageConfig, explicit: Option<&Path>) -> PathBuf {
+    let explicit = explicit.or(cfg.text.model_dir.as_deref());
+    wearlang_encoders::text::default_model_dir(explicit, Path::new("."))
+}
