@@ -96,6 +96,18 @@ impl Default for TextSpec {
     }
 }
 
+/// The output vocabulary of the captioning decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecoderVocabulary {
+    /// All 30,522 WordPiece tokens.
+    Full,
+    /// Only the word pieces of the texts it can be trained on (the text
+    /// sources over the training windows, every activity template): the
+    /// output layer shrinks by two orders of magnitude, and so does its cost.
+    Corpus,
+}
+
 /// A sensor-language training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -126,6 +138,8 @@ pub struct SensorLanguageConfig {
     pub projection: ProjectionConfig,
     /// Captioning decoder (built when the objective has a captioning part).
     pub decoder: CaptionDecoderConfig,
+    /// The decoder's output vocabulary.
+    pub decoder_vocabulary: DecoderVocabulary,
     /// The loss.
     pub objective: ObjectiveConfig,
     /// Augmentations of the two SimCLR / SLIP views.
@@ -152,6 +166,7 @@ impl Default for SensorLanguageConfig {
             text: TextSpec::default(),
             projection: ProjectionConfig::default(),
             decoder: CaptionDecoderConfig::default(),
+            decoder_vocabulary: DecoderVocabulary::Corpus,
             objective: ObjectiveConfig::default(),
             augment: vec![
                 Augmentation::Jitter { sigma: 0.05 },

@@ -13,9 +13,9 @@ mod model;
 mod text;
 mod training;
 
-pub use config::{SensorKind, SensorLanguageConfig, SensorSpec, TextKind, TextSpec};
+pub use config::{DecoderVocabulary, SensorKind, SensorLanguageConfig, SensorSpec, TextKind, TextSpec};
 pub use model::{
-    resolve_minilm_dir, Batch, ResolvedModel, SensorLanguageModel, TextIdentity, TextTower,
+    corpus_tokens, resolve_minilm_dir, Batch, ResolvedModel, SensorLanguageModel, TextIdentity, TextTower,
 };
 pub use text::{TextEmbeddingCache, TextSampler, ACTIVITY};
 pub use training::{

@@ -19,7 +19,7 @@ use wearlang_encoders::{
 };
 use wearlang_objectives::{augment, build, normalize, LossOutput, Objective, ObjectiveInputs};
 
-use super::config::{SensorKind, SensorLanguageConfig, TextKind};
+use super::config::{DecoderVocabulary, SensorKind, SensorLanguageConfig, TextKind};
 use super::text::TextEmbeddingCache;
 use crate::checkpoint;
 use crate::pretrain::PretrainCheckpointConfig;
@@ -51,6 +51,10 @@ pub struct ResolvedModel {
     pub small_text: Option<SmallTextConfig>,
     /// The decoder, when the objective captions.
     pub decoder: Option<CaptionDecoderConfig>,
+    /// The decoder's output vocabulary as WordPiece ids (sorted; `None`: the
+    /// whole vocabulary). Decoder token `i` is WordPiece id `decoder_tokens[i]`.
+    #[serde(default)]
+    pub decoder_tokens: Option<Vec<i64>>,
 }
 
 /// The text tower.
@@ -79,6 +83,7 @@ pub struct SensorLanguageModel {
     decoder: Option<CaptionDecoder>,
     objective: Box<dyn Objective>,
     tokenizer: WordPieceTokenizer,
+    decoder_map: Option<DecoderVocab>,
     cfg: SensorLanguageConfig,
     resolved: ResolvedModel,
     identity: TextIdentity,
@@ -124,14 +129,18 @@ impl SensorLanguageModel {
     /// files (or only its vocabulary, for the small tower) in `minilm_dir`.
     /// Variables are initialised from the global torch generator (seed it
     /// first) and, with `sensor.init_from`, from a pretraining checkpoint.
+    /// `corpus` holds every text the decoder may have to write (with
+    /// `decoder_vocabulary = "corpus"` its output layer covers only their
+    /// word pieces).
     pub fn new(
         cfg: &SensorLanguageConfig,
         steps: usize,
         channels: usize,
         minilm_dir: &Path,
         device: Device,
+        corpus: &[String],
     ) -> Result<Self> {
-        Self::assemble(cfg, steps, channels, minilm_dir, device, None)
+        Self::assemble(cfg, steps, channels, minilm_dir, device, None, Some(corpus), None)
     }
 
     /// Rebuild the architecture a checkpoint recorded (weights are loaded by
@@ -149,6 +158,8 @@ impl SensorLanguageModel {
             minilm_dir,
             device,
             resolved.patch.clone(),
+            None,
+            resolved.decoder_tokens.clone(),
         )?;
         if &m.resolved != resolved {
             return Err(TrainError::config(
@@ -166,6 +177,8 @@ impl SensorLanguageModel {
         minilm_dir: &Path,
         device: Device,
         patch_override: Option<PatchTransformerConfig>,
+        corpus: Option<&[String]>,
+        saved_tokens: Option<Vec<i64>>,
     ) -> Result<Self> {
         cfg.validate()?;
         let vocab = minilm_dir.join("vocab.txt");
@@ -182,6 +195,7 @@ impl SensorLanguageModel {
             patch: None,
             small_text: None,
             decoder: None,
+            decoder_tokens: None,
         };
         let mut init_tensors = None;
         let sensor: Box<dyn SensorEncoder> = match cfg.sensor.kind {
@@ -264,9 +278,27 @@ impl SensorLanguageModel {
         } else {
             None
         };
+        let mut decoder_map = None;
         let decoder = if cfg.objective.needs_captions() {
+            let tokens = match (cfg.decoder_vocabulary, corpus) {
+                (DecoderVocabulary::Full, _) => None,
+                (DecoderVocabulary::Corpus, Some(texts)) => {
+                    Some(corpus_tokens(&tokenizer, texts, cfg.decoder.max_len as usize)?)
+                }
+                (DecoderVocabulary::Corpus, None) => Some(saved_tokens.ok_or_else(|| {
+                    TrainError::config("decoder_vocabulary", "no corpus and no saved decoder tokens")
+                })?),
+            };
+            let dec_vocab = match &tokens {
+                Some(t) => {
+                    decoder_map = Some(DecoderVocab::new(t, vocab_size, device)?);
+                    t.len() as i64
+                }
+                None => vocab_size,
+            };
+            resolved.decoder_tokens = tokens;
             let dc = CaptionDecoderConfig {
-                vocab_size,
+                vocab_size: dec_vocab,
                 context_dim: sensor.dim(),
                 ..cfg.decoder.clone()
             };
@@ -308,6 +340,7 @@ impl SensorLanguageModel {
             decoder,
             objective,
             tokenizer,
+            decoder_map,
             cfg: cfg.clone(),
             resolved,
             identity,
@@ -353,6 +386,25 @@ impl SensorLanguageModel {
             }
             _ => None,
         }
+    }
+
+    /// Embed `texts` into the frozen-MiniLM cache in a fixed order (sorted,
+    /// chunks of 64), so that a text's cached embedding does not depend on
+    /// which batch first asked for it (batched matrix products differ in the
+    /// last bits with the batch's shape) and a resumed run matches a straight
+    /// one bit for bit. Does nothing for trainable text towers.
+    pub fn warm_text_cache(&self, texts: &[String]) -> Result<()> {
+        if let TextTower::Frozen(enc, cache) = &self.text {
+            let mut sorted: Vec<&String> = texts.iter().collect();
+            sorted.sort();
+            sorted.dedup();
+            let mut cache = cache.borrow_mut();
+            for chunk in sorted.chunks(64) {
+                let _ = cache.embed(enc, chunk)?;
+            }
+            cache.hits = 0;
+        }
+        Ok(())
     }
 
     /// Clamp learnable temperatures after an optimiser step.
@@ -404,7 +456,10 @@ impl SensorLanguageModel {
         let (logits, targets) = match &self.decoder {
             Some(d) => {
                 let max = d.config().max_len as usize;
-                let tb = self.tokenizer.encode_batch(&batch.texts, max, self.device())?;
+                let mut tb = self.tokenizer.encode_batch(&batch.texts, max, self.device())?;
+                if let Some(map) = &self.decoder_map {
+                    tb.ids = map.to_decoder(&tb.ids);
+                }
                 let (inp, tgt) = d.teacher_forcing(&tb)?;
                 let logits = d.forward_t(&inp, &out.tokens, Some(&out.token_mask), train)?;
                 (Some(logits), Some(tgt))
@@ -467,7 +522,11 @@ impl SensorLanguageModel {
         let d = self.decoder.as_ref().ok_or_else(|| {
             TrainError::config("objective", "this model has no captioning decoder (β = 0)")
         })?;
-        let (_, bos, eos) = self.tokenizer.special_ids();
+        let (_, mut bos, mut eos) = self.tokenizer.special_ids();
+        if let Some(map) = &self.decoder_map {
+            bos = map.decoder_id(bos)?;
+            eos = map.decoder_id(eos)?;
+        }
         let n = x.size()[0];
         let mut out = Vec::with_capacity(n as usize);
         let mut i = 0;
@@ -476,6 +535,10 @@ impl SensorLanguageModel {
             let xb = x.narrow(0, i, len).to_device(self.device());
             let enc = tch::no_grad(|| self.sensor.encode(&xb, None, false))?;
             for ids in d.generate(&enc.tokens, Some(&enc.token_mask), bos, eos, opts)? {
+                let ids = match &self.decoder_map {
+                    Some(map) => map.to_wordpiece(&ids),
+                    None => ids,
+                };
                 out.push(self.tokenizer.decode(&ids));
             }
             i += len;
@@ -499,4 +562,69 @@ impl SensorLanguageModel {
 pub fn resolve_minilm_dir(cfg: &SensorLanguageConfig, explicit: Option<&Path>) -> PathBuf {
     let explicit = explicit.or(cfg.text.model_dir.as_deref());
     wearlang_encoders::text::default_model_dir(explicit, Path::new("."))
+}
+
+/// The decoder's compact vocabulary: WordPiece ids ↔ decoder ids.
+struct DecoderVocab {
+    tokens: Vec<i64>,
+    to_decoder: Tensor,
+}
+
+impl DecoderVocab {
+    fn new(tokens: &[i64], vocab_size: i64, device: Device) -> Result<Self> {
+        let unk = tokens
+            .binary_search(&UNK_ID)
+            .map_err(|_| TrainError::Data("decoder vocabulary lacks [UNK]".into()))?;
+        let mut map = vec![unk as i64; vocab_size as usize];
+        for (i, &t) in tokens.iter().enumerate() {
+            if t < 0 || t >= vocab_size {
+                return Err(TrainError::Data(format!(
+                    "decoder token {t} outside the vocabulary (0..{vocab_size})"
+                )));
+            }
+            map[t as usize] = i as i64;
+        }
+        Ok(DecoderVocab {
+            tokens: tokens.to_vec(),
+            to_decoder: Tensor::from_slice(&map).to_device(device),
+        })
+    }
+
+    /// WordPiece ids `[B, L]` → decoder ids (unknown pieces → `[UNK]`).
+    fn to_decoder(&self, ids: &Tensor) -> Tensor {
+        self.to_decoder
+            .index_select(0, &ids.flatten(0, -1))
+            .reshape(ids.size())
+    }
+
+    fn decoder_id(&self, wordpiece: i64) -> Result<i64> {
+        self.tokens
+            .binary_search(&wordpiece)
+            .map(|i| i as i64)
+            .map_err(|_| TrainError::Data(format!("token {wordpiece} not in the decoder vocabulary")))
+    }
+
+    fn to_wordpiece(&self, ids: &[i64]) -> Vec<i64> {
+        ids.iter()
+            .map(|&i| self.tokens.get(i as usize).copied().unwrap_or(UNK_ID))
+            .collect()
+    }
+}
+
+/// `[UNK]` in the BERT uncased vocabulary.
+const UNK_ID: i64 = 100;
+
+/// The sorted WordPiece ids of `texts` plus `[PAD]`, `[UNK]`, `[CLS]`,
+/// `[SEP]`: the output vocabulary of a decoder that only writes such texts.
+pub fn corpus_tokens(
+    tokenizer: &WordPieceTokenizer,
+    texts: &[String],
+    max_len: usize,
+) -> Result<Vec<i64>> {
+    let (pad, cls, sep) = tokenizer.special_ids();
+    let mut set = std::collections::BTreeSet::from([pad, UNK_ID, cls, sep]);
+    for t in texts {
+        set.extend(tokenizer.encode(t, max_len));
+    }
+    Ok(set.into_iter().collect())
 }

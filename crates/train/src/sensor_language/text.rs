@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use tch::Tensor;
-use wearlang_captioning::{derive_seed, ActivityCaptioner};
+use wearlang_captioning::{derive_seed, ActivityCaptioner, PromptOptions, PromptTemplates};
 use wearlang_core::Window;
 use wearlang_encoders::text::MiniLmEncoder;
 
@@ -67,6 +67,55 @@ impl TextSampler {
                 ))
             })
         }
+    }
+
+    /// Every text this sampler can produce for `windows`: the caption
+    /// columns it reads, and each activity template (with the knowledge
+    /// sentences) for each label. The captioning decoder's vocabulary is
+    /// built from these.
+    pub fn corpus(&self, windows: &[Window]) -> Vec<String> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut labels = std::collections::BTreeSet::new();
+        for w in windows {
+            for v in &self.variants {
+                if v == ACTIVITY {
+                    if let Some(l) = &w.label {
+                        labels.insert(l.clone());
+                    }
+                } else if let Some(c) = w.captions.get(v) {
+                    out.insert(c.clone());
+                }
+            }
+        }
+        // Every template for every label, with the sentences the activity
+        // captioner appends (as `ActivityCaptioner::caption_label` does).
+        let labels: Vec<String> = labels.into_iter().collect();
+        let kb = &self.activity.knowledge;
+        let prompts = kb.class_prompts(
+            &labels,
+            PromptOptions {
+                templates: PromptTemplates::All,
+                knowledge: false,
+            },
+        );
+        for (label, texts) in labels.iter().zip(prompts) {
+            let info = kb.lookup(label);
+            for mut t in texts {
+                if let Some(info) = info {
+                    let cfg = &self.activity.config;
+                    let extra = [
+                        cfg.body_parts.then(|| info.body_parts_sentence()).flatten(),
+                        cfg.description.then(|| info.description_sentence()).flatten(),
+                    ];
+                    for e in extra.into_iter().flatten() {
+                        t.push(' ');
+                        t.push_str(&e);
+                    }
+                }
+                out.insert(t);
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// Check that every window has a text for every variant (fail before

@@ -142,7 +142,16 @@ pub fn train_sensor_language(
     // Torch's generator is shared by the whole process: hold it for the run.
     let _rng = wearlang_device::lock_rng();
     tch::manual_seed(cfg.seed as i64);
-    let mut model = SensorLanguageModel::new(cfg, train.steps(), train.channels(), &minilm_dir, device)?;
+    let corpus = sampler.corpus(&train.windows);
+    let mut model = SensorLanguageModel::new(
+        cfg,
+        train.steps(),
+        train.channels(),
+        &minilm_dir,
+        device,
+        &corpus,
+    )?;
+    model.warm_text_cache(&corpus)?;
     let mut opt = AdamW::new(&model.vs, cfg.optim.clone())?;
     let ckpt_cfg = SensorLanguageCheckpointConfig {
         kind: "sensor_language".into(),

@@ -1,0 +1,373 @@
+//! Sensor-language training on a small labelled store with the real
+//! MiniLM: it learns a zero-shot classifier, resumes bit for bit, reloads
+//! from its checkpoint, and reports bad input by name.
+
+use std::path::{Path, PathBuf};
+
+use tch::Tensor;
+use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split, Window};
+use wearlang_encoders::text::DecodeOptions;
+use wearlang_objectives::ObjectiveConfig;
+use wearlang_store::{StoreMeta, StoreWriter};
+use wearlang_train::checkpoint::{find_checkpoint, MODEL_FILE};
+use wearlang_train::sensor_language::{
+    load_split, DecoderVocabulary, SensorKind, TextKind, TextSampler,
+};
+use wearlang_train::{
+    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
+};
+
+const STEPS: usize = 32;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn minilm() -> PathBuf {
+    let dir = wearlang_encoders::text::default_model_dir(None, &workspace());
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "MiniLM not found in {} (run `cargo xtask setup`)",
+        dir.display()
+    );
+    dir
+}
+
+/// Two activities that differ in the signal: "walking" is a 2 Hz sine on
+/// channel 0, "sitting" a flat line with noise; 6 subjects, 2 for testing.
+/// Windows carry a `trend` caption; some values are missing.
+fn store(dir: &Path) -> PathBuf {
+    let path = dir.join("two_classes.parquet");
+    let mut windows = Vec::new();
+    let mut k = 0u32;
+    let mut noise = || {
+        k = k.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        ((k >> 16) as f32 / 65_536.0 - 0.5) * 0.2
+    };
+    for s in 0..6 {
+        for i in 0..24 {
+            let walking = i % 2 == 0;
+            let mut v = Vec::with_capacity(STEPS * 2);
+            for t in 0..STEPS {
+                let x = if walking {
+                    (t as f32 * 0.8 + s as f32).sin()
+                } else {
+                    0.0
+                };
+                v.push(x + noise());
+                v.push(noise());
+            }
+            if i % 5 == 0 {
+                v[4] = f32::NAN;
+                v[5] = f32::NAN;
+            }
+            let mut w =
+                Window::from_values(format!("s{s}"), format!("s{s}-r0"), i * 640, 50.0, 2, v)
+                    .unwrap();
+            w.label = Some(if walking { "walking" } else { "sitting" }.into());
+            w.split = if s < 4 { Split::Train } else { Split::Test };
+            w.captions.insert(
+                "trend".into(),
+                if walking {
+                    "the first channel oscillates quickly."
+                } else {
+                    "both channels stay flat."
+                }
+                .into(),
+            );
+            windows.push(w);
+        }
+    }
+    let mut meta = StoreMeta::new(
+        vec![
+            ChannelSpec::new("ax", "g", ChannelKind::Accelerometer),
+            ChannelSpec::new("ay", "g", ChannelKind::Accelerometer),
+        ],
+        STEPS,
+        50.0,
+    );
+    meta.caption_columns = vec!["trend".into()];
+    meta.labels = LabelVocab::sorted(["walking", "sitting"]);
+    meta.normalisation = Some(Normalisation::fit(
+        windows.iter().filter(|w| w.split == Split::Train),
+        2,
+    ));
+    let mut w = StoreWriter::create(&path, meta).unwrap();
+    w.write(&windows).unwrap();
+    w.finish().unwrap();
+    path
+}
+
+fn config(max_steps: u64) -> SensorLanguageConfig {
+    let mut c = SensorLanguageConfig {
+        name: "test".into(),
+        seed: 11,
+        batch_size: 16,
+        max_steps,
+        checkpoint_every: 2,
+        log_every: 1,
+        ..SensorLanguageConfig::default()
+    };
+    c.sensor.kind = SensorKind::Conv;
+    c.sensor.conv_dropout = 0.1;
+    c.projection.out_dim = 32;
+    c.optim.lr = 3e-3;
+    c.schedule.warmup_steps = 2;
+    c
+}
+
+fn opts(store: &Path, out: &Path, resume: bool, stop_after: Option<u64>) -> SensorLanguageOptions {
+    SensorLanguageOptions {
+        store: store.to_path_buf(),
+        out: out.to_path_buf(),
+        resume,
+        progress: false,
+        stop_after,
+        minilm_dir: Some(minilm()),
+    }
+}
+
+fn model_tensors(out: &Path) -> Vec<(String, Tensor)> {
+    let dir = find_checkpoint(out).expect("a checkpoint");
+    let mut t = Tensor::read_safetensors(dir.join(MODEL_FILE)).unwrap();
+    t.sort_by(|a, b| a.0.cmp(&b.0));
+    t
+}
+
+#[test]
+fn clip_learns_a_zero_shot_classifier_and_reloads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let out = tmp.path().join("clip");
+    let s = train_sensor_language(&config(60), &opts(&store, &out, false, None)).unwrap();
+    assert_eq!(s.steps, 60);
+    assert!(s.final_loss.is_finite());
+    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    for key in ["loss", "clip", "logit_scale", "lr", "samples_per_s", "data_wait_s"] {
+        assert!(first.get(key).is_some(), "log line lacks {key}: {first}");
+    }
+
+    // Zero-shot on the held-out subjects with class prompts only.
+    let loaded = load_sensor_language(&out, Some(&minilm()), tch::Device::Cpu).unwrap();
+    let test = load_split(&store, Split::Test).unwrap();
+    let prompts = [
+        "This is wearable sensor data for a person engaged in walking.",
+        "This is wearable sensor data for a person engaged in sitting.",
+    ];
+    let cls = loaded.model.embed_texts(&prompts, 8).unwrap();
+    let emb = loaded.model.embed_windows(&test.x, 64).unwrap();
+    let pred: Vec<i64> = Vec::try_from(emb.matmul(&cls.tr()).argmax(1, false)).unwrap();
+    let correct = pred
+        .iter()
+        .zip(&test.windows)
+        .filter(|(p, w)| (**p == 0) == (w.label.as_deref() == Some("walking")))
+        .count();
+    let acc = correct as f64 / pred.len() as f64;
+    assert!(acc >= 0.9, "zero-shot accuracy {acc}");
+    // Embeddings are unit vectors.
+    let norms = emb.norm_scalaropt_dim(2.0, [1i64].as_slice(), false);
+    assert!((norms - 1.0).abs().max().double_value(&[]) < 1e-5);
+    // The loader refuses a different vocabulary.
+    let fake = tmp.path().join("fake_minilm");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::write(fake.join("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n").unwrap();
+    assert!(load_sensor_language(&out, Some(&fake), tch::Device::Cpu).is_err());
+}
+
+#[test]
+fn coca_resumes_bit_for_bit_and_captions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let mut cfg = config(6);
+    cfg.sensor.kind = SensorKind::Patch;
+    cfg.sensor.patch.preset = "tiny".into();
+    cfg.sensor.patch.patch_time = 8;
+    cfg.text.variants = vec!["activity".into(), "trend".into()];
+    cfg.decoder.dim = 32;
+    cfg.decoder.depth = 1;
+    cfg.decoder.max_len = 24;
+    cfg.objective = toml::from_str(
+        "kind = \"sensorlm\"\nalpha = 1.0\nbeta = 1.0\ncontrastive = { kind = \"clip\" }",
+    )
+    .unwrap();
+    assert_eq!(cfg.decoder_vocabulary, DecoderVocabulary::Corpus);
+
+    let a = tmp.path().join("a");
+    train_sensor_language(&cfg, &opts(&store, &a, false, None)).unwrap();
+    let b = tmp.path().join("b");
+    assert_eq!(
+        train_sensor_language(&cfg, &opts(&store, &b, false, Some(3)))
+            .unwrap()
+            .steps,
+        3
+    );
+    assert_eq!(
+        train_sensor_language(&cfg, &opts(&store, &b, true, None))
+            .unwrap()
+            .steps,
+        6
+    );
+    let (ta, tb) = (model_tensors(&a), model_tensors(&b));
+    assert_eq!(ta.len(), tb.len());
+    assert!(ta.iter().any(|(n, _)| n.starts_with("decoder.")));
+    for ((na, va), (nb, vb)) in ta.iter().zip(&tb) {
+        assert_eq!(na, nb);
+        let d = (va - vb).abs().max().double_value(&[]);
+        assert!(d == 0.0, "{na} differs by {d} after resume");
+    }
+    let strip = |p: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(p.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let o = v.as_object_mut().unwrap();
+                o.remove("samples_per_s");
+                o.remove("data_wait_s");
+                v
+            })
+            .collect()
+    };
+    assert_eq!(strip(&a), strip(&b));
+
+    // The reloaded decoder writes text from the corpus vocabulary, within
+    // the length limit.
+    let loaded = load_sensor_language(&b, Some(&minilm()), tch::Device::Cpu).unwrap();
+    let test = load_split(&store, Split::Test).unwrap();
+    let caps = loaded
+        .model
+        .caption(
+            &test.x.narrow(0, 0, 3),
+            &DecodeOptions {
+                beam: 2,
+                max_new_tokens: 6,
+                ..Default::default()
+            },
+            8,
+        )
+        .unwrap();
+    assert_eq!(caps.len(), 3);
+    assert!(caps.iter().all(|c| c.split_whitespace().count() <= 6));
+}
+
+#[test]
+fn every_objective_and_text_tower_trains_a_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let objectives = [
+        "kind = \"siglip\"",
+        "kind = \"unicl\"",
+        "kind = \"slip\"",
+        "kind = \"sensorlm\"\nalpha = 0.0\nbeta = 1.0\ncontrastive = { kind = \"clip\" }",
+    ];
+    for (i, o) in objectives.iter().enumerate() {
+        let mut cfg = config(2);
+        cfg.objective = toml::from_str::<ObjectiveConfig>(o).unwrap();
+        cfg.decoder.dim = 16;
+        cfg.decoder.depth = 1;
+        cfg.decoder.heads = 2;
+        if i == 1 {
+            // UniCL with the small text Transformer trained from scratch.
+            cfg.text.kind = TextKind::Small;
+            cfg.text.small.dim = 16;
+            cfg.text.small.depth = 1;
+            cfg.text.small.heads = 2;
+        }
+        if i == 3 {
+            cfg.text.kind = TextKind::Minilm;
+            cfg.text.trainable = true;
+        }
+        let out = tmp.path().join(format!("run{i}"));
+        let s = train_sensor_language(&cfg, &opts(&store, &out, false, None))
+            .unwrap_or_else(|e| panic!("{o}: {e}"));
+        assert!(s.final_loss.is_finite(), "{o}");
+        let names: Vec<String> = model_tensors(&out).into_iter().map(|(n, _)| n).collect();
+        match i {
+            0 => assert!(names.iter().any(|n| n == "objective.logit_bias")),
+            1 => assert!(names.iter().any(|n| n.starts_with("text.transformer."))),
+            2 => assert!(names.iter().any(|n| n.starts_with("view_proj."))),
+            _ => {
+                assert!(names.iter().any(|n| n.starts_with("decoder.")));
+                assert!(names.iter().any(|n| n.starts_with("text.encoder.layer.0.")));
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    // A caption variant the store does not have.
+    let mut cfg = config(2);
+    cfg.text.variants = vec!["high+middle+low".into()];
+    let err = train_sensor_language(&cfg, &opts(&store, &tmp.path().join("x"), false, None))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("high+middle+low") && err.contains("subject"), "{err}");
+    // Unknown config field, with the file's name.
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "batch_sise = 4\n").unwrap();
+    let err = SensorLanguageConfig::from_file(&bad).unwrap_err().to_string();
+    assert!(err.contains("bad.toml") && err.contains("batch_sise"), "{err}");
+    // Resuming with another seed.
+    let out = tmp.path().join("r");
+    train_sensor_language(&config(2), &opts(&store, &out, false, None)).unwrap();
+    let mut other = config(4);
+    other.seed = 12;
+    assert!(train_sensor_language(&other, &opts(&store, &out, true, None)).is_err());
+    // A batch of one cannot be contrastive.
+    let mut one = config(2);
+    one.batch_size = 1;
+    assert!(one.validate().is_err());
+}
+
+#[test]
+fn text_changes_with_the_epoch_and_is_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = load_split(&store(tmp.path()), Split::Train).unwrap();
+    let cfg = config(1);
+    let s = TextSampler::new(&cfg.text, 0);
+    let w = &set.windows[0];
+    let texts: Vec<String> = (0..8).map(|e| s.text(w, 0, e).unwrap()).collect();
+    assert!(texts.iter().all(|t| t.contains("walking")));
+    let distinct: std::collections::BTreeSet<_> = texts.iter().collect();
+    assert!(distinct.len() > 1, "the same template every epoch: {texts:?}");
+    assert_eq!(texts, (0..8).map(|e| s.text(w, 0, e).unwrap()).collect::<Vec<_>>());
+    // Every sampled text is inside the corpus the decoder vocabulary uses.
+    let corpus = s.corpus(&set.windows);
+    assert!(texts.iter().all(|t| corpus.contains(t)));
+}
+
+#[test]
+fn shipped_configs_parse() {
+    let dir = workspace().join("configs");
+    for name in [
+        "nls_clip",
+        "sensorlm_clip",
+        "sensorlm_siglip",
+        "sensorlm_coca",
+        "unicl",
+        "slip",
+    ] {
+        SensorLanguageConfig::from_file(&dir.join(format!("{name}.toml")))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn the_corpus_holds_every_activity_text_with_knowledge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = load_split(&store(tmp.path()), Split::Train).unwrap();
+    let mut cfg = config(1);
+    cfg.text.activity.body_parts = true;
+    let s = TextSampler::new(&cfg.text, 3);
+    let corpus = s.corpus(&set.windows);
+    for (i, w) in set.windows.iter().enumerate().take(10) {
+        for e in 0..5 {
+            let t = s.text(w, i, e).unwrap();
+            assert!(corpus.contains(&t), "{t} not in the corpus");
+        }
+    }
+}
