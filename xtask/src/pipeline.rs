@@ -37,6 +37,10 @@ struct Profile {
     pretrain_steps_days: u64,
     /// Held-out windows for the imputation report (0: all).
     report_windows: usize,
+    /// Sensor-language training steps on the fixture (NLS and CoCa runs).
+    train_steps: u64,
+    /// Test windows captioned in the CoCa report.
+    caption_windows: usize,
 }
 
 fn profile(name: &str) -> Result<Profile> {
@@ -47,6 +51,8 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_fixture: 20,
             pretrain_steps_days: 10,
             report_windows: 128,
+            train_steps: 20,
+            caption_windows: 64,
         },
         "default" => Profile {
             synth_subjects: 20,
@@ -54,6 +60,8 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_fixture: 300,
             pretrain_steps_days: 150,
             report_windows: 0,
+            train_steps: 300,
+            caption_windows: 300,
         },
         "full" => Profile {
             synth_subjects: 100,
@@ -61,6 +69,8 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_fixture: 2000,
             pretrain_steps_days: 1500,
             report_windows: 0,
+            train_steps: 1500,
+            caption_windows: 0,
         },
         other => bail!("unknown profile '{other}' (smoke, default, full)"),
     })
@@ -69,7 +79,8 @@ fn profile(name: &str) -> Result<Profile> {
 /// Run the pipeline.
 pub fn run(args: &PipelineArgs) -> Result<()> {
     let p = profile(&args.profile)?;
-    crate::setup::run()?.print();
+    let setup = crate::setup::run()?;
+    setup.print();
     cargo(&["build", "--release", "-p", "wearlang-cli"])?;
     let bin = target_dir().join("release/wearlang");
     let out = args
@@ -163,6 +174,40 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
                     .arg("--report-windows")
                     .arg(p.report_windows.to_string()),
             )?;
+        }
+        Ok(())
+    })?;
+
+    stage("sensor-language training", || {
+        // NLS (conv + frozen MiniLM, CLIP) and SensorLM-CoCa (the AIM
+        // encoder from the previous stage + captioning decoder), each with a
+        // zero-shot / caption report on the fixture's test subjects.
+        for (config, run, init) in [
+            ("configs/nls_clip.toml", "nls_clip", None),
+            (
+                "configs/sensorlm_coca.toml",
+                "sensorlm_coca",
+                Some(out.join("mae_fixture")),
+            ),
+        ] {
+            let mut cmd = Command::new(&bin);
+            cmd.arg("train")
+                .arg("--store")
+                .arg(&fixture_store)
+                .arg("--config")
+                .arg(root.join(config))
+                .arg("--out")
+                .arg(out.join(run))
+                .arg("--max-steps")
+                .arg(p.train_steps.to_string())
+                .arg("--caption-windows")
+                .arg(p.caption_windows.to_string())
+                .arg("--minilm")
+                .arg(&setup.minilm);
+            if let Some(dir) = init {
+                cmd.arg("--init-from").arg(dir);
+            }
+            exec(&mut cmd)?;
         }
         Ok(())
     })?;
