@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn json_output(cmd: &mut Command) -> Result<Value> {
+pub(crate) fn json_output(cmd: &mut Command) -> Result<Value> {
     eprintln!("$ {cmd:?}");
     let out = cmd
         .output()

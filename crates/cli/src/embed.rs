@@ -58,7 +58,8 @@ fn write_parquet(path: &Path, fields: Vec<Field>, cols: Vec<ArrayRef>) -> Result
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), cols)?;
     let tmp = path.with_extension("parquet.tmp");
-    let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut w = ArrowWriter::try_new(file, schema, None)?;
     w.write(&batch)?;
     w.close()?;
@@ -97,11 +98,17 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
                 ef,
             ];
             let cols: Vec<ArrayRef> = vec![
-                Arc::new(StringArray::from_iter_values(w.iter().map(|w| w.subject.as_str()))),
-                Arc::new(StringArray::from_iter_values(w.iter().map(|w| w.recording.as_str()))),
+                Arc::new(StringArray::from_iter_values(
+                    w.iter().map(|w| w.subject.as_str()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    w.iter().map(|w| w.recording.as_str()),
+                )),
                 Arc::new(Int64Array::from_iter_values(w.iter().map(|w| w.start_ms))),
                 Arc::new(StringArray::from_iter(w.iter().map(|w| w.label.as_deref()))),
-                Arc::new(StringArray::from_iter_values(w.iter().map(|w| w.split.as_str()))),
+                Arc::new(StringArray::from_iter_values(
+                    w.iter().map(|w| w.split.as_str()),
+                )),
                 ec,
             ];
             write_parquet(&a.out, fields, cols)?;
@@ -124,7 +131,10 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
             write_parquet(
                 &a.out,
                 vec![Field::new("text", DataType::Utf8, false), ef],
-                vec![Arc::new(StringArray::from_iter_values(lines.iter().copied())), ec],
+                vec![
+                    Arc::new(StringArray::from_iter_values(lines.iter().copied())),
+                    ec,
+                ],
             )?;
             println!("{} texts → {}", lines.len(), a.out.display());
         }

@@ -123,12 +123,11 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let ens = zero_shot(&loaded.model, &test, &classes, &ZeroShotConfig::default())?;
     let captions = if loaded.model.has_decoder() {
         let variants = cfg.text.variants.clone();
-        let activity = wearlang_captioning::ActivityCaptioner::new(
-            wearlang_captioning::ActivityConfig {
+        let activity =
+            wearlang_captioning::ActivityCaptioner::new(wearlang_captioning::ActivityConfig {
                 template: wearlang_captioning::TemplateChoice::Base,
                 ..cfg.text.activity.clone()
-            },
-        );
+            });
         let windows = &test.windows;
         Some(evaluate_captions(
             &loaded.model,

@@ -65,7 +65,10 @@ fn the_rng_lock_is_reentrant_and_exclusive() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     drop(inner);
     std::thread::sleep(std::time::Duration::from_millis(50));
-    assert!(!entered.load(Ordering::SeqCst), "another thread entered while held");
+    assert!(
+        !entered.load(Ordering::SeqCst),
+        "another thread entered while held"
+    );
     drop(outer);
     other.join().unwrap();
     assert!(entered.load(Ordering::SeqCst));

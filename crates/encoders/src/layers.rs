@@ -303,8 +303,12 @@ impl Block {
         let mut x = x + a;
         if let (Some((ln, cross)), Some((c, cm))) = (&self.cross, ctx) {
             let y = cross.forward_t(&ln.forward(&x), Some(c), cm, false, train);
-            // Not `+=`: the cross-attention's LayerNorm saved `x` for backward.
-            x = x + y.dropout(self.dropout, train);
+            // Not `+=` (in place): the cross-attention's LayerNorm saved `x`
+            // for backward.
+            #[allow(clippy::assign_op_pattern)]
+            {
+                x = x + y.dropout(self.dropout, train);
+            }
         }
         let m = self
             .mlp

@@ -48,7 +48,10 @@ fn small_text_embedding_ignores_padding_and_trains() {
     let a = m.embed(&short.ids, &short.attention_mask, false).unwrap();
     let b = m.embed(&padded.ids, &padded.attention_mask, false).unwrap();
     assert_eq!(b.size(), [2, 16]);
-    assert!(max_diff(&a.get(0), &b.get(0)) < 1e-5, "padding changed the embedding");
+    assert!(
+        max_diff(&a.get(0), &b.get(0)) < 1e-5,
+        "padding changed the embedding"
+    );
     assert!(max_diff(&b.get(0), &b.get(1)) > 1e-3);
     // Too long and mismatched inputs are errors, not panics.
     let long = ids(&[&[1, 3, 3, 3, 3, 3, 3, 3, 2]]);
@@ -112,7 +115,9 @@ fn decoder_is_causal_and_honours_the_context_mask() {
     let c3 = d.forward_t(&seq, &ctx2, None, false).unwrap();
     assert!(max_diff(&c1, &c3) > 1e-4);
     // Wrong shapes are errors.
-    assert!(d.forward_t(&seq, &ctx.narrow(2, 0, 4), None, false).is_err());
+    assert!(d
+        .forward_t(&seq, &ctx.narrow(2, 0, 4), None, false)
+        .is_err());
     let too_long = Tensor::zeros([2, 11], (Kind::Int64, Device::Cpu));
     assert!(d.forward_t(&too_long, &ctx, None, false).is_err());
 }
@@ -123,7 +128,10 @@ fn teacher_forcing_shifts_and_ignores_padding() {
     assert!(!vs.variables().keys().any(|n| n.contains("head")));
     let tb = ids(&[&[1, 4, 5, 2], &[1, 6, 2]]);
     let (inp, tgt) = d.teacher_forcing(&tb).unwrap();
-    assert_eq!(Vec::<i64>::try_from(inp.flatten(0, -1)).unwrap(), [1, 4, 5, 1, 6, 2]);
+    assert_eq!(
+        Vec::<i64>::try_from(inp.flatten(0, -1)).unwrap(),
+        [1, 4, 5, 1, 6, 2]
+    );
     assert_eq!(
         Vec::<i64>::try_from(tgt.flatten(0, -1)).unwrap(),
         [4, 5, 2, 6, 2, IGNORE_INDEX]
@@ -190,7 +198,16 @@ fn decoder_learns_context_dependent_captions_and_decodes_them() {
         .unwrap();
     assert!(short.iter().all(|s| s.len() <= 2));
     assert!(d
-        .generate(&ctx, None, 1, 2, &DecodeOptions { beam: 0, ..Default::default() })
+        .generate(
+            &ctx,
+            None,
+            1,
+            2,
+            &DecodeOptions {
+                beam: 0,
+                ..Default::default()
+            }
+        )
         .is_err());
 }
 

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use wearlang_captioning::KnowledgeBase;
 use wearlang_encoders::text::DecodeOptions;
 use wearlang_metrics::CaptionReport;
-use wearlang_train::WindowSet;
 use wearlang_train::SensorLanguageModel;
+use wearlang_train::WindowSet;
 
 use crate::{EvalError, Result};
 
@@ -26,8 +26,9 @@ pub struct CaptionEval {
     pub examples: Vec<(String, String)>,
 }
 
-/// Caption the first `max_windows` windows of `set` (all when 0) and score
-/// them against `references(window)`.
+/// Caption `max_windows` windows of `set` spread evenly over it (all when 0;
+/// stores are ordered by recording, so the first windows would cover few
+/// activities) and score them against `references(window index)`.
 pub fn evaluate_captions(
     model: &SensorLanguageModel,
     set: &WindowSet,
@@ -44,7 +45,9 @@ pub fn evaluate_captions(
     if n == 0 {
         return Err(EvalError::Data("captioning: no windows".into()));
     }
-    let generated = model.caption(&set.x.narrow(0, 0, n as i64), opts, 64)?;
+    let picked: Vec<usize> = (0..n).map(|k| k * set.len() / n).collect();
+    let idx = tch::Tensor::from_slice(&picked.iter().map(|&i| i as i64).collect::<Vec<_>>());
+    let generated = model.caption(&set.x.index_select(0, &idx), opts, 64)?;
     let kb = KnowledgeBase::builtin();
     let names: Vec<String> = classes
         .iter()
@@ -52,7 +55,7 @@ pub fn evaluate_captions(
         .collect();
     let (mut hit, mut other) = (0usize, 0usize);
     let mut refs = Vec::with_capacity(n);
-    for (i, g) in generated.iter().enumerate() {
+    for (&i, g) in picked.iter().zip(&generated) {
         let g = g.to_lowercase();
         if let Some(label) = set.windows[i].label.as_deref() {
             let truth = kb.plain_name(label).to_lowercase();
@@ -70,8 +73,14 @@ pub fn evaluate_captions(
         mentions_true_activity: hit as f64 / n as f64,
         mentions_other_activity: other as f64 / n as f64,
         metrics,
-        examples: (0..n.min(5))
-            .map(|i| (refs[i].first().cloned().unwrap_or_default(), generated[i].clone()))
+        examples: (0..n.min(7))
+            .map(|k| k * n / n.min(7))
+            .map(|k| {
+                (
+                    refs[k].first().cloned().unwrap_or_default(),
+                    generated[k].clone(),
+                )
+            })
             .collect(),
     })
 }

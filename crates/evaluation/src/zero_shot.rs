@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
 use wearlang_metrics::ClassificationReport;
-use wearlang_train::WindowSet;
 use wearlang_train::SensorLanguageModel;
+use wearlang_train::WindowSet;
 
 use crate::{EvalError, Result};
 
@@ -70,7 +70,9 @@ pub fn class_embeddings(
     let flat: Vec<String> = prompts.into_iter().flatten().collect();
     let e = model.embed_texts(&flat, cfg.batch)?;
     let k = classes.len() as i64;
-    let mean = e.reshape([k, per as i64, -1]).mean_dim(1, false, Kind::Float);
+    let mean = e
+        .reshape([k, per as i64, -1])
+        .mean_dim(1, false, Kind::Float);
     Ok((wearlang_objectives::normalize(&mean), per))
 }
 

@@ -144,7 +144,14 @@ fn clip_learns_a_zero_shot_classifier_and_reloads() {
     assert!(s.final_loss.is_finite());
     let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
-    for key in ["loss", "clip", "logit_scale", "lr", "samples_per_s", "data_wait_s"] {
+    for key in [
+        "loss",
+        "clip",
+        "logit_scale",
+        "lr",
+        "samples_per_s",
+        "data_wait_s",
+    ] {
         assert!(first.get(key).is_some(), "log line lacks {key}: {first}");
     }
 
@@ -171,7 +178,11 @@ fn clip_learns_a_zero_shot_classifier_and_reloads() {
     // The loader refuses a different vocabulary.
     let fake = tmp.path().join("fake_minilm");
     std::fs::create_dir_all(&fake).unwrap();
-    std::fs::write(fake.join("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n").unwrap();
+    std::fs::write(
+        fake.join("vocab.txt"),
+        "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n",
+    )
+    .unwrap();
     assert!(load_sensor_language(&out, Some(&fake), tch::Device::Cpu).is_err());
 }
 
@@ -305,12 +316,20 @@ fn bad_input_is_named() {
     let err = train_sensor_language(&cfg, &opts(&store, &tmp.path().join("x"), false, None))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("high+middle+low") && err.contains("subject"), "{err}");
+    assert!(
+        err.contains("high+middle+low") && err.contains("subject"),
+        "{err}"
+    );
     // Unknown config field, with the file's name.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "batch_sise = 4\n").unwrap();
-    let err = SensorLanguageConfig::from_file(&bad).unwrap_err().to_string();
-    assert!(err.contains("bad.toml") && err.contains("batch_sise"), "{err}");
+    let err = SensorLanguageConfig::from_file(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("bad.toml") && err.contains("batch_sise"),
+        "{err}"
+    );
     // Resuming with another seed.
     let out = tmp.path().join("r");
     train_sensor_language(&config(2), &opts(&store, &out, false, None)).unwrap();
@@ -333,8 +352,14 @@ fn text_changes_with_the_epoch_and_is_reproducible() {
     let texts: Vec<String> = (0..8).map(|e| s.text(w, 0, e).unwrap()).collect();
     assert!(texts.iter().all(|t| t.contains("walking")));
     let distinct: std::collections::BTreeSet<_> = texts.iter().collect();
-    assert!(distinct.len() > 1, "the same template every epoch: {texts:?}");
-    assert_eq!(texts, (0..8).map(|e| s.text(w, 0, e).unwrap()).collect::<Vec<_>>());
+    assert!(
+        distinct.len() > 1,
+        "the same template every epoch: {texts:?}"
+    );
+    assert_eq!(
+        texts,
+        (0..8).map(|e| s.text(w, 0, e).unwrap()).collect::<Vec<_>>()
+    );
     // Every sampled text is inside the corpus the decoder vocabulary uses.
     let corpus = s.corpus(&set.windows);
     assert!(texts.iter().all(|t| corpus.contains(t)));

@@ -222,10 +222,10 @@ impl CaptionDecoder {
         }
         let inputs = batch.ids.narrow(1, 0, l - 1);
         let keep = batch.attention_mask.narrow(1, 1, l - 1).to_kind(Kind::Bool);
-        let targets = batch
-            .ids
-            .narrow(1, 1, l - 1)
-            .where_self(&keep, &Tensor::from(IGNORE_INDEX).to_device(batch.ids.device()));
+        let targets = batch.ids.narrow(1, 1, l - 1).where_self(
+            &keep,
+            &Tensor::from(IGNORE_INDEX).to_device(batch.ids.device()),
+        );
         Ok((inputs, targets))
     }
 

@@ -64,8 +64,11 @@ pub enum TextKind {
 pub struct TextSpec {
     /// `minilm` or `small`.
     pub kind: TextKind,
-    /// Fine-tune MiniLM (`false`: frozen, embeddings cached per text).
+    /// Fine-tune MiniLM (`false`: frozen).
     pub trainable: bool,
+    /// With frozen MiniLM: embed each distinct text once and reuse it
+    /// (`false` runs MiniLM on every batch, e.g. to measure its cost).
+    pub cache: bool,
     /// Directory of `model.safetensors`, `vocab.txt`, `config.json` (default:
     /// `$WEARLANG_MINILM` or `target/models/all-MiniLM-L6-v2`). The small
     /// tower and the decoder use its vocabulary too.
@@ -87,6 +90,7 @@ impl Default for TextSpec {
         TextSpec {
             kind: TextKind::Minilm,
             trainable: false,
+            cache: true,
             model_dir: None,
             max_len: 64,
             small: SmallTextConfig::default(),

@@ -13,9 +13,12 @@ mod model;
 mod text;
 mod training;
 
-pub use config::{DecoderVocabulary, SensorKind, SensorLanguageConfig, SensorSpec, TextKind, TextSpec};
+pub use config::{
+    DecoderVocabulary, SensorKind, SensorLanguageConfig, SensorSpec, TextKind, TextSpec,
+};
 pub use model::{
-    corpus_tokens, resolve_minilm_dir, Batch, ResolvedModel, SensorLanguageModel, TextIdentity, TextTower,
+    corpus_tokens, resolve_minilm_dir, Batch, ResolvedModel, SensorLanguageModel, TextIdentity,
+    TextTower,
 };
 pub use text::{TextEmbeddingCache, TextSampler, ACTIVITY};
 pub use training::{

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{nn, nn::Module, Device, Tensor};
 use wearlang_encoders::text::{
-    load_safetensors_into, BertConfig, CaptionDecoder, CaptionDecoderConfig, DecodeOptions,
-    MiniLm, MiniLmEncoder, SmallTextConfig, SmallTextTransformer, WordPieceTokenizer,
+    load_safetensors_into, BertConfig, CaptionDecoder, CaptionDecoderConfig, DecodeOptions, MiniLm,
+    MiniLmEncoder, SmallTextConfig, SmallTextTransformer, WordPieceTokenizer,
 };
 use wearlang_encoders::{
     ConvEncoder, ConvEncoderConfig, PatchTransformer, PatchTransformerConfig, ProjectionHead,
@@ -140,7 +140,16 @@ impl SensorLanguageModel {
         device: Device,
         corpus: &[String],
     ) -> Result<Self> {
-        Self::assemble(cfg, steps, channels, minilm_dir, device, None, Some(corpus), None)
+        Self::assemble(
+            cfg,
+            steps,
+            channels,
+            minilm_dir,
+            device,
+            None,
+            Some(corpus),
+            None,
+        )
     }
 
     /// Rebuild the architecture a checkpoint recorded (weights are loaded by
@@ -170,6 +179,7 @@ impl SensorLanguageModel {
         Ok(m)
     }
 
+    #[allow(clippy::too_many_arguments)] // private: `new` and `from_resolved` are the API
     fn assemble(
         cfg: &SensorLanguageConfig,
         steps: usize,
@@ -240,7 +250,8 @@ impl SensorLanguageModel {
                 Box::new(enc)
             }
         };
-        let sensor_proj = ProjectionHead::new(&root / "sensor_proj", sensor.dim(), &cfg.projection)?;
+        let sensor_proj =
+            ProjectionHead::new(&root / "sensor_proj", sensor.dim(), &cfg.projection)?;
 
         // Text tower.
         let needs_minilm_weights = cfg.text.kind == TextKind::Minilm;
@@ -282,11 +293,16 @@ impl SensorLanguageModel {
         let decoder = if cfg.objective.needs_captions() {
             let tokens = match (cfg.decoder_vocabulary, corpus) {
                 (DecoderVocabulary::Full, _) => None,
-                (DecoderVocabulary::Corpus, Some(texts)) => {
-                    Some(corpus_tokens(&tokenizer, texts, cfg.decoder.max_len as usize)?)
-                }
+                (DecoderVocabulary::Corpus, Some(texts)) => Some(corpus_tokens(
+                    &tokenizer,
+                    texts,
+                    cfg.decoder.max_len as usize,
+                )?),
                 (DecoderVocabulary::Corpus, None) => Some(saved_tokens.ok_or_else(|| {
-                    TrainError::config("decoder_vocabulary", "no corpus and no saved decoder tokens")
+                    TrainError::config(
+                        "decoder_vocabulary",
+                        "no corpus and no saved decoder tokens",
+                    )
                 })?),
             };
             let dec_vocab = match &tokens {
@@ -394,6 +410,9 @@ impl SensorLanguageModel {
     /// last bits with the batch's shape) and a resumed run matches a straight
     /// one bit for bit. Does nothing for trainable text towers.
     pub fn warm_text_cache(&self, texts: &[String]) -> Result<()> {
+        if !self.cfg.text.cache {
+            return Ok(());
+        }
         if let TextTower::Frozen(enc, cache) = &self.text {
             let mut sorted: Vec<&String> = texts.iter().collect();
             sorted.sort();
@@ -415,7 +434,10 @@ impl SensorLanguageModel {
     fn text_features<S: AsRef<str>>(&self, texts: &[S], train: bool) -> Result<Tensor> {
         let device = self.device();
         Ok(match &self.text {
-            TextTower::Frozen(enc, cache) => cache.borrow_mut().embed(enc, texts)?,
+            TextTower::Frozen(enc, cache) if self.cfg.text.cache => {
+                cache.borrow_mut().embed(enc, texts)?
+            }
+            TextTower::Frozen(enc, _) => enc.embed_texts(texts, texts.len())?,
             TextTower::Tuned(m) => {
                 let tb = self
                     .tokenizer
@@ -456,7 +478,9 @@ impl SensorLanguageModel {
         let (logits, targets) = match &self.decoder {
             Some(d) => {
                 let max = d.config().max_len as usize;
-                let mut tb = self.tokenizer.encode_batch(&batch.texts, max, self.device())?;
+                let mut tb = self
+                    .tokenizer
+                    .encode_batch(&batch.texts, max, self.device())?;
                 if let Some(map) = &self.decoder_map {
                     tb.ids = map.to_decoder(&tb.ids);
                 }
@@ -601,7 +625,9 @@ impl DecoderVocab {
         self.tokens
             .binary_search(&wordpiece)
             .map(|i| i as i64)
-            .map_err(|_| TrainError::Data(format!("token {wordpiece} not in the decoder vocabulary")))
+            .map_err(|_| {
+                TrainError::Data(format!("token {wordpiece} not in the decoder vocabulary"))
+            })
     }
 
     fn to_wordpiece(&self, ids: &[i64]) -> Vec<i64> {

@@ -105,7 +105,9 @@ impl TextSampler {
                     let cfg = &self.activity.config;
                     let extra = [
                         cfg.body_parts.then(|| info.body_parts_sentence()).flatten(),
-                        cfg.description.then(|| info.description_sentence()).flatten(),
+                        cfg.description
+                            .then(|| info.description_sentence())
+                            .flatten(),
                     ];
                     for e in extra.into_iter().flatten() {
                         t.push(' ');

@@ -361,7 +361,8 @@ pub fn load_sensor_language(
     let minilm = resolve_minilm_dir(&config.run, minilm_dir);
     let _rng = wearlang_device::lock_rng();
     tch::manual_seed(config.run.seed as i64);
-    let mut model = SensorLanguageModel::from_resolved(&config.run, &config.model, &minilm, device)?;
+    let mut model =
+        SensorLanguageModel::from_resolved(&config.run, &config.model, &minilm, device)?;
     let have = model.text_identity();
     if have.vocab_sha256 != config.text.vocab_sha256
         || (!config.text.model_sha256.is_empty() && have.model_sha256 != config.text.model_sha256)

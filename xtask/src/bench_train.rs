@@ -1,0 +1,121 @@
+//! `cargo xtask bench train`: windows/s of one sensor-language training step
+//! (loss, backward, AdamW) for the Rust implementation
+//! (`crates/train/examples/bench_train_step.rs`) and a PyTorch eager
+//! implementation of the same models and step
+//! (`xtask/bench/train_reference.py`, torch 2.13.0 in
+//! `target/bench/torch-venv`), in three modes: CLIP with cached MiniLM text
+//! embeddings, CLIP with MiniLM run on every batch, and CoCa; on 1 thread
+//! and on all cores. Prints the ratios and writes
+//! `target/bench/train/results.json`.
+use crate::bench_pretrain::{ensure_torch_venv, json_output};
+use crate::util::{target_dir, workspace_root};
+use anyhow::{bail, Result};
+use std::process::Command;
+
+/// Run the benchmark.
+pub fn run(args: &[String]) -> Result<()> {
+    let get = |name: &str, default: &str| -> String {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let batch = get("--batch", "64");
+    let steps = get("--steps", "20");
+    let no_reference = args.iter().any(|a| a == "--no-reference");
+    let modes: Vec<String> = match args.iter().position(|a| a == "--mode") {
+        Some(i) => vec![args.get(i + 1).cloned().unwrap_or_default()],
+        None => ["clip_cached", "clip_minilm", "coca"]
+            .map(String::from)
+            .to_vec(),
+    };
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threads: Vec<usize> = match args.iter().position(|a| a == "--threads") {
+        Some(i) => vec![args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(1)],
+        None if cores > 1 => vec![1, cores],
+        None => vec![1],
+    };
+    let setup = crate::setup::run()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    crate::util::exec(
+        Command::new(&cargo)
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "wearlang-train",
+                "--example",
+                "bench_train_step",
+            ])
+            .current_dir(workspace_root()),
+    )?;
+    let bin = target_dir().join("release/examples/bench_train_step");
+    let python = if no_reference {
+        None
+    } else {
+        Some(ensure_torch_venv(&target_dir().join("bench/torch-venv"))?)
+    };
+    let script = workspace_root().join("xtask/bench/train_reference.py");
+    let minilm = setup.minilm.display().to_string();
+    println!("train step bench: batch {batch}, 100 x 6 windows, NLS activity texts");
+    println!(
+        "{:>12} {:>8} {:>12} {:>12} {:>10} {:>8}",
+        "mode", "threads", "rust win/s", "torch win/s", "params", "ratio"
+    );
+    let mut json = Vec::new();
+    for mode in &modes {
+        for &t in &threads {
+            let common = [
+                "--mode",
+                mode,
+                "--threads",
+                &t.to_string(),
+                "--batch",
+                &batch,
+                "--steps",
+                &steps,
+                "--minilm",
+                &minilm,
+            ]
+            .map(String::from);
+            let rust = json_output(Command::new(&bin).args(&common))?;
+            let py = match &python {
+                Some(p) => Some(json_output(Command::new(p).arg(&script).args(&common))?),
+                None => None,
+            };
+            if let Some(py) = &py {
+                if py["params"] != rust["params"] {
+                    bail!(
+                        "{mode}: the PyTorch reference has {} parameters, the Rust model {}: not the same model",
+                        py["params"],
+                        rust["params"]
+                    );
+                }
+            }
+            let rw = rust["samples_per_s"].as_f64().unwrap_or(f64::NAN);
+            let pw = py
+                .as_ref()
+                .and_then(|p| p["samples_per_s"].as_f64())
+                .unwrap_or(f64::NAN);
+            println!(
+                "{mode:>12} {t:>8} {rw:>12.1} {pw:>12.1} {:>10} {:>7.2}x",
+                rust["params"],
+                rw / pw
+            );
+            json.push(serde_json::json!({"mode": mode, "threads": t, "rust": rust, "pytorch": py, "ratio": rw / pw}));
+        }
+    }
+    println!("target: ratio >= 1.0 (Rust windows/s over PyTorch eager windows/s, same threads)");
+    println!("data: `wearlang train` logs data_wait_s; the batch thread kept the wait under 1 % of the step time in the pipeline runs (docs/sensor-language.md)");
+    let dir = target_dir().join("bench/train");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&json)?,
+    )?;
+    eprintln!("results: {}", dir.join("results.json").display());
+    Ok(())
+}
