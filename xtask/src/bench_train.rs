@@ -82,8 +82,19 @@ pub fn run(args: &[String]) -> Result<()> {
             ]
             .map(String::from);
             let rust = json_output(Command::new(&bin).args(&common))?;
+            // Same text length and decoder vocabulary as the Rust run.
+            let shapes = [
+                "--text-len".to_string(),
+                rust["text_len"].to_string(),
+                "--caption-len".to_string(),
+                rust["text_len"].to_string(),
+                "--vocab".to_string(),
+                rust["decoder_vocab"].to_string(),
+            ];
             let py = match &python {
-                Some(p) => Some(json_output(Command::new(p).arg(&script).args(&common))?),
+                Some(p) => Some(json_output(
+                    Command::new(p).arg(&script).args(&common).args(&shapes),
+                )?),
                 None => None,
             };
             if let Some(py) = &py {

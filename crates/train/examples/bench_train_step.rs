@@ -112,8 +112,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         step((warmup + i) as u64)?;
     }
     let dt = t.elapsed().as_secs_f64();
+    // What the PyTorch reference needs to build the same shapes: the
+    // decoder's vocabulary and the padded token length of a batch (texts
+    // are padded to the longest of their batch; mean over the timed steps).
+    let text_len = {
+        let per_batch: Vec<usize> = (0..steps)
+            .map(|i| {
+                texts((warmup + i) as u64)
+                    .iter()
+                    .map(|t| model.tokenizer().encode(t, 64).len())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        (per_batch.iter().sum::<usize>() as f64 / per_batch.len().max(1) as f64).round() as usize
+    };
+    let vocab = model
+        .resolved()
+        .decoder
+        .as_ref()
+        .map(|d| d.vocab_size)
+        .unwrap_or(0);
     println!(
-        "{{\"impl\":\"wearlang\",\"mode\":\"{mode}\",\"threads\":{},\"params\":{},\"batch\":{batch},\"steps\":{steps},\"steps_per_s\":{},\"samples_per_s\":{}}}",
+        "{{\"impl\":\"wearlang\",\"mode\":\"{mode}\",\"text_len\":{text_len},\"decoder_vocab\":{vocab},\"threads\":{},\"params\":{},\"batch\":{batch},\"steps\":{steps},\"steps_per_s\":{},\"samples_per_s\":{}}}",
         tch::get_num_threads(),
         model.num_parameters(),
         steps as f64 / dt,
