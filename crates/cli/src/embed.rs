@@ -69,6 +69,9 @@ fn write_parquet(path: &Path, fields: Vec<Field>, cols: Vec<ArrayRef>) -> Result
 
 /// Run `wearlang embed`.
 pub fn run(a: &EmbedArgs) -> Result<()> {
+    if a.store.is_some() == a.texts.is_some() {
+        bail!("give either --store (windows) or --texts (a file with one text per line)");
+    }
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), tch::Device::Cpu)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let model = &loaded.model;
@@ -138,7 +141,7 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
             )?;
             println!("{} texts → {}", lines.len(), a.out.display());
         }
-        _ => bail!("give either --store (windows) or --texts (a file with one text per line)"),
+        _ => unreachable!("checked above"),
     }
     Ok(())
 }

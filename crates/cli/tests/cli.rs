@@ -155,3 +155,126 @@ fn caption_adds_columns_seen_by_inspect() {
     assert!(!cols.is_empty());
     assert_eq!(v["summary"]["windows"], 2);
 }
+
+fn minilm_dir() -> std::path::PathBuf {
+    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    match std::env::var_os("WEARLANG_MINILM") {
+        Some(p) => p.into(),
+        None => ws.join("target/models/all-MiniLM-L6-v2"),
+    }
+}
+
+/// Parquet rows and the width of the `embedding` column.
+fn embedding_file(path: &std::path::Path) -> (usize, usize) {
+    use arrow::array::{Array, FixedSizeListArray};
+    let f = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap();
+    let (mut rows, mut width) = (0, 0);
+    for b in reader {
+        let b = b.unwrap();
+        let col = b.column_by_name("embedding").expect("an embedding column");
+        let list = col.as_any().downcast_ref::<FixedSizeListArray>().unwrap();
+        width = list.value_length() as usize;
+        rows += list.len();
+    }
+    (rows, width)
+}
+
+#[test]
+fn train_then_embed_windows_and_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("days.parquet");
+    let store_s = store.to_str().unwrap();
+    let out = wearlang(&["synth", "--days", "2", "--subjects", "3", "--out", store_s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = wearlang(&["caption", store_s, "--show", "0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cfg = dir.path().join("run.toml");
+    std::fs::write(
+        &cfg,
+        "name = \"t\"\nbatch_size = 3\nmax_steps = 2\nlog_every = 1\n\
+         [text]\nvariants = [\"high+middle+low\", \"low\"]\n\
+         [projection]\nout_dim = 16\n",
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let minilm = minilm_dir();
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "train",
+            "--store",
+            store_s,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+            "--minilm",
+            minilm.to_str().unwrap(),
+            "--quiet",
+            "--no-report",
+        ];
+        v.extend_from_slice(extra);
+        v.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let a = args(&[]);
+    let out = wearlang(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run.join("checkpoint/model.safetensors").is_file());
+
+    let emb = dir.path().join("w.parquet");
+    let out = wearlang(&[
+        "embed",
+        "--model",
+        run.to_str().unwrap(),
+        "--store",
+        store_s,
+        "--out",
+        emb.to_str().unwrap(),
+        "--minilm",
+        minilm.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(embedding_file(&emb), (6, 16));
+
+    let texts = dir.path().join("t.txt");
+    std::fs::write(&texts, "walking fast\n\nsleeping\nheart rate rises\n").unwrap();
+    let temb = dir.path().join("t.parquet");
+    let out = wearlang(&[
+        "embed",
+        "--model",
+        run.to_str().unwrap(),
+        "--texts",
+        texts.to_str().unwrap(),
+        "--out",
+        temb.to_str().unwrap(),
+        "--minilm",
+        minilm.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(embedding_file(&temb), (3, 16));
+
+    // Neither input, or a model directory without a checkpoint: clear errors.
+    let out = wearlang(&[
+        "embed",
+        "--model",
+        run.to_str().unwrap(),
+        "--out",
+        "x.parquet",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--store"), "{}", stderr(&out));
+    let out = wearlang(&[
+        "embed",
+        "--model",
+        dir.path().to_str().unwrap(),
+        "--texts",
+        texts.to_str().unwrap(),
+        "--out",
+        temb.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no checkpoint"), "{}", stderr(&out));
+}
