@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's automation in plain Rust.
 //!
 //! - `cargo xtask setup`    fetch libtorch and the pretrained text model into the cache
-//! - `cargo xtask test`     setup, then fmt --check, clippy -D warnings, all tests
+//! - `cargo xtask test`     setup, then fmt --check, clippy -D warnings, all tests,
+//!   and the smoke pipeline
 //! - `cargo xtask pipeline` setup, release build, then the end-to-end stages
 //! - `cargo xtask bench X`  benchmarks that print figures and ratios
 use anyhow::Result;
@@ -29,7 +30,8 @@ struct Cli {
 enum Cmd {
     /// Obtain a CPU libtorch and the pretrained MiniLM into the cache (idempotent).
     Setup,
-    /// Run setup, then `cargo fmt --check`, clippy with -D warnings and `cargo test --workspace`.
+    /// Run setup, then `cargo fmt --check`, clippy with -D warnings, `cargo test --workspace`
+    /// and the smoke pipeline.
     Test,
     /// Run setup, build in release and run the end-to-end pipeline.
     Pipeline(pipeline::PipelineArgs),
@@ -69,5 +71,9 @@ fn test() -> Result<()> {
         "warnings",
     ])?;
     util::cargo(&["test", "--workspace"])?;
+    // The end-to-end smoke pipeline (about a minute after its release build).
+    pipeline::run(&pipeline::PipelineArgs::smoke(
+        util::target_dir().join("pipeline-smoke"),
+    ))?;
     Ok(())
 }

@@ -1,11 +1,17 @@
-//! `cargo xtask pipeline`: raw files to a report, one stage after another.
+//! `cargo xtask pipeline`: raw files to an evaluated model and a report,
+//! one stage after another.
 //!
 //! Stages write under `target/pipeline/` (or `--out`). Each stage is a
 //! `wearlang` CLI call on the release binary, so what the pipeline does, a
-//! user can do by hand.
+//! user can do by hand. A stage is skipped when its outputs exist and its
+//! key (its settings, the keys of the stages it reads, the config files'
+//! contents and the binary) matches the one recorded when it last finished
+//! (`stamps/<stage>.done`); a training stage that was interrupted with the
+//! same key resumes from its checkpoint.
 use crate::util::{cargo, exec, target_dir, workspace_root};
-use anyhow::{bail, Result};
-use std::path::PathBuf;
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -25,6 +31,22 @@ pub struct PipelineArgs {
     /// Ingest manifest (TOML) describing --data.
     #[arg(long)]
     manifest: Option<PathBuf>,
+    /// Run every stage even when its outputs are up to date.
+    #[arg(long)]
+    force: bool,
+}
+
+impl PipelineArgs {
+    /// The smoke profile into `out` (what `cargo xtask test` runs).
+    pub fn smoke(out: PathBuf) -> Self {
+        PipelineArgs {
+            profile: "smoke".into(),
+            out: Some(out),
+            data: None,
+            manifest: None,
+            force: false,
+        }
+    }
 }
 
 /// Sizes per profile.
@@ -39,8 +61,14 @@ struct Profile {
     report_windows: usize,
     /// Sensor-language training steps on the fixture (NLS and CoCa runs).
     train_steps: u64,
-    /// Test windows captioned in the CoCa report.
+    /// Test windows captioned in the CoCa evaluation.
     caption_windows: usize,
+    /// Steps of each unseen-activity run.
+    unseen_steps: u64,
+    /// Few-shot seeds.
+    few_shot_seeds: u64,
+    /// Steps of the supervised conv baseline.
+    supervised_steps: u64,
 }
 
 fn profile(name: &str) -> Result<Profile> {
@@ -52,7 +80,10 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_days: 10,
             report_windows: 128,
             train_steps: 20,
-            caption_windows: 64,
+            caption_windows: 32,
+            unseen_steps: 10,
+            few_shot_seeds: 2,
+            supervised_steps: 40,
         },
         "default" => Profile {
             synth_subjects: 20,
@@ -62,6 +93,9 @@ fn profile(name: &str) -> Result<Profile> {
             report_windows: 0,
             train_steps: 300,
             caption_windows: 300,
+            unseen_steps: 300,
+            few_shot_seeds: 5,
+            supervised_steps: 600,
         },
         "full" => Profile {
             synth_subjects: 100,
@@ -71,9 +105,96 @@ fn profile(name: &str) -> Result<Profile> {
             report_windows: 0,
             train_steps: 1500,
             caption_windows: 0,
+            unseen_steps: 1500,
+            few_shot_seeds: 5,
+            supervised_steps: 3000,
         },
         other => bail!("unknown profile '{other}' (smoke, default, full)"),
     })
+}
+
+/// SHA-256 (hex) of some strings.
+fn key_of(parts: &[String]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A file's identity for a key: its path and content hash (or its size and
+/// modification time when it is large).
+fn file_key(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.is_file() && meta.len() < (8 << 20) {
+        let bytes = std::fs::read(path)?;
+        return Ok(format!(
+            "{}:{}",
+            path.display(),
+            key_of(&[String::from_utf8_lossy(&bytes).into_owned()])
+        ));
+    }
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Ok(format!("{}:{}:{mtime}", path.display(), meta.len()))
+}
+
+/// Stage bookkeeping under `<out>/stamps/`.
+struct Stages {
+    dir: PathBuf,
+    force: bool,
+    times: Vec<(String, f64, bool)>,
+}
+
+impl Stages {
+    /// Run `f(resume)` unless `name` finished with `key` and `outputs` exist.
+    /// `resume` is true when the last attempt had the same key but did not
+    /// finish.
+    fn run(
+        &mut self,
+        name: &str,
+        key: &str,
+        outputs: &[&Path],
+        f: impl FnOnce(bool) -> Result<()>,
+    ) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let file = name.replace([' ', '(', ')', '/'], "_");
+        let done = self.dir.join(format!("{file}.done"));
+        let started = self.dir.join(format!("{file}.started"));
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        if !self.force && read(&done) == key && outputs.iter().all(|p| p.exists()) {
+            eprintln!("== stage {name}: up to date, skipped");
+            self.times.push((name.to_string(), 0.0, true));
+            return Ok(());
+        }
+        let resume = !self.force && read(&started) == key && outputs.iter().any(|p| p.exists());
+        let _ = std::fs::remove_file(&done);
+        std::fs::write(&started, key)?;
+        eprintln!(
+            "== stage: {name}{}",
+            if resume { " (resuming)" } else { "" }
+        );
+        let t = Instant::now();
+        f(resume).map_err(|e| e.context(format!("pipeline stage '{name}' failed")))?;
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!("== stage {name} done in {secs:.1} s");
+        std::fs::write(&done, key)?;
+        self.times.push((name.to_string(), secs, false));
+        Ok(())
+    }
+}
+
+/// Remove a run directory that a fresh (not resumed) stage will rewrite.
+fn fresh(dir: &Path, resume: bool) -> Result<()> {
+    if !resume && dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Run the pipeline.
@@ -90,29 +211,44 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     std::fs::create_dir_all(&out)?;
     let root = workspace_root();
     let started = Instant::now();
+    let mut stages = Stages {
+        dir: out.join("stamps"),
+        force: args.force,
+        times: Vec::new(),
+    };
+    let bin_key = file_key(&bin)?;
+    let minilm = setup.minilm.clone();
 
     let fixture_store = out.join("windows.parquet");
-    stage("ingest", || {
+    let mut ingest_key = vec!["ingest".to_string(), bin_key.clone()];
+    let manifest = args
+        .manifest
+        .clone()
+        .unwrap_or_else(|| root.join("fixtures/shoulder/manifest.toml"));
+    ingest_key.push(file_key(&manifest)?);
+    if let Some(d) = &args.data {
+        ingest_key.push(file_key(d)?);
+    }
+    let ingest_key = key_of(&ingest_key);
+    stages.run("ingest", &ingest_key, &[&fixture_store], |_| {
         let mut cmd = Command::new(&bin);
         cmd.arg("ingest");
-        match (&args.data, &args.manifest) {
-            (Some(data), Some(manifest)) => {
-                cmd.arg(data).arg("--manifest").arg(manifest);
-            }
-            (None, Some(manifest)) => {
-                cmd.arg("--manifest").arg(manifest);
-            }
-            _ => {
-                cmd.arg("--manifest")
-                    .arg(root.join("fixtures/shoulder/manifest.toml"));
-            }
+        if let Some(data) = &args.data {
+            cmd.arg(data);
         }
+        cmd.arg("--manifest").arg(&manifest);
         exec(cmd.arg("--out").arg(&fixture_store))?;
         exec(Command::new(&bin).arg("inspect").arg(&fixture_store))
     })?;
 
     let synth_store = out.join("synthetic_days.parquet");
-    stage("synthetic days", || {
+    let synth_key = key_of(&[
+        "synth".into(),
+        bin_key.clone(),
+        p.synth_subjects.to_string(),
+        p.synth_days.to_string(),
+    ]);
+    stages.run("synthetic days", &synth_key, &[&synth_store], |_| {
         exec(
             Command::new(&bin)
                 .arg("synth")
@@ -128,68 +264,98 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         exec(Command::new(&bin).arg("inspect").arg(&synth_store))
     })?;
 
-    stage("caption", || {
-        // Fixture windows get SensorLLM trend text and NLS activity text;
-        // synthetic days get the eight SensorLM hierarchical variants.
-        for store in [&fixture_store, &synth_store] {
-            exec(
-                Command::new(&bin)
-                    .arg("caption")
-                    .arg(store)
-                    .arg("--seed")
-                    .arg("0")
-                    .arg("--show")
-                    .arg("2"),
-            )?;
-        }
-        Ok(())
-    })?;
+    let caption_key = key_of(&["caption".into(), ingest_key, synth_key]);
+    stages.run(
+        "caption",
+        &caption_key,
+        &[&fixture_store, &synth_store],
+        |_| {
+            // Fixture windows get SensorLLM trend text and NLS activity text;
+            // synthetic days get the eight SensorLM hierarchical variants.
+            for store in [&fixture_store, &synth_store] {
+                exec(
+                    Command::new(&bin)
+                        .arg("caption")
+                        .arg(store)
+                        .arg("--seed")
+                        .arg("0")
+                        .arg("--show")
+                        .arg("2"),
+                )?;
+            }
+            Ok(())
+        },
+    )?;
 
-    stage("pretrain (AIM)", || {
-        for (store, config, run, steps) in [
-            (
-                &fixture_store,
-                "configs/pretrain_fixture.toml",
-                "mae_fixture",
-                p.pretrain_steps_fixture,
-            ),
-            (
-                &synth_store,
-                "configs/pretrain_synth.toml",
-                "mae_days",
-                p.pretrain_steps_days,
-            ),
-        ] {
-            exec(
-                Command::new(&bin)
-                    .arg("pretrain")
-                    .arg("--store")
-                    .arg(store)
-                    .arg("--config")
-                    .arg(root.join(config))
-                    .arg("--out")
-                    .arg(out.join(run))
-                    .arg("--max-steps")
-                    .arg(steps.to_string())
-                    .arg("--report-windows")
-                    .arg(p.report_windows.to_string()),
-            )?;
-        }
-        Ok(())
-    })?;
+    let mut pretrain_keys = Vec::new();
+    for (store, config, run, steps) in [
+        (
+            &fixture_store,
+            "configs/pretrain_fixture.toml",
+            "mae_fixture",
+            p.pretrain_steps_fixture,
+        ),
+        (
+            &synth_store,
+            "configs/pretrain_synth.toml",
+            "mae_days",
+            p.pretrain_steps_days,
+        ),
+    ] {
+        let dir = out.join(run);
+        let key = key_of(&[
+            "pretrain".into(),
+            caption_key.clone(),
+            file_key(&root.join(config))?,
+            steps.to_string(),
+            p.report_windows.to_string(),
+        ]);
+        let report = dir.join("report.json");
+        stages.run(&format!("pretrain {run}"), &key, &[&report], |resume| {
+            fresh(&dir, resume)?;
+            let mut cmd = Command::new(&bin);
+            cmd.arg("pretrain")
+                .arg("--store")
+                .arg(store)
+                .arg("--config")
+                .arg(root.join(config))
+                .arg("--out")
+                .arg(&dir)
+                .arg("--max-steps")
+                .arg(steps.to_string())
+                .arg("--report-windows")
+                .arg(p.report_windows.to_string());
+            if resume && dir.join("checkpoint").exists() {
+                cmd.arg("--resume");
+            }
+            exec(&mut cmd)
+        })?;
+        pretrain_keys.push(key);
+    }
 
-    stage("sensor-language training", || {
-        // NLS (conv + frozen MiniLM, CLIP) and SensorLM-CoCa (the AIM
-        // encoder from the previous stage + captioning decoder), each with a
-        // zero-shot / caption report on the fixture's test subjects.
-        for (config, run, init) in [
-            ("configs/nls_clip.toml", "nls_clip", None),
-            (
-                "configs/sensorlm_coca.toml",
-                "sensorlm_coca",
-                Some(out.join("mae_fixture")),
-            ),
-        ] {
+    // Sensor-language training: NLS (conv + frozen MiniLM, CLIP; the best
+    // of NLS / CLIP / CoCa on the fixture, so the default model) and
+    // SensorLM-CoCa (the AIM encoder + captioning decoder).
+    let mut train_keys = Vec::new();
+    for (config, run, init) in [
+        ("configs/nls_clip.toml", "nls_clip", None),
+        (
+            "configs/sensorlm_coca.toml",
+            "sensorlm_coca",
+            Some((out.join("mae_fixture"), pretrain_keys[0].clone())),
+        ),
+    ] {
+        let dir = out.join(run);
+        let key = key_of(&[
+            "train".into(),
+            caption_key.clone(),
+            file_key(&root.join(config))?,
+            p.train_steps.to_string(),
+            init.as_ref().map(|(_, k)| k.clone()).unwrap_or_default(),
+        ]);
+        let ckpt = dir.join("checkpoint/config.json");
+        stages.run(&format!("train {run}"), &key, &[&ckpt], |resume| {
+            fresh(&dir, resume)?;
             let mut cmd = Command::new(&bin);
             cmd.arg("train")
                 .arg("--store")
@@ -197,34 +363,177 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
                 .arg("--config")
                 .arg(root.join(config))
                 .arg("--out")
-                .arg(out.join(run))
+                .arg(&dir)
                 .arg("--max-steps")
                 .arg(p.train_steps.to_string())
+                .arg("--minilm")
+                .arg(&minilm)
+                .arg("--no-report");
+            if let Some((init_dir, _)) = &init {
+                cmd.arg("--init-from").arg(init_dir);
+            }
+            if resume && dir.join("checkpoint").exists() {
+                cmd.arg("--resume");
+            }
+            exec(&mut cmd)
+        })?;
+        train_keys.push(key);
+    }
+
+    // Evaluation: every protocol on the default model; zero-shot,
+    // retrieval and captioning on CoCa.
+    let evals = [
+        ("nls_clip", "eval", "", &train_keys[0]),
+        (
+            "sensorlm_coca",
+            "eval_coca",
+            "zero-shot,retrieval,captioning",
+            &train_keys[1],
+        ),
+    ];
+    for (run, eval_dir, protocols, train_key) in evals {
+        let dir = out.join(eval_dir);
+        let key = key_of(&[
+            "eval".into(),
+            train_key.clone(),
+            pretrain_keys[0].clone(),
+            protocols.into(),
+            p.unseen_steps.to_string(),
+            p.few_shot_seeds.to_string(),
+            p.supervised_steps.to_string(),
+            p.caption_windows.to_string(),
+        ]);
+        let metrics = dir.join("metrics.json");
+        stages.run(&format!("evaluate {run}"), &key, &[&metrics], |resume| {
+            // Resuming keeps finished unseen-activity runs (they are reused
+            // or resumed by `wearlang eval`); a fresh stage starts clean.
+            fresh(&dir, resume)?;
+            let mut cmd = Command::new(&bin);
+            cmd.arg("eval")
+                .arg("--checkpoint")
+                .arg(out.join(run))
+                .arg("--store")
+                .arg(&fixture_store)
+                .arg("--out")
+                .arg(&dir)
+                .arg("--pretrain")
+                .arg(out.join("mae_fixture"))
+                .arg("--minilm")
+                .arg(&minilm)
+                .arg("--unseen-steps")
+                .arg(p.unseen_steps.to_string())
+                .arg("--few-shot-seeds")
+                .arg(p.few_shot_seeds.to_string())
+                .arg("--supervised-steps")
+                .arg(p.supervised_steps.to_string())
                 .arg("--caption-windows")
                 .arg(p.caption_windows.to_string())
-                .arg("--minilm")
-                .arg(&setup.minilm);
-            if let Some(dir) = init {
-                cmd.arg("--init-from").arg(dir);
+                .arg("--quiet");
+            if !protocols.is_empty() {
+                cmd.arg("--protocol").arg(protocols);
             }
-            exec(&mut cmd)?;
-        }
-        Ok(())
-    })?;
+            exec(&mut cmd)
+        })?;
+    }
 
+    let total = started.elapsed().as_secs_f64();
+    let report = write_report(&out, args, &stages.times, total)?;
+    print_summary(&out)?;
     eprintln!(
-        "pipeline ({} profile) finished in {:.1} s; outputs in {}",
+        "pipeline ({} profile) finished in {total:.1} s; report {}",
         args.profile,
-        started.elapsed().as_secs_f64(),
-        out.display()
+        report.display()
     );
     Ok(())
 }
 
-fn stage(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
-    eprintln!("== stage: {name}");
-    let t = Instant::now();
-    f().map_err(|e| e.context(format!("pipeline stage '{name}' failed")))?;
-    eprintln!("== stage {name} done in {:.1} s", t.elapsed().as_secs_f64());
+/// Rewrite a sub-report's image links and headings for inclusion under
+/// `prefix/`, one heading level down.
+fn include_report(text: &str, prefix: &str) -> String {
+    let mut s = String::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            s.push('#');
+            s.push_str(line);
+        } else if let (Some(a), Some(b)) = (line.find("]("), line.rfind(".png)")) {
+            if line.starts_with('!') && a < b {
+                s.push_str(&line[..a + 2]);
+                s.push_str(prefix);
+                s.push('/');
+                s.push_str(&line[a + 2..]);
+            } else {
+                s.push_str(line);
+            }
+        } else {
+            s.push_str(line);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// `<out>/report.md`: how it was made, stage times, both evaluations.
+fn write_report(
+    out: &Path,
+    args: &PipelineArgs,
+    times: &[(String, f64, bool)],
+    total: f64,
+) -> Result<PathBuf> {
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let mut s = format!(
+        "# wearlang pipeline report\n\n`cargo xtask pipeline --profile {}` at commit `{commit}`; {total:.0} s in this invocation.\n\n| stage | seconds |\n| --- | --- |\n",
+        args.profile
+    );
+    for (name, secs, skipped) in times {
+        if *skipped {
+            s.push_str(&format!("| {name} | up to date |\n"));
+        } else {
+            s.push_str(&format!("| {name} | {secs:.1} |\n"));
+        }
+    }
+    for (dir, title) in [
+        (
+            "eval",
+            "Default model: NLS (conv encoder + frozen MiniLM, CLIP)",
+        ),
+        (
+            "eval_coca",
+            "SensorLM-CoCa (AIM encoder + captioning decoder)",
+        ),
+    ] {
+        let path = out.join(dir).join("report.md");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            s.push_str(&format!("\n# {title}\n\nFrom `{dir}/report.md`.\n\n"));
+            // Drop the sub-report's own title line.
+            let body: String = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+            s.push_str(&include_report(&body, dir));
+        }
+    }
+    let path = out.join("report.md");
+    std::fs::write(&path, s)?;
+    Ok(path)
+}
+
+/// Print the evaluations' summary rows as one table.
+fn print_summary(out: &Path) -> Result<()> {
+    eprintln!("\n| model | metric | value |\n| --- | --- | --- |");
+    for (dir, model) in [("eval", "NLS CLIP"), ("eval_coca", "SensorLM-CoCa")] {
+        let path = out.join(dir).join("summary.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let rows: Vec<(String, String)> =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        for (m, v) in rows {
+            eprintln!("| {model} | {m} | {v} |");
+        }
+    }
     Ok(())
 }

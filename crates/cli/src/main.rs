@@ -8,6 +8,7 @@
 //! wearlang pretrain --store synth.parquet --config configs/pretrain_synth.toml --out runs/mae
 //! wearlang train --store windows.parquet --config configs/nls_clip.toml --out runs/nls
 //! wearlang embed --model runs/nls --store windows.parquet --split test --out emb.parquet
+//! wearlang eval --checkpoint runs/nls --store windows.parquet --out runs/nls/eval
 //! ```
 //!
 //! Errors are printed as `error: …` with their causes, and the exit code is 1.
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 mod caption;
 mod embed;
+mod eval;
 mod ingest;
 mod inspect;
 mod pretrain;
@@ -48,6 +50,10 @@ enum Command {
     Train(Box<train::TrainArgs>),
     /// Embed sensor windows or texts with a trained model (Parquet out).
     Embed(Box<embed::EmbedArgs>),
+    /// Evaluate a trained run with every protocol (zero-shot, baselines,
+    /// few-shot, unseen activities, retrieval, captioning): metrics.json,
+    /// report.md and plots.
+    Eval(Box<eval::EvalArgs>),
 }
 
 fn main() {
@@ -60,6 +66,7 @@ fn main() {
         Command::Pretrain(a) => pretrain::run(a),
         Command::Train(a) => train::run(a),
         Command::Embed(a) => embed::run(a),
+        Command::Eval(a) => eval::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {}", chain_message(&e));

@@ -11,9 +11,10 @@ use serde::Serialize;
 use wearlang_core::Split;
 use wearlang_encoders::text::DecodeOptions;
 use wearlang_evaluation::{
-    evaluate_captions, write_atomic, zero_shot, CaptionEval, ZeroShotConfig, ZeroShotReport,
+    evaluate_captions, reference_texts, write_atomic, zero_shot, CaptionEval, ZeroShotConfig,
+    ZeroShotReport,
 };
-use wearlang_train::sensor_language::{load_split, ACTIVITY};
+use wearlang_train::sensor_language::load_split;
 use wearlang_train::{
     load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
 };
@@ -133,22 +134,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             &loaded.model,
             &test,
             &classes,
-            |i| {
-                let w = &windows[i];
-                let mut refs = Vec::new();
-                for v in &variants {
-                    if v == ACTIVITY {
-                        if let Some(l) = &w.label {
-                            refs.push(activity.caption_label(l, 0).map_err(|e| {
-                                wearlang_evaluation::EvalError::Data(e.to_string())
-                            })?);
-                        }
-                    } else if let Some(c) = w.captions.get(v) {
-                        refs.push(c.clone());
-                    }
-                }
-                Ok(refs)
-            },
+            |i| reference_texts(&variants, &activity, &windows[i]),
             &DecodeOptions {
                 beam: 3,
                 ..DecodeOptions::default()

@@ -278,3 +278,111 @@ fn train_then_embed_windows_and_texts() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no checkpoint"), "{}", stderr(&out));
 }
+
+#[test]
+fn eval_writes_metrics_report_and_plots_on_the_fixture() {
+    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("shoulder.parquet");
+    let store_s = store.to_str().unwrap();
+    let manifest = ws.join("fixtures/shoulder/manifest.toml");
+    let out = wearlang(&[
+        "ingest",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--out",
+        store_s,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let minilm = minilm_dir();
+    let run = dir.path().join("run");
+    let out = wearlang(&[
+        "train",
+        "--store",
+        store_s,
+        "--config",
+        ws.join("configs/nls_clip.toml").to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--max-steps",
+        "4",
+        "--minilm",
+        minilm.to_str().unwrap(),
+        "--quiet",
+        "--no-report",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Unknown protocols and a missing pretraining report fail before any work.
+    let eval_dir = dir.path().join("eval");
+    let base = |extra: &[&str]| {
+        let mut v: Vec<String> = [
+            "eval",
+            "--checkpoint",
+            run.to_str().unwrap(),
+            "--store",
+            store_s,
+            "--out",
+            eval_dir.to_str().unwrap(),
+            "--minilm",
+            minilm.to_str().unwrap(),
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let a = base(&["--protocol", "zero-shot,mind-reading"]);
+    let out = wearlang(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("mind-reading"), "{}", stderr(&out));
+    let a = base(&["--pretrain", dir.path().join("nowhere").to_str().unwrap()]);
+    let out = wearlang(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("nowhere"), "{}", stderr(&out));
+    assert!(!eval_dir.join("metrics.json").exists());
+
+    let cfg = dir.path().join("eval.toml");
+    std::fs::write(
+        &cfg,
+        "[supervised]\nsteps = 3\n[few_shot]\nshots = [2]\nseeds = 1\nhead_steps = 2\n\
+         [unseen]\nn_groups = 2\nsteps = 2\n[retrieval]\nmax_windows = 200\n",
+    )
+    .unwrap();
+    let a = base(&["--config", cfg.to_str().unwrap()]);
+    let out = wearlang(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(eval_dir.join("metrics.json")).unwrap())
+            .unwrap();
+    let protocols: Vec<&str> = metrics["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["protocol"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        protocols,
+        [
+            "zero_shot",
+            "linear_probe",
+            "supervised",
+            "few_shot",
+            "unseen",
+            "retrieval"
+        ]
+    );
+    assert_eq!(metrics["skipped"][0][0], "captioning");
+    assert_eq!(metrics["classes"].as_array().unwrap().len(), 7);
+    let md = std::fs::read_to_string(eval_dir.join("report.md")).unwrap();
+    assert!(md.contains("## Unseen activities") && md.contains("loss_curves.png"));
+    let summary: Vec<(String, String)> =
+        serde_json::from_str(&std::fs::read_to_string(eval_dir.join("summary.json")).unwrap())
+            .unwrap();
+    assert!(summary.iter().any(|(m, _)| m.contains("supervised")));
+    for f in ["confusion_zero_shot.png", "few_shot.svg", "loss_curves.png"] {
+        assert!(eval_dir.join(f).is_file(), "{f} missing");
+    }
+}

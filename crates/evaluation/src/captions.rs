@@ -2,12 +2,17 @@
 //! texts, and whether each caption names the window's activity.
 
 use serde::{Deserialize, Serialize};
-use wearlang_captioning::KnowledgeBase;
+use wearlang_captioning::{
+    check_faithfulness, ActivityCaptioner, ActivityConfig, KnowledgeBase, TemplateChoice,
+};
+use wearlang_core::{ChannelSpec, Split, Window};
 use wearlang_encoders::text::DecodeOptions;
 use wearlang_metrics::CaptionReport;
+use wearlang_train::sensor_language::ACTIVITY;
 use wearlang_train::SensorLanguageModel;
 use wearlang_train::WindowSet;
 
+use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
 use crate::{EvalError, Result};
 
 /// Scores of generated captions.
@@ -24,6 +29,161 @@ pub struct CaptionEval {
     pub metrics: CaptionReport,
     /// A few `(reference, generated)` examples.
     pub examples: Vec<(String, String)>,
+    /// Index (in the evaluated set) of each captioned window.
+    pub window_indices: Vec<usize>,
+    /// The generated captions, in the order of `window_indices`.
+    pub captions: Vec<String>,
+    /// Numbers and claims in the captions checked against the raw windows
+    /// (filled by the captioning protocol).
+    #[serde(default)]
+    pub faithfulness: Option<FaithfulnessSummary>,
+}
+
+/// Claims of generated captions checked against the data by the captioning
+/// crate's faithfulness checker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FaithfulnessSummary {
+    /// Captions checked.
+    pub captions: usize,
+    /// Captions that make at least one checkable claim (a number, a trend,
+    /// an event); activity captions make none.
+    pub captions_with_claims: usize,
+    /// Claims found.
+    pub claims: usize,
+    /// Claims that agree with the data.
+    pub claims_holding: usize,
+    /// Share of captions with claims whose claims all hold (`None` when no
+    /// caption made a claim).
+    pub faithful_share: Option<f64>,
+}
+
+/// Check `captions[k]` against `windows[k]` (raw, unnormalised values).
+pub fn faithfulness(
+    captions: &[String],
+    windows: &[&Window],
+    channels: &[ChannelSpec],
+) -> Result<FaithfulnessSummary> {
+    if captions.len() != windows.len() {
+        return Err(EvalError::Data(format!(
+            "faithfulness: {} captions for {} windows",
+            captions.len(),
+            windows.len()
+        )));
+    }
+    let (mut with, mut claims, mut holding, mut faithful) = (0, 0, 0, 0);
+    for (c, w) in captions.iter().zip(windows) {
+        let r = check_faithfulness(c, w, channels);
+        if !r.claims.is_empty() {
+            with += 1;
+            claims += r.claims.len();
+            holding += r.claims.iter().filter(|c| c.ok).count();
+            if r.is_faithful() {
+                faithful += 1;
+            }
+        }
+    }
+    Ok(FaithfulnessSummary {
+        captions: captions.len(),
+        captions_with_claims: with,
+        claims,
+        claims_holding: holding,
+        faithful_share: (with > 0).then(|| faithful as f64 / with as f64),
+    })
+}
+
+/// The reference texts of a window for a model trained on `variants`: the
+/// base-template activity text of its label for `activity`, the caption
+/// column otherwise (missing ones are skipped).
+pub fn reference_texts(
+    variants: &[String],
+    activity: &ActivityCaptioner,
+    window: &Window,
+) -> Result<Vec<String>> {
+    let mut refs = Vec::new();
+    for v in variants {
+        if v == ACTIVITY {
+            if let Some(l) = &window.label {
+                refs.push(
+                    activity
+                        .caption_label(l, 0)
+                        .map_err(|e| EvalError::Data(e.to_string()))?,
+                );
+            }
+        } else if let Some(c) = window.captions.get(v) {
+            refs.push(c.clone());
+        }
+    }
+    Ok(refs)
+}
+
+/// Captioning settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptioningEvalConfig {
+    /// Test windows to caption, spread evenly (0: all).
+    pub windows: usize,
+    /// Beam width.
+    pub beam: usize,
+}
+
+impl Default for CaptioningEvalConfig {
+    fn default() -> Self {
+        CaptioningEvalConfig {
+            windows: 300,
+            beam: 3,
+        }
+    }
+}
+
+/// The captioning protocol: captions of test windows scored against the
+/// reference texts of the run's variants (BLEU-4, ROUGE-L, CIDEr-D), whether
+/// they name the activity, and the faithfulness of their claims.
+pub struct CaptioningEval(pub CaptioningEvalConfig);
+
+impl Evaluator for CaptioningEval {
+    fn name(&self) -> &'static str {
+        "captioning"
+    }
+
+    fn skip_reason(&self, ctx: &EvalContext) -> Option<String> {
+        (!ctx.model.has_decoder()).then(|| "the model has no captioning decoder (β = 0)".into())
+    }
+
+    fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult> {
+        let cfg = ctx.model.config();
+        let activity = ActivityCaptioner::new(ActivityConfig {
+            template: TemplateChoice::Base,
+            ..cfg.text.activity.clone()
+        });
+        let windows = &ctx.test.windows;
+        let mut eval = evaluate_captions(
+            ctx.model,
+            ctx.test,
+            &ctx.classes,
+            |i| reference_texts(&cfg.text.variants, &activity, &windows[i]),
+            &DecodeOptions {
+                beam: self.0.beam,
+                ..DecodeOptions::default()
+            },
+            self.0.windows,
+        )?;
+        let raw = WindowSet::load(ctx.store, Some(Split::Test), false)?;
+        if raw.len() != ctx.test.len() {
+            return Err(EvalError::Data(format!(
+                "{}: the raw test split has {} windows, the evaluated one {}",
+                ctx.store.display(),
+                raw.len(),
+                ctx.test.len()
+            )));
+        }
+        let picked: Vec<&Window> = eval
+            .window_indices
+            .iter()
+            .map(|&i| &raw.windows[i])
+            .collect();
+        eval.faithfulness = Some(faithfulness(&eval.captions, &picked, &raw.meta.channels)?);
+        Ok(ProtocolResult::Captioning(eval))
+    }
 }
 
 /// Caption `max_windows` windows of `set` spread evenly over it (all when 0;
@@ -82,5 +242,8 @@ pub fn evaluate_captions(
                 )
             })
             .collect(),
+        window_indices: picked,
+        captions: generated,
+        faithfulness: None,
     })
 }

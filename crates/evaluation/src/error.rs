@@ -34,6 +34,9 @@ pub enum EvalError {
     /// From the metrics crate.
     #[error(transparent)]
     Metrics(#[from] wearlang_metrics::MetricsError),
+    /// From the plots crate.
+    #[error(transparent)]
+    Plot(#[from] wearlang_plots::PlotError),
     /// From libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

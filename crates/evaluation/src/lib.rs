@@ -21,22 +21,41 @@
 
 #![warn(missing_docs)]
 
+mod baselines;
 mod captions;
 mod error;
+mod few_shot;
 pub mod fill;
 mod imputation;
 mod pretrain_report;
 mod probe;
+mod protocol;
+mod report;
+mod retrieval;
 mod robustness;
+mod unseen;
 mod zero_shot;
 
-pub use captions::{evaluate_captions, CaptionEval};
+pub use baselines::{LinearProbeEval, SupervisedEval};
+pub use captions::{
+    evaluate_captions, faithfulness, reference_texts, CaptionEval, CaptioningEval,
+    CaptioningEvalConfig, FaithfulnessSummary,
+};
 pub use error::{EvalError, Result};
+pub use few_shot::{FewShotConfig, FewShotEval, FewShotMethod, FewShotResult, FewShotSeries};
 pub use imputation::{evaluate_imputation, HideKind, ImputationConfig, ImputationRow};
 pub use pretrain_report::{pretrain_report, write_atomic, PretrainReport, PretrainReportConfig};
 pub use probe::{LinearProbe, ProbeConfig};
+pub use protocol::{
+    evaluators, ClassifierResult, EvalConfig, EvalContext, Evaluator, ProtocolResult, PROTOCOLS,
+};
+pub use report::{loss_series, run_protocols, EvalReport};
+pub use retrieval::{RetrievalConfig, RetrievalEval, RetrievalResult};
 pub use robustness::{
     embed_windows, evaluate_robustness, impute_linear, remove_patches, GapHandling,
     RobustnessConfig, RobustnessRow,
 };
-pub use zero_shot::{class_embeddings, zero_shot, ZeroShotConfig, ZeroShotReport};
+pub use unseen::{partition_classes, UnseenConfig, UnseenEval, UnseenGroup, UnseenResult};
+pub use zero_shot::{
+    class_embeddings, zero_shot, ZeroShotConfig, ZeroShotEval, ZeroShotReport, ZeroShotResult,
+};

@@ -10,6 +10,7 @@ use wearlang_metrics::ClassificationReport;
 use wearlang_train::SensorLanguageModel;
 use wearlang_train::WindowSet;
 
+use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
 use crate::{EvalError, Result};
 
 /// How class prompts are written.
@@ -112,4 +113,49 @@ pub fn zero_shot(
         predictions,
         truths,
     })
+}
+
+/// Zero-shot scores with three prompt sets.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ZeroShotResult {
+    /// The base template only.
+    pub base: ZeroShotReport,
+    /// The template bank, ensembled.
+    pub ensemble: ZeroShotReport,
+    /// The template bank with body parts and movement descriptions from the
+    /// knowledge base.
+    pub knowledge: ZeroShotReport,
+}
+
+/// The zero-shot protocol: the test windows among all classes of the store,
+/// with the base template, the ensemble, and the ensemble with knowledge
+/// (`batch` from its config; `templates` / `knowledge` are fixed per row).
+pub struct ZeroShotEval(pub ZeroShotConfig);
+
+impl Evaluator for ZeroShotEval {
+    fn name(&self) -> &'static str {
+        "zero-shot"
+    }
+
+    fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult> {
+        let labelled: Vec<usize> = ctx.test_truths().into_iter().map(|(i, _)| i).collect();
+        let test = ctx.test.select(&labelled)?;
+        let run = |templates, knowledge| {
+            zero_shot(
+                ctx.model,
+                &test,
+                &ctx.classes,
+                &ZeroShotConfig {
+                    templates,
+                    knowledge,
+                    batch: self.0.batch,
+                },
+            )
+        };
+        Ok(ProtocolResult::ZeroShot(ZeroShotResult {
+            base: run(PromptTemplates::Base, false)?,
+            ensemble: run(PromptTemplates::All, false)?,
+            knowledge: run(PromptTemplates::All, true)?,
+        }))
+    }
 }

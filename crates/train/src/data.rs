@@ -80,6 +80,37 @@ impl WindowSet {
         })
     }
 
+    /// The windows at `idx` (in that order) as a new set; errors when an
+    /// index is out of range or `idx` is empty.
+    pub fn select(&self, idx: &[usize]) -> Result<WindowSet> {
+        if idx.is_empty() {
+            return Err(TrainError::Data("no windows selected".into()));
+        }
+        let x = self.batch(idx, Device::Cpu)?;
+        Ok(WindowSet {
+            x,
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            subjects: idx.iter().map(|&i| self.subjects[i].clone()).collect(),
+            windows: idx.iter().map(|&i| self.windows[i].clone()).collect(),
+            meta: self.meta.clone(),
+        })
+    }
+
+    /// The indices of the windows whose label is one of `labels` (names of
+    /// the store's vocabulary).
+    pub fn indices_with_labels<S: AsRef<str>>(&self, labels: &[S]) -> Vec<usize> {
+        self.windows
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| {
+                w.label
+                    .as_deref()
+                    .is_some_and(|l| labels.iter().any(|x| x.as_ref() == l))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Number of windows.
     pub fn len(&self) -> usize {
         self.labels.len()

@@ -11,7 +11,9 @@
 //! - [`MetricsLog`]: `metrics.jsonl`, trimmed on resume;
 //! - [`sensor_language`]: the generic SensorLM model (CLIP, SigLIP, UniCL,
 //!   SLIP, CoCa) assembled from a TOML config, its training loop and loader;
-//! - [`pretrain()`]: masked (AIM) pretraining of the patch Transformer.
+//! - [`pretrain()`]: masked (AIM) pretraining of the patch Transformer;
+//! - [`SupervisedClassifier`]: the NLS supervised reference (conv encoder +
+//!   linear classifier trained end to end).
 //!
 //! Example (`no_run`: doctests cannot find libtorch; `tests/` runs this):
 //!
@@ -40,6 +42,7 @@ mod optim;
 pub mod pretrain;
 mod schedule;
 pub mod sensor_language;
+mod supervised;
 
 pub use data::{epoch_order, step_seed, WindowSet};
 pub use error::{Result, TrainError};
@@ -54,3 +57,4 @@ pub use sensor_language::{
     load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageModel,
     SensorLanguageOptions,
 };
+pub use supervised::{SupervisedClassifier, SupervisedConfig};

@@ -152,6 +152,9 @@ pub struct SensorLanguageConfig {
     pub optim: OptimConfig,
     /// Learning-rate schedule.
     pub schedule: ScheduleConfig,
+    /// Training windows with one of these labels are left out (the
+    /// unseen-activities protocol trains without a group of classes).
+    pub exclude_labels: Vec<String>,
 }
 
 impl Default for SensorLanguageConfig {
@@ -178,6 +181,7 @@ impl Default for SensorLanguageConfig {
             ],
             optim: OptimConfig::default(),
             schedule: ScheduleConfig::default(),
+            exclude_labels: Vec::new(),
         }
     }
 }

@@ -504,40 +504,14 @@ impl SensorLanguageModel {
     /// L2-normalised sensor embeddings `[N, E]` of windows `[N, T, C]`
     /// (evaluation mode, no gradients), in batches of `batch`.
     pub fn embed_windows(&self, x: &Tensor, batch: usize) -> Result<Tensor> {
-        let n = x.size()[0];
-        let mut parts = Vec::new();
-        let mut i = 0;
-        while i < n {
-            let len = (batch.max(1) as i64).min(n - i);
-            let xb = x.narrow(0, i, len).to_device(self.device());
-            let e = tch::no_grad(|| -> Result<Tensor> {
-                let out = self.sensor.encode(&xb, None, false)?;
-                Ok(normalize(&self.sensor_proj.forward(&out.pooled)))
-            })?;
-            parts.push(e.to_device(Device::Cpu));
-            i += len;
-        }
-        if parts.is_empty() {
-            return Err(TrainError::Data("no windows to embed".into()));
-        }
-        Ok(Tensor::cat(&parts, 0))
+        let f = self.sensor_features(x, batch)?;
+        Ok(tch::no_grad(|| normalize(&self.project_sensor(&f))).to_device(Device::Cpu))
     }
 
     /// L2-normalised text embeddings `[N, E]` (no gradients).
     pub fn embed_texts<S: AsRef<str>>(&self, texts: &[S], batch: usize) -> Result<Tensor> {
-        let mut parts = Vec::new();
-        for chunk in texts.chunks(batch.max(1)) {
-            let e = tch::no_grad(|| -> Result<Tensor> {
-                Ok(normalize(
-                    &self.text_proj.forward(&self.text_features(chunk, false)?),
-                ))
-            })?;
-            parts.push(e.to_device(Device::Cpu));
-        }
-        if parts.is_empty() {
-            return Err(TrainError::Data("no texts to embed".into()));
-        }
-        Ok(Tensor::cat(&parts, 0))
+        let f = self.text_tower_features(texts, batch)?;
+        Ok(tch::no_grad(|| normalize(&self.project_text(&f))).to_device(Device::Cpu))
     }
 
     /// Captions for windows `[N, T, C]` from the decoder (an error when the
@@ -568,6 +542,77 @@ impl SensorLanguageModel {
             i += len;
         }
         Ok(out)
+    }
+
+    /// Pooled sensor-encoder features `[N, D]` of windows `[N, T, C]`
+    /// before the projection head (evaluation mode, no gradients, CPU), in
+    /// batches of `batch`: the input of linear probes and of few-shot
+    /// adaptation of the projection heads.
+    pub fn sensor_features(&self, x: &Tensor, batch: usize) -> Result<Tensor> {
+        let n = x.size()[0];
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let len = (batch.max(1) as i64).min(n - i);
+            let xb = x.narrow(0, i, len).to_device(self.device());
+            let f = tch::no_grad(|| self.sensor.encode(&xb, None, false))?;
+            parts.push(f.pooled.to_device(Device::Cpu));
+            i += len;
+        }
+        if parts.is_empty() {
+            return Err(TrainError::Data("no windows to embed".into()));
+        }
+        Ok(Tensor::cat(&parts, 0))
+    }
+
+    /// Text-tower features `[N, D]` before the projection head (evaluation
+    /// mode, no gradients, CPU).
+    pub fn text_tower_features<S: AsRef<str>>(&self, texts: &[S], batch: usize) -> Result<Tensor> {
+        let mut parts = Vec::new();
+        for chunk in texts.chunks(batch.max(1)) {
+            let f = tch::no_grad(|| self.text_features(chunk, false))?;
+            parts.push(f.to_device(Device::Cpu));
+        }
+        if parts.is_empty() {
+            return Err(TrainError::Data("no texts to embed".into()));
+        }
+        Ok(Tensor::cat(&parts, 0))
+    }
+
+    /// The sensor projection head applied to [`Self::sensor_features`]
+    /// (with gradients; not normalised).
+    pub fn project_sensor(&self, features: &Tensor) -> Tensor {
+        self.sensor_proj.forward(&features.to_device(self.device()))
+    }
+
+    /// The text projection head applied to [`Self::text_tower_features`]
+    /// (with gradients; not normalised).
+    pub fn project_text(&self, features: &Tensor) -> Tensor {
+        self.text_proj.forward(&features.to_device(self.device()))
+    }
+
+    /// Names of the projection heads' variables (`sensor_proj.*`,
+    /// `text_proj.*`), the part NLS adapts in few-shot learning.
+    pub fn projection_variables(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .vs
+            .variables()
+            .into_keys()
+            .filter(|n| n.starts_with("sensor_proj.") || n.starts_with("text_proj."))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The contrastive logit scale `exp(logit_scale)` of the objective
+    /// (the variable whose name ends in `logit_scale`; training keeps it
+    /// clamped), when the objective has one.
+    pub fn logit_scale(&self) -> Option<f64> {
+        let vars = self.vs.variables();
+        let mut names: Vec<&String> = vars.keys().filter(|n| n.ends_with("logit_scale")).collect();
+        names.sort();
+        let v = vars.get(*names.first()?)?;
+        Some(v.exp().double_value(&[]))
     }
 
     /// Parameter count of the trainable variables.

@@ -99,6 +99,41 @@ fn prepare(
     Ok(Prepared { x, texts, labels })
 }
 
+/// Drop the windows whose label is in `exclude` (every name must be in the
+/// store's vocabulary).
+fn exclude_labels(
+    set: WindowSet,
+    exclude: &[String],
+    opts: &SensorLanguageOptions,
+) -> Result<WindowSet> {
+    if exclude.is_empty() {
+        return Ok(set);
+    }
+    for l in exclude {
+        if set.meta.labels.index(l).is_err() {
+            return Err(TrainError::config(
+                "exclude_labels",
+                format!(
+                    "`{l}` is not a label of {} (labels: {:?})",
+                    opts.store.display(),
+                    set.meta.labels.labels()
+                ),
+            ));
+        }
+    }
+    let dropped = set.indices_with_labels(exclude);
+    let keep: Vec<usize> = (0..set.len())
+        .filter(|i| dropped.binary_search(i).is_err())
+        .collect();
+    if keep.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{}: no training window left after excluding {exclude:?}",
+            opts.store.display()
+        )));
+    }
+    set.select(&keep)
+}
+
 /// Run (or resume) sensor-language training as configured.
 pub fn train_sensor_language(
     cfg: &SensorLanguageConfig,
@@ -109,7 +144,11 @@ pub fn train_sensor_language(
     if cfg.threads > 0 {
         tch::set_num_threads(cfg.threads as i32);
     }
-    let train = load_training_windows(&opts.store)?;
+    let train = exclude_labels(
+        load_training_windows(&opts.store)?,
+        &cfg.exclude_labels,
+        opts,
+    )?;
     let sampler = TextSampler::new(&cfg.text, cfg.seed);
     sampler.check(&train.windows)?;
     let needs_labels = cfg.objective.needs_labels();

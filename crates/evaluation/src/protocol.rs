@@ -1,0 +1,181 @@
+//! The [`Evaluator`] trait: one protocol of the papers, run on a trained
+//! sensor-language model and the train / test splits of its store, giving
+//! one [`ProtocolResult`]. [`EvalConfig`] (TOML) holds every protocol's
+//! settings; [`evaluators`] builds the ones asked for.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use wearlang_metrics::ClassificationReport;
+use wearlang_train::sensor_language::SensorLanguageCheckpointConfig;
+use wearlang_train::{SensorLanguageModel, SupervisedConfig, WindowSet};
+
+use crate::baselines::{LinearProbeEval, SupervisedEval};
+use crate::captions::{CaptionEval, CaptioningEval, CaptioningEvalConfig};
+use crate::few_shot::{FewShotConfig, FewShotEval, FewShotResult};
+use crate::retrieval::{RetrievalConfig, RetrievalEval, RetrievalResult};
+use crate::unseen::{UnseenConfig, UnseenEval, UnseenResult};
+use crate::zero_shot::{ZeroShotConfig, ZeroShotEval, ZeroShotResult};
+use crate::{EvalError, ProbeConfig, Result};
+
+/// Everything a protocol may use.
+pub struct EvalContext<'a> {
+    /// The trained model.
+    pub model: &'a SensorLanguageModel,
+    /// Its checkpoint's configuration (run config, label vocabulary).
+    pub checkpoint: &'a SensorLanguageCheckpointConfig,
+    /// The window store.
+    pub store: &'a Path,
+    /// Training windows (normalised with the store's training statistics).
+    pub train: &'a WindowSet,
+    /// Test windows (normalised likewise).
+    pub test: &'a WindowSet,
+    /// The candidate classes: the store's label vocabulary.
+    pub classes: Vec<String>,
+    /// Where protocols that train models (unseen activities) write them.
+    pub work_dir: PathBuf,
+    /// MiniLM's directory (for models trained by a protocol).
+    pub minilm_dir: Option<PathBuf>,
+    /// Show progress bars.
+    pub progress: bool,
+}
+
+impl EvalContext<'_> {
+    /// True class index (into [`Self::classes`]) of every labelled test
+    /// window, with the window's index.
+    pub fn test_truths(&self) -> Vec<(usize, usize)> {
+        self.test
+            .labels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.map(|l| (i, l)))
+            .collect()
+    }
+}
+
+/// One evaluation protocol.
+pub trait Evaluator {
+    /// Its name (as given to `wearlang eval --protocol`).
+    fn name(&self) -> &'static str;
+    /// Why the protocol does not apply to this model (e.g. captioning
+    /// without a decoder); `None` when it does.
+    fn skip_reason(&self, _ctx: &EvalContext) -> Option<String> {
+        None
+    }
+    /// Run it.
+    fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult>;
+}
+
+/// A classifier's scores on the test windows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClassifierResult {
+    /// What was trained.
+    pub method: String,
+    /// Labelled training windows used.
+    pub train_windows: usize,
+    /// Accuracy, macro-F1, per-class F1, confusion matrix.
+    pub report: ClassificationReport,
+}
+
+/// What a protocol found.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "protocol", rename_all = "snake_case")]
+pub enum ProtocolResult {
+    /// Zero-shot classification with class prompts.
+    ZeroShot(ZeroShotResult),
+    /// Linear probe on frozen sensor features.
+    LinearProbe(ClassifierResult),
+    /// The supervised conv classifier.
+    Supervised(ClassifierResult),
+    /// Few-shot adaptation curves.
+    FewShot(FewShotResult),
+    /// Zero-shot on activities left out of training.
+    Unseen(UnseenResult),
+    /// Sensor ↔ text retrieval.
+    Retrieval(RetrievalResult),
+    /// Generated captions.
+    Captioning(CaptionEval),
+}
+
+/// The protocols, by name.
+pub const PROTOCOLS: [&str; 7] = [
+    "zero-shot",
+    "linear-probe",
+    "supervised",
+    "few-shot",
+    "unseen",
+    "retrieval",
+    "captioning",
+];
+
+/// Settings of every protocol (the TOML file of `wearlang eval --config`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Zero-shot prompts.
+    pub zero_shot: ZeroShotConfig,
+    /// The linear probe (baseline and few-shot).
+    pub probe: ProbeConfig,
+    /// The supervised conv classifier.
+    pub supervised: SupervisedConfig,
+    /// Few-shot adaptation.
+    pub few_shot: FewShotConfig,
+    /// Unseen activities.
+    pub unseen: UnseenConfig,
+    /// Retrieval.
+    pub retrieval: RetrievalConfig,
+    /// Captioning.
+    pub captioning: CaptioningEvalConfig,
+}
+
+impl EvalConfig {
+    /// Parse a TOML file; errors name the file and the field.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| EvalError::Io {
+            path: path.to_path_buf(),
+            cause: e,
+        })?;
+        toml::from_str(&text).map_err(|e| EvalError::Data(format!("{}: {e}", path.display())))
+    }
+}
+
+/// The evaluators named in `names` (all of [`PROTOCOLS`] when empty), in
+/// the order of [`PROTOCOLS`]. Errors name an unknown protocol.
+pub fn evaluators(cfg: &EvalConfig, names: &[String]) -> Result<Vec<Box<dyn Evaluator>>> {
+    for n in names {
+        if !PROTOCOLS.contains(&n.as_str()) {
+            return Err(EvalError::param(
+                "protocol",
+                format!("unknown protocol `{n}` (known: {})", PROTOCOLS.join(", ")),
+            ));
+        }
+    }
+    let wanted = |n: &str| names.is_empty() || names.iter().any(|x| x == n);
+    let mut out: Vec<Box<dyn Evaluator>> = Vec::new();
+    if wanted("zero-shot") {
+        out.push(Box::new(ZeroShotEval(cfg.zero_shot.clone())));
+    }
+    if wanted("linear-probe") {
+        out.push(Box::new(LinearProbeEval(cfg.probe.clone())));
+    }
+    if wanted("supervised") {
+        out.push(Box::new(SupervisedEval(cfg.supervised.clone())));
+    }
+    if wanted("few-shot") {
+        out.push(Box::new(FewShotEval {
+            cfg: cfg.few_shot.clone(),
+            probe: cfg.probe.clone(),
+            zero_shot: cfg.zero_shot.clone(),
+        }));
+    }
+    if wanted("unseen") {
+        out.push(Box::new(UnseenEval(cfg.unseen.clone())));
+    }
+    if wanted("retrieval") {
+        out.push(Box::new(RetrievalEval(cfg.retrieval.clone())));
+    }
+    if wanted("captioning") {
+        out.push(Box::new(CaptioningEval(cfg.captioning.clone())));
+    }
+    Ok(out)
+}

@@ -1,0 +1,234 @@
+//! Unseen activities (NLS): partition the classes into groups; for each
+//! group, train the same sensor-language model (the evaluated run's config)
+//! without the group's training windows, then classify the group's test
+//! windows zero-shot among the group's classes. Macro-F1 is averaged over
+//! the groups.
+//!
+//! The per-group runs live under `<work_dir>/unseen_<g>/`. A run whose
+//! checkpoint is finished with the same configuration is reused, an
+//! interrupted one is resumed, anything else is trained afresh.
+
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use wearlang_captioning::PromptTemplates;
+use wearlang_train::checkpoint::{self, CONFIG_FILE, STATE_FILE};
+use wearlang_train::pretrain::TrainState;
+use wearlang_train::sensor_language::SensorLanguageCheckpointConfig;
+use wearlang_train::{
+    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
+};
+
+use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
+use crate::zero_shot::{zero_shot, ZeroShotConfig, ZeroShotReport};
+use crate::{EvalError, Result};
+
+/// Unseen-activity settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnseenConfig {
+    /// Explicit groups of class names (empty: `n_groups` seeded groups).
+    pub groups: Vec<Vec<String>>,
+    /// Number of groups when `groups` is empty.
+    pub n_groups: usize,
+    /// Seed of the automatic partition.
+    pub seed: u64,
+    /// Training steps of each run (0: the evaluated run's budget).
+    pub steps: u64,
+}
+
+impl Default for UnseenConfig {
+    fn default() -> Self {
+        UnseenConfig {
+            groups: Vec::new(),
+            n_groups: 3,
+            seed: 0,
+            steps: 0,
+        }
+    }
+}
+
+/// One held-out group.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnseenGroup {
+    /// Its classes (never seen in training).
+    pub classes: Vec<String>,
+    /// Training windows of the run (the others' classes).
+    pub train_windows: usize,
+    /// Zero-shot among the group's classes, base template.
+    pub base: ZeroShotReport,
+    /// Zero-shot among the group's classes, template ensemble.
+    pub ensemble: ZeroShotReport,
+    /// Accuracy on the group's windows when every class of the store is a
+    /// candidate (the generalised, harder setting; ensemble prompts).
+    pub accuracy_among_all: f64,
+    /// Whether the run was reused from an earlier evaluation.
+    pub reused: bool,
+}
+
+/// Unseen-activity results.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnseenResult {
+    /// Steps per run.
+    pub steps: u64,
+    /// Per group.
+    pub groups: Vec<UnseenGroup>,
+    /// Mean macro-F1 over groups, base template.
+    pub mean_macro_f1_base: f64,
+    /// Mean macro-F1 over groups, template ensemble.
+    pub mean_macro_f1_ensemble: f64,
+    /// Mean chance macro-F1 (1 / group size) over groups.
+    pub mean_chance: f64,
+}
+
+/// The unseen-activities protocol.
+pub struct UnseenEval(pub UnseenConfig);
+
+/// Split `classes` into `n` groups: a ChaCha8 shuffle seeded with `seed`,
+/// then dealt round-robin (sizes differ by at most one).
+pub fn partition_classes(classes: &[String], n: usize, seed: u64) -> Result<Vec<Vec<String>>> {
+    if n < 2 || n > classes.len() {
+        return Err(EvalError::param(
+            "unseen.n_groups",
+            format!(
+                "{n} groups of {} classes: need 2 ≤ groups ≤ classes",
+                classes.len()
+            ),
+        ));
+    }
+    let mut c = classes.to_vec();
+    c.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let mut groups = vec![Vec::new(); n];
+    for (i, name) in c.into_iter().enumerate() {
+        groups[i % n].push(name);
+    }
+    for g in &mut groups {
+        g.sort();
+    }
+    Ok(groups)
+}
+
+/// Whether `dir` holds a finished run of exactly `cfg`: `Some(true)`;
+/// an unfinished one of `cfg`: `Some(false)`; else `None`.
+fn existing_run(dir: &Path, cfg: &SensorLanguageConfig) -> Option<bool> {
+    let ckpt = checkpoint::find_checkpoint(dir)?;
+    let saved: SensorLanguageCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE).ok()?;
+    let state: TrainState = checkpoint::read_json(&ckpt, STATE_FILE).ok()?;
+    (saved.run == *cfg).then_some(state.finished)
+}
+
+impl Evaluator for UnseenEval {
+    fn name(&self) -> &'static str {
+        "unseen"
+    }
+
+    fn skip_reason(&self, ctx: &EvalContext) -> Option<String> {
+        (!ctx.model.config().objective.needs_text())
+            .then(|| "the model has no contrastive text alignment".into())
+    }
+
+    fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult> {
+        let present: Vec<String> = ctx
+            .classes
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| ctx.test.labels.contains(&Some(*c)))
+            .map(|(_, n)| n.clone())
+            .collect();
+        let groups = if self.0.groups.is_empty() {
+            partition_classes(&present, self.0.n_groups, self.0.seed)?
+        } else {
+            for g in &self.0.groups {
+                if g.is_empty() {
+                    return Err(EvalError::param("unseen.groups", "a group is empty"));
+                }
+                if let Some(bad) = g.iter().find(|c| !ctx.classes.contains(c)) {
+                    return Err(EvalError::param(
+                        "unseen.groups",
+                        format!("`{bad}` is not a label of the store ({:?})", ctx.classes),
+                    ));
+                }
+            }
+            self.0.groups.clone()
+        };
+        let base_cfg = ctx.model.config();
+        let mut out = Vec::new();
+        for (g, classes) in groups.iter().enumerate() {
+            let mut cfg = base_cfg.clone();
+            cfg.exclude_labels = classes.clone();
+            cfg.name = format!("{}-unseen-{g}", base_cfg.name);
+            if self.0.steps > 0 {
+                cfg.max_steps = self.0.steps;
+            }
+            let dir = ctx.work_dir.join(format!("unseen_{g}"));
+            let existing = existing_run(&dir, &cfg);
+            if existing.is_none() && dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| EvalError::Io {
+                    path: dir.clone(),
+                    cause: e,
+                })?;
+            }
+            if existing != Some(true) {
+                train_sensor_language(
+                    &cfg,
+                    &SensorLanguageOptions {
+                        store: ctx.store.to_path_buf(),
+                        out: dir.clone(),
+                        resume: existing == Some(false),
+                        progress: ctx.progress,
+                        stop_after: None,
+                        minilm_dir: ctx.minilm_dir.clone(),
+                    },
+                )?;
+            }
+            let loaded = load_sensor_language(&dir, ctx.minilm_dir.as_deref(), ctx.model.device())?;
+            let idx = ctx.test.indices_with_labels(classes);
+            let test = ctx.test.select(&idx).map_err(|_| {
+                EvalError::Data(format!("unseen: no test window of group {classes:?}"))
+            })?;
+            let zs = |templates, candidates: &[String]| {
+                zero_shot(
+                    &loaded.model,
+                    &test,
+                    candidates,
+                    &ZeroShotConfig {
+                        templates,
+                        knowledge: false,
+                        batch: 256,
+                    },
+                )
+            };
+            let base = zs(PromptTemplates::Base, classes)?;
+            let ensemble = zs(PromptTemplates::All, classes)?;
+            let all = zs(PromptTemplates::All, &ctx.classes)?;
+            let train_windows = ctx.train.len() - ctx.train.indices_with_labels(classes).len();
+            out.push(UnseenGroup {
+                classes: classes.clone(),
+                train_windows,
+                base,
+                ensemble,
+                accuracy_among_all: all.report.accuracy,
+                reused: existing == Some(true),
+            });
+        }
+        let n = out.len() as f64;
+        Ok(ProtocolResult::Unseen(UnseenResult {
+            steps: if self.0.steps > 0 {
+                self.0.steps
+            } else {
+                base_cfg.max_steps
+            },
+            mean_macro_f1_base: out.iter().map(|g| g.base.report.macro_f1).sum::<f64>() / n,
+            mean_macro_f1_ensemble: out.iter().map(|g| g.ensemble.report.macro_f1).sum::<f64>() / n,
+            mean_chance: out
+                .iter()
+                .map(|g| 1.0 / g.classes.len() as f64)
+                .sum::<f64>()
+                / n,
+            groups: out,
+        }))
+    }
+}

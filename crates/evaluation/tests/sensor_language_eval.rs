@@ -1,0 +1,394 @@
+//! The evaluation protocols on a small sensor-language model trained with
+//! the real MiniLM on a four-class synthetic store: every protocol runs and
+//! reports consistent numbers, baselines learn the easy classes, few-shot
+//! adaptation leaves the model as it found it, unseen-activity runs really
+//! leave their group out and are reused, plots and report are written.
+
+use std::path::{Path, PathBuf};
+
+use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split, Window};
+use wearlang_evaluation::{
+    evaluators, loss_series, partition_classes, run_protocols, EvalConfig, EvalContext,
+    FewShotMethod, ProtocolResult,
+};
+use wearlang_store::{StoreMeta, StoreWriter};
+use wearlang_train::checkpoint::{find_checkpoint, read_json, CONFIG_FILE};
+use wearlang_train::pretrain::load_training_windows;
+use wearlang_train::sensor_language::{load_split, SensorKind, SensorLanguageCheckpointConfig};
+use wearlang_train::{
+    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
+};
+
+const STEPS: usize = 32;
+const CLASSES: [&str; 4] = ["walking", "sitting", "running", "cycling"];
+
+fn minilm() -> PathBuf {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = wearlang_encoders::text::default_model_dir(None, &ws);
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "MiniLM not found in {} (run `cargo xtask setup`)",
+        dir.display()
+    );
+    dir
+}
+
+/// Four activities with distinct signals (sines of different frequency on
+/// channel 0, flat, a square wave on channel 1); 6 subjects, 2 for testing;
+/// some values missing.
+fn store(dir: &Path) -> PathBuf {
+    let path = dir.join("four_classes.parquet");
+    let mut windows = Vec::new();
+    let mut k = 0u32;
+    let mut noise = || {
+        k = k.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        ((k >> 16) as f32 / 65_536.0 - 0.5) * 0.2
+    };
+    for s in 0..6 {
+        for i in 0..32 {
+            let c = (i % 4) as usize;
+            let mut v = Vec::with_capacity(STEPS * 2);
+            for t in 0..STEPS {
+                let tf = t as f32;
+                let (a, b) = match c {
+                    0 => ((tf * 0.5 + s as f32).sin(), 0.0),
+                    1 => (0.0, 0.0),
+                    2 => ((tf * 1.5 + s as f32).sin() * 2.0, 0.0),
+                    _ => (0.0, if (t / 4) % 2 == 0 { 1.0 } else { -1.0 }),
+                };
+                v.push(a + noise());
+                v.push(b + noise());
+            }
+            if i % 5 == 0 {
+                v[6] = f32::NAN;
+            }
+            let mut w =
+                Window::from_values(format!("s{s}"), format!("s{s}-r0"), i * 640, 50.0, 2, v)
+                    .unwrap();
+            w.label = Some(CLASSES[c].into());
+            w.split = if s < 4 { Split::Train } else { Split::Test };
+            windows.push(w);
+        }
+    }
+    let mut meta = StoreMeta::new(
+        vec![
+            ChannelSpec::new("ax", "g", ChannelKind::Accelerometer),
+            ChannelSpec::new("ay", "g", ChannelKind::Accelerometer),
+        ],
+        STEPS,
+        50.0,
+    );
+    meta.labels = LabelVocab::sorted(CLASSES);
+    meta.normalisation = Some(Normalisation::fit(
+        windows.iter().filter(|w| w.split == Split::Train),
+        2,
+    ));
+    let mut w = StoreWriter::create(&path, meta).unwrap();
+    w.write(&windows).unwrap();
+    w.finish().unwrap();
+    path
+}
+
+fn config() -> SensorLanguageConfig {
+    let mut c = SensorLanguageConfig {
+        name: "eval-test".into(),
+        seed: 3,
+        batch_size: 16,
+        max_steps: 60,
+        checkpoint_every: 100,
+        log_every: 5,
+        ..SensorLanguageConfig::default()
+    };
+    c.sensor.kind = SensorKind::Conv;
+    c.projection.out_dim = 32;
+    c.optim.lr = 3e-3;
+    c.schedule.warmup_steps = 2;
+    c
+}
+
+fn small_eval() -> EvalConfig {
+    let mut e = EvalConfig::default();
+    e.supervised.steps = 80;
+    e.supervised.batch_size = 16;
+    e.few_shot.shots = vec![1, 4];
+    e.few_shot.seeds = 2;
+    e.few_shot.head_steps = 10;
+    e.unseen.n_groups = 2;
+    e.unseen.steps = 20;
+    e
+}
+
+fn train(store: &Path, out: &Path, cfg: &SensorLanguageConfig) {
+    train_sensor_language(
+        cfg,
+        &SensorLanguageOptions {
+            store: store.to_path_buf(),
+            out: out.to_path_buf(),
+            resume: false,
+            progress: false,
+            stop_after: None,
+            minilm_dir: Some(minilm()),
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn every_protocol_runs_and_reports_consistent_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let run = dir.path().join("run");
+    train(&store, &run, &config());
+    let loaded = load_sensor_language(&run, Some(&minilm()), tch::Device::Cpu).unwrap();
+    let train_set = load_training_windows(&store).unwrap();
+    let test = load_split(&store, Split::Test).unwrap();
+    let work = dir.path().join("eval");
+    let ctx = EvalContext {
+        model: &loaded.model,
+        checkpoint: &loaded.config,
+        store: &store,
+        train: &train_set,
+        test: &test,
+        classes: loaded.config.labels.clone(),
+        work_dir: work.clone(),
+        minilm_dir: Some(minilm()),
+        progress: false,
+    };
+    let before = loaded.model.embed_windows(&test.x, 64).unwrap();
+    let before_text = loaded.model.embed_texts(&["walking"], 4).unwrap();
+    let flags: Vec<(String, bool)> = loaded
+        .model
+        .vs
+        .variables()
+        .into_iter()
+        .map(|(n, v)| (n, v.requires_grad()))
+        .collect();
+
+    let cfg = small_eval();
+    let evals = evaluators(&cfg, &[]).unwrap();
+    let mut log = Vec::new();
+    let report = run_protocols(&ctx, &evals, |m| log.push(m.to_string())).unwrap();
+
+    // Captioning does not apply to a CLIP model: skipped with a reason.
+    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+    assert_eq!(report.skipped[0].0, "captioning");
+    assert!(report.skipped[0].1.contains("decoder"));
+    assert_eq!(report.results.len(), 6);
+    let n_test = test.len();
+    let mut seen = Vec::new();
+    for r in &report.results {
+        match r {
+            ProtocolResult::ZeroShot(z) => {
+                seen.push("zero-shot");
+                for x in [&z.base, &z.ensemble, &z.knowledge] {
+                    assert_eq!(x.report.n_samples, n_test);
+                    assert_eq!(x.predictions.len(), n_test);
+                }
+                assert_eq!(z.base.prompts_per_class, 1);
+                assert!(z.ensemble.prompts_per_class > 1);
+                // The model learned something on these easy classes.
+                assert!(z.base.report.macro_f1 > 0.5, "{}", z.base.report.macro_f1);
+            }
+            ProtocolResult::LinearProbe(c) => {
+                seen.push("linear-probe");
+                assert_eq!(c.train_windows, train_set.len());
+                assert!(c.report.macro_f1 > 0.8, "probe {}", c.report.macro_f1);
+            }
+            ProtocolResult::Supervised(c) => {
+                seen.push("supervised");
+                assert_eq!(c.report.n_samples, n_test);
+                assert!(c.report.macro_f1 > 0.8, "supervised {}", c.report.macro_f1);
+            }
+            ProtocolResult::FewShot(f) => {
+                seen.push("few-shot");
+                assert_eq!(f.shots, vec![1, 4]);
+                assert_eq!(f.available_per_class, vec![32; 4]);
+                assert_eq!(f.series.len(), 2);
+                for s in &f.series {
+                    assert_eq!(s.macro_f1.len(), 2);
+                    for per_seed in &s.macro_f1 {
+                        assert_eq!(per_seed.len(), 2);
+                        assert!(per_seed.iter().all(|v| (0.0..=1.0).contains(v)));
+                    }
+                    assert_eq!(s.summary[0].n, 2);
+                }
+                assert_eq!(f.series[0].method, FewShotMethod::ProjectionHeads);
+                // Different seeds draw different windows at k = 1: the probe's
+                // scores are not all identical across seeds and shots.
+                let probe = &f.series[1].macro_f1;
+                assert!(probe.iter().flatten().any(|v| *v != probe[0][0]) || probe[0][0] == 1.0);
+            }
+            ProtocolResult::Unseen(u) => {
+                seen.push("unseen");
+                assert_eq!(u.groups.len(), 2);
+                let mut all: Vec<String> =
+                    u.groups.iter().flat_map(|g| g.classes.clone()).collect();
+                all.sort();
+                let mut want: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
+                want.sort();
+                assert_eq!(all, want, "groups partition the classes");
+                for (g, grp) in u.groups.iter().enumerate() {
+                    assert!(!grp.reused);
+                    assert_eq!(grp.train_windows, train_set.len() - 32 * grp.classes.len());
+                    assert_eq!(grp.base.classes, grp.classes);
+                    assert_eq!(grp.base.report.n_samples, 16 * grp.classes.len());
+                    let ckpt = find_checkpoint(&work.join(format!("unseen_{g}"))).unwrap();
+                    let saved: SensorLanguageCheckpointConfig =
+                        read_json(&ckpt, CONFIG_FILE).unwrap();
+                    assert_eq!(saved.run.exclude_labels, grp.classes);
+                    assert_eq!(saved.run.max_steps, 20);
+                }
+            }
+            ProtocolResult::Retrieval(r) => {
+                seen.push("retrieval");
+                assert_eq!(r.variant, "activity");
+                assert_eq!(r.windows, n_test);
+                assert_eq!(r.texts, 4, "one base-template text per class");
+                let f = &r.scores.forward;
+                assert_eq!(f.ranks.len(), n_test);
+                assert!(f.recall_at_1 <= f.recall_at_5 && f.recall_at_5 <= f.recall_at_10);
+                assert_eq!(f.recall_at_5, 1.0, "4 texts: everything is in the top 5");
+                assert_eq!(r.scores.backward.ranks.len(), 4);
+            }
+            ProtocolResult::Captioning(_) => panic!("captioning should have been skipped"),
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "zero-shot",
+            "linear-probe",
+            "supervised",
+            "few-shot",
+            "unseen",
+            "retrieval"
+        ]
+    );
+    assert_eq!(log.len(), 7);
+
+    // Few-shot adaptation put the projection heads and flags back.
+    let after = loaded.model.embed_windows(&test.x, 64).unwrap();
+    assert!(before.equal(&after), "few-shot changed the model");
+    assert!(before_text.equal(&loaded.model.embed_texts(&["walking"], 4).unwrap()));
+    for (n, v) in loaded.model.vs.variables() {
+        let want = flags.iter().find(|(m, _)| *m == n).unwrap().1;
+        assert_eq!(v.requires_grad(), want, "{n}");
+    }
+
+    // Plots and report.
+    let plots = report
+        .write_plots(&work, Some(&run.join("metrics.jsonl")))
+        .unwrap();
+    for stem in [
+        "confusion_zero_shot",
+        "confusion_linear_probe",
+        "confusion_supervised",
+        "few_shot",
+        "retrieval_ranks",
+        "loss_curves",
+    ] {
+        for ext in ["png", "svg"] {
+            let p = work.join(format!("{stem}.{ext}"));
+            assert!(plots.contains(&p), "{} not written", p.display());
+        }
+        let png = std::fs::read(work.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
+    let md = report.to_markdown(&plots);
+    for section in [
+        "## Zero-shot classification",
+        "## Linear probe",
+        "## Supervised baseline",
+        "## Few-shot adaptation",
+        "## Unseen activities",
+        "## Retrieval",
+        "![few-shot curve](few_shot.png)",
+        "_captioning: skipped",
+    ] {
+        assert!(md.contains(section), "report lacks {section}");
+    }
+    let json = serde_json::to_string(&report).unwrap();
+    let back: wearlang_evaluation::EvalReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.results.len(), 6);
+
+    // A second unseen evaluation reuses the finished runs and agrees.
+    let unseen_only = evaluators(&cfg, &["unseen".to_string()]).unwrap();
+    let again = run_protocols(&ctx, &unseen_only, |_| {}).unwrap();
+    let (ProtocolResult::Unseen(a), Some(ProtocolResult::Unseen(b))) = (
+        &again.results[0],
+        report
+            .results
+            .iter()
+            .find(|r| matches!(r, ProtocolResult::Unseen(_))),
+    ) else {
+        panic!("no unseen result");
+    };
+    assert!(a.groups.iter().all(|g| g.reused));
+    assert_eq!(a.mean_macro_f1_base, b.mean_macro_f1_base);
+}
+
+#[test]
+fn bad_settings_are_named_errors() {
+    let cfg = EvalConfig::default();
+    let err = evaluators(&cfg, &["zero-shot".into(), "telepathy".into()])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("telepathy") && err.contains("zero-shot"),
+        "{err}"
+    );
+
+    let classes: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
+    assert!(partition_classes(&classes, 1, 0).is_err());
+    assert!(partition_classes(&classes, 5, 0).is_err());
+
+    // Training without a label the store does not have.
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut c = config();
+    c.exclude_labels = vec!["swimming".into()];
+    let err = train_sensor_language(
+        &c,
+        &SensorLanguageOptions {
+            store: store.clone(),
+            out: dir.path().join("x"),
+            minilm_dir: Some(minilm()),
+            ..SensorLanguageOptions::default()
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("swimming") && err.contains("exclude_labels"),
+        "{err}"
+    );
+
+    // A TOML with an unknown field names it and the file.
+    let toml = dir.path().join("eval.toml");
+    std::fs::write(&toml, "[few_shot]\nshotz = [1]\n").unwrap();
+    let err = EvalConfig::from_file(&toml).err().unwrap().to_string();
+    assert!(err.contains("shotz") && err.contains("eval.toml"), "{err}");
+
+    // A metrics log with a broken line names the line.
+    let log = dir.path().join("metrics.jsonl");
+    std::fs::write(&log, "{\"step\":1,\"loss\":2.0}\n{oops\n").unwrap();
+    let err = loss_series(&log).err().unwrap().to_string();
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn class_partitions_are_seeded_disjoint_and_balanced() {
+    let classes: Vec<String> = (0..7).map(|i| format!("c{i}")).collect();
+    let a = partition_classes(&classes, 3, 1).unwrap();
+    assert_eq!(a, partition_classes(&classes, 3, 1).unwrap());
+    let mut sizes: Vec<usize> = a.iter().map(Vec::len).collect();
+    sizes.sort();
+    assert_eq!(sizes, vec![2, 2, 3]);
+    let mut all: Vec<String> = a.concat();
+    all.sort();
+    assert_eq!(all, classes);
+    let differs = (2..10).any(|s| partition_classes(&classes, 3, s).unwrap() != a);
+    assert!(differs, "the seed changes the partition");
+}
