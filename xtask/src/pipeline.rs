@@ -34,10 +34,15 @@ pub struct PipelineArgs {
     /// Run every stage even when its outputs are up to date.
     #[arg(long)]
     force: bool,
+    /// Use the dev-profile `wearlang` (the one `cargo test` builds) instead
+    /// of a release build: no second full build, slower Rust-side stages.
+    #[arg(long)]
+    debug: bool,
 }
 
 impl PipelineArgs {
-    /// The smoke profile into `out` (what `cargo xtask test` runs).
+    /// The smoke profile into `out` on the dev-profile binary (what
+    /// `cargo xtask test` runs after `cargo test` has built it).
     pub fn smoke(out: PathBuf) -> Self {
         PipelineArgs {
             profile: "smoke".into(),
@@ -45,6 +50,7 @@ impl PipelineArgs {
             data: None,
             manifest: None,
             force: false,
+            debug: true,
         }
     }
 }
@@ -113,6 +119,66 @@ fn profile(name: &str) -> Result<Profile> {
     })
 }
 
+/// A sensor-language run of the pipeline and its evaluation.
+struct Run {
+    /// Run directory under the output (and the config's `name`).
+    name: &'static str,
+    /// Its config, relative to the workspace root.
+    config: &'static str,
+    /// Initialise the sensor encoder from the AIM pretraining run.
+    init_from_aim: bool,
+    /// Evaluation directory under the output.
+    eval_dir: &'static str,
+    /// `wearlang eval --protocol` (empty: every protocol).
+    protocols: &'static str,
+    /// Put the pretraining report into this evaluation's report.
+    with_pretrain_report: bool,
+    /// Heading in `report.md`.
+    title: &'static str,
+}
+
+/// The runs, the default model first. NLS (conv + frozen MiniLM, CLIP) is
+/// the best of NLS / SensorLM-CLIP / SensorLM-CoCa on the fixture (see
+/// `docs/results.md`), so it gets every protocol.
+const RUNS: [Run; 4] = [
+    Run {
+        name: "nls_clip",
+        config: "configs/nls_clip.toml",
+        init_from_aim: false,
+        eval_dir: "eval",
+        protocols: "",
+        with_pretrain_report: true,
+        title: "Default model: NLS (conv encoder + frozen MiniLM, CLIP)",
+    },
+    Run {
+        name: "nls_clip_knowledge",
+        config: "configs/nls_clip_knowledge.toml",
+        init_from_aim: false,
+        eval_dir: "eval_knowledge",
+        protocols: "zero-shot,unseen,retrieval",
+        with_pretrain_report: false,
+        title: "NLS trained with extra text (body parts, movement descriptions)",
+    },
+    Run {
+        name: "sensorlm_clip",
+        config: "configs/sensorlm_clip.toml",
+        init_from_aim: true,
+        eval_dir: "eval_sensorlm_clip",
+        protocols: "zero-shot,linear-probe,retrieval",
+        with_pretrain_report: false,
+        title: "SensorLM-CLIP (AIM-pretrained patch Transformer + frozen MiniLM)",
+    },
+    Run {
+        name: "sensorlm_coca",
+        config: "configs/sensorlm_coca.toml",
+        init_from_aim: true,
+        eval_dir: "eval_coca",
+        protocols: "zero-shot,linear-probe,retrieval,captioning",
+        with_pretrain_report: false,
+        title: "SensorLM-CoCa (AIM-pretrained patch Transformer + captioning decoder)",
+    },
+];
+
 /// SHA-256 (hex) of some strings.
 fn key_of(parts: &[String]) -> String {
     let mut h = Sha256::new();
@@ -123,25 +189,36 @@ fn key_of(parts: &[String]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A file's identity for a key: its path and content hash (or its size and
-/// modification time when it is large).
+/// A file's identity for a key: its path and the SHA-256 of its content
+/// (a rebuilt but identical binary, or a touched file, changes nothing); a
+/// directory by the keys of its files, in name order.
 fn file_key(path: &Path) -> Result<String> {
+    use std::io::Read;
     let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    if meta.is_file() && meta.len() < (8 << 20) {
-        let bytes = std::fs::read(path)?;
-        return Ok(format!(
-            "{}:{}",
-            path.display(),
-            key_of(&[String::from_utf8_lossy(&bytes).into_owned()])
-        ));
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("listing {}", path.display()))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()?;
+        entries.sort();
+        let keys = entries
+            .iter()
+            .map(|p| file_key(p))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(format!("{}:{}", path.display(), key_of(&keys)));
     }
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    Ok(format!("{}:{}:{mtime}", path.display(), meta.len()))
+    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{}:{digest}", path.display()))
 }
 
 /// Stage bookkeeping under `<out>/stamps/`.
@@ -202,8 +279,13 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     let p = profile(&args.profile)?;
     let setup = crate::setup::run()?;
     setup.print();
-    cargo(&["build", "--release", "-p", "wearlang-cli"])?;
-    let bin = target_dir().join("release/wearlang");
+    let bin = if args.debug {
+        cargo(&["build", "-p", "wearlang-cli"])?;
+        target_dir().join("debug/wearlang")
+    } else {
+        cargo(&["build", "--release", "-p", "wearlang-cli"])?;
+        target_dir().join("release/wearlang")
+    };
     let out = args
         .out
         .clone()
@@ -333,107 +415,99 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         pretrain_keys.push(key);
     }
 
-    // Sensor-language training: NLS (conv + frozen MiniLM, CLIP; the best
-    // of NLS / CLIP / CoCa on the fixture, so the default model) and
-    // SensorLM-CoCa (the AIM encoder + captioning decoder).
-    let mut train_keys = Vec::new();
-    for (config, run, init) in [
-        ("configs/nls_clip.toml", "nls_clip", None),
-        (
-            "configs/sensorlm_coca.toml",
-            "sensorlm_coca",
-            Some((out.join("mae_fixture"), pretrain_keys[0].clone())),
-        ),
-    ] {
-        let dir = out.join(run);
-        let key = key_of(&[
+    // Sensor-language training and evaluation, one run per row of RUNS: the
+    // default model (NLS) with every protocol, the others with the
+    // protocols that compare them.
+    for run in RUNS {
+        let dir = out.join(run.name);
+        let init = run
+            .init_from_aim
+            .then(|| (out.join("mae_fixture"), pretrain_keys[0].clone()));
+        let train_key = key_of(&[
             "train".into(),
             caption_key.clone(),
-            file_key(&root.join(config))?,
+            file_key(&root.join(run.config))?,
             p.train_steps.to_string(),
             init.as_ref().map(|(_, k)| k.clone()).unwrap_or_default(),
         ]);
         let ckpt = dir.join("checkpoint/config.json");
-        stages.run(&format!("train {run}"), &key, &[&ckpt], |resume| {
-            fresh(&dir, resume)?;
-            let mut cmd = Command::new(&bin);
-            cmd.arg("train")
-                .arg("--store")
-                .arg(&fixture_store)
-                .arg("--config")
-                .arg(root.join(config))
-                .arg("--out")
-                .arg(&dir)
-                .arg("--max-steps")
-                .arg(p.train_steps.to_string())
-                .arg("--minilm")
-                .arg(&minilm)
-                .arg("--no-report");
-            if let Some((init_dir, _)) = &init {
-                cmd.arg("--init-from").arg(init_dir);
-            }
-            if resume && dir.join("checkpoint").exists() {
-                cmd.arg("--resume");
-            }
-            exec(&mut cmd)
-        })?;
-        train_keys.push(key);
-    }
+        stages.run(
+            &format!("train {}", run.name),
+            &train_key,
+            &[&ckpt],
+            |resume| {
+                fresh(&dir, resume)?;
+                let mut cmd = Command::new(&bin);
+                cmd.arg("train")
+                    .arg("--store")
+                    .arg(&fixture_store)
+                    .arg("--config")
+                    .arg(root.join(run.config))
+                    .arg("--out")
+                    .arg(&dir)
+                    .arg("--max-steps")
+                    .arg(p.train_steps.to_string())
+                    .arg("--minilm")
+                    .arg(&minilm)
+                    .arg("--no-report");
+                if let Some((init_dir, _)) = &init {
+                    cmd.arg("--init-from").arg(init_dir);
+                }
+                if resume && dir.join("checkpoint").exists() {
+                    cmd.arg("--resume");
+                }
+                exec(&mut cmd)
+            },
+        )?;
 
-    // Evaluation: every protocol on the default model; zero-shot,
-    // retrieval and captioning on CoCa.
-    let evals = [
-        ("nls_clip", "eval", "", &train_keys[0]),
-        (
-            "sensorlm_coca",
-            "eval_coca",
-            "zero-shot,retrieval,captioning",
-            &train_keys[1],
-        ),
-    ];
-    for (run, eval_dir, protocols, train_key) in evals {
-        let dir = out.join(eval_dir);
+        let eval_dir = out.join(run.eval_dir);
         let key = key_of(&[
             "eval".into(),
-            train_key.clone(),
+            train_key,
             pretrain_keys[0].clone(),
-            protocols.into(),
+            run.protocols.into(),
             p.unseen_steps.to_string(),
             p.few_shot_seeds.to_string(),
             p.supervised_steps.to_string(),
             p.caption_windows.to_string(),
         ]);
-        let metrics = dir.join("metrics.json");
-        stages.run(&format!("evaluate {run}"), &key, &[&metrics], |resume| {
-            // Resuming keeps finished unseen-activity runs (they are reused
-            // or resumed by `wearlang eval`); a fresh stage starts clean.
-            fresh(&dir, resume)?;
-            let mut cmd = Command::new(&bin);
-            cmd.arg("eval")
-                .arg("--checkpoint")
-                .arg(out.join(run))
-                .arg("--store")
-                .arg(&fixture_store)
-                .arg("--out")
-                .arg(&dir)
-                .arg("--pretrain")
-                .arg(out.join("mae_fixture"))
-                .arg("--minilm")
-                .arg(&minilm)
-                .arg("--unseen-steps")
-                .arg(p.unseen_steps.to_string())
-                .arg("--few-shot-seeds")
-                .arg(p.few_shot_seeds.to_string())
-                .arg("--supervised-steps")
-                .arg(p.supervised_steps.to_string())
-                .arg("--caption-windows")
-                .arg(p.caption_windows.to_string())
-                .arg("--quiet");
-            if !protocols.is_empty() {
-                cmd.arg("--protocol").arg(protocols);
-            }
-            exec(&mut cmd)
-        })?;
+        let metrics = eval_dir.join("metrics.json");
+        stages.run(
+            &format!("evaluate {}", run.name),
+            &key,
+            &[&metrics],
+            |resume| {
+                // Resuming keeps finished unseen-activity runs (they are reused
+                // or resumed by `wearlang eval`); a fresh stage starts clean.
+                fresh(&eval_dir, resume)?;
+                let mut cmd = Command::new(&bin);
+                cmd.arg("eval")
+                    .arg("--checkpoint")
+                    .arg(&dir)
+                    .arg("--store")
+                    .arg(&fixture_store)
+                    .arg("--out")
+                    .arg(&eval_dir)
+                    .arg("--minilm")
+                    .arg(&minilm)
+                    .arg("--unseen-steps")
+                    .arg(p.unseen_steps.to_string())
+                    .arg("--few-shot-seeds")
+                    .arg(p.few_shot_seeds.to_string())
+                    .arg("--supervised-steps")
+                    .arg(p.supervised_steps.to_string())
+                    .arg("--caption-windows")
+                    .arg(p.caption_windows.to_string())
+                    .arg("--quiet");
+                if run.with_pretrain_report {
+                    cmd.arg("--pretrain").arg(out.join("mae_fixture"));
+                }
+                if !run.protocols.is_empty() {
+                    cmd.arg("--protocol").arg(run.protocols);
+                }
+                exec(&mut cmd)
+            },
+        )?;
     }
 
     let total = started.elapsed().as_secs_f64();
@@ -498,16 +572,8 @@ fn write_report(
             s.push_str(&format!("| {name} | {secs:.1} |\n"));
         }
     }
-    for (dir, title) in [
-        (
-            "eval",
-            "Default model: NLS (conv encoder + frozen MiniLM, CLIP)",
-        ),
-        (
-            "eval_coca",
-            "SensorLM-CoCa (AIM encoder + captioning decoder)",
-        ),
-    ] {
+    for run in &RUNS {
+        let (dir, title) = (run.eval_dir, run.title);
         let path = out.join(dir).join("report.md");
         if let Ok(text) = std::fs::read_to_string(&path) {
             s.push_str(&format!("\n# {title}\n\nFrom `{dir}/report.md`.\n\n"));
@@ -524,7 +590,8 @@ fn write_report(
 /// Print the evaluations' summary rows as one table.
 fn print_summary(out: &Path) -> Result<()> {
     eprintln!("\n| model | metric | value |\n| --- | --- | --- |");
-    for (dir, model) in [("eval", "NLS CLIP"), ("eval_coca", "SensorLM-CoCa")] {
+    for run in &RUNS {
+        let (dir, model) = (run.eval_dir, run.name);
         let path = out.join(dir).join("summary.json");
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;

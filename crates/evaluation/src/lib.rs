@@ -1,22 +1,49 @@
 //! Evaluation protocols for wearlang.
 //!
-//! So far: the pretraining protocols of LSM-2 —
-//! [`evaluate_imputation`] (reconstruct hidden observed values; compare
-//! with per-channel mean and linear interpolation) and
-//! [`evaluate_robustness`] (linear probe on clean training embeddings,
-//! test windows with patches removed, AIM against impute-then-encode) —
-//! the [`LinearProbe`], the gap fillers in [`fill`], and the
-//! [`pretrain_report()`] that `wearlang pretrain` writes — and the first
-//! sensor-language protocols: [`zero_shot`] classification with class
-//! prompts and [`evaluate_captions`] for CoCa's decoder.
+//! Sensor-language protocols behind one [`Evaluator`] trait, each in its own
+//! file: [`ZeroShotEval`] (class prompts: base template, ensemble,
+//! knowledge), [`LinearProbeEval`] and [`SupervisedEval`] (the baselines on
+//! the same split), [`FewShotEval`] (k windows per class × seeds; projection
+//! heads with the contrastive loss, or a linear probe), [`UnseenEval`]
+//! (retrain without a group of classes, zero-shot on it), [`RetrievalEval`]
+//! (sensor ↔ text Recall@k and ranks) and [`CaptioningEval`] (BLEU-4,
+//! ROUGE-L, CIDEr-D, activity mentions, faithfulness). [`run_protocols`]
+//! collects them into an [`EvalReport`] with its Markdown and plots; this is
+//! what `wearlang eval` writes (see `docs/evaluation.md`).
+//!
+//! The pretraining protocols of LSM-2 — [`evaluate_imputation`] (reconstruct
+//! hidden observed values; compare with per-channel mean and linear
+//! interpolation) and [`evaluate_robustness`] (linear probe on clean
+//! training embeddings, test windows with patches removed, AIM against
+//! impute-then-encode) — and the [`pretrain_report()`] that `wearlang
+//! pretrain` writes live here too, with the [`LinearProbe`] and the gap
+//! fillers in [`fill`].
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use wearlang_evaluation::{pretrain_report, PretrainReportConfig};
+//! use wearlang_core::Split;
+//! use wearlang_evaluation::{evaluators, run_protocols, EvalConfig, EvalContext};
+//! use wearlang_train::{load_sensor_language, sensor_language::load_split};
 //!
-//! let mae = wearlang_train::load_mae(Path::new("runs/mae"), tch::Device::Cpu).unwrap();
-//! let report = pretrain_report(&mae, Path::new("windows.parquet"), &PretrainReportConfig::default()).unwrap();
-//! println!("{}", report.to_markdown());
+//! let store = Path::new("windows.parquet");
+//! let run = load_sensor_language(Path::new("runs/nls"), None, tch::Device::Cpu).unwrap();
+//! let train = load_split(store, Split::Train).unwrap();
+//! let test = load_split(store, Split::Test).unwrap();
+//! let ctx = EvalContext {
+//!     model: &run.model,
+//!     checkpoint: &run.config,
+//!     store,
+//!     train: &train,
+//!     test: &test,
+//!     classes: run.config.labels.clone(),
+//!     work_dir: "runs/nls/eval".into(),
+//!     minilm_dir: None,
+//!     progress: false,
+//! };
+//! let protocols = evaluators(&EvalConfig::default(), &["zero-shot".into(), "few-shot".into()]).unwrap();
+//! let report = run_protocols(&ctx, &protocols, |m| eprintln!("{m}")).unwrap();
+//! let plots = report.write_plots(Path::new("runs/nls/eval"), None).unwrap();
+//! println!("{}", report.to_markdown(&plots));
 //! ```
 
 #![warn(missing_docs)]

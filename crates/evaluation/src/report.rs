@@ -129,10 +129,13 @@ impl EvalReport {
                     }
                 }
                 ProtocolResult::Unseen(u) => rows.push((
-                    "unseen activities macro-F1 (base / ensemble)".into(),
+                    "unseen activities macro-F1 (base / ensemble / +knowledge)".into(),
                     format!(
-                        "{:.3} / {:.3} (chance {:.2})",
-                        u.mean_macro_f1_base, u.mean_macro_f1_ensemble, u.mean_chance
+                        "{:.3} / {:.3} / {:.3} (chance {:.2})",
+                        u.mean_macro_f1_base,
+                        u.mean_macro_f1_ensemble,
+                        u.mean_macro_f1_knowledge,
+                        u.mean_chance
                     ),
                 )),
                 ProtocolResult::Retrieval(r) => rows.push((
@@ -223,16 +226,21 @@ impl EvalReport {
                 ProtocolResult::FewShot(f) => s.push_str(&few_shot_md(f, has("few_shot"))),
                 ProtocolResult::Unseen(u) => {
                     s.push_str(&format!(
-                        "\n## Unseen activities\n\nFor each group, the run's config trained for {} steps without the group's windows; zero-shot among the group's classes. Mean macro-F1: {:.3} (base template), {:.3} (ensemble); chance {:.2}.\n\n| held-out classes | training windows | macro-F1 base | macro-F1 ensemble | accuracy among all classes |\n| --- | --- | --- | --- | --- |\n",
-                        u.steps, u.mean_macro_f1_base, u.mean_macro_f1_ensemble, u.mean_chance
+                        "\n## Unseen activities\n\nFor each group, the run's config trained for {} steps without the group's windows; zero-shot among the group's classes. Mean macro-F1: {:.3} (base template), {:.3} (ensemble), {:.3} (ensemble + knowledge: body parts and movement descriptions); chance {:.2}.\n\n| held-out classes | training windows | macro-F1 base | macro-F1 ensemble | macro-F1 + knowledge | accuracy among all classes |\n| --- | --- | --- | --- | --- | --- |\n",
+                        u.steps,
+                        u.mean_macro_f1_base,
+                        u.mean_macro_f1_ensemble,
+                        u.mean_macro_f1_knowledge,
+                        u.mean_chance
                     ));
                     for g in &u.groups {
                         s.push_str(&format!(
-                            "| {} | {} | {:.3} | {:.3} | {:.3} |\n",
+                            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
                             g.classes.join(", "),
                             g.train_windows,
                             g.base.report.macro_f1,
                             g.ensemble.report.macro_f1,
+                            g.knowledge.report.macro_f1,
                             g.accuracy_among_all
                         ));
                     }
@@ -287,7 +295,7 @@ impl EvalReport {
             // Demote the pretraining report's headings under this section.
             for line in md.lines() {
                 if line.starts_with('#') {
-                    s.push_str(&format!("##{line}\n"));
+                    s.push_str(&format!("#{line}\n"));
                 } else {
                     s.push_str(line);
                     s.push('\n');
@@ -425,9 +433,10 @@ pub fn loss_series(path: &Path) -> Result<Vec<Series>> {
             }
         }
     }
-    // A single-term loss equals its term: keep only `loss` then.
-    if by_key.len() == 2 && by_key.contains_key("loss") {
-        by_key.retain(|k, _| k == "loss");
+    // A term logged under another name that equals the total (a single-term
+    // loss, or SensorLM's combined `sensorlm`) would hide under `loss`.
+    if let Some(total) = by_key.get("loss").cloned() {
+        by_key.retain(|k, v| k == "loss" || *v != total);
     }
     Ok(by_key
         .into_iter()
@@ -439,7 +448,14 @@ fn per_class_table(classes: &[String], r: &ClassificationReport) -> String {
     let mut s = String::from(
         "\nPer class (ensemble):\n\n| class | precision | recall | F1 | support |\n| --- | --- | --- | --- | --- |\n",
     );
+    let kb = wearlang_captioning::KnowledgeBase::builtin();
     for (c, m) in classes.iter().zip(&r.per_class) {
+        let plain = kb.plain_name(c);
+        let c = if plain == *c {
+            c.clone()
+        } else {
+            format!("{c} ({plain})")
+        };
         s.push_str(&format!(
             "| {c} | {:.3} | {:.3} | {:.3} | {} |\n",
             m.precision, m.recall, m.f1, m.support

@@ -62,6 +62,10 @@ pub struct UnseenGroup {
     pub base: ZeroShotReport,
     /// Zero-shot among the group's classes, template ensemble.
     pub ensemble: ZeroShotReport,
+    /// Zero-shot among the group's classes, template ensemble with body
+    /// parts and movement descriptions from the knowledge base (the NLS
+    /// paper's "extra text").
+    pub knowledge: ZeroShotReport,
     /// Accuracy on the group's windows when every class of the store is a
     /// candidate (the generalised, harder setting; ensemble prompts).
     pub accuracy_among_all: f64,
@@ -80,6 +84,8 @@ pub struct UnseenResult {
     pub mean_macro_f1_base: f64,
     /// Mean macro-F1 over groups, template ensemble.
     pub mean_macro_f1_ensemble: f64,
+    /// Mean macro-F1 over groups, template ensemble with knowledge.
+    pub mean_macro_f1_knowledge: f64,
     /// Mean chance macro-F1 (1 / group size) over groups.
     pub mean_chance: f64,
 }
@@ -189,27 +195,29 @@ impl Evaluator for UnseenEval {
             let test = ctx.test.select(&idx).map_err(|_| {
                 EvalError::Data(format!("unseen: no test window of group {classes:?}"))
             })?;
-            let zs = |templates, candidates: &[String]| {
+            let zs = |templates, knowledge, candidates: &[String]| {
                 zero_shot(
                     &loaded.model,
                     &test,
                     candidates,
                     &ZeroShotConfig {
                         templates,
-                        knowledge: false,
+                        knowledge,
                         batch: 256,
                     },
                 )
             };
-            let base = zs(PromptTemplates::Base, classes)?;
-            let ensemble = zs(PromptTemplates::All, classes)?;
-            let all = zs(PromptTemplates::All, &ctx.classes)?;
+            let base = zs(PromptTemplates::Base, false, classes)?;
+            let ensemble = zs(PromptTemplates::All, false, classes)?;
+            let knowledge = zs(PromptTemplates::All, true, classes)?;
+            let all = zs(PromptTemplates::All, false, &ctx.classes)?;
             let train_windows = ctx.train.len() - ctx.train.indices_with_labels(classes).len();
             out.push(UnseenGroup {
                 classes: classes.clone(),
                 train_windows,
                 base,
                 ensemble,
+                knowledge,
                 accuracy_among_all: all.report.accuracy,
                 reused: existing == Some(true),
             });
@@ -223,6 +231,8 @@ impl Evaluator for UnseenEval {
             },
             mean_macro_f1_base: out.iter().map(|g| g.base.report.macro_f1).sum::<f64>() / n,
             mean_macro_f1_ensemble: out.iter().map(|g| g.ensemble.report.macro_f1).sum::<f64>() / n,
+            mean_macro_f1_knowledge: out.iter().map(|g| g.knowledge.report.macro_f1).sum::<f64>()
+                / n,
             mean_chance: out
                 .iter()
                 .map(|g| 1.0 / g.classes.len() as f64)

@@ -232,12 +232,23 @@ fn every_protocol_runs_and_reports_consistent_numbers() {
                     assert_eq!(grp.train_windows, train_set.len() - 32 * grp.classes.len());
                     assert_eq!(grp.base.classes, grp.classes);
                     assert_eq!(grp.base.report.n_samples, 16 * grp.classes.len());
+                    assert_eq!(grp.knowledge.classes, grp.classes);
+                    assert_eq!(grp.knowledge.report.n_samples, 16 * grp.classes.len());
+                    assert!(grp.knowledge.prompts_per_class > 1);
                     let ckpt = find_checkpoint(&work.join(format!("unseen_{g}"))).unwrap();
                     let saved: SensorLanguageCheckpointConfig =
                         read_json(&ckpt, CONFIG_FILE).unwrap();
                     assert_eq!(saved.run.exclude_labels, grp.classes);
                     assert_eq!(saved.run.max_steps, 20);
                 }
+                let mean = |f: fn(&wearlang_evaluation::UnseenGroup) -> f64| {
+                    u.groups.iter().map(f).sum::<f64>() / u.groups.len() as f64
+                };
+                assert!(
+                    (u.mean_macro_f1_knowledge - mean(|g| g.knowledge.report.macro_f1)).abs()
+                        < 1e-12
+                );
+                assert!((u.mean_macro_f1_base - mean(|g| g.base.report.macro_f1)).abs() < 1e-12);
             }
             ProtocolResult::Retrieval(r) => {
                 seen.push("retrieval");
@@ -376,6 +387,32 @@ fn bad_settings_are_named_errors() {
     std::fs::write(&log, "{\"step\":1,\"loss\":2.0}\n{oops\n").unwrap();
     let err = loss_series(&log).err().unwrap().to_string();
     assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn loss_curves_keep_each_term_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("metrics.jsonl");
+    // A CoCa log: `sensorlm` is the total under another name.
+    std::fs::write(
+        &log,
+        "{\"step\":10,\"loss\":3.0,\"sensorlm\":3.0,\"clip\":2.0,\"captioning\":1.0,\"lr\":0.1}\n\
+         {\"step\":20,\"loss\":2.5,\"sensorlm\":2.5,\"clip\":1.7,\"captioning\":0.8,\"lr\":0.2}\n",
+    )
+    .unwrap();
+    let series = loss_series(&log).unwrap();
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["captioning", "clip", "loss"]);
+    assert_eq!(series[2].x, [10.0, 20.0]);
+    assert_eq!(series[2].y, [3.0, 2.5]);
+    // A single-term CLIP log: only `loss`.
+    std::fs::write(&log, "{\"step\":1,\"loss\":2.0,\"clip\":2.0}\n").unwrap();
+    let names: Vec<String> = loss_series(&log)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["loss"]);
 }
 
 #[test]
