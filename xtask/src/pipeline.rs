@@ -131,10 +131,15 @@ struct Run {
     eval_dir: &'static str,
     /// `wearlang eval --protocol` (empty: every protocol).
     protocols: &'static str,
+    /// `wearlang eval --retrieval-variant` (empty: the run's first variant).
+    retrieval_variant: &'static str,
     /// Put the pretraining report into this evaluation's report.
     with_pretrain_report: bool,
     /// Heading in `report.md`.
     title: &'static str,
+    /// Part of the smoke profile (a run that only repeats code paths the
+    /// others cover and costs minutes there is left out).
+    in_smoke: bool,
 }
 
 /// The runs, the default model first. NLS (conv + frozen MiniLM, CLIP) is
@@ -147,8 +152,10 @@ const RUNS: [Run; 4] = [
         init_from_aim: false,
         eval_dir: "eval",
         protocols: "",
+        retrieval_variant: "",
         with_pretrain_report: true,
         title: "Default model: NLS (conv encoder + frozen MiniLM, CLIP)",
+        in_smoke: true,
     },
     Run {
         name: "nls_clip_knowledge",
@@ -156,8 +163,10 @@ const RUNS: [Run; 4] = [
         init_from_aim: false,
         eval_dir: "eval_knowledge",
         protocols: "zero-shot,unseen,retrieval",
+        retrieval_variant: "",
         with_pretrain_report: false,
         title: "NLS trained with extra text (body parts, movement descriptions)",
+        in_smoke: true,
     },
     Run {
         name: "sensorlm_clip",
@@ -165,8 +174,10 @@ const RUNS: [Run; 4] = [
         init_from_aim: true,
         eval_dir: "eval_sensorlm_clip",
         protocols: "zero-shot,linear-probe,retrieval",
+        retrieval_variant: "trend",
         with_pretrain_report: false,
         title: "SensorLM-CLIP (AIM-pretrained patch Transformer + frozen MiniLM)",
+        in_smoke: false,
     },
     Run {
         name: "sensorlm_coca",
@@ -174,8 +185,10 @@ const RUNS: [Run; 4] = [
         init_from_aim: true,
         eval_dir: "eval_coca",
         protocols: "zero-shot,linear-probe,retrieval,captioning",
+        retrieval_variant: "",
         with_pretrain_report: false,
         title: "SensorLM-CoCa (AIM-pretrained patch Transformer + captioning decoder)",
+        in_smoke: true,
     },
 ];
 
@@ -419,6 +432,10 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     // default model (NLS) with every protocol, the others with the
     // protocols that compare them.
     for run in RUNS {
+        if args.profile == "smoke" && !run.in_smoke {
+            eprintln!("== stage train {}: not in the smoke profile", run.name);
+            continue;
+        }
         let dir = out.join(run.name);
         let init = run
             .init_from_aim
@@ -466,6 +483,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
             train_key,
             pretrain_keys[0].clone(),
             run.protocols.into(),
+            run.retrieval_variant.into(),
             p.unseen_steps.to_string(),
             p.few_shot_seeds.to_string(),
             p.supervised_steps.to_string(),
@@ -499,6 +517,9 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
                     .arg("--caption-windows")
                     .arg(p.caption_windows.to_string())
                     .arg("--quiet");
+                if !run.retrieval_variant.is_empty() {
+                    cmd.arg("--retrieval-variant").arg(run.retrieval_variant);
+                }
                 if run.with_pretrain_report {
                     cmd.arg("--pretrain").arg(out.join("mae_fixture"));
                 }

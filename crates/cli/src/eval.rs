@@ -49,6 +49,10 @@ pub struct EvalArgs {
     /// Override the number of test windows captioned.
     #[arg(long)]
     pub caption_windows: Option<usize>,
+    /// The text variant retrieval pairs each window with (`activity` or a
+    /// caption column such as `trend`; default: the run's first variant).
+    #[arg(long)]
+    pub retrieval_variant: Option<String>,
     /// MiniLM's directory (default: $WEARLANG_MINILM or target/models/all-MiniLM-L6-v2).
     #[arg(long)]
     pub minilm: Option<PathBuf>,
@@ -78,6 +82,9 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     if let Some(w) = a.caption_windows {
         cfg.captioning.windows = w;
+    }
+    if let Some(v) = &a.retrieval_variant {
+        cfg.retrieval.variant = Some(v.clone());
     }
     cfg.supervised.device = a.device.clone();
     // Check what can be checked before loading anything.

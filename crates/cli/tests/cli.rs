@@ -385,4 +385,20 @@ fn eval_writes_metrics_report_and_plots_on_the_fixture() {
     for f in ["confusion_zero_shot.png", "few_shot.svg", "loss_curves.png"] {
         assert!(eval_dir.join(f).is_file(), "{f} missing");
     }
+
+    // Retrieval over a caption column the store lacks names it and the fix,
+    // and leaves the earlier results alone.
+    let before = std::fs::read(eval_dir.join("metrics.json")).unwrap();
+    let a = base(&["--protocol", "retrieval", "--retrieval-variant", "trend"]);
+    let out = wearlang(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("`trend`") && err.contains("wearlang caption"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(eval_dir.join("metrics.json")).unwrap(),
+        before
+    );
 }

@@ -66,6 +66,11 @@ fn store(dir: &Path) -> PathBuf {
                 Window::from_values(format!("s{s}"), format!("s{s}-r0"), i * 640, 50.0, 2, v)
                     .unwrap();
             w.label = Some(CLASSES[c].into());
+            // A caption column with one distinct text per window.
+            w.captions.insert(
+                "note".into(),
+                format!("{} window {i} of subject {s}", CLASSES[c]),
+            );
             w.split = if s < 4 { Split::Train } else { Split::Test };
             windows.push(w);
         }
@@ -79,6 +84,7 @@ fn store(dir: &Path) -> PathBuf {
         50.0,
     );
     meta.labels = LabelVocab::sorted(CLASSES);
+    meta.caption_columns = vec!["note".into()];
     meta.normalisation = Some(Normalisation::fit(
         windows.iter().filter(|w| w.split == Split::Train),
         2,
@@ -336,6 +342,29 @@ fn every_protocol_runs_and_reports_consistent_numbers() {
     };
     assert!(a.groups.iter().all(|g| g.reused));
     assert_eq!(a.mean_macro_f1_base, b.mean_macro_f1_base);
+
+    // Retrieval over a caption column: every test window has its own text,
+    // so each direction has one relevant item per query.
+    let mut by_note = cfg.clone();
+    by_note.retrieval.variant = Some("note".into());
+    let r = run_protocols(
+        &ctx,
+        &evaluators(&by_note, &["retrieval".to_string()]).unwrap(),
+        |_| {},
+    )
+    .unwrap();
+    let ProtocolResult::Retrieval(r) = &r.results[0] else {
+        panic!("no retrieval result");
+    };
+    assert_eq!(r.variant, "note");
+    assert_eq!((r.windows, r.texts), (n_test, n_test));
+    for d in [&r.scores.forward, &r.scores.backward] {
+        assert_eq!(d.ranks.len(), n_test);
+        assert!(d.ranks.iter().all(|&k| (1..=n_test).contains(&k)));
+        assert!(d.recall_at_1 <= d.recall_at_5 && d.recall_at_5 <= d.recall_at_10);
+    }
+    // With 64 candidates, not everything is in the top 5 any more.
+    assert!(r.scores.forward.recall_at_5 < 1.0);
 }
 
 #[test]
