@@ -256,10 +256,13 @@ impl Stages {
         let file = name.replace([' ', '(', ')', '/'], "_");
         let done = self.dir.join(format!("{file}.done"));
         let started = self.dir.join(format!("{file}.started"));
+        let seconds = self.dir.join(format!("{file}.seconds"));
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
         if !self.force && read(&done) == key && outputs.iter().all(|p| p.exists()) {
             eprintln!("== stage {name}: up to date, skipped");
-            self.times.push((name.to_string(), 0.0, true));
+            // The time it took when it last ran (NaN when not recorded).
+            let secs = read(&seconds).trim().parse().unwrap_or(f64::NAN);
+            self.times.push((name.to_string(), secs, true));
             return Ok(());
         }
         let resume = !self.force && read(&started) == key && outputs.iter().any(|p| p.exists());
@@ -273,6 +276,7 @@ impl Stages {
         f(resume).map_err(|e| e.context(format!("pipeline stage '{name}' failed")))?;
         let secs = t.elapsed().as_secs_f64();
         eprintln!("== stage {name} done in {secs:.1} s");
+        std::fs::write(&seconds, format!("{secs:.3}"))?;
         std::fs::write(&done, key)?;
         self.times.push((name.to_string(), secs, false));
         Ok(())
@@ -583,11 +587,15 @@ fn write_report(
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".into());
     let mut s = format!(
-        "# wearlang pipeline report\n\n`cargo xtask pipeline --profile {}` at commit `{commit}`; {total:.0} s in this invocation.\n\n| stage | seconds |\n| --- | --- |\n",
+        "# wearlang pipeline report\n\n`cargo xtask pipeline --profile {}` at commit `{commit}`; {total:.0} s in this invocation.\n\n## Stages\n\n| stage | seconds |\n| --- | --- |\n",
         args.profile
     );
     for (name, secs, skipped) in times {
-        if *skipped {
+        if *skipped && secs.is_finite() {
+            s.push_str(&format!(
+                "| {name} | up to date ({secs:.1} when it last ran) |\n"
+            ));
+        } else if *skipped {
             s.push_str(&format!("| {name} | up to date |\n"));
         } else {
             s.push_str(&format!("| {name} | {secs:.1} |\n"));
@@ -597,7 +605,7 @@ fn write_report(
         let (dir, title) = (run.eval_dir, run.title);
         let path = out.join(dir).join("report.md");
         if let Ok(text) = std::fs::read_to_string(&path) {
-            s.push_str(&format!("\n# {title}\n\nFrom `{dir}/report.md`.\n\n"));
+            s.push_str(&format!("\n## {title}\n\nFrom `{dir}/report.md`.\n\n"));
             // Drop the sub-report's own title line.
             let body: String = text.lines().skip(1).collect::<Vec<_>>().join("\n");
             s.push_str(&include_report(&body, dir));
@@ -624,4 +632,123 @@ fn print_summary(out: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn stages(dir: &Path, force: bool) -> Stages {
+        Stages {
+            dir: dir.join("stamps"),
+            force,
+            times: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn stages_skip_when_up_to_date_resume_when_interrupted_rerun_when_changed() {
+        let dir = scratch("stages");
+        let out = dir.join("out.txt");
+        let mut st = stages(&dir, false);
+        let mut calls: Vec<(String, bool)> = Vec::new();
+        fn step(
+            st: &mut Stages,
+            out: &Path,
+            calls: &mut Vec<(String, bool)>,
+            key: &str,
+            fail: bool,
+        ) -> bool {
+            st.run("train x", key, &[out], |resume| {
+                calls.push((key.to_string(), resume));
+                std::fs::write(out, key)?;
+                if fail {
+                    bail!("interrupted");
+                }
+                Ok(())
+            })
+            .is_ok()
+        }
+        assert!(step(&mut st, &out, &mut calls, "k1", false));
+        // Same key, output present: skipped, with the time it took.
+        assert!(step(&mut st, &out, &mut calls, "k1", false));
+        assert_eq!(calls, [("k1".to_string(), false)]);
+        let (_, secs, skipped) = st.times.last().unwrap().clone();
+        assert!(skipped && secs.is_finite());
+        // Output gone: runs again.
+        std::fs::remove_file(&out).unwrap();
+        assert!(step(&mut st, &out, &mut calls, "k1", false));
+        // A new key fails half-way; the next attempt with it resumes.
+        assert!(!step(&mut st, &out, &mut calls, "k2", true));
+        assert!(step(&mut st, &out, &mut calls, "k2", false));
+        // --force runs from scratch.
+        let mut forced = stages(&dir, true);
+        assert!(step(&mut forced, &out, &mut calls, "k2", false));
+        assert_eq!(
+            calls,
+            [
+                ("k1".to_string(), false),
+                ("k1".to_string(), false),
+                ("k2".to_string(), false),
+                ("k2".to_string(), true),
+                ("k2".to_string(), false),
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn file_keys_follow_content_not_time() {
+        let dir = scratch("keys");
+        let f = dir.join("a.toml");
+        std::fs::write(&f, "x = 1").unwrap();
+        let k1 = file_key(&f).unwrap();
+        std::fs::write(&f, "x = 1").unwrap();
+        assert_eq!(
+            file_key(&f).unwrap(),
+            k1,
+            "rewriting the same bytes changes nothing"
+        );
+        std::fs::write(&f, "x = 2").unwrap();
+        assert_ne!(file_key(&f).unwrap(), k1);
+        let d1 = file_key(&dir).unwrap();
+        std::fs::write(dir.join("b.toml"), "y").unwrap();
+        assert_ne!(
+            file_key(&dir).unwrap(),
+            d1,
+            "a directory's key covers its files"
+        );
+        assert!(file_key(&dir.join("missing")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn sub_reports_move_one_level_down_with_their_images() {
+        let md = "## Summary\n![curve](few_shot.png)\ntext (a](b) .png)\n";
+        assert_eq!(
+            include_report(md, "eval"),
+            "### Summary\n![curve](eval/few_shot.png)\ntext (a](b) .png)\n"
+        );
+    }
+
+    #[test]
+    fn profiles_are_known_by_name() {
+        assert!(profile("smoke").is_ok() && profile("default").is_ok() && profile("full").is_ok());
+        assert!(profile("huge").err().unwrap().to_string().contains("huge"));
+        // Every run's config exists.
+        for run in &RUNS {
+            assert!(
+                workspace_root().join(run.config).is_file(),
+                "{}",
+                run.config
+            );
+        }
+    }
 }

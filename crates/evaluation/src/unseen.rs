@@ -32,7 +32,8 @@ use crate::{EvalError, Result};
 pub struct UnseenConfig {
     /// Explicit groups of class names (empty: `n_groups` seeded groups).
     pub groups: Vec<Vec<String>>,
-    /// Number of groups when `groups` is empty.
+    /// Number of groups when `groups` is empty (fewer when the test split
+    /// has too few classes for groups of ≥ 2; skipped below 4 classes).
     pub n_groups: usize,
     /// Seed of the automatic partition.
     pub seed: u64,
@@ -94,13 +95,15 @@ pub struct UnseenResult {
 pub struct UnseenEval(pub UnseenConfig);
 
 /// Split `classes` into `n` groups: a ChaCha8 shuffle seeded with `seed`,
-/// then dealt round-robin (sizes differ by at most one).
+/// then dealt round-robin (sizes differ by at most one). Every group needs
+/// at least 2 classes (zero-shot among one class is always right), so
+/// `2 ≤ n ≤ classes / 2`.
 pub fn partition_classes(classes: &[String], n: usize, seed: u64) -> Result<Vec<Vec<String>>> {
-    if n < 2 || n > classes.len() {
+    if n < 2 || 2 * n > classes.len() {
         return Err(EvalError::param(
             "unseen.n_groups",
             format!(
-                "{n} groups of {} classes: need 2 ≤ groups ≤ classes",
+                "{n} groups of {} classes: need 2 ≤ groups ≤ classes / 2 (each group ≥ 2 classes)",
                 classes.len()
             ),
         ));
@@ -115,6 +118,16 @@ pub fn partition_classes(classes: &[String], n: usize, seed: u64) -> Result<Vec<
         g.sort();
     }
     Ok(groups)
+}
+
+/// The classes (names) that occur in the test split, in vocabulary order.
+fn present_classes(ctx: &EvalContext) -> Vec<String> {
+    ctx.classes
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| ctx.test.labels.contains(&Some(*c)))
+        .map(|(_, n)| n.clone())
+        .collect()
 }
 
 /// Whether `dir` holds a finished run of exactly `cfg`: `Some(true)`;
@@ -132,24 +145,28 @@ impl Evaluator for UnseenEval {
     }
 
     fn skip_reason(&self, ctx: &EvalContext) -> Option<String> {
-        (!ctx.model.config().objective.needs_text())
-            .then(|| "the model has no contrastive text alignment".into())
+        if !ctx.model.config().objective.needs_text() {
+            return Some("the model has no contrastive text alignment".into());
+        }
+        let k = present_classes(ctx).len();
+        (self.0.groups.is_empty() && k < 4).then(|| {
+            format!("{k} classes in the test split: too few for 2 held-out groups of ≥ 2 classes")
+        })
     }
 
     fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult> {
-        let present: Vec<String> = ctx
-            .classes
-            .iter()
-            .enumerate()
-            .filter(|(c, _)| ctx.test.labels.contains(&Some(*c)))
-            .map(|(_, n)| n.clone())
-            .collect();
+        let present = present_classes(ctx);
         let groups = if self.0.groups.is_empty() {
-            partition_classes(&present, self.0.n_groups, self.0.seed)?
+            // As many of the configured groups as leave ≥ 2 classes in each.
+            let n = self.0.n_groups.min(present.len() / 2);
+            partition_classes(&present, n, self.0.seed)?
         } else {
             for g in &self.0.groups {
-                if g.is_empty() {
-                    return Err(EvalError::param("unseen.groups", "a group is empty"));
+                if g.len() < 2 {
+                    return Err(EvalError::param(
+                        "unseen.groups",
+                        format!("group {g:?} has fewer than 2 classes (zero-shot among one class is always right)"),
+                    ));
                 }
                 if let Some(bad) = g.iter().find(|c| !ctx.classes.contains(c)) {
                     return Err(EvalError::param(

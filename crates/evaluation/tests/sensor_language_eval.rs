@@ -382,6 +382,10 @@ fn bad_settings_are_named_errors() {
     let classes: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
     assert!(partition_classes(&classes, 1, 0).is_err());
     assert!(partition_classes(&classes, 5, 0).is_err());
+    // 3 groups of 4 classes would leave a group of one.
+    let err = partition_classes(&classes, 3, 0).err().unwrap().to_string();
+    assert!(err.contains("≥ 2 classes"), "{err}");
+    assert_eq!(partition_classes(&classes, 2, 0).unwrap().len(), 2);
 
     // Training without a label the store does not have.
     let dir = tempfile::tempdir().unwrap();

@@ -36,8 +36,13 @@ pub fn open_source(
     }
 }
 
+/// Extensions that are never data, even with an explicit `input.format`:
+/// a manifest or a README kept beside the recordings.
+const NOT_DATA: [&str; 7] = ["toml", "json", "yaml", "yml", "md", "rst", "html"];
+
 /// The files of an input: the file itself, or the files of a directory
-/// (recursively, sorted, hidden files and unknown extensions skipped).
+/// (recursively, sorted; hidden files, unknown extensions when the format
+/// is `auto`, and manifests / documentation ([`NOT_DATA`]) skipped).
 pub fn list_files(path: &Path, format: InputFormat) -> Result<Vec<PathBuf>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_dir() {
@@ -54,9 +59,13 @@ pub fn list_files(path: &Path, format: InputFormat) -> Result<Vec<PathBuf>> {
             if hidden {
                 continue;
             }
+            let not_data = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| NOT_DATA.contains(&e.to_ascii_lowercase().as_str()));
             if p.is_dir() {
                 stack.push(p);
-            } else if format.resolve(&p).is_some() {
+            } else if !not_data && format.resolve(&p).is_some() {
                 out.push(p);
             }
         }

@@ -6,8 +6,8 @@ use common::{batch, table, write_csv, write_ipc, write_parquet};
 use std::path::Path;
 use wearlang_core::{Split, SplitSpec, Window};
 use wearlang_ingest::{
-    ingest, window_count, ChannelOption, IngestOptions, LabelsOptions, MixedLabels, StreamOptions,
-    TimeOptions, TimeUnit,
+    ingest, window_count, ChannelOption, IngestOptions, InputFormat, LabelsOptions, MixedLabels,
+    StreamOptions, TimeOptions, TimeUnit,
 };
 use wearlang_store::{ReadOptions, StoreReader};
 
@@ -179,7 +179,10 @@ fn directory_of_files_one_recording_per_file() {
         }
     }
     std::fs::write(data.join("README.md"), "not data").unwrap();
+    // A manifest kept beside the data is skipped even with an explicit format.
+    std::fs::write(data.join("manifest.toml"), "[input]\nformat = 'csv'\n").unwrap();
     let mut o = IngestOptions::new(&data);
+    o.input.format = InputFormat::Csv;
     o.time.rate_hz = Some(50.0);
     o.split = SplitSpec::SubjectLists {
         train: vec!["subj0".into(), "subj1".into()],
