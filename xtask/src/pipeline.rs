@@ -244,7 +244,7 @@ struct Stages {
 impl Stages {
     /// Run `f(resume)` unless `name` finished with `key` and `outputs` exist.
     /// `resume` is true when the last attempt had the same key but did not
-    /// finish.
+    /// finish (it was interrupted or failed).
     fn run(
         &mut self,
         name: &str,
@@ -265,7 +265,11 @@ impl Stages {
             self.times.push((name.to_string(), secs, true));
             return Ok(());
         }
-        let resume = !self.force && read(&started) == key && outputs.iter().any(|p| p.exists());
+        // Started with this key and not finished since: pick up its run
+        // directory (a training stage passes --resume when a checkpoint is
+        // there). The outputs are what a finished stage writes, so they are
+        // not asked for here.
+        let resume = !self.force && read(&started) == key && read(&done) != key;
         let _ = std::fs::remove_file(&done);
         std::fs::write(&started, key)?;
         eprintln!(
@@ -668,10 +672,11 @@ mod tests {
         ) -> bool {
             st.run("train x", key, &[out], |resume| {
                 calls.push((key.to_string(), resume));
-                std::fs::write(out, key)?;
                 if fail {
+                    // Killed before writing its outputs.
                     bail!("interrupted");
                 }
+                std::fs::write(out, key)?;
                 Ok(())
             })
             .is_ok()
@@ -685,7 +690,9 @@ mod tests {
         // Output gone: runs again.
         std::fs::remove_file(&out).unwrap();
         assert!(step(&mut st, &out, &mut calls, "k1", false));
-        // A new key fails half-way; the next attempt with it resumes.
+        // A new key fails half-way, before any output; the next attempt
+        // with it resumes.
+        std::fs::remove_file(&out).unwrap();
         assert!(!step(&mut st, &out, &mut calls, "k2", true));
         assert!(step(&mut st, &out, &mut calls, "k2", false));
         // --force runs from scratch.
