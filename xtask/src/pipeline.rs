@@ -486,10 +486,17 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         )?;
 
         let eval_dir = out.join(run.eval_dir);
+        // The pretraining run enters the key through the training key when
+        // it initialised the encoder, and here only when its report is
+        // included.
         let key = key_of(&[
             "eval".into(),
             train_key,
-            pretrain_keys[0].clone(),
+            if run.with_pretrain_report {
+                pretrain_keys[0].clone()
+            } else {
+                String::new()
+            },
             run.protocols.into(),
             run.retrieval_variant.into(),
             p.unseen_steps.to_string(),

@@ -239,22 +239,17 @@ impl Evaluator for UnseenEval {
                 reused: existing == Some(true),
             });
         }
-        let n = out.len() as f64;
+        let mean = |f: fn(&UnseenGroup) -> f64| out.iter().map(f).sum::<f64>() / out.len() as f64;
         Ok(ProtocolResult::Unseen(UnseenResult {
             steps: if self.0.steps > 0 {
                 self.0.steps
             } else {
                 base_cfg.max_steps
             },
-            mean_macro_f1_base: out.iter().map(|g| g.base.report.macro_f1).sum::<f64>() / n,
-            mean_macro_f1_ensemble: out.iter().map(|g| g.ensemble.report.macro_f1).sum::<f64>() / n,
-            mean_macro_f1_knowledge: out.iter().map(|g| g.knowledge.report.macro_f1).sum::<f64>()
-                / n,
-            mean_chance: out
-                .iter()
-                .map(|g| 1.0 / g.classes.len() as f64)
-                .sum::<f64>()
-                / n,
+            mean_macro_f1_base: mean(|g| g.base.report.macro_f1),
+            mean_macro_f1_ensemble: mean(|g| g.ensemble.report.macro_f1),
+            mean_macro_f1_knowledge: mean(|g| g.knowledge.report.macro_f1),
+            mean_chance: mean(|g| 1.0 / g.classes.len() as f64),
             groups: out,
         }))
     }

@@ -40,6 +40,13 @@ pub fn open_source(
 /// a manifest or a README kept beside the recordings.
 const NOT_DATA: [&str; 7] = ["toml", "json", "yaml", "yml", "md", "rst", "html"];
 
+/// Whether `path`'s extension is one of [`NOT_DATA`].
+fn is_not_data(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| NOT_DATA.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// The files of an input: the file itself, or the files of a directory
 /// (recursively, sorted; hidden files, unknown extensions when the format
 /// is `auto`, and manifests / documentation ([`NOT_DATA`]) skipped).
@@ -59,13 +66,9 @@ pub fn list_files(path: &Path, format: InputFormat) -> Result<Vec<PathBuf>> {
             if hidden {
                 continue;
             }
-            let not_data = p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| NOT_DATA.contains(&e.to_ascii_lowercase().as_str()));
             if p.is_dir() {
                 stack.push(p);
-            } else if !not_data && format.resolve(&p).is_some() {
+            } else if !is_not_data(&p) && format.resolve(&p).is_some() {
                 out.push(p);
             }
         }
