@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Obtain a CPU libtorch and the pretrained MiniLM into the cache (idempotent).
+    /// Obtain a CPU libtorch, the pretrained MiniLM and SmolLM2 into the cache (idempotent).
     Setup,
     /// Run setup, then `cargo fmt --check`, clippy with -D warnings, `cargo test --workspace`
     /// and the smoke pipeline.

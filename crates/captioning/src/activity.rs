@@ -1,9 +1,11 @@
 //! Activity text (NLS): templates, a knowledge base of activities and class
 //! prompts for zero-shot classification.
 use crate::config::{ActivityConfig, TemplateChoice};
+use crate::paraphrases::Paraphrases;
 use crate::templates::{ACTIVITY, ACTIVITY_BASE};
-use crate::util::{check_window, fill, join_and, pick, rng};
+use crate::util::{check_window, derive_seed, fill, join_and, pick, rng};
 use crate::{Captioner, Error, Result};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -273,13 +275,27 @@ impl ActivityCaptioner {
         if name.is_empty() || name.contains(['{', '}']) {
             return Err(Error::param("label", format!("unusable label '{label}'")));
         }
+        let rewrites = if self.config.paraphrases {
+            Paraphrases::builtin().template_rewrites()
+        } else {
+            Vec::new()
+        };
         let template = match self.config.template {
             TemplateChoice::Base => ACTIVITY_BASE,
-            TemplateChoice::Random => pick(&mut rng(seed), ACTIVITY),
+            TemplateChoice::Random if rewrites.is_empty() => pick(&mut rng(seed), ACTIVITY),
+            TemplateChoice::Random => {
+                let i = rng(seed).random_range(0..ACTIVITY.len() + rewrites.len());
+                ACTIVITY
+                    .get(i)
+                    .copied()
+                    .unwrap_or(rewrites[i - ACTIVITY.len()])
+            }
         };
         // Keep the template's own capitalisation (the name may be lower case).
         let mut text = fill(template, &[("activity", &name)])?;
-        text.push('.');
+        if !text.ends_with(['.', '!', '?']) {
+            text.push('.');
+        }
         if let Some(info) = self.knowledge.lookup(label) {
             if self.config.body_parts {
                 if let Some(s) = info.body_parts_sentence() {
@@ -288,7 +304,16 @@ impl ActivityCaptioner {
                 }
             }
             if self.config.description {
-                if let Some(s) = info.description_sentence() {
+                let rewrites = if self.config.paraphrases {
+                    Paraphrases::builtin().description_rewrites(&info.name)
+                } else {
+                    &[]
+                };
+                let description = match rng(derive_seed(seed, 7)).random_range(0..=rewrites.len()) {
+                    0 => info.description_sentence(),
+                    i => Some(rewrites[i - 1].clone()),
+                };
+                if let Some(s) = description {
                     text.push(' ');
                     text.push_str(&s);
                 }
@@ -437,6 +462,7 @@ mod tests {
             template: TemplateChoice::Base,
             body_parts: true,
             description: true,
+            paraphrases: false,
         });
         assert!(base.caption(&w, &ch, 0).is_err(), "no label");
         w.label = Some("FEL".into());

@@ -424,6 +424,10 @@ pub struct ActivityConfig {
     pub body_parts: bool,
     /// Append the movement description.
     pub description: bool,
+    /// Also draw from the LLM rewrites of `data/paraphrases.toml`: random
+    /// templates come from the bank and its rewrites, descriptions from the
+    /// original and its rewrites.
+    pub paraphrases: bool,
 }
 
 impl Default for ActivityConfig {
@@ -432,6 +436,7 @@ impl Default for ActivityConfig {
             template: TemplateChoice::Random,
             body_parts: false,
             description: false,
+            paraphrases: false,
         }
     }
 }

@@ -7,7 +7,9 @@
 //!   eight named variants by [`HierarchicalCaptioner`].
 //! * SensorLLM trend text for short high-rate windows: [`TrendCaptioner`].
 //! * NLS activity text from labels: [`ActivityCaptioner`], the
-//!   [`KnowledgeBase`] (`data/activities.toml`) and [`class_prompts`].
+//!   [`KnowledgeBase`] (`data/activities.toml`) and [`class_prompts`];
+//!   LLM rewrites of its descriptions and templates in [`Paraphrases`]
+//!   (`data/paraphrases.toml`, written by `wearlang paraphrase`).
 //! * [`check_faithfulness`]: parse numbers and times back out of a caption
 //!   and compare them with the data.
 //!
@@ -54,6 +56,7 @@ pub mod bench_input;
 mod config;
 mod faithfulness;
 mod hierarchical;
+pub mod paraphrases;
 pub mod peaks;
 mod semantic;
 mod statistical;
@@ -73,6 +76,7 @@ pub use config::{
 };
 pub use faithfulness::{check_faithfulness, check_faithfulness_with, Claim, FaithfulnessReport};
 pub use hierarchical::{CaptionVariant, HierarchicalCaptioner, Level};
+pub use paraphrases::Paraphrases;
 pub use semantic::{select_events, summarise, EventSummary, SemanticCaptioner, SemanticMode};
 pub use statistical::{channel_group, grouped_channels, StatisticalCaptioner};
 pub use structural::{

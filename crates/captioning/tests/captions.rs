@@ -874,6 +874,7 @@ fn activity_text_on_fixture_labels_passes_the_checker() {
             template: TemplateChoice::Random,
             body_parts: true,
             description: true,
+            paraphrases: false,
         });
         for seed in 0..5 {
             let text = c.caption(&w, &ch, seed).unwrap();

@@ -9,6 +9,8 @@
 //! wearlang train --store windows.parquet --config configs/nls_clip.toml --out runs/nls
 //! wearlang embed --model runs/nls --store windows.parquet --split test --out emb.parquet
 //! wearlang eval --checkpoint runs/nls --store windows.parquet --out runs/nls/eval
+//! wearlang llm generate --prompt "What does an accelerometer measure?"
+//! wearlang paraphrase --n 4 --out crates/captioning/data/paraphrases.toml
 //! ```
 //!
 //! Errors are printed as `error: …` with their causes, and the exit code is 1.
@@ -19,6 +21,8 @@ mod embed;
 mod eval;
 mod ingest;
 mod inspect;
+mod llm;
+mod paraphrase;
 mod pretrain;
 mod synth;
 mod train;
@@ -54,6 +58,11 @@ enum Command {
     /// few-shot, unseen activities, retrieval, captioning): metrics.json,
     /// report.md and plots.
     Eval(Box<eval::EvalArgs>),
+    /// Run the decoder LLM (SmolLM2-135M-Instruct, from its GGUF file).
+    Llm(llm::LlmArgs),
+    /// Ask the LLM for rewrites of the activity descriptions and templates
+    /// of the knowledge base (offline text diversification), into a file.
+    Paraphrase(paraphrase::ParaphraseArgs),
 }
 
 fn main() {
@@ -67,6 +76,8 @@ fn main() {
         Command::Train(a) => train::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Llm(a) => llm::run(a),
+        Command::Paraphrase(a) => paraphrase::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {}", chain_message(&e));
