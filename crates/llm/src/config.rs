@@ -149,7 +149,7 @@ impl LlamaConfig {
             ffn_size: 64,
             rope_theta: 10_000.0,
             rms_eps: 1e-5,
-            max_positions: 128,
+            max_positions: 512,
             tie_embeddings: true,
         }
     }

@@ -88,6 +88,18 @@ fn last_logits(logits: &Tensor) -> Result<Vec<f32>> {
     Ok(Vec::<f32>::try_from(last.to_device(Device::Cpu))?)
 }
 
+/// The last position's logits of every row of `[B, T, vocab]`.
+fn batch_last_logits(logits: &Tensor) -> Result<Vec<Vec<f32>>> {
+    let last = logits
+        .select(1, -1)
+        .to_kind(Kind::Float)
+        .to_device(Device::Cpu);
+    let b = last.size()[0];
+    (0..b)
+        .map(|i| Ok(Vec::<f32>::try_from(last.get(i))?))
+        .collect()
+}
+
 impl LlmModel {
     /// Load a Llama-family GGUF file (weights dequantised to f32).
     pub fn load(path: &Path, device: Device) -> Result<Self> {
@@ -188,6 +200,91 @@ impl LlmModel {
         Ok(Tensor::from_slice(&v)
             .view([1, ids.len() as i64])
             .to_device(self.vs.device()))
+    }
+
+    /// Several independent samples after the same `prompt`, decoded as one
+    /// batch (one weight pass per step serves them all): sample `i` uses
+    /// `samplings[i]`, stops at its own stop token or after `max_tokens`.
+    /// Each result equals what [`LlmModel::generate`] gives with the same
+    /// sampling, up to float rounding of the batched matrix products.
+    pub fn generate_many(
+        &self,
+        prompt: &[u32],
+        samplings: &[Sampling],
+        max_tokens: usize,
+        stop_ids: &[u32],
+    ) -> Result<Vec<Generation>> {
+        let room = self.config().max_positions as usize;
+        if prompt.len() + max_tokens > room {
+            return Err(LlmError::config(
+                "max_tokens",
+                format!(
+                    "a {}-token prompt plus {max_tokens} new tokens exceed the model's {room} positions",
+                    prompt.len()
+                ),
+            ));
+        }
+        let b = samplings.len();
+        if b == 0 {
+            return Ok(Vec::new());
+        }
+        let mut samplers = samplings
+            .iter()
+            .map(|s| Sampler::new(s.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let input = self.ids_tensor(prompt)?.repeat([b as i64, 1]);
+        tch::no_grad(|| {
+            let mut cache = KvCache::new();
+            let t0 = Instant::now();
+            let logits = self.llama.forward(&input, Some(&mut cache))?;
+            let prefill_seconds = t0.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            let mut rows = batch_last_logits(&logits)?;
+            let mut ids: Vec<Vec<u32>> = vec![Vec::new(); b];
+            let mut stop = vec![StopReason::Length; b];
+            let mut done = vec![false; b];
+            for step in 0..max_tokens {
+                let mut next = vec![0i64; b];
+                for i in 0..b {
+                    if done[i] {
+                        continue;
+                    }
+                    let id = samplers[i].sample(&rows[i])?;
+                    ids[i].push(id);
+                    next[i] = id as i64;
+                    if stop_ids.contains(&id) {
+                        done[i] = true;
+                        stop[i] = StopReason::EndOfTurn;
+                    }
+                }
+                if done.iter().all(|&d| d) || step + 1 == max_tokens {
+                    break;
+                }
+                // Finished rows keep decoding a token nobody reads: the
+                // batch keeps one shape and the others are not affected.
+                let step_ids = Tensor::from_slice(&next)
+                    .view([b as i64, 1])
+                    .to_device(self.vs.device());
+                rows = batch_last_logits(&self.llama.forward(&step_ids, Some(&mut cache))?)?;
+            }
+            let decode_seconds = t1.elapsed().as_secs_f64();
+            Ok(ids
+                .into_iter()
+                .zip(stop)
+                .map(|(ids, stop)| Generation {
+                    // The stop token ends the turn; it is not text.
+                    text: match stop {
+                        StopReason::EndOfTurn => self.tokenizer.decode(&ids[..ids.len() - 1], true),
+                        _ => self.tokenizer.decode(&ids, true),
+                    },
+                    ids,
+                    stop,
+                    prompt_tokens: prompt.len(),
+                    prefill_seconds,
+                    decode_seconds,
+                })
+                .collect())
+        })
     }
 
     /// Generate after `prompt`; `on_text` gets each piece of text as it is

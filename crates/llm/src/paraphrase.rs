@@ -157,22 +157,38 @@ pub fn paraphrase_knowledge(
         let prompt = model.chat_prompt(Some(SYSTEM_PROMPT), &job.prompt)?;
         let mut seen = HashSet::new();
         let mut rewrites = Vec::new();
-        let mut attempts = 0;
-        while rewrites.len() < s.n && attempts < s.n * s.attempts_per_rewrite {
-            let sampling = Sampling {
+        // Every attempt of a source is sampled in one batch (attempt k with
+        // its own seed); they are examined in order until n are accepted.
+        let samplings: Vec<Sampling> = (0..s.n * s.attempts_per_rewrite)
+            .map(|k| Sampling {
                 temperature: s.temperature,
                 top_k: 0,
                 top_p: s.top_p,
-                seed: derive_seed(derive_seed(s.seed, j as u64), attempts as u64),
-            };
+                seed: derive_seed(derive_seed(s.seed, j as u64), k as u64),
+            })
+            .collect();
+        let stop = model.options(s.max_tokens, Sampling::greedy()).stop_ids;
+        let outs = model.generate_many(&prompt, &samplings, s.max_tokens, &stop)?;
+        let mut attempts = 0;
+        for out in outs {
+            if rewrites.len() == s.n {
+                break;
+            }
             attempts += 1;
-            let out = model.generate(&prompt, &model.options(s.max_tokens, sampling), |_| true)?;
             let cleaned = clean_rewrite(&out.text);
             if cleaned.contains(['{', '}']) {
                 continue;
             }
             let candidate = if job.template {
-                // The filler must appear exactly once to become the slot.
+                // The filler must appear exactly once to become the slot, and
+                // nothing else may speak of it (“cyclist”, “bicycle”).
+                let rest = filler.replace(&cleaned, "").to_lowercase();
+                if ["cycl", "bike", "bicy", "pedal", "ride", "riding"]
+                    .iter()
+                    .any(|w| rest.contains(w))
+                {
+                    continue;
+                }
                 let found: Vec<_> = filler.find_iter(&cleaned).collect();
                 let [m] = found.as_slice() else { continue };
                 format!("{}{SLOT}{}", &cleaned[..m.start()], &cleaned[m.end()..])

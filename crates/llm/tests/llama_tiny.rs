@@ -245,6 +245,16 @@ fn write_gguf_without(
     w.write(path).unwrap();
 }
 
+/// A tiny random model written as a GGUF file (F32) and loaded back.
+fn tiny_loaded(seed: i64) -> (Llama, LlmModel, tempfile::TempDir) {
+    let (vs, m) = tiny_model(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.gguf");
+    write_gguf(&vs, &m.config, &path, GgmlType::F32);
+    let model = LlmModel::load(&path, Device::Cpu).unwrap();
+    (m, model, dir)
+}
+
 #[test]
 fn a_gguf_written_like_llama_cpp_loads_back_exactly() {
     let (vs, m) = tiny_model(4);
@@ -286,11 +296,7 @@ fn a_gguf_written_like_llama_cpp_loads_back_exactly() {
 
 #[test]
 fn greedy_generation_equals_argmax_of_full_recomputes_and_sampling_is_seeded() {
-    let (vs, m) = tiny_model(5);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tiny.gguf");
-    write_gguf(&vs, &m.config, &path, GgmlType::F32);
-    let model = LlmModel::load(&path, Device::Cpu).unwrap();
+    let (_m, model, _dir) = tiny_loaded(5);
     let prompt = vec![1u32, 100, 101, 102];
     let mut opts = model.options(12, Sampling::greedy());
     opts.stop_ids.clear(); // run to the length limit
@@ -384,4 +390,73 @@ fn loader_errors_name_the_tensor_or_key() {
         .unwrap()
         .to_string();
     assert!(err.contains("cargo xtask setup"), "{err}");
+}
+
+#[test]
+fn batched_samples_equal_single_generations() {
+    let (_m, model, _dir) = tiny_loaded(7);
+    let prompt = vec![1u32, 100, 101, 102, 103];
+    let samplings: Vec<Sampling> = (0..4)
+        .map(|seed| Sampling {
+            temperature: if seed == 0 { 0.0 } else { 0.9 },
+            top_k: 0,
+            top_p: 0.95,
+            seed,
+        })
+        .collect();
+    // One stop token that some samples hit and others do not.
+    let stop = vec![150u32];
+    let many = model.generate_many(&prompt, &samplings, 10, &stop).unwrap();
+    assert_eq!(many.len(), 4);
+    for (s, got) in samplings.iter().zip(&many) {
+        let mut o = model.options(10, s.clone());
+        o.stop_ids = stop.clone();
+        let single = model.generate(&prompt, &o, |_| true).unwrap();
+        assert_eq!(got.ids, single.ids, "seed {}", s.seed);
+        assert_eq!(got.stop, single.stop);
+        assert_eq!(got.text, single.text);
+    }
+    assert!(model
+        .generate_many(&prompt, &[], 10, &stop)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn paraphrasing_records_its_attempts_and_keeps_only_what_passes() {
+    use wearlang_captioning::KnowledgeBase;
+    use wearlang_llm::paraphrase::{paraphrase_knowledge, ParaphraseSettings};
+    let (_m, model, _dir) = tiny_loaded(8);
+    let kb = KnowledgeBase::from_toml_str(
+        "[[activity]]\nname = 'walking'\ndescription = 'Steps forward at an easy pace.'\n",
+    )
+    .unwrap();
+    let settings = ParaphraseSettings {
+        n: 2,
+        attempts_per_rewrite: 2,
+        max_tokens: 8,
+        ..ParaphraseSettings::default()
+    };
+    let mut calls = 0;
+    let p = paraphrase_knowledge(
+        &model,
+        "abc",
+        &kb,
+        &["The person is {activity}"],
+        &settings,
+        |_, _| calls += 1,
+    )
+    .unwrap();
+    assert_eq!(calls, 2);
+    assert_eq!(p.provenance.model, "tiny.gguf");
+    assert_eq!(p.provenance.model_sha256, "abc");
+    assert_eq!(p.descriptions[0].key, "walking");
+    assert_eq!(p.templates[0].source, "The person is {activity}");
+    for set in p.descriptions.iter().chain(&p.templates) {
+        // A random model writes junk: every attempt is spent, none kept.
+        assert_eq!(set.attempts, 4);
+        assert!(set.rewrites.is_empty(), "{:?}", set.rewrites);
+    }
+    // A template without its slot is refused before any generation.
+    assert!(paraphrase_knowledge(&model, "abc", &kb, &["No slot"], &settings, |_, _| {}).is_err());
 }
