@@ -402,3 +402,91 @@ fn eval_writes_metrics_report_and_plots_on_the_fixture() {
         before
     );
 }
+
+fn llm_path() -> std::path::PathBuf {
+    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    wearlang_llm::default_model_path(None, &ws)
+}
+
+#[test]
+fn llm_generate_streams_the_reference_answer_and_refuses_bad_settings() {
+    let model = llm_path();
+    let model_s = model.to_str().unwrap();
+    // The first prompt of fixtures/reference/smollm2_135m_instruct.json is
+    // this chat turn without a system message: greedy gives its answer.
+    let out = wearlang(&[
+        "llm",
+        "generate",
+        "--model",
+        model_s,
+        "--prompt",
+        "What is the capital of France?",
+        "--system",
+        "You are a helpful AI assistant named SmolLM, trained by Hugging Face",
+        "--max-tokens",
+        "12",
+        "--stats",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Paris"), "{text}");
+    assert!(!text.contains("<|im_end|>"), "{text}");
+    assert!(stderr(&out).contains("tokens/s"), "{}", stderr(&out));
+    // Seeded sampling repeats itself.
+    let sample = |seed: &str| {
+        let o = wearlang(&[
+            "llm",
+            "generate",
+            "--model",
+            model_s,
+            "--raw",
+            "--prompt",
+            "The heart rate of a runner",
+            "--max-tokens",
+            "8",
+            "--temperature",
+            "0.9",
+            "--top-p",
+            "0.9",
+            "--seed",
+            seed,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(sample("3"), sample("3"));
+    // Bad settings and a missing model are clear errors.
+    let o = wearlang(&[
+        "llm", "generate", "--model", model_s, "--prompt", "x", "--top-p", "0",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("top_p"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wearlang(&[
+        "llm",
+        "generate",
+        "--model",
+        "/nonexistent/m.gguf",
+        "--prompt",
+        "x",
+    ]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/nonexistent/m.gguf") && stderr(&o).contains("cargo xtask setup"));
+    let o = wearlang(&[
+        "llm",
+        "generate",
+        "--model",
+        model_s,
+        "--prompt",
+        "x",
+        "--max-tokens",
+        "9000",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("max_tokens"),
+        "{}",
+        stderr(&o)
+    );
+}
