@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The benchmarks `run` knows.
-const KNOWN: &[&str] = &["ingest", "caption", "pretrain", "train"];
+const KNOWN: &[&str] = &["ingest", "caption", "pretrain", "train", "llm"];
 
 /// Run the benchmark `what` with its own arguments.
 pub fn run(what: &str, args: &[String]) -> Result<()> {
@@ -35,6 +35,7 @@ pub fn run(what: &str, args: &[String]) -> Result<()> {
         "caption" => crate::bench_caption::run(args),
         "pretrain" => crate::bench_pretrain::run(args),
         "train" => crate::bench_train::run(args),
+        "llm" => crate::bench_llm::run(args),
         other => bail!("unknown benchmark '{other}' (known: {})", KNOWN.join(", ")),
     }
 }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_caption;
+mod bench_llm;
 mod bench_pretrain;
 mod bench_train;
 mod pipeline;

@@ -83,17 +83,15 @@ pub struct Generation {
     pub decode_seconds: f64,
 }
 
+/// The one row of `[1, vocab]` last-position logits.
 fn last_logits(logits: &Tensor) -> Result<Vec<f32>> {
-    let last = logits.select(1, -1).squeeze_dim(0).to_kind(Kind::Float);
+    let last = logits.squeeze_dim(0).to_kind(Kind::Float);
     Ok(Vec::<f32>::try_from(last.to_device(Device::Cpu))?)
 }
 
-/// The last position's logits of every row of `[B, T, vocab]`.
+/// Every row of `[B, vocab]` last-position logits.
 fn batch_last_logits(logits: &Tensor) -> Result<Vec<Vec<f32>>> {
-    let last = logits
-        .select(1, -1)
-        .to_kind(Kind::Float)
-        .to_device(Device::Cpu);
+    let last = logits.to_kind(Kind::Float).to_device(Device::Cpu);
     let b = last.size()[0];
     (0..b)
         .map(|i| Ok(Vec::<f32>::try_from(last.get(i))?))
@@ -236,7 +234,7 @@ impl LlmModel {
         tch::no_grad(|| {
             let mut cache = KvCache::new();
             let t0 = Instant::now();
-            let logits = self.llama.forward(&input, Some(&mut cache))?;
+            let logits = self.llama.forward_last(&input, Some(&mut cache))?;
             let prefill_seconds = t0.elapsed().as_secs_f64();
             let t1 = Instant::now();
             let mut rows = batch_last_logits(&logits)?;
@@ -265,7 +263,7 @@ impl LlmModel {
                 let step_ids = Tensor::from_slice(&next)
                     .view([b as i64, 1])
                     .to_device(self.vs.device());
-                rows = batch_last_logits(&self.llama.forward(&step_ids, Some(&mut cache))?)?;
+                rows = batch_last_logits(&self.llama.forward_last(&step_ids, Some(&mut cache))?)?;
             }
             let decode_seconds = t1.elapsed().as_secs_f64();
             Ok(ids
@@ -311,7 +309,7 @@ impl LlmModel {
         tch::no_grad(|| {
             let mut cache = KvCache::new();
             let t0 = Instant::now();
-            let logits = self.llama.forward(&input, Some(&mut cache))?;
+            let logits = self.llama.forward_last(&input, Some(&mut cache))?;
             let mut next_logits = last_logits(&logits)?;
             let prefill_seconds = t0.elapsed().as_secs_f64();
             let t1 = Instant::now();
@@ -338,7 +336,7 @@ impl LlmModel {
                 let step = Tensor::from_slice(&[id as i64])
                     .view([1, 1])
                     .to_device(self.vs.device());
-                next_logits = last_logits(&self.llama.forward(&step, Some(&mut cache))?)?;
+                next_logits = last_logits(&self.llama.forward_last(&step, Some(&mut cache))?)?;
             }
             let rest = decoder.finish();
             if !rest.is_empty() {

@@ -344,6 +344,14 @@ impl Llama {
         }
     }
 
+    /// Logits `[B, vocab]` of the last position only (what generation
+    /// needs: the output projection over the whole prompt is a fifth of
+    /// SmolLM2's prefill work).
+    pub fn forward_last(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
+        let h = self.forward_embeds(&self.embed_tokens(ids), cache, None)?;
+        Ok(self.logits(&h.select(1, -1)))
+    }
+
     /// Logits `[B, T, vocab]` of token ids `[B, T]`.
     pub fn forward(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
         let h = self.forward_embeds(&self.embed_tokens(ids), cache, None)?;
