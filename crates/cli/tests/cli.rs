@@ -133,6 +133,8 @@ fn help_is_available_everywhere() {
         vec!["synth", "--help"],
         vec!["inspect", "--help"],
         vec!["ingest", "--help"],
+        vec!["llm", "generate", "--help"],
+        vec!["paraphrase", "--help"],
     ] {
         let out = wearlang(&args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
