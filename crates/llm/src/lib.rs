@@ -7,8 +7,9 @@
 //!   the file's metadata.
 //! - [`model`]: the Llama decoder (RMSNorm, rotary embeddings with
 //!   llama.cpp's Q/K permutation undone, grouped-query attention, SwiGLU,
-//!   tied output) with a KV cache; [`Llama::forward_embeds`] takes input
-//!   embeddings so other modalities can be spliced in (SensorLLM).
+//!   tied output) with a KV cache; [`Llama::assemble`] splices token ids
+//!   and ready embeddings (other modalities, SensorLLM) into one padded
+//!   batch for [`Llama::forward_embeds`].
 //! - [`sampling`]: greedy, temperature, top-k and top-p, seeded.
 //! - [`generate`]: [`LlmModel`] (load, chat prompts, streaming generation).
 //! - [`paraphrase`]: offline rewrites of the knowledge base's activity
@@ -47,6 +48,6 @@ pub use generate::{
     default_model_path, GenerateOptions, Generation, LlmModel, StopReason, SMOLLM2_FILE,
 };
 pub use gguf::{GgmlType, Gguf, GgufWriter, MetaValue};
-pub use model::{KvCache, Llama};
+pub use model::{KvCache, Llama, Piece};
 pub use sampling::{Sampler, Sampling};
 pub use tokenizer::{BpeTokenizer, ChatMessage, ChatTemplate, StreamDecoder};

@@ -208,6 +208,15 @@ impl Block {
     }
 }
 
+/// One piece of a model input (see [`Llama::assemble`]).
+#[derive(Debug)]
+pub enum Piece {
+    /// Token ids, embedded with the model's token embedding.
+    Ids(Vec<u32>),
+    /// Ready embeddings, `[n, hidden]`.
+    Embeds(Tensor),
+}
+
 /// How queries see keys in one forward call.
 enum AttnMask {
     /// Every key (one new token against the cache).
@@ -342,6 +351,63 @@ impl Llama {
             Some(out) => out.forward(hidden),
             None => hidden.matmul(&self.embed.ws.tr()),
         }
+    }
+
+    /// Input embeddings for a batch of sequences, each made of pieces that
+    /// are token ids or ready embeddings (`[n, hidden]`, e.g. projected
+    /// sensor tokens), right-padded with zeros: `(embeddings [B, T, hidden],
+    /// key mask [B, T] bool, lengths)`. Gradients flow into the embedding
+    /// pieces, so a projector in front of a frozen LLM can be trained.
+    pub fn assemble(&self, seqs: &[Vec<Piece>]) -> Result<(Tensor, Tensor, Vec<i64>)> {
+        let h = self.config.hidden_size;
+        let device = self.embed.ws.device();
+        let mut rows = Vec::with_capacity(seqs.len());
+        for (i, seq) in seqs.iter().enumerate() {
+            let mut parts = Vec::with_capacity(seq.len());
+            for piece in seq {
+                match piece {
+                    Piece::Ids(ids) if ids.is_empty() => {}
+                    Piece::Ids(ids) => {
+                        if let Some(bad) = ids.iter().find(|&&t| t as i64 >= self.config.vocab_size)
+                        {
+                            return Err(LlmError::Shape(format!(
+                                "sequence {i}: token id {bad} is outside the vocabulary of {}",
+                                self.config.vocab_size
+                            )));
+                        }
+                        let v: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
+                        parts.push(self.embed_tokens(&Tensor::from_slice(&v).to_device(device)));
+                    }
+                    Piece::Embeds(e) => {
+                        if e.dim() != 2 || e.size()[1] != h {
+                            return Err(LlmError::Shape(format!(
+                                "sequence {i}: embeddings {:?}, expected [n, {h}]",
+                                e.size()
+                            )));
+                        }
+                        parts.push(e.to_device(device).to_kind(Kind::Float));
+                    }
+                }
+            }
+            if parts.is_empty() {
+                return Err(LlmError::Shape(format!("sequence {i} is empty")));
+            }
+            rows.push(Tensor::cat(&parts, 0));
+        }
+        if rows.is_empty() {
+            return Err(LlmError::Shape("an empty batch".into()));
+        }
+        let lengths: Vec<i64> = rows.iter().map(|r| r.size()[0]).collect();
+        let t = lengths.iter().copied().max().unwrap_or(0);
+        let padded: Vec<Tensor> = rows
+            .iter()
+            .map(|r| r.constant_pad_nd([0, 0, 0, t - r.size()[0]]))
+            .collect();
+        let x = Tensor::stack(&padded, 0);
+        let pos = Tensor::arange(t, (Kind::Int64, device)).unsqueeze(0);
+        let len = Tensor::from_slice(&lengths).to_device(device).unsqueeze(1);
+        let mask = pos.lt_tensor(&len);
+        Ok((x, mask, lengths))
     }
 
     /// Logits `[B, vocab]` of the last position only (what generation

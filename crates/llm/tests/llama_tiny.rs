@@ -460,3 +460,61 @@ fn paraphrasing_records_its_attempts_and_keeps_only_what_passes() {
     // A template without its slot is refused before any generation.
     assert!(paraphrase_knowledge(&model, "abc", &kb, &["No slot"], &settings, |_, _| {}).is_err());
 }
+
+#[test]
+fn spliced_embeddings_equal_the_token_path_and_carry_gradients() {
+    use wearlang_llm::Piece;
+    let (vs, m) = tiny_model(9);
+    let a = [5u32, 6, 7];
+    let b = [40u32, 41];
+    let c = [90u32, 91, 92, 93];
+    let ids_of = |v: &[u32]| Tensor::from_slice(&v.iter().map(|&x| x as i64).collect::<Vec<_>>());
+    tch::no_grad(|| {
+        // Ids, then ready embeddings of b, then ids: the same as ids a+b+c.
+        let eb = m.embed_tokens(&ids_of(&b));
+        let seqs = vec![
+            vec![
+                Piece::Ids(a.to_vec()),
+                Piece::Embeds(eb),
+                Piece::Ids(c.to_vec()),
+            ],
+            vec![Piece::Ids(c.to_vec())],
+        ];
+        let (x, mask, lengths) = m.assemble(&seqs).unwrap();
+        assert_eq!(x.size(), vec![2, 9, m.config.hidden_size]);
+        assert_eq!(lengths, vec![9, 4]);
+        assert_eq!(mask.sum(Kind::Int64).int64_value(&[]), 13);
+        let h = m.forward_embeds(&x, None, Some(&mask)).unwrap();
+        let logits = m.logits(&h);
+        let all: Vec<i64> = a.iter().chain(&b).chain(&c).map(|&t| t as i64).collect();
+        let want = m.forward(&ids(&all), None).unwrap();
+        assert!(max_diff(&logits.narrow(0, 0, 1), &want) < 1e-5);
+        let want_c = m.forward(&ids(&c.map(|t| t as i64)), None).unwrap();
+        assert!(max_diff(&logits.get(1).narrow(0, 0, 4), &want_c.squeeze_dim(0)) < 1e-5);
+    });
+    // Bad pieces are errors.
+    let wrong = Tensor::zeros([2, 7], (Kind::Float, Device::Cpu));
+    assert!(m.assemble(&[vec![Piece::Embeds(wrong)]]).is_err());
+    assert!(m.assemble(&[vec![Piece::Ids(vec![100_000])]]).is_err());
+    assert!(m.assemble(&[vec![]]).is_err());
+    assert!(m.assemble(&[]).is_err());
+    // A frozen LLM passes gradients to a trainable piece.
+    let mut vs = vs;
+    vs.freeze();
+    let soft = Tensor::randn([2, m.config.hidden_size], (Kind::Float, Device::Cpu))
+        .set_requires_grad(true);
+    let (x, mask, _) = m
+        .assemble(&[vec![
+            Piece::Ids(a.to_vec()),
+            Piece::Embeds(soft.shallow_clone()),
+        ]])
+        .unwrap();
+    let h = m.forward_embeds(&x, None, Some(&mask)).unwrap();
+    m.logits(&h).sum(Kind::Float).backward();
+    let g = soft.grad();
+    assert!(g.defined() && g.abs().sum(Kind::Float).double_value(&[]) > 0.0);
+    assert!(
+        !m.embed.ws.grad().defined(),
+        "the frozen embedding got a gradient"
+    );
+}
