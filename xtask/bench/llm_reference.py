@@ -9,7 +9,8 @@ prefill computes logits for the last position only (`logits_to_keep=1`, as
 `generate` does and as the Rust side does). A
 manual loop over `model(...)` with `past_key_values` is used rather than
 `model.generate`, which adds logits-processor overhead: the loop is the
-stronger reference. One warm-up run, then --repeats timed runs; medians.
+stronger reference. One warm-up run, then --repeats timed runs; medians,
+and every timed run's figure beside them (`*_runs`).
 Peak RSS is the process's ru_maxrss, which includes importing torch and
 transformers.
 
@@ -78,6 +79,8 @@ def main() -> None:
                 "load_seconds": load_seconds,
                 "prefill_tokens_per_s": statistics.median(prefill),
                 "decode_tokens_per_s": statistics.median(decode),
+                "prefill_tokens_per_s_runs": prefill,
+                "decode_tokens_per_s_runs": decode,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
                 "generated_ids": generated,
             }

@@ -8,7 +8,7 @@
 //! The prompt is a fixed English paragraph tokenised and cut to the length;
 //! its ids are written to `--ids-out` so the reference uses the very same
 //! ids. One warm-up run, then `--repeats` timed runs; the median of each
-//! figure is reported.
+//! figure is reported, and every timed run's figure beside it (`*_runs`).
 //!
 //! ```text
 //! cargo run --release -p wearlang-llm --example bench_llm -- \
@@ -106,8 +106,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "new_tokens": new_tokens,
         "repeats": repeats,
         "load_seconds": load_seconds,
-        "prefill_tokens_per_s": median(prefill),
-        "decode_tokens_per_s": median(decode),
+        "prefill_tokens_per_s": median(prefill.clone()),
+        "decode_tokens_per_s": median(decode.clone()),
+        "prefill_tokens_per_s_runs": prefill,
+        "decode_tokens_per_s_runs": decode,
         "peak_rss_mb": peak_rss_mb(),
         "generated_ids": ids,
     });
