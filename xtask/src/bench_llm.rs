@@ -43,13 +43,7 @@ fn ensure_transformers(python: &Path) -> Result<()> {
 
 /// Run the benchmark.
 pub fn run(args: &[String]) -> Result<()> {
-    let get = |name: &str, default: &str| -> String {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
+    let get = |name: &str, default: &str| crate::util::arg_value(args, name, default);
     let repeats = get("--repeats", "3");
     let prompt_tokens = get("--prompt-tokens", "256");
     let new_tokens = get("--new-tokens", "128");
@@ -67,20 +61,7 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     let setup = crate::setup::run()?;
     let model = setup.llm.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    crate::util::exec(
-        Command::new(&cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "wearlang-llm",
-                "--example",
-                "bench_llm",
-            ])
-            .current_dir(workspace_root()),
-    )?;
-    let bin = target_dir().join("release/examples/bench_llm");
+    let bin = crate::util::build_release_example("wearlang-llm", "bench_llm")?;
     let python = if no_reference {
         None
     } else {

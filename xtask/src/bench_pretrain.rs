@@ -70,13 +70,7 @@ pub(crate) fn ensure_torch_venv(venv: &Path) -> Result<PathBuf> {
 
 /// Run the benchmark.
 pub fn run(args: &[String]) -> Result<()> {
-    let get = |name: &str, default: &str| -> String {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
+    let get = |name: &str, default: &str| crate::util::arg_value(args, name, default);
     let batch = get("--batch", "64");
     let steps = get("--steps", "30");
     let preset = get("--preset", "small");
@@ -89,20 +83,7 @@ pub fn run(args: &[String]) -> Result<()> {
         None if cores > 1 => vec![1, cores],
         None => vec![1],
     };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    crate::util::exec(
-        Command::new(&cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "wearlang-train",
-                "--example",
-                "bench_pretrain_step",
-            ])
-            .current_dir(workspace_root()),
-    )?;
-    let bin = target_dir().join("release/examples/bench_pretrain_step");
+    let bin = crate::util::build_release_example("wearlang-train", "bench_pretrain_step")?;
     let python = if no_reference {
         None
     } else {

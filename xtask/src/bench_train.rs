@@ -14,13 +14,7 @@ use std::process::Command;
 
 /// Run the benchmark.
 pub fn run(args: &[String]) -> Result<()> {
-    let get = |name: &str, default: &str| -> String {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
+    let get = |name: &str, default: &str| crate::util::arg_value(args, name, default);
     let batch = get("--batch", "64");
     let steps = get("--steps", "20");
     let no_reference = args.iter().any(|a| a == "--no-reference");
@@ -39,20 +33,7 @@ pub fn run(args: &[String]) -> Result<()> {
         None => vec![1],
     };
     let setup = crate::setup::run()?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    crate::util::exec(
-        Command::new(&cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "wearlang-train",
-                "--example",
-                "bench_train_step",
-            ])
-            .current_dir(workspace_root()),
-    )?;
-    let bin = target_dir().join("release/examples/bench_train_step");
+    let bin = crate::util::build_release_example("wearlang-train", "bench_train_step")?;
     let python = if no_reference {
         None
     } else {

@@ -25,6 +25,21 @@ pub fn cargo(args: &[&str]) -> Result<()> {
     exec(Command::new(cargo).args(args).current_dir(workspace_root()))
 }
 
+/// Build `example` of `package` in release and return its binary's path.
+pub fn build_release_example(package: &str, example: &str) -> Result<PathBuf> {
+    cargo(&["build", "--release", "-p", package, "--example", example])?;
+    Ok(target_dir().join("release/examples").join(example))
+}
+
+/// The value after `name` in a benchmark's arguments, or `default`.
+pub fn arg_value(args: &[String], name: &str, default: &str) -> String {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| default.to_string())
+}
+
 /// Run a command, failing with its command line if it exits non-zero.
 pub fn exec(cmd: &mut Command) -> Result<()> {
     let status = cmd
