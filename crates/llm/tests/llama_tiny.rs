@@ -40,21 +40,35 @@ fn vocab() -> (Vec<String>, Vec<&'static str>) {
     (tokens, merges)
 }
 
+/// A tiny model whose weights come from its own seeded generator, not from
+/// libtorch's global one: tests run in parallel threads of one process, and a
+/// shared global generator would hand each test different numbers each run.
 fn tiny_model(seed: i64) -> (nn::VarStore, Llama) {
-    tch::manual_seed(seed);
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed as u64);
     let (tokens, _) = vocab();
     let mut cfg = LlamaConfig::tiny(tokens.len() as i64);
     cfg.tie_embeddings = true;
     let vs = nn::VarStore::new(Device::Cpu);
     let llama = Llama::new(&vs.root(), &cfg).unwrap();
-    // Norm scales away from 1 so a wrong load would show.
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
     tch::no_grad(|| {
-        for (name, mut v) in vs.variables() {
-            if name.ends_with("norm.weight") {
-                v.copy_(&(Tensor::rand_like(&v) + 0.5));
+        for (name, mut v) in vars {
+            let n = v.numel();
+            let values: Vec<f32> = if name.ends_with("norm.weight") {
+                // Norm scales away from 1 so a wrong load would show.
+                (0..n).map(|_| rng.random_range(0.5f32..1.5)).collect()
             } else {
-                v.copy_(&(Tensor::randn_like(&v) * 0.2));
-            }
+                // Irwin-Hall approximation of a normal, scaled to std 0.2.
+                (0..n)
+                    .map(|_| {
+                        let s: f32 = (0..12).map(|_| rng.random::<f32>()).sum();
+                        (s - 6.0) * 0.2
+                    })
+                    .collect()
+            };
+            v.copy_(&Tensor::from_slice(&values).view(v.size().as_slice()));
         }
     });
     (vs, llama)
