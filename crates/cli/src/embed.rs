@@ -11,7 +11,7 @@ use arrow::record_batch::RecordBatch;
 use clap::Args;
 use parquet::arrow::ArrowWriter;
 use wearlang_core::Split;
-use wearlang_train::sensor_language::load_split;
+use wearlang_models::load_split;
 use wearlang_train::{load_sensor_language, WindowSet};
 
 /// Arguments of `wearlang embed`.

@@ -9,8 +9,8 @@ use wearlang_core::Split;
 use wearlang_evaluation::{
     evaluators, run_protocols, write_atomic, EvalConfig, EvalContext, PretrainReport,
 };
-use wearlang_train::sensor_language::load_split;
-use wearlang_train::{load_sensor_language, pretrain::load_training_windows};
+use wearlang_models::load_split;
+use wearlang_models::{load_sensor_language, load_training_windows};
 
 /// Arguments of `wearlang eval`.
 #[derive(Args, Debug)]
@@ -104,7 +104,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let loaded = load_sensor_language(
         &a.checkpoint,
         a.minilm.as_deref(),
-        wearlang_train::pretrain::parse_device(&cfg.supervised.device)?,
+        wearlang_device::parse_device(&cfg.supervised.device)?,
     )
     .with_context(|| format!("loading the model in {}", a.checkpoint.display()))?;
     let train = load_training_windows(&a.store)?;
@@ -128,6 +128,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         work_dir: a.out.clone(),
         minilm_dir: a.minilm.clone(),
         progress: !a.quiet,
+        trainer: Some(&wearlang_train::DefaultTrainer),
     };
     let mut report = run_protocols(&ctx, &evals, |m| eprintln!("eval: {m}"))?;
     report.pretraining = pretraining;

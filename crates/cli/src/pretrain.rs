@@ -79,7 +79,7 @@ pub fn run(a: &PretrainArgs) -> Result<()> {
     if a.no_report {
         return Ok(());
     }
-    let mae = load_mae(&a.out, wearlang_train::pretrain::parse_device(&cfg.device)?)?;
+    let mae = load_mae(&a.out, wearlang_device::parse_device(&cfg.device)?)?;
     let rcfg = PretrainReportConfig {
         max_windows: a.report_windows,
         ..PretrainReportConfig::default()

@@ -14,7 +14,7 @@ use wearlang_evaluation::{
     evaluate_captions, reference_texts, write_atomic, zero_shot, CaptionEval, ZeroShotConfig,
     ZeroShotReport,
 };
-use wearlang_train::sensor_language::load_split;
+use wearlang_models::load_split;
 use wearlang_train::{
     load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
 };
@@ -108,7 +108,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     if a.no_report {
         return Ok(());
     }
-    let device = wearlang_train::pretrain::parse_device(&cfg.device)?;
+    let device = wearlang_device::parse_device(&cfg.device)?;
     let loaded = load_sensor_language(&a.out, a.minilm.as_deref(), device)?;
     let test = load_split(&a.store, Split::Test).context("the report needs test windows")?;
     let classes = loaded.config.labels.clone();

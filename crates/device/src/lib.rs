@@ -110,6 +110,13 @@ impl fmt::Display for DeviceChoice {
     }
 }
 
+/// The tch device named by a config or command-line string (`cpu`, `cuda`,
+/// `cuda:N`, `auto`), checking that a requested GPU exists. The one place
+/// that turns device strings into devices.
+pub fn parse_device(s: &str) -> Result<tch::Device, DeviceError> {
+    s.parse::<DeviceChoice>()?.resolve()
+}
+
 /// Torch's generator is process global: two seeded runs in one process (the
 /// tests of one binary, a pipeline running stages side by side) would draw
 /// from it in turns and neither would be reproducible. A run holds this

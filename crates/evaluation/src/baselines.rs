@@ -4,7 +4,7 @@
 
 use tch::Tensor;
 use wearlang_metrics::ClassificationReport;
-use wearlang_train::{SupervisedClassifier, SupervisedConfig};
+use wearlang_models::SupervisedConfig;
 
 use crate::protocol::{ClassifierResult, EvalContext, Evaluator, ProtocolResult};
 use crate::{EvalError, LinearProbe, ProbeConfig, Result};
@@ -76,7 +76,9 @@ impl Evaluator for SupervisedEval {
                 "supervised baseline: no labelled test window".into(),
             ));
         }
-        let clf = SupervisedClassifier::fit(ctx.train, ctx.classes.len(), &self.0)?;
+        let clf =
+            ctx.trainer(self.name())?
+                .fit_supervised(ctx.train, ctx.classes.len(), &self.0)?;
         let pred = clf.predict(&rows(&ctx.test.x, &te_idx), 256)?;
         let truth: Vec<usize> = te_y.iter().map(|&v| v as usize).collect();
         Ok(ProtocolResult::Supervised(ClassifierResult {

@@ -8,9 +8,9 @@ use wearlang_captioning::{
 use wearlang_core::{ChannelSpec, Split, Window};
 use wearlang_encoders::text::DecodeOptions;
 use wearlang_metrics::CaptionReport;
-use wearlang_train::sensor_language::ACTIVITY;
-use wearlang_train::SensorLanguageModel;
-use wearlang_train::WindowSet;
+use wearlang_models::sensor_language::ACTIVITY;
+use wearlang_models::SensorLanguageModel;
+use wearlang_models::WindowSet;
 
 use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
 use crate::{EvalError, Result};

@@ -28,9 +28,13 @@ pub enum EvalError {
     /// From the encoders crate.
     #[error(transparent)]
     Encoder(#[from] wearlang_encoders::EncoderError),
-    /// From the train crate.
+    /// From the models crate (loading, checkpoints, the training a
+    /// protocol calls).
     #[error(transparent)]
-    Train(#[from] wearlang_train::TrainError),
+    Model(#[from] wearlang_models::ModelError),
+    /// From the optimiser (few-shot heads).
+    #[error(transparent)]
+    Optim(#[from] wearlang_optim::OptimError),
     /// From the metrics crate.
     #[error(transparent)]
     Metrics(#[from] wearlang_metrics::MetricsError),

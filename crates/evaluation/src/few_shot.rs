@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
 use wearlang_metrics::{ClassificationReport, MeanStd};
+use wearlang_models::SensorLanguageModel;
 use wearlang_objectives::normalize;
-use wearlang_train::{AdamW, OptimConfig, SensorLanguageModel};
+use wearlang_optim::{AdamW, OptimConfig};
 
 use crate::baselines::{labelled, rows};
 use crate::protocol::{EvalContext, Evaluator, ProtocolResult};

@@ -23,7 +23,7 @@
 //! use std::path::Path;
 //! use wearlang_core::Split;
 //! use wearlang_evaluation::{evaluators, run_protocols, EvalConfig, EvalContext};
-//! use wearlang_train::{load_sensor_language, sensor_language::load_split};
+//! use wearlang_models::{load_sensor_language, load_split};
 //!
 //! let store = Path::new("windows.parquet");
 //! let run = load_sensor_language(Path::new("runs/nls"), None, tch::Device::Cpu).unwrap();
@@ -39,6 +39,8 @@
 //!     work_dir: "runs/nls/eval".into(),
 //!     minilm_dir: None,
 //!     progress: false,
+//!     // The training that `unseen` and `supervised` call.
+//!     trainer: Some(&wearlang_train::DefaultTrainer),
 //! };
 //! let protocols = evaluators(&EvalConfig::default(), &["zero-shot".into(), "few-shot".into()]).unwrap();
 //! let report = run_protocols(&ctx, &protocols, |m| eprintln!("{m}")).unwrap();

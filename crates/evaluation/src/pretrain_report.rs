@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tch::Device;
 use wearlang_core::Split;
-use wearlang_train::{LoadedMae, WindowSet};
+use wearlang_models::{LoadedMae, WindowSet};
 
 use crate::imputation::{evaluate_imputation, ImputationConfig, ImputationRow};
 use crate::robustness::{evaluate_robustness, RobustnessConfig, RobustnessRow};

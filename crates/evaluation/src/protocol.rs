@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use wearlang_metrics::ClassificationReport;
-use wearlang_train::sensor_language::SensorLanguageCheckpointConfig;
-use wearlang_train::{SensorLanguageModel, SupervisedConfig, WindowSet};
+use wearlang_models::SensorLanguageCheckpointConfig;
+use wearlang_models::{SensorLanguageModel, SupervisedConfig, Trainer, WindowSet};
 
 use crate::baselines::{LinearProbeEval, SupervisedEval};
 use crate::captions::{CaptionEval, CaptioningEval, CaptioningEvalConfig};
@@ -38,9 +38,26 @@ pub struct EvalContext<'a> {
     pub minilm_dir: Option<PathBuf>,
     /// Show progress bars.
     pub progress: bool,
+    /// The training the protocols that train call (unseen activities, the
+    /// supervised baseline): `wearlang_train::DefaultTrainer`, or a fork's.
+    /// `None`: those protocols fail with an error that says so.
+    pub trainer: Option<&'a dyn Trainer>,
 }
 
-impl EvalContext<'_> {
+impl<'a> EvalContext<'a> {
+    /// The trainer, or an error naming `protocol`, which needs one.
+    pub fn trainer(&self, protocol: &str) -> Result<&'a dyn Trainer> {
+        self.trainer.ok_or_else(|| {
+            EvalError::param(
+                "trainer",
+                format!(
+                    "the `{protocol}` protocol trains a model: give EvalContext a trainer \
+                     (wearlang_train::DefaultTrainer)"
+                ),
+            )
+        })
+    }
+
     /// True class index (into [`Self::classes`]) of every labelled test
     /// window, with the window's index.
     pub fn test_truths(&self) -> Vec<(usize, usize)> {

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use wearlang_captioning::{ActivityCaptioner, ActivityConfig, TemplateChoice};
 use wearlang_metrics::BidirectionalRetrieval;
-use wearlang_train::sensor_language::ACTIVITY;
+use wearlang_models::sensor_language::ACTIVITY;
 
 use crate::baselines::rows;
 use crate::protocol::{EvalContext, Evaluator, ProtocolResult};

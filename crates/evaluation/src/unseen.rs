@@ -15,11 +15,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use wearlang_captioning::PromptTemplates;
-use wearlang_train::checkpoint::{self, CONFIG_FILE, STATE_FILE};
-use wearlang_train::pretrain::TrainState;
-use wearlang_train::sensor_language::SensorLanguageCheckpointConfig;
-use wearlang_train::{
-    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
+use wearlang_models::checkpoint::{self, CONFIG_FILE, STATE_FILE};
+use wearlang_models::{
+    load_sensor_language, SensorLanguageCheckpointConfig, SensorLanguageConfig,
+    SensorLanguageOptions, TrainState,
 };
 
 use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
@@ -177,6 +176,7 @@ impl Evaluator for UnseenEval {
             }
             self.0.groups.clone()
         };
+        let trainer = ctx.trainer(self.name())?;
         let base_cfg = ctx.model.config();
         let mut out = Vec::new();
         for (g, classes) in groups.iter().enumerate() {
@@ -195,7 +195,7 @@ impl Evaluator for UnseenEval {
                 })?;
             }
             if existing != Some(true) {
-                train_sensor_language(
+                trainer.train_sensor_language(
                     &cfg,
                     &SensorLanguageOptions {
                         store: ctx.store.to_path_buf(),

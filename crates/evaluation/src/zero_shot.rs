@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
 use wearlang_metrics::ClassificationReport;
-use wearlang_train::SensorLanguageModel;
-use wearlang_train::WindowSet;
+use wearlang_models::SensorLanguageModel;
+use wearlang_models::WindowSet;
 
 use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
 use crate::{EvalError, Result};

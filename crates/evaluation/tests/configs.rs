@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use wearlang_evaluation::EvalConfig;
-use wearlang_train::pretrain::PretrainConfig;
-use wearlang_train::SensorLanguageConfig;
+use wearlang_models::PretrainConfig;
+use wearlang_models::SensorLanguageConfig;
 
 #[test]
 fn every_shipped_config_parses() {

@@ -11,13 +11,14 @@ use wearlang_evaluation::{
     evaluators, loss_series, partition_classes, run_protocols, EvalConfig, EvalContext,
     FewShotMethod, ProtocolResult,
 };
-use wearlang_store::{StoreMeta, StoreWriter};
-use wearlang_train::checkpoint::{find_checkpoint, read_json, CONFIG_FILE};
-use wearlang_train::pretrain::load_training_windows;
-use wearlang_train::sensor_language::{load_split, SensorKind, SensorLanguageCheckpointConfig};
-use wearlang_train::{
-    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
+use wearlang_models::checkpoint::{find_checkpoint, read_json, CONFIG_FILE};
+use wearlang_models::sensor_language::SensorKind;
+use wearlang_models::{
+    load_sensor_language, load_split, load_training_windows, SensorLanguageCheckpointConfig,
+    SensorLanguageConfig, SensorLanguageOptions,
 };
+use wearlang_store::{StoreMeta, StoreWriter};
+use wearlang_train::{train_sensor_language, DefaultTrainer};
 
 const STEPS: usize = 32;
 const CLASSES: [&str; 4] = ["walking", "sitting", "running", "cycling"];
@@ -159,6 +160,7 @@ fn every_protocol_runs_and_reports_consistent_numbers() {
         work_dir: work.clone(),
         minilm_dir: Some(minilm()),
         progress: false,
+        trainer: Some(&DefaultTrainer),
     };
     let before = loaded.model.embed_windows(&test.x, 64).unwrap();
     let before_text = loaded.model.embed_texts(&["walking"], 4).unwrap();
@@ -365,6 +367,23 @@ fn every_protocol_runs_and_reports_consistent_numbers() {
     }
     // With 64 candidates, not everything is in the top 5 any more.
     assert!(r.scores.forward.recall_at_5 < 1.0);
+
+    // Without a trainer, the protocols that train say so instead of running.
+    let no_trainer = EvalContext {
+        trainer: None,
+        ..ctx
+    };
+    for name in ["supervised", "unseen"] {
+        let err = run_protocols(
+            &no_trainer,
+            &evaluators(&cfg, &[name.to_string()]).unwrap(),
+            |_| {},
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{name} ran without a trainer"))
+        .to_string();
+        assert!(err.contains(name) && err.contains("trainer"), "{err}");
+    }
 }
 
 #[test]

@@ -15,7 +15,8 @@ use wearlang_encoders::{
     MaeDecoderConfig, MaskedAutoencoder, MaskedAutoencoderConfig, PatchTransformerConfig,
 };
 use wearlang_masking::MaskConfig;
-use wearlang_train::{step_seed, AdamW, OptimConfig};
+use wearlang_models::step_seed;
+use wearlang_train::{AdamW, OptimConfig};
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()

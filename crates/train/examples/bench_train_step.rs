@@ -19,8 +19,9 @@ use std::time::Instant;
 
 use tch::{Device, Kind, Tensor};
 use wearlang_captioning::ActivityCaptioner;
-use wearlang_train::sensor_language::{Batch, SensorKind, TextSampler};
-use wearlang_train::{step_seed, AdamW, SensorLanguageConfig, SensorLanguageModel};
+use wearlang_models::sensor_language::{Batch, SensorKind, TextSampler};
+use wearlang_models::{step_seed, SensorLanguageConfig, SensorLanguageModel};
+use wearlang_optim::AdamW;
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()

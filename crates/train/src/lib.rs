@@ -1,19 +1,17 @@
-//! Training machinery for wearlang.
+//! The training loops of wearlang; the models they train, checkpoints and
+//! windows live in `wearlang-models`, the optimiser in `wearlang-optim`.
 //!
-//! - [`AdamW`]: AdamW with weight-decay groups and global-norm gradient
-//!   clipping whose state lives in tensors a checkpoint saves, so that
-//!   `--resume` continues bit for bit;
-//! - [`ScheduleConfig`]: linear warmup then cosine, inverse-sqrt or constant;
-//! - [`checkpoint`]: atomic checkpoint directories (`model.safetensors`,
-//!   `optimizer.safetensors`, `state.json`, `config.json`);
-//! - [`WindowSet`], [`epoch_order`], [`step_seed`]: windows as tensors and
-//!   seeded orders, so every step depends only on `(seed, step)`;
-//! - [`MetricsLog`]: `metrics.jsonl`, trimmed on resume;
-//! - [`sensor_language`]: the generic SensorLM model (CLIP, SigLIP, UniCL,
-//!   SLIP, CoCa) assembled from a TOML config, its training loop and loader;
 //! - [`pretrain()`]: masked (AIM) pretraining of the patch Transformer;
-//! - [`SupervisedClassifier`]: the NLS supervised reference (conv encoder +
-//!   linear classifier trained end to end).
+//! - [`train_sensor_language()`]: the generic SensorLM model (CLIP, SigLIP,
+//!   UniCL, SLIP, CoCa) with the next batch prepared on a second thread;
+//! - [`fit_supervised()`]: the NLS supervised reference (conv encoder +
+//!   linear classifier trained end to end);
+//! - [`DefaultTrainer`]: these loops behind `wearlang_models::Trainer`, for
+//!   evaluation protocols that retrain;
+//! - [`MetricsLog`]: `metrics.jsonl`, trimmed on resume.
+//!
+//! Every run is seeded and resumable: each step depends only on
+//! `(seed, step)`, and checkpoints hold the optimiser state.
 //!
 //! Example (`no_run`: doctests cannot find libtorch; `tests/` runs this):
 //!
@@ -34,27 +32,24 @@
 
 #![warn(missing_docs)]
 
-pub mod checkpoint;
-mod data;
 mod error;
 mod log;
-mod optim;
 pub mod pretrain;
-mod schedule;
 pub mod sensor_language;
 mod supervised;
+mod trainer;
 
-pub use data::{epoch_order, step_seed, WindowSet};
 pub use error::{Result, TrainError};
 pub use log::MetricsLog;
-pub use optim::{AdamW, OptimConfig};
-pub use pretrain::{
-    load_mae, pretrain, EncoderSpec, LoadedMae, PretrainConfig, PretrainOptions, PretrainSummary,
-    TrainState,
+pub use pretrain::{pretrain, PretrainOptions, PretrainSummary};
+pub use sensor_language::train_sensor_language;
+pub use supervised::fit_supervised;
+pub use trainer::DefaultTrainer;
+// What the loops train and read, re-exported so a training script needs one
+// import.
+pub use wearlang_models::{
+    checkpoint, load_mae, load_sensor_language, EncoderSpec, LoadedMae, PretrainConfig,
+    SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary,
+    TrainState, WindowSet,
 };
-pub use schedule::{Decay, ScheduleConfig};
-pub use sensor_language::{
-    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageModel,
-    SensorLanguageOptions,
-};
-pub use supervised::{SupervisedClassifier, SupervisedConfig};
+pub use wearlang_optim::{AdamW, Decay, OptimConfig, ScheduleConfig};

@@ -7,15 +7,14 @@ use std::path::{Path, PathBuf};
 use tch::Tensor;
 use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split, Window};
 use wearlang_encoders::text::DecodeOptions;
+use wearlang_models::checkpoint::{find_checkpoint, MODEL_FILE};
+use wearlang_models::sensor_language::{DecoderVocabulary, SensorKind, TextKind, TextSampler};
+use wearlang_models::{
+    load_sensor_language, load_split, SensorLanguageConfig, SensorLanguageOptions,
+};
 use wearlang_objectives::ObjectiveConfig;
 use wearlang_store::{StoreMeta, StoreWriter};
-use wearlang_train::checkpoint::{find_checkpoint, MODEL_FILE};
-use wearlang_train::sensor_language::{
-    load_split, DecoderVocabulary, SensorKind, TextKind, TextSampler,
-};
-use wearlang_train::{
-    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
-};
+use wearlang_train::train_sensor_language;
 
 const STEPS: usize = 32;
 

@@ -9,7 +9,7 @@ use tch::{Device, Kind, Tensor};
 use wearlang_core::{Split, Window};
 use wearlang_store::{ReadOptions, StoreMeta, StoreReader};
 
-use crate::{Result, TrainError};
+use crate::{ModelError, Result};
 
 /// The windows of one split, in memory, as a `[N, T, C]` float tensor with
 /// NaN where a value is missing (missing values are never filled here).
@@ -40,7 +40,7 @@ impl WindowSet {
         };
         let windows = reader.read_all(opts)?;
         if windows.is_empty() {
-            return Err(TrainError::Data(format!(
+            return Err(ModelError::Data(format!(
                 "{}: no windows in split {}",
                 path.display(),
                 split.map(|s| s.as_str()).unwrap_or("(all)")
@@ -56,7 +56,7 @@ impl WindowSet {
         let mut labels = Vec::with_capacity(windows.len());
         for (i, w) in windows.iter().enumerate() {
             if w.values.len() != t * c {
-                return Err(TrainError::Data(format!(
+                return Err(ModelError::Data(format!(
                     "window {i} (subject {}, recording {}) has {} values, the store says {t} × {c}",
                     w.subject,
                     w.recording,
@@ -84,7 +84,7 @@ impl WindowSet {
     /// index is out of range or `idx` is empty.
     pub fn select(&self, idx: &[usize]) -> Result<WindowSet> {
         if idx.is_empty() {
-            return Err(TrainError::Data("no windows selected".into()));
+            return Err(ModelError::Data("no windows selected".into()));
         }
         let x = self.batch(idx, Device::Cpu)?;
         Ok(WindowSet {
@@ -135,7 +135,7 @@ impl WindowSet {
     pub fn batch(&self, idx: &[usize], device: Device) -> Result<Tensor> {
         let n = self.len();
         if let Some(bad) = idx.iter().find(|&&i| i >= n) {
-            return Err(TrainError::Data(format!(
+            return Err(ModelError::Data(format!(
                 "window index {bad} out of range (n = {n})"
             )));
         }
@@ -151,7 +151,7 @@ impl WindowSet {
             match self.labels.get(i).copied().flatten() {
                 Some(l) => out.push(l as i64),
                 None => {
-                    return Err(TrainError::Data(format!(
+                    return Err(ModelError::Data(format!(
                         "window {i} (subject {}) has no label",
                         self.subjects.get(i).map(String::as_str).unwrap_or("?")
                     )))
@@ -180,6 +180,21 @@ pub fn step_seed(seed: u64, step: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The training split of a store (all windows when the store has no split).
+pub fn load_training_windows(store: &Path) -> Result<WindowSet> {
+    match WindowSet::load(store, Some(Split::Train), true) {
+        Ok(set) => Ok(set),
+        Err(ModelError::Data(_)) => WindowSet::load(store, None, true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Windows of one split of a store (normalised with the store's training
+/// statistics), e.g. the test subjects for evaluation.
+pub fn load_split(store: &Path, split: Split) -> Result<WindowSet> {
+    WindowSet::load(store, Some(split), true)
 }
 
 #[cfg(test)]

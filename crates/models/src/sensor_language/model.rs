@@ -22,8 +22,8 @@ use wearlang_objectives::{augment, build, normalize, LossOutput, Objective, Obje
 use super::config::{DecoderVocabulary, SensorKind, SensorLanguageConfig, TextKind};
 use super::text::TextEmbeddingCache;
 use crate::checkpoint;
-use crate::pretrain::PretrainCheckpointConfig;
-use crate::{Result, TrainError};
+use crate::mae::PretrainCheckpointConfig;
+use crate::{ModelError, Result};
 
 /// Which pretrained text model (and vocabulary) a checkpoint depends on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,11 +111,11 @@ pub struct Batch {
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
+    let mut f = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).map_err(|e| TrainError::io(path, e))?;
+        let n = f.read(&mut buf).map_err(|e| ModelError::io(path, e))?;
         if n == 0 {
             break;
         }
@@ -171,7 +171,7 @@ impl SensorLanguageModel {
             resolved.decoder_tokens.clone(),
         )?;
         if &m.resolved != resolved {
-            return Err(TrainError::config(
+            return Err(ModelError::config(
                 "model",
                 "the configuration no longer builds the architecture the checkpoint recorded",
             ));
@@ -224,14 +224,14 @@ impl SensorLanguageModel {
                             dir.clone()
                         } else {
                             checkpoint::find_checkpoint(dir).ok_or_else(|| {
-                                TrainError::checkpoint(dir, "sensor.init_from: no checkpoint here")
+                                ModelError::checkpoint(dir, "sensor.init_from: no checkpoint here")
                             })?
                         };
                         let pre: PretrainCheckpointConfig =
                             checkpoint::read_json(&ckpt, checkpoint::CONFIG_FILE)?;
                         let enc = pre.model.encoder;
                         if (enc.steps, enc.channels) != (steps, channels) {
-                            return Err(TrainError::checkpoint(
+                            return Err(ModelError::checkpoint(
                                 &ckpt,
                                 format!(
                                     "encoder built for {} × {} windows, the store has {steps} × {channels}",
@@ -299,7 +299,7 @@ impl SensorLanguageModel {
                     cfg.decoder.max_len as usize,
                 )?),
                 (DecoderVocabulary::Corpus, None) => Some(saved_tokens.ok_or_else(|| {
-                    TrainError::config(
+                    ModelError::config(
                         "decoder_vocabulary",
                         "no corpus and no saved decoder tokens",
                     )
@@ -518,7 +518,7 @@ impl SensorLanguageModel {
     /// model has none).
     pub fn caption(&self, x: &Tensor, opts: &DecodeOptions, batch: usize) -> Result<Vec<String>> {
         let d = self.decoder.as_ref().ok_or_else(|| {
-            TrainError::config("objective", "this model has no captioning decoder (β = 0)")
+            ModelError::config("objective", "this model has no captioning decoder (β = 0)")
         })?;
         let (_, mut bos, mut eos) = self.tokenizer.special_ids();
         if let Some(map) = &self.decoder_map {
@@ -560,7 +560,7 @@ impl SensorLanguageModel {
             i += len;
         }
         if parts.is_empty() {
-            return Err(TrainError::Data("no windows to embed".into()));
+            return Err(ModelError::Data("no windows to embed".into()));
         }
         Ok(Tensor::cat(&parts, 0))
     }
@@ -574,7 +574,7 @@ impl SensorLanguageModel {
             parts.push(f.to_device(Device::Cpu));
         }
         if parts.is_empty() {
-            return Err(TrainError::Data("no texts to embed".into()));
+            return Err(ModelError::Data("no texts to embed".into()));
         }
         Ok(Tensor::cat(&parts, 0))
     }
@@ -643,11 +643,11 @@ impl DecoderVocab {
     fn new(tokens: &[i64], vocab_size: i64, device: Device) -> Result<Self> {
         let unk = tokens
             .binary_search(&UNK_ID)
-            .map_err(|_| TrainError::Data("decoder vocabulary lacks [UNK]".into()))?;
+            .map_err(|_| ModelError::Data("decoder vocabulary lacks [UNK]".into()))?;
         let mut map = vec![unk as i64; vocab_size as usize];
         for (i, &t) in tokens.iter().enumerate() {
             if t < 0 || t >= vocab_size {
-                return Err(TrainError::Data(format!(
+                return Err(ModelError::Data(format!(
                     "decoder token {t} outside the vocabulary (0..{vocab_size})"
                 )));
             }
@@ -671,7 +671,7 @@ impl DecoderVocab {
             .binary_search(&wordpiece)
             .map(|i| i as i64)
             .map_err(|_| {
-                TrainError::Data(format!("token {wordpiece} not in the decoder vocabulary"))
+                ModelError::Data(format!("token {wordpiece} not in the decoder vocabulary"))
             })
     }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tch::{nn::VarStore, Kind, Tensor};
 
-use crate::{Result, TrainError};
+use crate::{OptimError, Result};
 
 /// Optimiser settings (serde; the `[optim]` table of a training config).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ impl OptimConfig {
             if ok {
                 Ok(())
             } else {
-                Err(TrainError::config(
+                Err(OptimError::config(
                     format!("optim.{name}"),
                     format!("out of range: {v}"),
                 ))
@@ -126,7 +126,7 @@ impl AdamW {
             });
         }
         if params.is_empty() {
-            return Err(TrainError::config(
+            return Err(OptimError::config(
                 "optim",
                 "the model has no trainable variables",
             ));
@@ -178,7 +178,7 @@ impl AdamW {
     pub fn clip_grad_norm(&mut self, max: f64) -> Result<f64> {
         let norm = self.grad_norm()?;
         if !norm.is_finite() {
-            return Err(TrainError::Data(format!(
+            return Err(OptimError::Data(format!(
                 "gradient norm is {norm} (NaN/Inf in the loss or the data)"
             )));
         }
@@ -268,15 +268,15 @@ impl AdamW {
         let mut map: BTreeMap<String, Tensor> = tensors.into_iter().collect();
         let step = map
             .remove("step")
-            .ok_or_else(|| TrainError::checkpoint("optimizer", "no `step` tensor"))?;
+            .ok_or_else(|| OptimError::checkpoint("optimizer", "no `step` tensor"))?;
         for p in &mut self.params {
             for (prefix, slot) in [("m", &mut p.m), ("v", &mut p.v)] {
                 let key = format!("{prefix}.{}", p.name);
                 let t = map.remove(&key).ok_or_else(|| {
-                    TrainError::checkpoint("optimizer", format!("no tensor `{key}`"))
+                    OptimError::checkpoint("optimizer", format!("no tensor `{key}`"))
                 })?;
                 if t.size() != slot.size() {
-                    return Err(TrainError::checkpoint(
+                    return Err(OptimError::checkpoint(
                         "optimizer",
                         format!(
                             "`{key}` has shape {:?}, the model {:?}",
@@ -289,7 +289,7 @@ impl AdamW {
             }
         }
         if let Some(extra) = map.keys().next() {
-            return Err(TrainError::checkpoint(
+            return Err(OptimError::checkpoint(
                 "optimizer",
                 format!("tensor `{extra}` matches no trainable variable of the model"),
             ));

@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tch::{nn::VarStore, Tensor};
 
-use crate::{AdamW, Result, TrainError};
+use crate::{ModelError, Result};
+use wearlang_optim::AdamW;
 
 /// File names inside a checkpoint directory.
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -44,8 +45,8 @@ pub fn find_checkpoint(out: &Path) -> Option<PathBuf> {
 
 fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
-        .map_err(|e| TrainError::checkpoint(path, format!("cannot serialise: {e}")))?;
-    fs::write(path, text).map_err(|e| TrainError::io(path, e))
+        .map_err(|e| ModelError::checkpoint(path, format!("cannot serialise: {e}")))?;
+    fs::write(path, text).map_err(|e| ModelError::io(path, e))
 }
 
 /// Save a checkpoint into `out/checkpoint` atomically. `optimizer` may be
@@ -57,12 +58,12 @@ pub fn save_checkpoint(
     state: &impl Serialize,
     config: &impl Serialize,
 ) -> Result<PathBuf> {
-    fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
     let tmp = out.join(format!(".checkpoint.tmp-{}", std::process::id()));
     if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+        fs::remove_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
     }
-    fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    fs::create_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
     let model = tmp.join(MODEL_FILE);
     let named = sorted_variables(vs);
     Tensor::write_safetensors(&named, &model)?;
@@ -71,23 +72,23 @@ pub fn save_checkpoint(
     }
     write_json(&tmp.join(STATE_FILE), state)?;
     write_json(&tmp.join(CONFIG_FILE), config)?;
-    for entry in fs::read_dir(&tmp).map_err(|e| TrainError::io(&tmp, e))? {
-        let p = entry.map_err(|e| TrainError::io(&tmp, e))?.path();
+    for entry in fs::read_dir(&tmp).map_err(|e| ModelError::io(&tmp, e))? {
+        let p = entry.map_err(|e| ModelError::io(&tmp, e))?.path();
         fs::File::open(&p)
             .and_then(|f| f.sync_all())
-            .map_err(|e| TrainError::io(&p, e))?;
+            .map_err(|e| ModelError::io(&p, e))?;
     }
     let dst = checkpoint_dir(out);
     let old = out.join("checkpoint.old");
     if old.exists() {
-        fs::remove_dir_all(&old).map_err(|e| TrainError::io(&old, e))?;
+        fs::remove_dir_all(&old).map_err(|e| ModelError::io(&old, e))?;
     }
     if dst.exists() {
-        fs::rename(&dst, &old).map_err(|e| TrainError::io(&dst, e))?;
+        fs::rename(&dst, &old).map_err(|e| ModelError::io(&dst, e))?;
     }
-    fs::rename(&tmp, &dst).map_err(|e| TrainError::io(&tmp, e))?;
+    fs::rename(&tmp, &dst).map_err(|e| ModelError::io(&tmp, e))?;
     if old.exists() {
-        fs::remove_dir_all(&old).map_err(|e| TrainError::io(&old, e))?;
+        fs::remove_dir_all(&old).map_err(|e| ModelError::io(&old, e))?;
     }
     Ok(dst)
 }
@@ -106,7 +107,7 @@ pub fn sorted_variables(vs: &VarStore) -> Vec<(String, Tensor)> {
 pub fn load_model(dir: &Path, vs: &mut VarStore) -> Result<()> {
     let path = dir.join(MODEL_FILE);
     if !path.is_file() {
-        return Err(TrainError::checkpoint(&path, "file not found"));
+        return Err(ModelError::checkpoint(&path, "file not found"));
     }
     let tensors = Tensor::read_safetensors(&path)?;
     load_named(vs, tensors, "", "", &path, true)
@@ -133,7 +134,7 @@ pub fn load_named(
     let mut names: Vec<&String> = vars.keys().filter(|k| k.starts_with(dst_prefix)).collect();
     names.sort();
     if names.is_empty() {
-        return Err(TrainError::checkpoint(
+        return Err(ModelError::checkpoint(
             origin,
             format!("the model has no variables under `{dst_prefix}`"),
         ));
@@ -144,7 +145,7 @@ pub fn load_named(
         match src.remove(rest) {
             Some(t) => {
                 if t.size() != var.size() {
-                    return Err(TrainError::checkpoint(
+                    return Err(ModelError::checkpoint(
                         origin,
                         format!(
                             "tensor `{src_prefix}{rest}` has shape {:?}, the model's `{name}` {:?}",
@@ -156,7 +157,7 @@ pub fn load_named(
                 tch::no_grad(|| var.f_copy_(&t))?;
             }
             None if strict => {
-                return Err(TrainError::checkpoint(
+                return Err(ModelError::checkpoint(
                     origin,
                     format!("no tensor `{src_prefix}{rest}` for the model's `{name}`"),
                 ))
@@ -166,7 +167,7 @@ pub fn load_named(
     }
     if strict {
         if let Some(extra) = src.keys().next() {
-            return Err(TrainError::checkpoint(
+            return Err(ModelError::checkpoint(
                 origin,
                 format!("tensor `{src_prefix}{extra}` matches no variable of the model"),
             ));
@@ -179,18 +180,35 @@ pub fn load_named(
 pub fn load_optimizer(dir: &Path, opt: &mut AdamW) -> Result<()> {
     let path = dir.join(OPTIMIZER_FILE);
     if !path.is_file() {
-        return Err(TrainError::checkpoint(
+        return Err(ModelError::checkpoint(
             &path,
             "file not found (a final checkpoint cannot be resumed)",
         ));
     }
     opt.load_state_tensors(Tensor::read_safetensors(&path)?)
-        .map_err(|e| TrainError::checkpoint(&path, e.to_string()))
+        .map_err(|e| ModelError::checkpoint(&path, e.to_string()))
 }
 
 /// Read and parse a JSON file of a checkpoint (`state.json`, `config.json`).
 pub fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<T> {
     let path = dir.join(name);
-    let text = fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(&path, e.to_string()))
+    let text = fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| ModelError::checkpoint(&path, e.to_string()))
+}
+
+/// Progress of a run (`state.json`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Optimiser steps completed.
+    pub step: u64,
+    /// Steps in the whole run.
+    pub total_steps: u64,
+    /// Windows seen.
+    pub samples: u64,
+    /// Training wall time so far, in seconds.
+    pub wall_s: f64,
+    /// Loss of the last step.
+    pub last_loss: f64,
+    /// Whether the run reached `total_steps`.
+    pub finished: bool,
 }

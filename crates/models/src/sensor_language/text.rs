@@ -9,7 +9,7 @@ use wearlang_core::Window;
 use wearlang_encoders::text::MiniLmEncoder;
 
 use super::config::TextSpec;
-use crate::{Result, TrainError};
+use crate::{ModelError, Result};
 
 /// The text source name that writes NLS activity text from the label.
 pub const ACTIVITY: &str = "activity";
@@ -50,12 +50,12 @@ impl TextSampler {
         };
         if variant == ACTIVITY {
             let label = window.label.as_deref().ok_or_else(|| {
-                TrainError::Data(format!("{}: no label to write activity text from", name()))
+                ModelError::Data(format!("{}: no label to write activity text from", name()))
             })?;
             Ok(self.activity.caption_label(label, derive_seed(s, 1))?)
         } else {
             window.captions.get(variant).cloned().ok_or_else(|| {
-                TrainError::Data(format!(
+                ModelError::Data(format!(
                     "{}: no caption `{variant}` (it has: {}); run `wearlang caption` first",
                     name(),
                     window
@@ -136,7 +136,7 @@ impl TextSampler {
                         ..self.clone()
                     };
                     return Err(one.text(w, i, 0).err().unwrap_or_else(|| {
-                        TrainError::Data(format!("window {i}: no text `{v}`"))
+                        ModelError::Data(format!("window {i}: no text `{v}`"))
                     }));
                 }
             }
@@ -192,7 +192,7 @@ impl TextEmbeddingCache {
             }
         }
         if texts.is_empty() {
-            return Err(TrainError::Data("no texts to embed".into()));
+            return Err(ModelError::Data("no texts to embed".into()));
         }
         let rows: Vec<&Tensor> = texts.iter().map(|t| &self.map[t.as_ref()]).collect();
         Ok(Tensor::stack(&rows, 0))

@@ -1,4 +1,4 @@
-//! Sensor-language training (SensorLM, NLS): a sensor tower and a text tower
+//! The sensor-language model (SensorLM, NLS): a sensor tower and a text tower
 //! aligned in one embedding space by a contrastive loss, optionally with
 //! CoCa's captioning decoder (α · contrastive + β · captioning).
 //!
@@ -6,22 +6,22 @@
 //! - `text.rs`: [`TextSampler`] (training text per window and epoch) and
 //!   [`TextEmbeddingCache`] (frozen MiniLM embeddings by text);
 //! - `model.rs`: [`SensorLanguageModel`] assembled from the config;
-//! - `training.rs`: [`train_sensor_language`] and [`load_sensor_language`].
+//! - `load.rs`: the checkpoint's record and [`load_sensor_language`].
 
 mod config;
+mod load;
 mod model;
 mod text;
-mod training;
 
 pub use config::{
     DecoderVocabulary, SensorKind, SensorLanguageConfig, SensorSpec, TextKind, TextSpec,
+};
+pub use load::{
+    load_sensor_language, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
+    SensorLanguageOptions, SensorLanguageSummary,
 };
 pub use model::{
     corpus_tokens, resolve_minilm_dir, Batch, ResolvedModel, SensorLanguageModel, TextIdentity,
     TextTower,
 };
 pub use text::{TextEmbeddingCache, TextSampler, ACTIVITY};
-pub use training::{
-    load_sensor_language, load_split, train_sensor_language, LoadedSensorLanguage,
-    SensorLanguageCheckpointConfig, SensorLanguageOptions, SensorLanguageSummary,
-};

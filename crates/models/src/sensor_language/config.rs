@@ -8,8 +8,9 @@ use wearlang_encoders::text::{CaptionDecoderConfig, SmallTextConfig};
 use wearlang_encoders::ProjectionConfig;
 use wearlang_objectives::{Augmentation, ObjectiveConfig};
 
-use crate::pretrain::EncoderSpec;
-use crate::{OptimConfig, Result, ScheduleConfig, TrainError};
+use crate::mae::EncoderSpec;
+use crate::{ModelError, Result};
+use wearlang_optim::{OptimConfig, ScheduleConfig};
 
 /// Which sensor encoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,13 +190,13 @@ impl Default for SensorLanguageConfig {
 impl SensorLanguageConfig {
     /// Parse a TOML file; errors name the file and the offending field.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
         let cfg: SensorLanguageConfig =
-            toml::from_str(&text).map_err(|e| TrainError::ConfigFile {
+            toml::from_str(&text).map_err(|e| ModelError::ConfigFile {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             })?;
-        cfg.validate().map_err(|e| TrainError::ConfigFile {
+        cfg.validate().map_err(|e| ModelError::ConfigFile {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -205,40 +206,40 @@ impl SensorLanguageConfig {
     /// Check everything that does not depend on the data or model files.
     pub fn validate(&self) -> Result<()> {
         if self.batch_size < 2 {
-            return Err(TrainError::config(
+            return Err(ModelError::config(
                 "batch_size",
                 "contrastive losses need at least 2 windows per step",
             ));
         }
         if self.epochs == 0 && self.max_steps == 0 {
-            return Err(TrainError::config(
+            return Err(ModelError::config(
                 "epochs",
                 "epochs and max_steps are both 0",
             ));
         }
         if self.log_every == 0 || self.checkpoint_every == 0 {
-            return Err(TrainError::config(
+            return Err(ModelError::config(
                 "log_every / checkpoint_every",
                 "must be at least 1",
             ));
         }
         if self.text.variants.is_empty() {
-            return Err(TrainError::config(
+            return Err(ModelError::config(
                 "text.variants",
                 "name at least one text source (e.g. \"activity\")",
             ));
         }
         if self.text.max_len < 2 {
-            return Err(TrainError::config("text.max_len", "must be at least 2"));
+            return Err(ModelError::config("text.max_len", "must be at least 2"));
         }
         if self.sensor.init_from.is_some() && self.sensor.kind != SensorKind::Patch {
-            return Err(TrainError::config(
+            return Err(ModelError::config(
                 "sensor.init_from",
                 "only the patch Transformer can start from a pretraining checkpoint",
             ));
         }
         if self.objective.needs_views() && self.augment.is_empty() {
-            return Err(TrainError::config(
+            return Err(ModelError::config(
                 "augment",
                 "SimCLR / SLIP need at least one augmentation",
             ));
@@ -247,13 +248,13 @@ impl SensorLanguageConfig {
             && !self.objective.needs_captions()
             && !self.objective.needs_views()
         {
-            return Err(TrainError::config("objective", "uses no input"));
+            return Err(ModelError::config("objective", "uses no input"));
         }
         self.projection.validate()?;
         if self.objective.needs_captions() {
             self.decoder.validate()?;
         }
         self.optim.validate()?;
-        self.schedule.validate()
+        Ok(self.schedule.validate()?)
     }
 }

@@ -2,7 +2,7 @@
 //! clipping, and the optimiser state round trip.
 
 use tch::{nn, Device, Kind, Tensor};
-use wearlang_train::{AdamW, OptimConfig};
+use wearlang_optim::{AdamW, OptimConfig};
 
 fn cfg() -> OptimConfig {
     OptimConfig {

@@ -1,76 +1,21 @@
 //! The sensor-language training loop: seeded, resumable, with the next batch
 //! prepared on a second thread while the current one trains.
 
-use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
-use wearlang_core::Split;
 
-use super::config::SensorLanguageConfig;
-use super::model::{resolve_minilm_dir, Batch, ResolvedModel, SensorLanguageModel, TextIdentity};
-use super::text::TextSampler;
-use crate::checkpoint::{self, CONFIG_FILE, STATE_FILE};
-use crate::data::{epoch_order, step_seed, WindowSet};
-use crate::pretrain::{load_training_windows, parse_device, progress_bar, TrainState};
-use crate::{AdamW, MetricsLog, Result, TrainError};
+use wearlang_models::checkpoint::{self, CONFIG_FILE, STATE_FILE};
+use wearlang_models::sensor_language::{
+    resolve_minilm_dir, Batch, SensorLanguageCheckpointConfig, SensorLanguageConfig,
+    SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, TextSampler,
+};
+use wearlang_models::{epoch_order, load_training_windows, step_seed, TrainState, WindowSet};
+use wearlang_optim::AdamW;
 
-/// What a sensor-language checkpoint's `config.json` holds.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SensorLanguageCheckpointConfig {
-    /// Always `"sensor_language"`.
-    pub kind: String,
-    /// The run's configuration.
-    pub run: SensorLanguageConfig,
-    /// The architecture as built.
-    pub model: ResolvedModel,
-    /// The pretrained text model / vocabulary it depends on.
-    pub text: TextIdentity,
-    /// The store's channel names, in order.
-    pub channels: Vec<String>,
-    /// The store's label vocabulary.
-    pub labels: Vec<String>,
-    /// The store file.
-    pub store: PathBuf,
-}
-
-/// Where and how to run.
-#[derive(Clone, Debug, Default)]
-pub struct SensorLanguageOptions {
-    /// The window store.
-    pub store: PathBuf,
-    /// The run directory.
-    pub out: PathBuf,
-    /// Continue from `out`'s checkpoint.
-    pub resume: bool,
-    /// Show a progress bar.
-    pub progress: bool,
-    /// Stop after this many steps in total (to test resumption).
-    pub stop_after: Option<u64>,
-    /// MiniLM's directory (default: see [`resolve_minilm_dir`]).
-    pub minilm_dir: Option<PathBuf>,
-}
-
-/// What a run did.
-#[derive(Clone, Debug, Serialize)]
-pub struct SensorLanguageSummary {
-    /// Steps done in total.
-    pub steps: u64,
-    /// Training windows.
-    pub train_windows: usize,
-    /// Trainable parameters.
-    pub parameters: i64,
-    /// Mean loss of the last logged steps.
-    pub final_loss: f64,
-    /// Windows per second in this invocation.
-    pub samples_per_s: f64,
-    /// Share of the training time spent waiting for the next batch.
-    pub data_wait_fraction: f64,
-    /// The checkpoint written at the end.
-    pub checkpoint: PathBuf,
-}
+use crate::pretrain::progress_bar;
+use crate::{MetricsLog, Result, TrainError};
 
 /// One prepared batch, before it moves to the device.
 struct Prepared {
@@ -140,7 +85,7 @@ pub fn train_sensor_language(
     opts: &SensorLanguageOptions,
 ) -> Result<SensorLanguageSummary> {
     cfg.validate()?;
-    let device = parse_device(&cfg.device)?;
+    let device = wearlang_device::parse_device(&cfg.device)?;
     if cfg.threads > 0 {
         tch::set_num_threads(cfg.threads as i32);
     }
@@ -366,60 +311,4 @@ pub fn train_sensor_language(
         data_wait_fraction: wait_total / elapsed.max(1e-9),
         checkpoint: ckpt,
     })
-}
-
-/// A trained sensor-language model and its checkpoint's configuration.
-pub struct LoadedSensorLanguage {
-    /// The model with the checkpoint's weights.
-    pub model: SensorLanguageModel,
-    /// What the checkpoint recorded.
-    pub config: SensorLanguageCheckpointConfig,
-}
-
-/// Load a `wearlang train` run directory (or its checkpoint directory).
-/// MiniLM's files must be the ones the checkpoint was trained with (checked
-/// by SHA-256).
-pub fn load_sensor_language(
-    dir: &Path,
-    minilm_dir: Option<&Path>,
-    device: Device,
-) -> Result<LoadedSensorLanguage> {
-    let ckpt = if dir.join(STATE_FILE).is_file() {
-        dir.to_path_buf()
-    } else {
-        checkpoint::find_checkpoint(dir)
-            .ok_or_else(|| TrainError::checkpoint(dir, "no checkpoint in this directory"))?
-    };
-    let config: SensorLanguageCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
-    if config.kind != "sensor_language" {
-        return Err(TrainError::checkpoint(
-            &ckpt,
-            format!("kind is `{}`, expected `sensor_language`", config.kind),
-        ));
-    }
-    let minilm = resolve_minilm_dir(&config.run, minilm_dir);
-    let _rng = wearlang_device::lock_rng();
-    tch::manual_seed(config.run.seed as i64);
-    let mut model =
-        SensorLanguageModel::from_resolved(&config.run, &config.model, &minilm, device)?;
-    let have = model.text_identity();
-    if have.vocab_sha256 != config.text.vocab_sha256
-        || (!config.text.model_sha256.is_empty() && have.model_sha256 != config.text.model_sha256)
-    {
-        return Err(TrainError::checkpoint(
-            &ckpt,
-            format!(
-                "trained with a different text model or vocabulary than the one in {}",
-                minilm.display()
-            ),
-        ));
-    }
-    checkpoint::load_model(&ckpt, &mut model.vs)?;
-    Ok(LoadedSensorLanguage { model, config })
-}
-
-/// Windows of one split of a store (normalised with the store's training
-/// statistics), e.g. the test subjects for evaluation.
-pub fn load_split(store: &Path, split: Split) -> Result<WindowSet> {
-    WindowSet::load(store, Some(split), true)
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, TrainError};
+use crate::{OptimError, Result};
 
 /// The decay after warmup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ impl ScheduleConfig {
     /// Check ranges.
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.min_lr_ratio) {
-            return Err(TrainError::config(
+            return Err(OptimError::config(
                 "schedule.min_lr_ratio",
                 format!("must be in [0, 1], got {}", self.min_lr_ratio),
             ));

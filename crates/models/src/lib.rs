@@ -1,0 +1,53 @@
+//! The models of wearlang and everything needed to rebuild them, without
+//! the training loops (those live in `wearlang-train`):
+//!
+//! - [`sensor_language`]: the generic SensorLM model (CLIP, SigLIP, UniCL,
+//!   SLIP, CoCa) assembled from its TOML config, the text it is trained
+//!   with, its checkpoint record and [`load_sensor_language`];
+//! - [`mae`]: the masked autoencoder's run config ([`PretrainConfig`]) and
+//!   [`load_mae`];
+//! - [`SupervisedClassifier`]: the NLS supervised reference (conv encoder +
+//!   linear classifier);
+//! - [`checkpoint`]: atomic checkpoint directories (`model.safetensors`,
+//!   `optimizer.safetensors`, `state.json`, `config.json`);
+//! - [`WindowSet`], [`epoch_order`], [`step_seed`]: windows of a store as
+//!   tensors and seeded orders;
+//! - [`Trainer`]: the training evaluation protocols call, implemented by
+//!   `wearlang-train`.
+//!
+//! Evaluation depends on this crate, never on `wearlang-train`.
+//!
+//! Example (`no_run`: doctests cannot find libtorch; `tests/` runs this):
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use tch::Device;
+//! use wearlang_core::Split;
+//! use wearlang_models::{load_sensor_language, load_split};
+//!
+//! let run = load_sensor_language(Path::new("runs/nls_clip"), None, Device::Cpu).unwrap();
+//! let test = load_split(&run.config.store, Split::Test).unwrap();
+//! let emb = run.model.embed_windows(&test.x, 256).unwrap();
+//! println!("{} windows -> {:?}", test.len(), emb.size());
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod checkpoint;
+mod error;
+pub mod mae;
+pub mod sensor_language;
+mod supervised;
+mod trainer;
+mod windows;
+
+pub use checkpoint::TrainState;
+pub use error::{ModelError, Result};
+pub use mae::{load_mae, EncoderSpec, LoadedMae, PretrainCheckpointConfig, PretrainConfig};
+pub use sensor_language::{
+    load_sensor_language, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
+    SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary,
+};
+pub use supervised::{SupervisedClassifier, SupervisedConfig};
+pub use trainer::Trainer;
+pub use windows::{epoch_order, load_split, load_training_windows, step_seed, WindowSet};

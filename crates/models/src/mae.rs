@@ -1,0 +1,247 @@
+//! The masked autoencoder (LSM-2 pretraining): its run configuration
+//! ([`PretrainConfig`], the TOML of `wearlang pretrain`), what its
+//! checkpoint records, and [`load_mae`], which rebuilds it from a
+//! checkpoint. The training loop lives in `wearlang-train`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device};
+use wearlang_encoders::{
+    MaeDecoderConfig, MaskedAutoencoder, MaskedAutoencoderConfig, PatchTransformerConfig, Pooling,
+    Positions,
+};
+use wearlang_masking::MaskConfig;
+use wearlang_optim::{OptimConfig, ScheduleConfig};
+
+use crate::checkpoint::{self, CONFIG_FILE, STATE_FILE};
+use crate::{ModelError, Result};
+
+/// The sensor encoder of a config file: a preset plus patch sizes and
+/// optional overrides; the window shape comes from the store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncoderSpec {
+    /// `tiny`, `small` or `base`.
+    pub preset: String,
+    /// Time steps per patch.
+    pub patch_time: usize,
+    /// Channels per patch.
+    pub patch_channel: usize,
+    /// Override the preset's width.
+    pub dim: Option<i64>,
+    /// Override the preset's depth.
+    pub depth: Option<i64>,
+    /// Override the preset's number of heads.
+    pub heads: Option<i64>,
+    /// Override the position embedding.
+    pub positions: Option<Positions>,
+    /// Override the pooling.
+    pub pooling: Option<Pooling>,
+    /// Override the inherited-mask threshold.
+    pub min_missing_fraction: Option<f32>,
+}
+
+impl Default for EncoderSpec {
+    fn default() -> Self {
+        EncoderSpec {
+            preset: "small".into(),
+            patch_time: 10,
+            patch_channel: 1,
+            dim: None,
+            depth: None,
+            heads: None,
+            positions: None,
+            pooling: None,
+            min_missing_fraction: None,
+        }
+    }
+}
+
+impl EncoderSpec {
+    /// The full encoder config for windows of `steps × channels`.
+    pub fn resolve(&self, steps: usize, channels: usize) -> Result<PatchTransformerConfig> {
+        let mut cfg = PatchTransformerConfig::preset(
+            &self.preset,
+            steps,
+            channels,
+            self.patch_time,
+            self.patch_channel,
+        )?;
+        if let Some(v) = self.dim {
+            cfg.dim = v;
+        }
+        if let Some(v) = self.depth {
+            cfg.depth = v;
+        }
+        if let Some(v) = self.heads {
+            cfg.heads = v;
+        }
+        if let Some(v) = self.positions {
+            cfg.positions = v;
+        }
+        if let Some(v) = self.pooling {
+            cfg.pooling = v;
+        }
+        if let Some(v) = self.min_missing_fraction {
+            cfg.min_missing_fraction = v;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// A pretraining run (the TOML file given to `wearlang pretrain --config`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PretrainConfig {
+    /// Seed of everything random (init, order, masks, dropout).
+    pub seed: u64,
+    /// Windows per step.
+    pub batch_size: usize,
+    /// Passes over the training split (ignored when `max_steps > 0`).
+    pub epochs: usize,
+    /// Stop after this many steps (0: `epochs` decides).
+    pub max_steps: u64,
+    /// Write a checkpoint every this many steps (and always at the end).
+    pub checkpoint_every: u64,
+    /// Log a metrics line every this many steps.
+    pub log_every: u64,
+    /// `cpu`, `cuda`, `cuda:N` or `auto`.
+    pub device: String,
+    /// Intra-op threads (0: libtorch's default).
+    pub threads: usize,
+    /// Optional per-channel loss weights (one per store channel).
+    pub channel_weights: Option<Vec<f32>>,
+    /// The encoder.
+    pub encoder: EncoderSpec,
+    /// The MAE decoder.
+    pub decoder: MaeDecoderConfig,
+    /// The artificial masking strategy.
+    pub mask: MaskConfig,
+    /// AdamW.
+    pub optim: OptimConfig,
+    /// Learning-rate schedule.
+    pub schedule: ScheduleConfig,
+}
+
+impl Default for PretrainConfig {
+    fn default() -> Self {
+        PretrainConfig {
+            seed: 0,
+            batch_size: 64,
+            epochs: 5,
+            max_steps: 0,
+            checkpoint_every: 200,
+            log_every: 10,
+            device: "cpu".into(),
+            threads: 0,
+            channel_weights: None,
+            encoder: EncoderSpec::default(),
+            decoder: MaeDecoderConfig::default(),
+            mask: MaskConfig::default(),
+            optim: OptimConfig::default(),
+            schedule: ScheduleConfig::default(),
+        }
+    }
+}
+
+impl PretrainConfig {
+    /// Parse a TOML file; errors name the file and the offending field.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+        let cfg: PretrainConfig = toml::from_str(&text).map_err(|e| ModelError::ConfigFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Check everything that does not depend on the data.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(ModelError::config("batch_size", "must be at least 1"));
+        }
+        if self.epochs == 0 && self.max_steps == 0 {
+            return Err(ModelError::config(
+                "epochs",
+                "epochs and max_steps are both 0",
+            ));
+        }
+        if self.log_every == 0 || self.checkpoint_every == 0 {
+            return Err(ModelError::config(
+                "log_every / checkpoint_every",
+                "must be at least 1",
+            ));
+        }
+        self.mask.build()?;
+        self.optim.validate()?;
+        Ok(self.schedule.validate()?)
+    }
+
+    /// The model config for windows of `steps × channels`.
+    pub fn model_config(&self, steps: usize, channels: usize) -> Result<MaskedAutoencoderConfig> {
+        if let Some(w) = &self.channel_weights {
+            if w.len() != channels {
+                return Err(ModelError::config(
+                    "channel_weights",
+                    format!("has {} entries, the store has {channels} channels", w.len()),
+                ));
+            }
+        }
+        Ok(MaskedAutoencoderConfig {
+            encoder: self.encoder.resolve(steps, channels)?,
+            decoder: self.decoder.clone(),
+            mask: self.mask.clone(),
+        })
+    }
+}
+
+/// What a pretraining checkpoint's `config.json` holds: the run's config,
+/// the resolved model config and the store it was trained on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PretrainCheckpointConfig {
+    /// Always `"mae"`.
+    pub kind: String,
+    /// The run's configuration.
+    pub run: PretrainConfig,
+    /// The model, as built.
+    pub model: MaskedAutoencoderConfig,
+    /// The store's channel names, in order.
+    pub channels: Vec<String>,
+    /// The store file.
+    pub store: PathBuf,
+}
+
+/// A masked autoencoder rebuilt from a pretraining checkpoint directory.
+pub struct LoadedMae {
+    /// Its variables.
+    pub vs: nn::VarStore,
+    /// The model.
+    pub model: MaskedAutoencoder,
+    /// The checkpoint's configuration.
+    pub config: PretrainCheckpointConfig,
+}
+
+/// Load the model of a pretraining checkpoint (`dir` is the run directory or
+/// the checkpoint directory itself).
+pub fn load_mae(dir: &Path, device: Device) -> Result<LoadedMae> {
+    let ckpt = if dir.join(STATE_FILE).is_file() {
+        dir.to_path_buf()
+    } else {
+        checkpoint::find_checkpoint(dir)
+            .ok_or_else(|| ModelError::checkpoint(dir, "no checkpoint in this directory"))?
+    };
+    let config: PretrainCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
+    if config.kind != "mae" {
+        return Err(ModelError::checkpoint(
+            &ckpt,
+            format!("kind is `{}`, expected `mae`", config.kind),
+        ));
+    }
+    let mut vs = nn::VarStore::new(device);
+    let model = MaskedAutoencoder::new(vs.root(), &config.model)?;
+    checkpoint::load_model(&ckpt, &mut vs)?;
+    Ok(LoadedMae { vs, model, config })
+}

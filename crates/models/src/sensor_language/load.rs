@@ -1,0 +1,117 @@
+//! Sensor-language checkpoints: what a run records, the options of a run,
+//! and [`load_sensor_language`], which rebuilds a trained model.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::Device;
+
+use super::config::SensorLanguageConfig;
+use super::model::{resolve_minilm_dir, ResolvedModel, SensorLanguageModel, TextIdentity};
+use crate::checkpoint::{self, CONFIG_FILE, STATE_FILE};
+use crate::{ModelError, Result};
+
+/// What a sensor-language checkpoint's `config.json` holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SensorLanguageCheckpointConfig {
+    /// Always `"sensor_language"`.
+    pub kind: String,
+    /// The run's configuration.
+    pub run: SensorLanguageConfig,
+    /// The architecture as built.
+    pub model: ResolvedModel,
+    /// The pretrained text model / vocabulary it depends on.
+    pub text: TextIdentity,
+    /// The store's channel names, in order.
+    pub channels: Vec<String>,
+    /// The store's label vocabulary.
+    pub labels: Vec<String>,
+    /// The store file.
+    pub store: PathBuf,
+}
+
+/// Where and how to run.
+#[derive(Clone, Debug, Default)]
+pub struct SensorLanguageOptions {
+    /// The window store.
+    pub store: PathBuf,
+    /// The run directory.
+    pub out: PathBuf,
+    /// Continue from `out`'s checkpoint.
+    pub resume: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Stop after this many steps in total (to test resumption).
+    pub stop_after: Option<u64>,
+    /// MiniLM's directory (default: see [`resolve_minilm_dir`]).
+    pub minilm_dir: Option<PathBuf>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Serialize)]
+pub struct SensorLanguageSummary {
+    /// Steps done in total.
+    pub steps: u64,
+    /// Training windows.
+    pub train_windows: usize,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// Mean loss of the last logged steps.
+    pub final_loss: f64,
+    /// Windows per second in this invocation.
+    pub samples_per_s: f64,
+    /// Share of the training time spent waiting for the next batch.
+    pub data_wait_fraction: f64,
+    /// The checkpoint written at the end.
+    pub checkpoint: PathBuf,
+}
+
+/// A trained sensor-language model and its checkpoint's configuration.
+pub struct LoadedSensorLanguage {
+    /// The model with the checkpoint's weights.
+    pub model: SensorLanguageModel,
+    /// What the checkpoint recorded.
+    pub config: SensorLanguageCheckpointConfig,
+}
+
+/// Load a `wearlang train` run directory (or its checkpoint directory).
+/// MiniLM's files must be the ones the checkpoint was trained with (checked
+/// by SHA-256).
+pub fn load_sensor_language(
+    dir: &Path,
+    minilm_dir: Option<&Path>,
+    device: Device,
+) -> Result<LoadedSensorLanguage> {
+    let ckpt = if dir.join(STATE_FILE).is_file() {
+        dir.to_path_buf()
+    } else {
+        checkpoint::find_checkpoint(dir)
+            .ok_or_else(|| ModelError::checkpoint(dir, "no checkpoint in this directory"))?
+    };
+    let config: SensorLanguageCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
+    if config.kind != "sensor_language" {
+        return Err(ModelError::checkpoint(
+            &ckpt,
+            format!("kind is `{}`, expected `sensor_language`", config.kind),
+        ));
+    }
+    let minilm = resolve_minilm_dir(&config.run, minilm_dir);
+    let _rng = wearlang_device::lock_rng();
+    tch::manual_seed(config.run.seed as i64);
+    let mut model =
+        SensorLanguageModel::from_resolved(&config.run, &config.model, &minilm, device)?;
+    let have = model.text_identity();
+    if have.vocab_sha256 != config.text.vocab_sha256
+        || (!config.text.model_sha256.is_empty() && have.model_sha256 != config.text.model_sha256)
+    {
+        return Err(ModelError::checkpoint(
+            &ckpt,
+            format!(
+                "trained with a different text model or vocabulary than the one in {}",
+                minilm.display()
+            ),
+        ));
+    }
+    checkpoint::load_model(&ckpt, &mut model.vs)?;
+    Ok(LoadedSensorLanguage { model, config })
+}
