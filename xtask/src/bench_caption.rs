@@ -2,7 +2,7 @@
 //! 1440 × 34 inputs, Rust on one and on all threads, against the numpy/scipy
 //! reference of the same algorithm (`crates/captioning/benches/reference_caption.py`)
 //! in a venv under `target/bench/venv`.
-use crate::util::{target_dir, workspace_root};
+use crate::util::{ensure_venv, target_dir, workspace_root};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -56,7 +56,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if no_reference {
         return Ok(());
     }
-    let python = crate::bench::ensure_venv(&target_dir().join("bench/venv"))?;
+    let python = ensure_venv(&target_dir().join("bench/venv"))?;
     eprintln!("bench caption: Python reference (numpy + scipy)");
     let py = key_values(&output(
         Command::new(python)

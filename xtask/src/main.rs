@@ -1,13 +1,15 @@
 //! `cargo xtask`: the project's automation in plain Rust.
 //!
 //! - `cargo xtask setup`    fetch libtorch and the pretrained text model into the cache
-//! - `cargo xtask test`     setup, then fmt --check, clippy -D warnings, all tests,
-//!   and the smoke pipeline
+//! - `cargo xtask test`     the architecture check, setup, then fmt --check,
+//!   clippy -D warnings, all tests, and the smoke pipeline
 //! - `cargo xtask pipeline` setup, release build, then the end-to-end stages
 //! - `cargo xtask bench X`  benchmarks that print figures and ratios
+//! - `cargo xtask arch`     check the crate dependency rules (`arch.rs`)
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod arch;
 mod bench;
 mod bench_caption;
 mod bench_llm;
@@ -31,8 +33,8 @@ struct Cli {
 enum Cmd {
     /// Obtain a CPU libtorch, the pretrained MiniLM and SmolLM2 into the cache (idempotent).
     Setup,
-    /// Run setup, then `cargo fmt --check`, clippy with -D warnings, `cargo test --workspace`
-    /// and the smoke pipeline.
+    /// Check the crate dependency rules, run setup, then `cargo fmt --check`, clippy with
+    /// -D warnings, `cargo test --workspace` and the smoke pipeline.
     Test,
     /// Run setup, build in release and run the end-to-end pipeline.
     Pipeline(pipeline::PipelineArgs),
@@ -44,6 +46,9 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Check the crate dependency rules (no tch below the model crates, no
+    /// evaluation <-> train, ...) against `cargo metadata`.
+    Arch,
 }
 
 fn main() {
@@ -53,6 +58,7 @@ fn main() {
         Cmd::Test => test(),
         Cmd::Pipeline(args) => pipeline::run(&args),
         Cmd::Bench { what, args } => bench::run(&what, &args),
+        Cmd::Arch => arch::run(),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -61,6 +67,8 @@ fn main() {
 }
 
 fn test() -> Result<()> {
+    // Seconds, and it needs no build: fail fast on a broken layering.
+    arch::run()?;
     setup::run()?.print();
     util::cargo(&["fmt", "--all", "--", "--check"])?;
     util::cargo(&[

@@ -1,7 +1,7 @@
 //! Small helpers shared by the xtask subcommands.
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The workspace root (the parent of `xtask/`).
 pub fn workspace_root() -> PathBuf {
@@ -49,4 +49,48 @@ pub fn exec(cmd: &mut Command) -> Result<()> {
         bail!("{cmd:?} failed with {status}");
     }
     Ok(())
+}
+
+/// Run a command and return its stdout, passing its stderr through; fails
+/// with its command line if it exits non-zero.
+pub fn stdout_of(cmd: &mut Command) -> Result<String> {
+    eprintln!("$ {cmd:?}");
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed with {}", out.status);
+    }
+    String::from_utf8(out.stdout).with_context(|| format!("{cmd:?} printed invalid UTF-8"))
+}
+
+/// A virtual environment with pandas, numpy, pyarrow and scipy (for the
+/// Python references of the ingest and caption benchmarks); returns its
+/// python.
+pub fn ensure_venv(venv: &Path) -> Result<PathBuf> {
+    let python = venv.join("bin/python");
+    let has = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import pandas, numpy, pyarrow, scipy"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if python.exists() && has(&python) {
+        return Ok(python);
+    }
+    if !python.exists() {
+        exec(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+    }
+    exec(Command::new(&python).args([
+        "-m", "pip", "install", "--quiet", "pandas", "numpy", "pyarrow", "scipy",
+    ]))?;
+    if !has(&python) {
+        bail!(
+            "{} cannot import pandas, numpy, pyarrow and scipy",
+            python.display()
+        );
+    }
+    Ok(python)
 }
