@@ -10,6 +10,7 @@
 //! same key resumes from its checkpoint.
 use crate::util::{cargo, exec, target_dir, workspace_root};
 use anyhow::{bail, Context, Result};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -119,97 +120,70 @@ fn profile(name: &str) -> Result<Profile> {
     })
 }
 
-/// A sensor-language run of the pipeline and its evaluation.
+/// A sensor-language run of the pipeline and its evaluation: one `[[run]]`
+/// table of `configs/pipeline/runs.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Run {
     /// Run directory under the output (and the config's `name`).
-    name: &'static str,
+    name: String,
     /// Its config, relative to the workspace root.
-    config: &'static str,
+    config: String,
     /// Initialise the sensor encoder from the AIM pretraining run.
+    #[serde(default)]
     init_from_aim: bool,
     /// Evaluation directory under the output.
-    eval_dir: &'static str,
+    eval_dir: String,
     /// `wearlang eval --protocol` (empty: every protocol).
-    protocols: &'static str,
+    #[serde(default)]
+    protocols: String,
     /// `wearlang eval --retrieval-variant` (empty: the run's first variant).
-    retrieval_variant: &'static str,
+    #[serde(default)]
+    retrieval_variant: String,
     /// Put the pretraining report into this evaluation's report.
+    #[serde(default)]
     with_pretrain_report: bool,
     /// Heading in `report.md`.
-    title: &'static str,
+    title: String,
     /// Part of the smoke profile (a run that only repeats code paths the
     /// others cover and costs minutes there is left out).
+    #[serde(default)]
     in_smoke: bool,
     /// Files besides the config whose content the run depends on (they
     /// enter its stage key).
-    inputs: &'static [&'static str],
+    #[serde(default)]
+    inputs: Vec<String>,
 }
 
-/// The runs, the default model first. NLS (conv + frozen MiniLM, CLIP) is
-/// the best of NLS / SensorLM-CLIP / SensorLM-CoCa on the fixture (see
-/// `docs/results.md`), so it gets every protocol.
-const RUNS: [Run; 5] = [
-    Run {
-        name: "nls_clip",
-        config: "configs/nls_clip.toml",
-        init_from_aim: false,
-        eval_dir: "eval",
-        protocols: "",
-        retrieval_variant: "",
-        with_pretrain_report: true,
-        title: "Default model: NLS (conv encoder + frozen MiniLM, CLIP)",
-        in_smoke: true,
-        inputs: &[],
-    },
-    Run {
-        name: "nls_clip_knowledge",
-        config: "configs/nls_clip_knowledge.toml",
-        init_from_aim: false,
-        eval_dir: "eval_knowledge",
-        protocols: "zero-shot,unseen,retrieval",
-        retrieval_variant: "",
-        with_pretrain_report: false,
-        title: "NLS trained with extra text (body parts, movement descriptions)",
-        in_smoke: true,
-        inputs: &[],
-    },
-    Run {
-        name: "nls_clip_paraphrase",
-        config: "configs/nls_clip_paraphrase.toml",
-        init_from_aim: false,
-        eval_dir: "eval_paraphrase",
-        protocols: "zero-shot,unseen",
-        retrieval_variant: "",
-        with_pretrain_report: false,
-        title: "NLS trained with LLM-paraphrased templates (SmolLM2 rewrites)",
-        in_smoke: false,
-        inputs: &["crates/captioning/data/paraphrases.toml"],
-    },
-    Run {
-        name: "sensorlm_clip",
-        config: "configs/sensorlm_clip.toml",
-        init_from_aim: true,
-        eval_dir: "eval_sensorlm_clip",
-        protocols: "zero-shot,linear-probe,retrieval",
-        retrieval_variant: "trend",
-        with_pretrain_report: false,
-        title: "SensorLM-CLIP (AIM-pretrained patch Transformer + frozen MiniLM)",
-        in_smoke: false,
-        inputs: &[],
-    },
-    Run {
-        name: "sensorlm_coca",
-        config: "configs/sensorlm_coca.toml",
-        init_from_aim: true,
-        eval_dir: "eval_coca",
-        protocols: "zero-shot,linear-probe,retrieval,captioning",
-        retrieval_variant: "",
-        with_pretrain_report: false,
-        title: "SensorLM-CoCa (AIM-pretrained patch Transformer + captioning decoder)",
-        in_smoke: true,
-        inputs: &[],
-    },
-];
+/// The run table, relative to the workspace root.
+const RUNS_FILE: &str = "configs/pipeline/runs.toml";
+
+/// The runs of `configs/pipeline/runs.toml`, in order; names and evaluation
+/// directories must be unique.
+fn runs(root: &Path) -> Result<Vec<Run>> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Table {
+        run: Vec<Run>,
+    }
+    let path = root.join(RUNS_FILE);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let table: Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &table.run {
+        for dir in [&r.name, &r.eval_dir] {
+            if !seen.insert(dir.clone()) {
+                bail!(
+                    "{}: `{dir}` names two run or evaluation directories",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(table.run)
+}
 
 /// SHA-256 (hex) of some strings.
 fn key_of(parts: &[String]) -> String {
@@ -455,26 +429,28 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         pretrain_keys.push(key);
     }
 
-    // Sensor-language training and evaluation, one run per row of RUNS: the
+    // Sensor-language training and evaluation, one run per table of
+    // configs/pipeline/runs.toml: the
     // default model (NLS) with every protocol, the others with the
     // protocols that compare them.
-    for run in RUNS {
+    let runs = runs(&root)?;
+    for run in &runs {
         if args.profile == "smoke" && !run.in_smoke {
             eprintln!("== stage train {}: not in the smoke profile", run.name);
             continue;
         }
-        let dir = out.join(run.name);
+        let dir = out.join(&run.name);
         let init = run
             .init_from_aim
             .then(|| (out.join("mae_fixture"), pretrain_keys[0].clone()));
         let mut train_parts = vec![
             "train".into(),
             caption_key.clone(),
-            file_key(&root.join(run.config))?,
+            file_key(&root.join(&run.config))?,
             p.train_steps.to_string(),
             init.as_ref().map(|(_, k)| k.clone()).unwrap_or_default(),
         ];
-        for input in run.inputs {
+        for input in &run.inputs {
             train_parts.push(file_key(&root.join(input))?);
         }
         let train_key = key_of(&train_parts);
@@ -490,7 +466,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
                     .arg("--store")
                     .arg(&fixture_store)
                     .arg("--config")
-                    .arg(root.join(run.config))
+                    .arg(root.join(&run.config))
                     .arg("--out")
                     .arg(&dir)
                     .arg("--max-steps")
@@ -508,7 +484,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
             },
         )?;
 
-        let eval_dir = out.join(run.eval_dir);
+        let eval_dir = out.join(&run.eval_dir);
         // The pretraining run enters the key through the training key when
         // it initialised the encoder, and here only when its report is
         // included.
@@ -520,8 +496,8 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
             } else {
                 String::new()
             },
-            run.protocols.into(),
-            run.retrieval_variant.into(),
+            run.protocols.clone(),
+            run.retrieval_variant.clone(),
             p.unseen_steps.to_string(),
             p.few_shot_seeds.to_string(),
             p.supervised_steps.to_string(),
@@ -556,13 +532,13 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
                     .arg(p.caption_windows.to_string())
                     .arg("--quiet");
                 if !run.retrieval_variant.is_empty() {
-                    cmd.arg("--retrieval-variant").arg(run.retrieval_variant);
+                    cmd.arg("--retrieval-variant").arg(&run.retrieval_variant);
                 }
                 if run.with_pretrain_report {
                     cmd.arg("--pretrain").arg(out.join("mae_fixture"));
                 }
                 if !run.protocols.is_empty() {
-                    cmd.arg("--protocol").arg(run.protocols);
+                    cmd.arg("--protocol").arg(&run.protocols);
                 }
                 exec(&mut cmd)
             },
@@ -570,8 +546,8 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     }
 
     let total = started.elapsed().as_secs_f64();
-    let report = write_report(&out, args, &stages.times, total)?;
-    print_summary(&out)?;
+    let report = write_report(&out, args, &runs, &stages.times, total)?;
+    print_summary(&out, &runs)?;
     eprintln!(
         "pipeline ({} profile) finished in {total:.1} s; report {}",
         args.profile,
@@ -609,6 +585,7 @@ fn include_report(text: &str, prefix: &str) -> String {
 fn write_report(
     out: &Path,
     args: &PipelineArgs,
+    runs: &[Run],
     times: &[(String, f64, bool)],
     total: f64,
 ) -> Result<PathBuf> {
@@ -635,8 +612,8 @@ fn write_report(
             s.push_str(&format!("| {name} | {secs:.1} |\n"));
         }
     }
-    for run in &RUNS {
-        let (dir, title) = (run.eval_dir, run.title);
+    for run in runs {
+        let (dir, title) = (&run.eval_dir, &run.title);
         let path = out.join(dir).join("report.md");
         if let Ok(text) = std::fs::read_to_string(&path) {
             s.push_str(&format!("\n## {title}\n\nFrom `{dir}/report.md`.\n\n"));
@@ -651,10 +628,10 @@ fn write_report(
 }
 
 /// Print the evaluations' summary rows as one table.
-fn print_summary(out: &Path) -> Result<()> {
+fn print_summary(out: &Path, runs: &[Run]) -> Result<()> {
     eprintln!("\n| model | metric | value |\n| --- | --- | --- |");
-    for run in &RUNS {
-        let (dir, model) = (run.eval_dir, run.name);
+    for run in runs {
+        let (dir, model) = (&run.eval_dir, &run.name);
         let path = out.join(dir).join("summary.json");
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
@@ -780,13 +757,15 @@ mod tests {
         assert!(profile("smoke").is_ok() && profile("default").is_ok() && profile("full").is_ok());
         assert!(profile("huge").err().unwrap().to_string().contains("huge"));
         // Every run's config exists.
-        for run in &RUNS {
+        let runs = runs(&workspace_root()).unwrap();
+        assert_eq!(runs[0].name, "nls_clip", "the default model comes first");
+        for run in &runs {
             assert!(
-                workspace_root().join(run.config).is_file(),
+                workspace_root().join(&run.config).is_file(),
                 "{}",
                 run.config
             );
-            for input in run.inputs {
+            for input in &run.inputs {
                 assert!(workspace_root().join(input).is_file(), "{input}");
             }
         }
