@@ -135,13 +135,76 @@ pub fn caption_all<C: Captioner + ?Sized>(
     channels: &[ChannelSpec],
     seed: u64,
 ) -> Result<Vec<String>> {
+    caption_all_from(captioner, windows, channels, seed, 0)
+}
+
+/// [`caption_all`] for a batch that starts at window `offset` of a larger
+/// sequence (a store read in batches): window `i` of the batch uses
+/// [`window_seed`]`(seed, offset + i)`, so captioning batch by batch gives
+/// the captions of captioning everything at once.
+pub fn caption_all_from<C: Captioner + ?Sized>(
+    captioner: &C,
+    windows: &[Window],
+    channels: &[ChannelSpec],
+    seed: u64,
+    offset: usize,
+) -> Result<Vec<String>> {
     windows
         .par_iter()
         .enumerate()
-        .map(|(i, w)| captioner.caption(w, channels, window_seed(seed, i)))
+        .map(|(i, w)| captioner.caption(w, channels, window_seed(seed, offset + i)))
         .collect::<Vec<Result<String>>>()
         .into_iter()
         .collect()
+}
+
+/// Caption a batch of windows that starts at window `offset` (as
+/// [`caption_all_from`]) and store each caption in `window.captions` under
+/// `name` (the caption column it will fill).
+pub fn add_captions<C: Captioner + ?Sized>(
+    captioner: &C,
+    name: &str,
+    windows: &mut [Window],
+    channels: &[ChannelSpec],
+    seed: u64,
+    offset: usize,
+) -> Result<()> {
+    let texts = caption_all_from(captioner, windows, channels, seed, offset)?;
+    for (w, t) in windows.iter_mut().zip(texts) {
+        w.captions.insert(name.to_string(), t);
+    }
+    Ok(())
+}
+
+/// The captioner of a variant name, as `wearlang caption --variant` takes
+/// them: `trend` ([`TrendCaptioner`]), `activity` ([`ActivityCaptioner`]) or
+/// a hierarchical variant ([`CaptionVariant::parse`]: `low`, `middle`,
+/// `high+middle+low` …), each configured from `config`.
+pub fn captioner_for(name: &str, config: &CaptionConfig) -> Result<Box<dyn Captioner>> {
+    Ok(match name {
+        "trend" => Box::new(TrendCaptioner::new(config.trend.clone())),
+        "activity" => Box::new(ActivityCaptioner::new(config.activity.clone())),
+        other => Box::new(HierarchicalCaptioner::with_config(
+            CaptionVariant::parse(other)?,
+            config.clone(),
+        )),
+    })
+}
+
+/// The variants to caption a store with when none are asked for: the eight
+/// hierarchical ones for minute-level data (below 0.1 Hz), `trend` for
+/// high-rate windows, plus `activity` when the store has labels.
+pub fn default_variants(rate_hz: f64, labelled: bool) -> Vec<String> {
+    if rate_hz < 0.1 {
+        CaptionVariant::ALL
+            .iter()
+            .map(|v| v.name().to_string())
+            .collect()
+    } else if labelled {
+        vec!["trend".into(), "activity".into()]
+    } else {
+        vec!["trend".into()]
+    }
 }
 
 /// Caption every window on the calling thread (same output as

@@ -272,7 +272,38 @@ impl Paraphrases {
     pub fn to_toml_string(&self) -> Result<String> {
         toml::to_string(self).map_err(|e| Error::param("paraphrases", e.to_string()))
     }
+
+    /// The text of a paraphrase file: a comment saying what it is, then
+    /// [`Paraphrases::to_toml_string`].
+    pub fn to_file_string(&self) -> Result<String> {
+        let mut text = String::from(FILE_HEADER);
+        text.push_str(&self.to_toml_string()?);
+        Ok(text)
+    }
+
+    /// Write [`Paraphrases::to_file_string`] to `path`, atomically (the file
+    /// `wearlang paraphrase` writes).
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        wearlang_core::fs::write_atomic(path, self.to_file_string()?.as_bytes())
+    }
+
+    /// `(sources, rewrites kept, generations tried)` over the descriptions
+    /// and templates.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let sets = || self.descriptions.iter().chain(&self.templates);
+        (
+            sets().count(),
+            sets().map(|s| s.rewrites.len()).sum(),
+            sets().map(|s| s.attempts).sum(),
+        )
+    }
 }
+
+/// The comment at the top of a paraphrase file.
+const FILE_HEADER: &str =
+    "# Rewrites of the activity descriptions and templates by the instruct LLM\n\
+     # (offline text diversification). Written by `wearlang paraphrase`; the\n\
+     # provenance table records the model, its SHA-256, prompts and seed.\n\n";
 
 #[cfg(test)]
 mod tests {
@@ -370,6 +401,22 @@ mod tests {
         assert!(total >= p.descriptions.len() + p.templates.len(), "{total}");
         assert!(std::ptr::eq(Paraphrases::builtin(), Paraphrases::builtin()));
         assert!(!Paraphrases::builtin().template_rewrites().is_empty());
+    }
+
+    #[test]
+    fn written_file_has_the_header_and_reads_back() {
+        let p = Paraphrases::builtin();
+        let text = p.to_file_string().unwrap();
+        assert!(text.starts_with("# Rewrites of the activity descriptions"));
+        assert_eq!(&Paraphrases::from_toml_str(&text).unwrap(), p);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        p.write(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let (sources, kept, tried) = p.counts();
+        assert_eq!(sources, p.descriptions.len() + p.templates.len());
+        assert!(kept <= tried && kept > 0);
     }
 
     #[test]

@@ -632,6 +632,37 @@ fn determinism_parallel_equals_sequential_and_levels_compose() {
 }
 
 #[test]
+fn batches_from_an_offset_equal_one_pass_and_names_build_captioners() {
+    let (mut windows, ch) = messy_windows();
+    for w in &mut windows {
+        w.label = Some("walking".into());
+    }
+    let config = CaptionConfig::default();
+    for name in ["trend", "activity", "high+middle+low", "low"] {
+        let c = captioner_for(name, &config).unwrap();
+        assert_eq!(c.name(), name);
+        let whole = caption_all(&c, &windows, &ch, 7).unwrap();
+        let (a, b) = windows.split_at(2);
+        let mut parts = caption_all_from(&c, a, &ch, 7, 0).unwrap();
+        parts.extend(caption_all_from(&c, b, &ch, 7, 2).unwrap());
+        assert_eq!(parts, whole, "{name}");
+        let mut batch = b.to_vec();
+        add_captions(&c, name, &mut batch, &ch, 7, 2).unwrap();
+        for (w, t) in batch.iter().zip(&whole[2..]) {
+            assert_eq!(&w.captions[name], t);
+        }
+    }
+    let err = captioner_for("medium", &config)
+        .err()
+        .expect("an unknown variant")
+        .to_string();
+    assert!(err.contains("medium"), "{err}");
+    assert_eq!(default_variants(1.0 / 60.0, true).len(), 8);
+    assert_eq!(default_variants(50.0, true), ["trend", "activity"]);
+    assert_eq!(default_variants(50.0, false), ["trend"]);
+}
+
+#[test]
 fn variants_parse_by_name() {
     for v in CaptionVariant::ALL {
         assert_eq!(CaptionVariant::parse(v.name()).unwrap(), v);

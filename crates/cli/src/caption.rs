@@ -1,12 +1,8 @@
 //! `wearlang caption`: add caption columns to a window store.
 use anyhow::{bail, Context, Result};
-use rayon::prelude::*;
 use std::path::PathBuf;
-use wearlang_captioning::{
-    window_seed, ActivityCaptioner, CaptionConfig, CaptionVariant, Captioner,
-    HierarchicalCaptioner, TrendCaptioner,
-};
-use wearlang_store::{ReadOptions, StoreReader, StoreWriter};
+use wearlang_captioning::{add_captions, captioner_for, default_variants, CaptionConfig};
+use wearlang_store::{add_caption_columns, rewrite_batches, StoreReader};
 
 /// Options of `wearlang caption`.
 #[derive(clap::Args, Debug)]
@@ -33,18 +29,6 @@ pub struct CaptionArgs {
     pub show: usize,
 }
 
-/// A captioner for a variant name.
-fn captioner(name: &str, config: &CaptionConfig) -> Result<Box<dyn Captioner>> {
-    Ok(match name {
-        "trend" => Box::new(TrendCaptioner::new(config.trend.clone())),
-        "activity" => Box::new(ActivityCaptioner::new(config.activity.clone())),
-        other => Box::new(HierarchicalCaptioner::with_config(
-            CaptionVariant::parse(other)?,
-            config.clone(),
-        )),
-    })
-}
-
 /// Run `wearlang caption`.
 pub fn run(args: &CaptionArgs) -> Result<()> {
     let config = match &args.config {
@@ -54,64 +38,44 @@ pub fn run(args: &CaptionArgs) -> Result<()> {
     let reader = StoreReader::open(&args.store)?;
     let meta = reader.meta().clone();
     let variants: Vec<String> = if args.variants.is_empty() {
-        if meta.rate_hz < 0.1 {
-            CaptionVariant::ALL
-                .iter()
-                .map(|v| v.name().to_string())
-                .collect()
-        } else if meta.labels.is_empty() {
-            vec!["trend".into()]
-        } else {
-            vec!["trend".into(), "activity".into()]
-        }
+        default_variants(meta.rate_hz, !meta.labels.is_empty())
     } else {
         args.variants.clone()
     };
     let captioners = variants
         .iter()
-        .map(|v| captioner(v, &config))
-        .collect::<Result<Vec<_>>>()?;
-    let out = args.out.clone().unwrap_or_else(|| args.store.clone());
-    let mut new_meta = meta.clone();
-    for v in &variants {
-        if !new_meta.caption_columns.contains(v) {
-            new_meta.caption_columns.push(v.clone());
-        }
-    }
-    new_meta.extra.insert(
-        "captioning".into(),
-        serde_json::json!({ "seed": args.seed, "variants": variants, "config": config }),
-    );
-    // The reader holds the source open; the writer's temporary file is
-    // renamed over `out` only after the last batch, so in-place is safe.
-    let mut writer = StoreWriter::create(&out, new_meta)?;
-    let mut offset = 0usize;
-    let mut samples: Vec<Vec<String>> = vec![Vec::new(); variants.len()];
-    for batch in reader.batches(ReadOptions::default())? {
-        let mut batch = batch?;
-        for ((name, cap), shown) in variants.iter().zip(&captioners).zip(&mut samples) {
-            let texts: Vec<String> = batch
-                .par_iter()
-                .enumerate()
-                .map(|(i, w)| cap.caption(w, &meta.channels, window_seed(args.seed, offset + i)))
-                .collect::<wearlang_core::Result<_>>()
-                .with_context(|| format!("captioning variant '{name}'"))?;
-            for (w, t) in batch.iter_mut().zip(texts) {
-                if shown.len() < args.show {
-                    shown.push(t.clone());
-                }
-                w.captions.insert(name.clone(), t);
-            }
-        }
-        offset += batch.len();
-        writer.write(&batch)?;
-    }
-    if offset == 0 {
+        .map(|v| captioner_for(v, &config))
+        .collect::<Result<Vec<_>, _>>()?;
+    if reader.num_windows() == 0 {
         bail!("{} holds no windows to caption", args.store.display());
     }
-    writer.finish()?;
+    drop(reader);
+    let out = args.out.clone().unwrap_or_else(|| args.store.clone());
+    let mut samples: Vec<Vec<String>> = vec![Vec::new(); variants.len()];
+    let summary = rewrite_batches(
+        &args.store,
+        &out,
+        |new_meta| -> Result<()> {
+            add_caption_columns(new_meta, &variants);
+            new_meta.extra.insert(
+                "captioning".into(),
+                serde_json::json!({ "seed": args.seed, "variants": variants, "config": config }),
+            );
+            Ok(())
+        },
+        |offset, batch| -> Result<()> {
+            for ((name, cap), shown) in variants.iter().zip(&captioners).zip(&mut samples) {
+                add_captions(cap, name, batch, &meta.channels, args.seed, offset)
+                    .with_context(|| format!("captioning variant '{name}'"))?;
+                let more = args.show.saturating_sub(shown.len());
+                shown.extend(batch.iter().take(more).map(|w| w.captions[name].clone()));
+            }
+            Ok(())
+        },
+    )?;
     println!(
-        "captioned {offset} windows with {} into {}",
+        "captioned {} windows with {} into {}",
+        summary.windows,
         variants.join(", "),
         out.display()
     );

@@ -3,14 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use wearlang_core::Split;
-use wearlang_evaluation::{
-    evaluators, run_protocols, write_atomic, EvalConfig, EvalContext, PretrainReport,
-};
-use wearlang_models::load_split;
-use wearlang_models::{load_sensor_language, load_training_windows};
+use wearlang_evaluation::{evaluate_run, EvalConfig, RunEvalOptions};
 
 /// Arguments of `wearlang eval`.
 #[derive(Args, Debug)]
@@ -87,72 +82,23 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         cfg.retrieval.variant = Some(v.clone());
     }
     cfg.supervised.device = a.device.clone();
-    // Check what can be checked before loading anything.
-    let evals = evaluators(&cfg, &a.protocol)?;
-    let pretraining = match &a.pretrain {
-        Some(dir) => {
-            let path = dir.join("report.json");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading the pretraining report {}", path.display()))?;
-            Some(
-                serde_json::from_str::<PretrainReport>(&text)
-                    .with_context(|| format!("parsing {}", path.display()))?,
-            )
-        }
-        None => None,
-    };
-    let loaded = load_sensor_language(
-        &a.checkpoint,
-        a.minilm.as_deref(),
-        wearlang_device::parse_device(&cfg.supervised.device)?,
-    )
-    .with_context(|| format!("loading the model in {}", a.checkpoint.display()))?;
-    let train = load_training_windows(&a.store)?;
-    let test = load_split(&a.store, Split::Test).context("evaluation needs test windows")?;
-    if train.meta.labels.labels() != loaded.config.labels.as_slice() {
-        anyhow::bail!(
-            "{}: its labels {:?} differ from the ones the model was trained with {:?}",
-            a.store.display(),
-            train.meta.labels.labels(),
-            loaded.config.labels
-        );
-    }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let ctx = EvalContext {
-        model: &loaded.model,
-        checkpoint: &loaded.config,
-        store: &a.store,
-        train: &train,
-        test: &test,
-        classes: loaded.config.labels.clone(),
-        work_dir: a.out.clone(),
-        minilm_dir: a.minilm.clone(),
-        progress: !a.quiet,
-        trainer: Some(&wearlang_train::DefaultTrainer),
-    };
-    let mut report = run_protocols(&ctx, &evals, |m| eprintln!("eval: {m}"))?;
-    report.pretraining = pretraining;
-    let run_dir = if a.checkpoint.join("metrics.jsonl").is_file() {
-        Some(a.checkpoint.join("metrics.jsonl"))
-    } else {
-        a.checkpoint
-            .parent()
-            .map(|p| p.join("metrics.jsonl"))
-            .filter(|p| p.is_file())
-    };
-    let plots = report.write_plots(&a.out, run_dir.as_deref())?;
-    let md = report.to_markdown(&plots);
-    write_atomic(
-        &a.out.join("metrics.json"),
-        serde_json::to_string_pretty(&report)?.as_bytes(),
+    let done = evaluate_run(
+        &RunEvalOptions {
+            checkpoint: a.checkpoint.clone(),
+            store: a.store.clone(),
+            out: a.out.clone(),
+            protocols: a.protocol.clone(),
+            config: cfg,
+            pretrain: a.pretrain.clone(),
+            minilm_dir: a.minilm.clone(),
+            progress: !a.quiet,
+            trainer: Some(&wearlang_train::DefaultTrainer),
+        },
+        |m| eprintln!("eval: {m}"),
     )?;
-    write_atomic(&a.out.join("report.md"), md.as_bytes())?;
-    write_atomic(
-        &a.out.join("summary.json"),
-        serde_json::to_string_pretty(&report.summary())?.as_bytes(),
-    )?;
-    let width = report
-        .summary()
+    let report = &done.report;
+    let summary = report.summary();
+    let width = summary
         .iter()
         .map(|(m, _)| m.chars().count())
         .max()
@@ -161,13 +107,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "evaluation of {} ({} test windows):",
         report.run, report.test_windows
     );
-    for (m, v) in report.summary() {
+    for (m, v) in summary {
         println!("  {m:<width$}  {v}");
     }
     println!(
         "report: {} ({} plot files)",
-        a.out.join("report.md").display(),
-        plots.len()
+        done.markdown.display(),
+        done.plots.len()
     );
     Ok(())
 }

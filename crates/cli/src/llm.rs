@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
+use wearlang_device::DeviceChoice;
 use wearlang_llm::{default_model_path, LlmModel, Sampling, StopReason};
 
 /// Options of `wearlang llm`.
@@ -73,7 +74,7 @@ fn generate(args: &GenerateArgs) -> Result<()> {
         bail!("--max-tokens must be at least 1");
     }
     let path = default_model_path(args.model.as_deref(), std::path::Path::new("."));
-    let model = LlmModel::load(&path, tch::Device::Cpu)
+    let model = LlmModel::load(&path, DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", path.display()))?;
     let prompt = if args.raw {
         model.tokenizer.encode(&args.prompt, true)

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use std::path::PathBuf;
 use wearlang_captioning::templates::ACTIVITY;
 use wearlang_captioning::KnowledgeBase;
+use wearlang_device::DeviceChoice;
 use wearlang_llm::paraphrase::{file_sha256, paraphrase_knowledge, ParaphraseSettings};
 use wearlang_llm::{default_model_path, LlmModel};
 
@@ -52,7 +53,7 @@ pub fn run(args: &ParaphraseArgs) -> Result<()> {
         ..ParaphraseSettings::default()
     };
     let path = default_model_path(args.model.as_deref(), std::path::Path::new("."));
-    let model = LlmModel::load(&path, tch::Device::Cpu)
+    let model = LlmModel::load(&path, DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", path.display()))?;
     let sha = file_sha256(&path)?;
     let started = std::time::Instant::now();
@@ -60,20 +61,11 @@ pub fn run(args: &ParaphraseArgs) -> Result<()> {
         eprint!("\rparaphrase: {done}/{total} sources");
     })?;
     eprintln!();
-    let mut text = String::from(
-        "# Rewrites of the activity descriptions and templates by the instruct LLM\n\
-         # (offline text diversification). Written by `wearlang paraphrase`; the\n\
-         # provenance table records the model, its SHA-256, prompts and seed.\n\n",
-    );
-    text.push_str(&p.to_toml_string()?);
-    wearlang_evaluation::write_atomic(&args.out, text.as_bytes())
+    p.write(&args.out)
         .with_context(|| format!("writing {}", args.out.display()))?;
-    let sets: Vec<_> = p.descriptions.iter().chain(&p.templates).collect();
-    let kept: usize = sets.iter().map(|s| s.rewrites.len()).sum();
-    let tried: usize = sets.iter().map(|s| s.attempts).sum();
+    let (sources, kept, tried) = p.counts();
     println!(
-        "{} sources, {kept} rewrites kept of {tried} generated, {:.0} s -> {}",
-        sets.len(),
+        "{sources} sources, {kept} rewrites kept of {tried} generated, {:.0} s -> {}",
         started.elapsed().as_secs_f64(),
         args.out.display()
     );

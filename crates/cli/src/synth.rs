@@ -40,12 +40,7 @@ pub struct SynthArgs {
 /// Run `wearlang synth`.
 pub fn run(args: &SynthArgs) -> Result<()> {
     let mut cfg = match &args.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading config {}", p.display()))?;
-            toml::from_str::<SynthConfig>(&text)
-                .with_context(|| format!("parsing config {}", p.display()))?
-        }
+        Some(p) => SynthConfig::from_path(p)?,
         None => SynthConfig::default(),
     };
     cfg.days = args.days;

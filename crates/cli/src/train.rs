@@ -7,17 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use serde::Serialize;
-use wearlang_core::Split;
-use wearlang_encoders::text::DecodeOptions;
-use wearlang_evaluation::{
-    evaluate_captions, reference_texts, write_atomic, zero_shot, CaptionEval, ZeroShotConfig,
-    ZeroShotReport,
-};
-use wearlang_models::load_split;
-use wearlang_train::{
-    load_sensor_language, train_sensor_language, SensorLanguageConfig, SensorLanguageOptions,
-};
+use wearlang_evaluation::{train_report, TrainReportOptions};
+use wearlang_train::{train_sensor_language, SensorLanguageConfig, SensorLanguageOptions};
 
 /// Arguments of `wearlang train`.
 #[derive(Args, Debug)]
@@ -55,16 +46,6 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-}
-
-#[derive(Serialize)]
-struct TrainReport {
-    run: String,
-    steps: u64,
-    test_windows: usize,
-    zero_shot_base: ZeroShotReport,
-    zero_shot_ensemble: ZeroShotReport,
-    captions: Option<CaptionEval>,
 }
 
 /// Run `wearlang train`.
@@ -108,92 +89,18 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     if a.no_report {
         return Ok(());
     }
-    let device = wearlang_device::parse_device(&cfg.device)?;
-    let loaded = load_sensor_language(&a.out, a.minilm.as_deref(), device)?;
-    let test = load_split(&a.store, Split::Test).context("the report needs test windows")?;
-    let classes = loaded.config.labels.clone();
-    let base = zero_shot(
-        &loaded.model,
-        &test,
-        &classes,
-        &ZeroShotConfig {
-            templates: wearlang_captioning::PromptTemplates::Base,
-            ..ZeroShotConfig::default()
+    let report = train_report(
+        &cfg,
+        summary.steps,
+        &TrainReportOptions {
+            run_dir: a.out.clone(),
+            store: a.store.clone(),
+            minilm_dir: a.minilm.clone(),
+            caption_windows: a.caption_windows,
         },
     )?;
-    let ens = zero_shot(&loaded.model, &test, &classes, &ZeroShotConfig::default())?;
-    let captions = if loaded.model.has_decoder() {
-        let variants = cfg.text.variants.clone();
-        let activity =
-            wearlang_captioning::ActivityCaptioner::new(wearlang_captioning::ActivityConfig {
-                template: wearlang_captioning::TemplateChoice::Base,
-                ..cfg.text.activity.clone()
-            });
-        let windows = &test.windows;
-        Some(evaluate_captions(
-            &loaded.model,
-            &test,
-            &classes,
-            |i| reference_texts(&variants, &activity, &windows[i]),
-            &DecodeOptions {
-                beam: 3,
-                ..DecodeOptions::default()
-            },
-            a.caption_windows,
-        )?)
-    } else {
-        None
-    };
-    let report = TrainReport {
-        run: cfg.name.clone(),
-        steps: summary.steps,
-        test_windows: test.len(),
-        zero_shot_base: base,
-        zero_shot_ensemble: ens,
-        captions,
-    };
-    let md = to_markdown(&report);
-    write_atomic(
-        &a.out.join("report.json"),
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
-    write_atomic(&a.out.join("report.md"), md.as_bytes())?;
+    let md = report.write(&a.out)?;
     println!("{md}");
     println!("report: {}", a.out.join("report.md").display());
     Ok(())
-}
-
-fn to_markdown(r: &TrainReport) -> String {
-    let mut s = format!(
-        "# Sensor-language run `{}`\n\n{} steps; {} test windows (held-out subjects); chance macro-F1 ≈ {:.2}.\n\n",
-        r.run,
-        r.steps,
-        r.test_windows,
-        1.0 / r.zero_shot_base.classes.len() as f64
-    );
-    s.push_str("| zero-shot prompts | accuracy | macro-F1 |\n| --- | --- | --- |\n");
-    for (name, z) in [
-        ("base template", &r.zero_shot_base),
-        ("template ensemble", &r.zero_shot_ensemble),
-    ] {
-        s.push_str(&format!(
-            "| {name} ({} per class) | {:.3} | {:.3} |\n",
-            z.prompts_per_class, z.report.accuracy, z.report.macro_f1
-        ));
-    }
-    if let Some(c) = &r.captions {
-        s.push_str(&format!(
-            "\nCaptions (beam 3) of {} test windows: {:.1} % name the true activity, {:.1} % another one; BLEU-4 {:.3}, ROUGE-L {:.3}, CIDEr-D {:.3}.\n\n| reference | generated |\n| --- | --- |\n",
-            c.windows,
-            100.0 * c.mentions_true_activity,
-            100.0 * c.mentions_other_activity,
-            c.metrics.bleu4,
-            c.metrics.rouge_l,
-            c.metrics.cider_d
-        ));
-        for (r, g) in &c.examples {
-            s.push_str(&format!("| {r} | {g} |\n"));
-        }
-    }
-    s
 }

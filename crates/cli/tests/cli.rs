@@ -158,6 +158,29 @@ fn caption_adds_columns_seen_by_inspect() {
     assert_eq!(v["summary"]["windows"], 2);
 }
 
+#[test]
+fn caption_of_an_empty_store_fails_and_leaves_it_alone() {
+    use wearlang_core::{ChannelKind, ChannelSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("empty.parquet");
+    let channels = vec![ChannelSpec::new("hr", "bpm", ChannelKind::HeartRate)];
+    let meta = wearlang_store::StoreMeta::new(channels, 4, 1.0);
+    wearlang_store::StoreWriter::create(&store, meta)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let before = std::fs::read(&store).unwrap();
+    let out = wearlang(&["caption", store.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no windows to caption"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
 fn minilm_dir() -> std::path::PathBuf {
     let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     match std::env::var_os("WEARLANG_MINILM") {
@@ -166,23 +189,10 @@ fn minilm_dir() -> std::path::PathBuf {
     }
 }
 
-/// Parquet rows and the width of the `embedding` column.
+/// Rows and the width of the `embedding` column of an embeddings file.
 fn embedding_file(path: &std::path::Path) -> (usize, usize) {
-    use arrow::array::{Array, FixedSizeListArray};
-    let f = std::fs::File::open(path).unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap();
-    let (mut rows, mut width) = (0, 0);
-    for b in reader {
-        let b = b.unwrap();
-        let col = b.column_by_name("embedding").expect("an embedding column");
-        let list = col.as_any().downcast_ref::<FixedSizeListArray>().unwrap();
-        width = list.value_length() as usize;
-        rows += list.len();
-    }
-    (rows, width)
+    let f = wearlang_store::embeddings::read_embeddings(path).unwrap();
+    (f.embeddings.rows(), f.embeddings.dim())
 }
 
 #[test]

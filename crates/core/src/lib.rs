@@ -7,7 +7,8 @@
 //! indices, [`SplitSpec`] assigns subjects or time ranges to
 //! [`Split`]s, [`Normalisation`] holds per-channel statistics fitted on the
 //! training split, and [`Event`]s carry ground truth (activities, sleep, moods)
-//! of synthetic days.
+//! of synthetic days. [`fs`] holds the one atomic file writer
+//! ([`fs::write_atomic`], [`fs::AtomicFile`]) that every crate uses.
 //!
 //! ```
 //! use wearlang_core::{ChannelKind, ChannelSpec, Window};
@@ -27,8 +28,10 @@
 mod channel;
 mod error;
 mod event;
+pub mod fs;
 mod label;
 mod norm;
+pub mod registry;
 mod split;
 mod window;
 

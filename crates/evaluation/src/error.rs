@@ -22,6 +22,17 @@ pub enum EvalError {
         /// The cause.
         cause: std::io::Error,
     },
+    /// From the data crates (atomic writes, windows, stores).
+    #[error(transparent)]
+    Core(#[from] wearlang_core::Error),
+    /// What was being done when `source` happened.
+    #[error("{what}: {source}")]
+    Context {
+        /// What was being done ("loading the model in runs/nls").
+        what: String,
+        /// The error.
+        source: Box<EvalError>,
+    },
     /// From the masking crate.
     #[error(transparent)]
     Mask(#[from] wearlang_masking::MaskError),
@@ -53,6 +64,21 @@ impl EvalError {
             name,
             reason: reason.into(),
         }
+    }
+}
+
+/// Adds what was being done to an error ([`EvalError::Context`]).
+pub(crate) trait Context<T> {
+    /// The error, if any, wrapped with `what()`.
+    fn context_with(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: Into<EvalError>> Context<T> for std::result::Result<T, E> {
+    fn context_with(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| EvalError::Context {
+            what: what(),
+            source: Box::new(e.into()),
+        })
     }
 }
 

@@ -8,8 +8,10 @@
 //! (retrain without a group of classes, zero-shot on it), [`RetrievalEval`]
 //! (sensor ↔ text Recall@k and ranks) and [`CaptioningEval`] (BLEU-4,
 //! ROUGE-L, CIDEr-D, activity mentions, faithfulness). [`run_protocols`]
-//! collects them into an [`EvalReport`] with its Markdown and plots; this is
-//! what `wearlang eval` writes (see `docs/evaluation.md`).
+//! collects them into an [`EvalReport`] with its Markdown and plots;
+//! [`evaluate_run`] does all of it for a run directory, which is what
+//! `wearlang eval` writes (see `docs/evaluation.md`). [`train_report`] is
+//! the quick zero-shot (and caption) report `wearlang train` writes.
 //!
 //! The pretraining protocols of LSM-2 — [`evaluate_imputation`] (reconstruct
 //! hidden observed values; compare with per-channel mean and linear
@@ -62,6 +64,8 @@ mod protocol;
 mod report;
 mod retrieval;
 mod robustness;
+mod run;
+mod train_report;
 mod unseen;
 mod zero_shot;
 
@@ -73,17 +77,20 @@ pub use captions::{
 pub use error::{EvalError, Result};
 pub use few_shot::{FewShotConfig, FewShotEval, FewShotMethod, FewShotResult, FewShotSeries};
 pub use imputation::{evaluate_imputation, HideKind, ImputationConfig, ImputationRow};
-pub use pretrain_report::{pretrain_report, write_atomic, PretrainReport, PretrainReportConfig};
+pub use pretrain_report::{pretrain_report, PretrainReport, PretrainReportConfig};
 pub use probe::{LinearProbe, ProbeConfig};
 pub use protocol::{
-    evaluators, ClassifierResult, EvalConfig, EvalContext, Evaluator, ProtocolResult, PROTOCOLS,
+    evaluators, register_protocol, registered_protocols, ClassifierResult, CustomResult,
+    EvalConfig, EvalContext, Evaluator, ProtocolFactory, ProtocolResult, PROTOCOLS,
 };
-pub use report::{loss_series, run_protocols, EvalReport};
+pub use report::{find_metrics_log, loss_series, run_protocols, EvalReport};
 pub use retrieval::{RetrievalConfig, RetrievalEval, RetrievalResult};
 pub use robustness::{
     embed_windows, evaluate_robustness, impute_linear, remove_patches, GapHandling,
     RobustnessConfig, RobustnessRow,
 };
+pub use run::{evaluate_run, RunEvalOptions, RunEvaluation};
+pub use train_report::{train_report, TrainReport, TrainReportOptions};
 pub use unseen::{partition_classes, UnseenConfig, UnseenEval, UnseenGroup, UnseenResult};
 pub use zero_shot::{
     class_embeddings, zero_shot, ZeroShotConfig, ZeroShotEval, ZeroShotReport, ZeroShotResult,

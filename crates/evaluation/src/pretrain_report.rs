@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tch::Device;
+use wearlang_core::fs::write_atomic;
 use wearlang_core::Split;
 use wearlang_models::{LoadedMae, WindowSet};
 
@@ -162,21 +163,22 @@ impl PretrainReport {
     pub fn write(&self, dir: &Path, title: &str) -> Result<()> {
         let json = serde_json::to_string_pretty(self)
             .map_err(|e| EvalError::Data(format!("cannot serialise the report: {e}")))?;
-        write_atomic(&dir.join("report.json"), json.as_bytes())?;
+        write_atomic(dir.join("report.json"), json.as_bytes())?;
         let md = format!("# {title}\n\n{}", self.to_markdown());
-        write_atomic(&dir.join("report.md"), md.as_bytes())
+        Ok(write_atomic(dir.join("report.md"), md.as_bytes())?)
     }
-}
 
-/// Write `bytes` to `path` through a temporary sibling and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|cause| EvalError::Io {
-        path: tmp.clone(),
-        cause,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|cause| EvalError::Io {
-        path: path.to_path_buf(),
-        cause,
-    })
+    /// Read the `report.json` that [`PretrainReport::write`] put in `dir`
+    /// (a `wearlang pretrain` run directory).
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join("report.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            EvalError::Data(format!(
+                "reading the pretraining report {}: {e}",
+                path.display()
+            ))
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| EvalError::Data(format!("parsing {}: {e}", path.display())))
+    }
 }

@@ -3,9 +3,12 @@
 //! one [`ProtocolResult`]. [`EvalConfig`] (TOML) holds every protocol's
 //! settings; [`evaluators`] builds the ones asked for.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use wearlang_core::registry::Registry;
 use wearlang_metrics::ClassificationReport;
 use wearlang_models::SensorLanguageCheckpointConfig;
 use wearlang_models::{SensorLanguageModel, SupervisedConfig, Trainer, WindowSet};
@@ -112,6 +115,55 @@ pub enum ProtocolResult {
     Retrieval(RetrievalResult),
     /// Generated captions.
     Captioning(CaptionEval),
+    /// A protocol another crate registered with [`register_protocol`].
+    Custom(CustomResult),
+}
+
+/// What a registered protocol found, in a shape the report can show
+/// without knowing the protocol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomResult {
+    /// The protocol's name (its section heading).
+    pub name: String,
+    /// Rows of the summary table: `(metric, value)`.
+    pub summary: Vec<(String, String)>,
+    /// Its section of `report.md` (Markdown, without the heading).
+    pub markdown: String,
+    /// Everything else it wants in `metrics.json`.
+    pub data: serde_json::Value,
+}
+
+/// Builds a registered protocol from its settings (`[custom.<name>]` of the
+/// evaluation config; empty when absent).
+pub trait ProtocolFactory: Send + Sync {
+    /// The evaluator.
+    fn build(
+        &self,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Box<dyn Evaluator>>;
+}
+
+static PROTOCOL_REGISTRY: Registry<dyn ProtocolFactory> = Registry::new("protocol");
+
+/// Make a protocol available to `wearlang eval --protocol <name>` style
+/// selection ([`evaluators`]) under `name`; it runs after the built-in ones
+/// when every protocol is asked for. A name is registered once per process
+/// and may not shadow a built-in protocol.
+pub fn register_protocol(name: &str, factory: Arc<dyn ProtocolFactory>) -> Result<()> {
+    if PROTOCOLS.contains(&name) {
+        return Err(EvalError::param(
+            "protocol",
+            format!("`{name}` is a built-in protocol"),
+        ));
+    }
+    PROTOCOL_REGISTRY
+        .register(name, factory)
+        .map_err(|e| EvalError::param("protocol", e.to_string()))
+}
+
+/// The names of the registered protocols.
+pub fn registered_protocols() -> Vec<String> {
+    PROTOCOL_REGISTRY.names()
 }
 
 /// The protocols, by name.
@@ -143,6 +195,9 @@ pub struct EvalConfig {
     pub retrieval: RetrievalConfig,
     /// Captioning.
     pub captioning: CaptioningEvalConfig,
+    /// Settings of registered protocols by name (`[custom.<name>]`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
 }
 
 impl EvalConfig {
@@ -156,16 +211,26 @@ impl EvalConfig {
     }
 }
 
-/// The evaluators named in `names` (all of [`PROTOCOLS`] when empty), in
-/// the order of [`PROTOCOLS`]. Errors name an unknown protocol.
+/// The evaluators named in `names` (all of [`PROTOCOLS`] and the
+/// registered ones when empty), in the order of [`PROTOCOLS`], then the
+/// registered ones by name. Errors name an unknown protocol.
 pub fn evaluators(cfg: &EvalConfig, names: &[String]) -> Result<Vec<Box<dyn Evaluator>>> {
+    let registered = registered_protocols();
     for n in names {
-        if !PROTOCOLS.contains(&n.as_str()) {
+        if !PROTOCOLS.contains(&n.as_str()) && !registered.contains(n) {
+            let mut known: Vec<String> = PROTOCOLS.iter().map(|p| p.to_string()).collect();
+            known.extend(registered.iter().cloned());
             return Err(EvalError::param(
                 "protocol",
-                format!("unknown protocol `{n}` (known: {})", PROTOCOLS.join(", ")),
+                format!("unknown protocol `{n}` (known: {})", known.join(", ")),
             ));
         }
+    }
+    if let Some(n) = cfg.custom.keys().find(|n| !registered.contains(n)) {
+        return Err(EvalError::param(
+            "custom",
+            format!("settings for `{n}`, which is not a registered protocol (registered: {registered:?})"),
+        ));
     }
     let wanted = |n: &str| names.is_empty() || names.iter().any(|x| x == n);
     let mut out: Vec<Box<dyn Evaluator>> = Vec::new();
@@ -193,6 +258,13 @@ pub fn evaluators(cfg: &EvalConfig, names: &[String]) -> Result<Vec<Box<dyn Eval
     }
     if wanted("captioning") {
         out.push(Box::new(CaptioningEval(cfg.captioning.clone())));
+    }
+    let empty = serde_json::Map::new();
+    for n in registered.iter().filter(|n| wanted(n)) {
+        let factory = PROTOCOL_REGISTRY
+            .get(n)
+            .map_err(|e| EvalError::param("protocol", e.to_string()))?;
+        out.push(factory.build(cfg.custom.get(n).unwrap_or(&empty))?);
     }
     Ok(out)
 }

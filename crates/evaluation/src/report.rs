@@ -13,6 +13,7 @@ use wearlang_plots::Series;
 use crate::few_shot::FewShotResult;
 use crate::protocol::{ClassifierResult, EvalContext, Evaluator, ProtocolResult};
 use crate::{EvalError, PretrainReport, Result};
+use wearlang_core::fs::write_atomic;
 
 /// Everything `wearlang eval` found.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -153,6 +154,7 @@ impl EvalReport {
                         c.metrics.cider_d
                     ),
                 )),
+                ProtocolResult::Custom(c) => rows.extend(c.summary.iter().cloned()),
             }
         }
         rows
@@ -282,10 +284,11 @@ impl EvalReport {
                             ),
                         });
                     }
-                    s.push_str("\n| reference | generated |\n| --- | --- |\n");
-                    for (r, g) in &c.examples {
-                        s.push_str(&format!("| {r} | {g} |\n"));
-                    }
+                    s.push('\n');
+                    s.push_str(&examples_table(&c.examples));
+                }
+                ProtocolResult::Custom(c) => {
+                    s.push_str(&format!("\n## {}\n\n{}\n", c.name, c.markdown.trim_end()));
                 }
             }
         }
@@ -309,6 +312,20 @@ impl EvalReport {
             }
         }
         s
+    }
+
+    /// Write `metrics.json` (the whole report), `report.md` (its Markdown,
+    /// referencing `plots`) and `summary.json` (the [`EvalReport::summary`]
+    /// rows) into `dir`, each atomically. Returns the Markdown.
+    pub fn write(&self, dir: &Path, plots: &[PathBuf]) -> Result<String> {
+        let md = self.to_markdown(plots);
+        write_atomic(dir.join("metrics.json"), pretty_json(self)?.as_bytes())?;
+        write_atomic(dir.join("report.md"), md.as_bytes())?;
+        write_atomic(
+            dir.join("summary.json"),
+            pretty_json(&self.summary())?.as_bytes(),
+        )?;
+        Ok(md)
     }
 
     /// Write the plots into `dir`: confusion matrices (zero-shot ensemble,
@@ -442,6 +459,34 @@ pub fn loss_series(path: &Path) -> Result<Vec<Series>> {
         .into_iter()
         .map(|(k, (x, y))| Series::new(&k, &x, &y))
         .collect())
+}
+
+/// `value` as pretty JSON.
+pub(crate) fn pretty_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| EvalError::Data(format!("cannot serialise the report: {e}")))
+}
+
+/// The metrics log (`metrics.jsonl`) of the run that `checkpoint` (a run
+/// directory, or its checkpoint directory) belongs to, when there is one.
+pub fn find_metrics_log(checkpoint: &Path) -> Option<PathBuf> {
+    if checkpoint.join("metrics.jsonl").is_file() {
+        Some(checkpoint.join("metrics.jsonl"))
+    } else {
+        checkpoint
+            .parent()
+            .map(|p| p.join("metrics.jsonl"))
+            .filter(|p| p.is_file())
+    }
+}
+
+/// The `| reference | generated |` table of caption examples.
+pub(crate) fn examples_table(examples: &[(String, String)]) -> String {
+    let mut s = String::from("| reference | generated |\n| --- | --- |\n");
+    for (r, g) in examples {
+        s.push_str(&format!("| {r} | {g} |\n"));
+    }
+    s
 }
 
 fn per_class_table(classes: &[String], r: &ClassificationReport) -> String {

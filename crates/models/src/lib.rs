@@ -12,8 +12,13 @@
 //!   `optimizer.safetensors`, `state.json`, `config.json`);
 //! - [`WindowSet`], [`epoch_order`], [`step_seed`]: windows of a store as
 //!   tensors and seeded orders;
+//! - [`embed_store`], [`embed_texts`]: embeddings of a store's windows or of
+//!   texts as plain data (`wearlang embed`);
 //! - [`Trainer`]: the training evaluation protocols call, implemented by
-//!   `wearlang-train`.
+//!   `wearlang-train`;
+//! - [`register_sensor_encoder`]: sensor encoders of other crates, named in
+//!   a config as `[sensor] kind = "custom"`, `name = "..."` (objectives join
+//!   through `wearlang_objectives::register_objective`).
 //!
 //! Evaluation depends on this crate, never on `wearlang-train`.
 //!
@@ -34,16 +39,20 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+mod embed;
 mod error;
 pub mod mae;
+mod registry;
 pub mod sensor_language;
 mod supervised;
 mod trainer;
 mod windows;
 
 pub use checkpoint::TrainState;
+pub use embed::{embed_store, embed_texts, embedding_matrix, StoreEmbeddings};
 pub use error::{ModelError, Result};
 pub use mae::{load_mae, EncoderSpec, LoadedMae, PretrainCheckpointConfig, PretrainConfig};
+pub use registry::{register_sensor_encoder, registered_sensor_encoders, SensorEncoderFactory};
 pub use sensor_language::{
     load_sensor_language, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
     SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary,

@@ -1,11 +1,16 @@
-//! Objectives as data: a serde enum (`kind = "clip"`, ...) and [`build`].
+//! Objectives as data: a serde enum (`kind = "clip"`, ...) and [`build`];
+//! objectives of other crates join through [`register_objective`] and are
+//! named with `kind = "custom"`, `name = "..."`.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
+use wearlang_core::registry::Registry;
 
 use crate::{
-    Captioning, CaptioningConfig, Clip, ClipConfig, Objective, Result, SensorLm, Siglip,
-    SiglipConfig, Simclr, SimclrConfig, Slip, Unicl,
+    Captioning, CaptioningConfig, Clip, ClipConfig, Objective, ObjectiveError, Result, SensorLm,
+    Siglip, SiglipConfig, Simclr, SimclrConfig, Slip, Unicl,
 };
 
 /// An objective and its settings.
@@ -66,6 +71,68 @@ pub enum ObjectiveConfig {
         #[serde(default)]
         captioning: CaptioningConfig,
     },
+    /// An objective another crate registered with [`register_objective`]
+    /// (`kind = "custom"`, `name = "<registered name>"`, its settings in
+    /// `[objective.params]`).
+    Custom {
+        /// The registered name.
+        name: String,
+        /// Its settings, handed to its factory as they are.
+        #[serde(default)]
+        params: serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+/// What an objective's loss reads, so the model computes only that.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectiveNeeds {
+    /// Sensor and text embeddings.
+    pub text: bool,
+    /// Class labels.
+    pub labels: bool,
+    /// Two augmented sensor views.
+    pub views: bool,
+    /// The captioning decoder's logits and targets.
+    pub captions: bool,
+}
+
+/// Builds a registered objective from its `params`.
+pub trait ObjectiveFactory: Send + Sync {
+    /// What its loss reads.
+    fn needs(&self, params: &serde_json::Map<String, serde_json::Value>) -> ObjectiveNeeds;
+    /// Build it under `p` (learnable variables live there and are saved
+    /// with the model).
+    fn build(
+        &self,
+        p: nn::Path,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Box<dyn Objective>>;
+}
+
+static OBJECTIVES: Registry<dyn ObjectiveFactory> = Registry::new("objective");
+
+/// Make an objective available to configs as `kind = "custom"`,
+/// `name = "<name>"`. Register before building a model that uses it; a name
+/// is registered once per process.
+pub fn register_objective(name: &str, factory: Arc<dyn ObjectiveFactory>) -> Result<()> {
+    OBJECTIVES
+        .register(name, factory)
+        .map_err(|e| ObjectiveError::Param {
+            name: "objective.name",
+            reason: e.to_string(),
+        })
+}
+
+/// The names of the registered objectives.
+pub fn registered_objectives() -> Vec<String> {
+    OBJECTIVES.names()
+}
+
+fn custom_needs(name: &str, params: &serde_json::Map<String, serde_json::Value>) -> ObjectiveNeeds {
+    OBJECTIVES
+        .get(name)
+        .map(|f| f.needs(params))
+        .unwrap_or_default()
 }
 
 fn one() -> f64 {
@@ -92,6 +159,7 @@ impl ObjectiveConfig {
             ObjectiveConfig::Sensorlm {
                 contrastive, alpha, ..
             } => *alpha != 0.0 && contrastive.needs_text(),
+            ObjectiveConfig::Custom { name, params } => custom_needs(name, params).text,
         }
     }
 
@@ -102,6 +170,7 @@ impl ObjectiveConfig {
             ObjectiveConfig::Sensorlm {
                 contrastive, alpha, ..
             } => *alpha != 0.0 && contrastive.needs_labels(),
+            ObjectiveConfig::Custom { name, params } => custom_needs(name, params).labels,
             _ => false,
         }
     }
@@ -113,6 +182,7 @@ impl ObjectiveConfig {
             ObjectiveConfig::Sensorlm {
                 contrastive, alpha, ..
             } => *alpha != 0.0 && contrastive.needs_views(),
+            ObjectiveConfig::Custom { name, params } => custom_needs(name, params).views,
             _ => false,
         }
     }
@@ -122,6 +192,7 @@ impl ObjectiveConfig {
         match self {
             ObjectiveConfig::Captioning { .. } => true,
             ObjectiveConfig::Sensorlm { beta, .. } => *beta != 0.0,
+            ObjectiveConfig::Custom { name, params } => custom_needs(name, params).captions,
             _ => false,
         }
     }
@@ -151,5 +222,12 @@ pub fn build(p: nn::Path, cfg: &ObjectiveConfig) -> Result<Box<dyn Objective>> {
             *alpha,
             *beta,
         )?),
+        ObjectiveConfig::Custom { name, params } => OBJECTIVES
+            .get(name)
+            .map_err(|e| ObjectiveError::Param {
+                name: "objective.name",
+                reason: format!("{e}; register it with wearlang_objectives::register_objective"),
+            })?
+            .build(p, params)?,
     })
 }

@@ -48,9 +48,12 @@ mod unicl;
 pub use augment::{augment, Augmentation};
 pub use captioning::{caption_ce, Captioning, CaptioningConfig};
 pub use clip::{Clip, ClipConfig, ScaledSimilarity};
-pub use config::{build, ObjectiveConfig};
+pub use config::{
+    build, register_objective, registered_objectives, ObjectiveConfig, ObjectiveFactory,
+    ObjectiveNeeds,
+};
 pub use error::{ObjectiveError, Result};
-pub use objective::{normalize, LossOutput, Objective, ObjectiveInputs};
+pub use objective::{normalize, symmetric_ce, LossOutput, Objective, ObjectiveInputs};
 pub use reconstruction::MaskedReconstruction;
 pub use sensorlm::SensorLm;
 pub use siglip::{Siglip, SiglipConfig};

@@ -79,8 +79,8 @@ pub(crate) fn value(t: &Tensor) -> f64 {
 }
 
 /// Symmetric cross-entropy of square `logits` `[B, B]` against soft or
-/// identity targets.
-pub(crate) fn symmetric_ce(logits: &Tensor, targets: Option<&Tensor>) -> Tensor {
+/// identity targets (CLIP's loss; UniCL's with label targets).
+pub fn symmetric_ce(logits: &Tensor, targets: Option<&Tensor>) -> Tensor {
     let b = logits.size()[0];
     match targets {
         None => {

@@ -1,10 +1,14 @@
 //! Rendering a plot to both PNG and SVG, written atomically.
 
 use std::fs;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use image::codecs::png::PngEncoder;
+use image::{ColorType, ImageEncoder};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use wearlang_core::fs::{write_atomic, AtomicFile};
 
 use crate::font::ensure_font;
 use crate::text::Output;
@@ -37,8 +41,8 @@ pub trait Plot {
 ///
 /// Any extension on `path_stem` is kept (`"out/cm"` → `out/cm.png`;
 /// `"out/cm.v2"` → `out/cm.v2.png`). Missing parent directories are
-/// created. Each file is rendered into a temporary file beside it and renamed
-/// when complete.
+/// created. Each file is written atomically ([`wearlang_core::fs`]): into
+/// a temporary file beside it, renamed when complete.
 pub fn save_both<P: Plot + ?Sized>(plot: &P, path_stem: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
     ensure_font()?;
     plot.validate()?;
@@ -53,25 +57,34 @@ pub fn save_both<P: Plot + ?Sized>(plot: &P, path_stem: impl AsRef<Path>) -> Res
         })?;
     }
 
-    // PNG: BitMapBackend picks the encoder from the extension, so the
-    // temporary file also ends in `.png`.
-    let png_tmp = with_suffix(stem, &format!("tmp-{}.png", std::process::id()));
     let draw_err = |path: &Path, message: String| PlotError::Draw {
         path: path.display().to_string(),
         message,
     };
-    let rendered = (|| {
-        let root = BitMapBackend::new(&png_tmp, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        plot.draw(&root, Output::Png)?;
-        root.present().map_err(|e| e.to_string())
-    })();
-    if let Err(message) = rendered {
-        // The backend may still write the file when it is dropped.
-        let _ = fs::remove_file(&png_tmp);
-        return Err(draw_err(&png, message));
+
+    // PNG: drawn into an RGB buffer, encoded as `BitMapBackend` would encode
+    // it into a file (the `image` crate's PNG encoder), written atomically.
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| draw_err(&png, e.to_string()))?;
+        plot.draw(&root, Output::Png)
+            .map_err(|e| draw_err(&png, e))?;
+        root.present().map_err(|e| draw_err(&png, e.to_string()))?;
     }
-    rename(&png_tmp, &png)?;
+    let mut file = AtomicFile::create(&png).map_err(|e| io_error(&png, e))?;
+    {
+        let mut out = BufWriter::new(&mut file);
+        PngEncoder::new(&mut out)
+            .write_image(&pixels, w, h, ColorType::Rgb8)
+            .map_err(|e| draw_err(&png, e.to_string()))?;
+        out.flush().map_err(|source| PlotError::Io {
+            path: png.display().to_string(),
+            source,
+        })?;
+    }
+    file.commit().map_err(|e| io_error(&png, e))?;
 
     let mut text = String::new();
     {
@@ -82,12 +95,7 @@ pub fn save_both<P: Plot + ?Sized>(plot: &P, path_stem: impl AsRef<Path>) -> Res
             .map_err(|e| draw_err(&svg, e))?;
         root.present().map_err(|e| draw_err(&svg, e.to_string()))?;
     }
-    let svg_tmp = with_suffix(stem, &format!("tmp-{}.svg", std::process::id()));
-    fs::write(&svg_tmp, text).map_err(|source| PlotError::Io {
-        path: svg_tmp.display().to_string(),
-        source,
-    })?;
-    rename(&svg_tmp, &svg)?;
+    write_atomic(&svg, text.as_bytes()).map_err(|e| io_error(&svg, e))?;
     Ok(vec![png, svg])
 }
 
@@ -99,12 +107,14 @@ fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn rename(from: &Path, to: &Path) -> Result<()> {
-    fs::rename(from, to).map_err(|source| {
-        let _ = fs::remove_file(from);
-        PlotError::Io {
-            path: to.display().to_string(),
-            source,
-        }
-    })
+/// A write error of the atomic writer as a [`PlotError::Io`] naming `path`.
+fn io_error(path: &Path, e: wearlang_core::Error) -> PlotError {
+    let source = match e {
+        wearlang_core::Error::Io { cause, .. } => cause,
+        other => std::io::Error::other(other.to_string()),
+    };
+    PlotError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }

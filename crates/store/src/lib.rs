@@ -6,7 +6,9 @@
 //! the destination and renames it on [`StoreWriter::finish`]); reads stream
 //! row groups in batches ([`StoreReader::batches`]) with bounded memory,
 //! optionally filtered to one split and normalised. The layout is described
-//! in `docs/store.md`.
+//! in `docs/store.md`. [`rewrite`] and [`rewrite_batches`] copy a store
+//! while editing its windows (adding captions); [`embeddings`] writes and
+//! reads the embedding files of `wearlang embed`.
 //!
 //! ```
 //! use wearlang_core::{ChannelKind, ChannelSpec, Split, Window};
@@ -34,6 +36,7 @@
 //! assert!(reader.read_all(test_only).unwrap().is_empty());
 //! ```
 
+pub mod embeddings;
 mod meta;
 mod reader;
 mod schema;
@@ -58,20 +61,54 @@ pub fn rewrite(
     mut f: impl FnMut(&mut Window) -> Result<()>,
     new_caption_columns: &[String],
 ) -> Result<StoreSummary> {
-    let reader = StoreReader::open(src)?;
-    let mut meta = reader.meta().clone();
-    for name in new_caption_columns {
+    rewrite_batches(
+        src,
+        dst,
+        |meta| {
+            add_caption_columns(meta, new_caption_columns);
+            Ok(())
+        },
+        |_, batch| batch.iter_mut().try_for_each(&mut f),
+    )
+}
+
+/// Add the caption variants `names` to `meta.caption_columns`, skipping
+/// those already present.
+pub fn add_caption_columns(meta: &mut StoreMeta, names: &[String]) {
+    for name in names {
         if !meta.caption_columns.contains(name) {
             meta.caption_columns.push(name.clone());
         }
     }
-    let mut writer = StoreWriter::create(dst, meta)?;
+}
+
+/// The general form of [`rewrite`]: `meta` edits a copy of the source's
+/// metadata before anything is written (add caption columns with
+/// [`add_caption_columns`], record provenance in `extra`; the channels,
+/// window length and rate must stay), then `f` edits each batch of windows
+/// (raw values, in store order) together with the index of its first window
+/// in the store. Streams batch by batch and writes atomically, so `dst` may
+/// equal `src`; on any error the destination is untouched. The error type is
+/// the caller's (anything a [`wearlang_core::Error`] converts into, such as
+/// `anyhow::Error`).
+pub fn rewrite_batches<E: From<wearlang_core::Error>>(
+    src: impl AsRef<Path>,
+    dst: impl AsRef<Path>,
+    meta: impl FnOnce(&mut StoreMeta) -> std::result::Result<(), E>,
+    mut f: impl FnMut(usize, &mut [Window]) -> std::result::Result<(), E>,
+) -> std::result::Result<StoreSummary, E> {
+    let reader = StoreReader::open(src)?;
+    let mut new_meta = reader.meta().clone();
+    meta(&mut new_meta)?;
+    // The reader holds the source open; the writer's temporary file is
+    // renamed over `dst` only after the last batch, so in-place is safe.
+    let mut writer = StoreWriter::create(dst, new_meta)?;
+    let mut offset = 0;
     for batch in reader.batches(ReadOptions::default())? {
         let mut batch = batch?;
-        for w in &mut batch {
-            f(w)?;
-        }
+        f(offset, &mut batch)?;
+        offset += batch.len();
         writer.write(&batch)?;
     }
-    writer.finish()
+    Ok(writer.finish()?)
 }

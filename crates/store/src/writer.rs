@@ -9,7 +9,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use std::path::{Path, PathBuf};
-use tempfile::NamedTempFile;
+use wearlang_core::fs::AtomicFile;
 use wearlang_core::{Error, Location, Result, Window};
 
 /// Target uncompressed size of one row group when the row count is chosen
@@ -45,7 +45,7 @@ pub struct StoreWriter {
     /// Shape fields fixed by the schema, to detect changes through `meta_mut`.
     fixed: StoreMeta,
     schema: SchemaRef,
-    writer: ArrowWriter<NamedTempFile>,
+    writer: ArrowWriter<AtomicFile>,
     row_group_rows: usize,
     summary: SummaryBuilder,
 }
@@ -115,20 +115,7 @@ impl StoreWriter {
         let path = path.as_ref().to_path_buf();
         check_meta(&meta)?;
         let schema = arrow_schema(&meta)?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| Error::param("path", format!("{} is not a file path", path.display())))?
-            .to_string_lossy()
-            .into_owned();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{file_name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(&path, e))?;
+        let tmp = AtomicFile::create(&path)?;
         let row_group_rows = if opts.row_group_rows > 0 {
             opts.row_group_rows
         } else {
@@ -276,39 +263,11 @@ impl StoreWriter {
         self.writer
             .append_key_value_metadata(KeyValue::new(META_KEY.to_string(), json));
         let path = self.path;
-        let io_err = |e: std::io::Error| Error::io(&path, e);
         let tmp = self
             .writer
             .into_inner()
             .map_err(|e| Error::data(Location::file(&path), e.to_string()))?;
-        // Temporary files are created private (0600); a store is an ordinary
-        // data file.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let perms = std::fs::Permissions::from_mode(0o644);
-            tmp.as_file().set_permissions(perms).map_err(io_err)?;
-        }
-        tmp.as_file().sync_all().map_err(io_err)?;
-        tmp.persist(&path).map_err(|e| io_err(e.error))?;
-        sync_parent(&path);
+        tmp.commit()?;
         Ok(self.summary.finish(&self.meta))
     }
-}
-
-/// Best-effort fsync of the directory holding `path`, so that the rename is
-/// durable.
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }

@@ -6,8 +6,8 @@ use wearlang_core::{
     Window,
 };
 use wearlang_store::{
-    rewrite, ReadOptions, StoreMeta, StoreReader, StoreWriter, WriteOptions, FORMAT_VERSION,
-    META_KEY,
+    add_caption_columns, rewrite, rewrite_batches, ReadOptions, StoreMeta, StoreReader,
+    StoreWriter, WriteOptions, FORMAT_VERSION, META_KEY,
 };
 
 const LEN: usize = 4;
@@ -290,9 +290,13 @@ fn destination_is_untouched_until_finish() {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"x").unwrap();
+        let plain_mode = std::fs::metadata(&plain).unwrap().permissions().mode();
+        std::fs::remove_file(&plain).unwrap();
         assert_eq!(
             mode & 0o777,
-            0o644,
+            plain_mode & 0o777,
             "a store is readable like any data file"
         );
     }
@@ -493,4 +497,67 @@ fn rewrite_adds_captions_in_place() {
     assert!(err.to_string().contains("boom"));
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn rewrite_batches_sees_offsets_and_records_meta() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("s.parquet");
+    let dst = dir.path().join("d.parquet");
+    write_store(&src, 25, 10);
+    let mut offsets = Vec::new();
+    let summary = rewrite_batches::<Error>(
+        &src,
+        &dst,
+        |m| {
+            add_caption_columns(m, &["low".to_string(), "index".to_string()]);
+            m.extra
+                .insert("note".into(), serde_json::json!("rewritten"));
+            Ok(())
+        },
+        |offset, batch| {
+            offsets.push((offset, batch.len()));
+            for (i, w) in batch.iter_mut().enumerate() {
+                w.captions.insert("index".into(), (offset + i).to_string());
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(summary.windows, 25);
+    // Batches are contiguous and cover the store in order.
+    let mut next = 0;
+    for (o, n) in &offsets {
+        assert_eq!(*o, next);
+        next += n;
+    }
+    assert_eq!(next, 25);
+    let r = StoreReader::open(&dst).unwrap();
+    assert_eq!(r.meta().caption_columns, ["low", "high", "index"]);
+    assert_eq!(r.meta().extra["note"], "rewritten");
+    let back = r.read_all(ReadOptions::default()).unwrap();
+    for (i, w) in back.iter().enumerate() {
+        assert_eq!(w.captions["index"], i.to_string());
+    }
+    // The caller's error type passes through; nothing is written.
+    #[derive(Debug)]
+    enum CallerError {
+        Store(#[allow(dead_code)] Error),
+        Mine(String),
+    }
+    impl From<Error> for CallerError {
+        fn from(e: Error) -> Self {
+            CallerError::Store(e)
+        }
+    }
+    let err = rewrite_batches(
+        &src,
+        dir.path().join("never.parquet"),
+        |_| Ok(()),
+        |_, _| Err(CallerError::Mine("caller's error".into())),
+    )
+    .unwrap_err();
+    assert!(matches!(err, CallerError::Mine(m) if m == "caller's error"));
+    assert!(!dir.path().join("never.parquet").exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }

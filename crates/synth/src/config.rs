@@ -259,6 +259,16 @@ fn non_negative(name: &str, x: f64) -> Result<()> {
 }
 
 impl SynthConfig {
+    /// Read a TOML file with the fields of `SynthConfig` (not validated:
+    /// callers may override settings first; [`crate::write_store`]
+    /// validates). Errors name the file.
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text)
+            .map_err(|e| Error::data(wearlang_core::Location::file(path), e.to_string()))
+    }
+
     /// Check every setting; [`crate::write_store`] calls this first.
     /// (`generate_day` clamps out-of-range settings instead of failing.)
     pub fn validate(&self) -> Result<()> {

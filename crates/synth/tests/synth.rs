@@ -329,3 +329,20 @@ fn store_round_trip_keeps_events_and_fits_on_train() {
     assert!(write_store(&bad, &bpath, &split).is_err());
     assert!(!bpath.exists());
 }
+
+#[test]
+fn config_files_read_with_defaults_and_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("synth.toml");
+    std::fs::write(&path, "days = 3\nsubjects = 2\n").unwrap();
+    let cfg = SynthConfig::from_path(&path).unwrap();
+    assert_eq!((cfg.days, cfg.subjects), (3, 2));
+    assert_eq!(cfg.missing, SynthConfig::default().missing);
+    std::fs::write(&path, "days = \"many\"\n").unwrap();
+    let err = SynthConfig::from_path(&path).unwrap_err().to_string();
+    assert!(err.contains("synth.toml"), "{err}");
+    let err = SynthConfig::from_path(dir.path().join("nowhere.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nowhere.toml"), "{err}");
+}

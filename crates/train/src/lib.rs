@@ -1,6 +1,9 @@
 //! The training loops of wearlang; the models they train, checkpoints and
 //! windows live in `wearlang-models`, the optimiser in `wearlang-optim`.
 //!
+//! - [`engine`]: the one resumable loop (prefetch thread, logging,
+//!   checkpoints, exact resume, progress bar) that every kind of training
+//!   plugs a batch source and a step into;
 //! - [`pretrain()`]: masked (AIM) pretraining of the patch Transformer;
 //! - [`train_sensor_language()`]: the generic SensorLM model (CLIP, SigLIP,
 //!   UniCL, SLIP, CoCa) with the next batch prepared on a second thread;
@@ -32,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+pub mod engine;
 mod error;
 mod log;
 pub mod pretrain;
@@ -39,6 +43,7 @@ pub mod sensor_language;
 mod supervised;
 mod trainer;
 
+pub use engine::{BatchSource, LoopConfig, LoopOutcome, Step, StepLoss};
 pub use error::{Result, TrainError};
 pub use log::MetricsLog;
 pub use pretrain::{pretrain, PretrainOptions, PretrainSummary};

@@ -2,7 +2,7 @@
 //! training goes; on resume, lines past the resumed step are dropped so the
 //! log reads as one uninterrupted run.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -40,9 +40,7 @@ impl MetricsLog {
                 kept.push('\n');
             }
         }
-        let tmp = path.with_extension("jsonl.tmp");
-        fs::write(&tmp, kept).map_err(|e| TrainError::io(&tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))?;
+        wearlang_core::fs::write_atomic(path, kept.as_bytes())?;
         let file = OpenOptions::new()
             .append(true)
             .open(path)
@@ -64,5 +62,38 @@ impl MetricsLog {
     /// The log's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_drops_later_lines_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
+        let mut log = MetricsLog::open(&path, 0).unwrap();
+        for step in 1..=5u64 {
+            log.write(&serde_json::json!({ "step": step, "loss": 1.0 }))
+                .unwrap();
+        }
+        drop(log);
+        let mut log = MetricsLog::open(&path, 3).unwrap();
+        log.write(&serde_json::json!({ "step": 4, "loss": 0.5 }))
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let steps: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(steps, [1, 2, 3, 4]);
+        assert!(text.ends_with("{\"loss\":0.5,\"step\":4}\n"), "{text}");
+        // Only the log itself: no temporary file is left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

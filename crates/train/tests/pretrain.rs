@@ -103,12 +103,14 @@ fn pretraining_learns_and_resumes_exactly() {
         let d = (va - vb).abs().max().double_value(&[]);
         assert!(d == 0.0, "{na} differs by {d} after resume");
     }
-    // The resumed log holds the same records (all but the timing field).
+    // The resumed log holds the same records (all but the timing fields).
     let strip = |text: &str| -> Vec<serde_json::Value> {
         text.lines()
             .map(|l| {
                 let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-                v.as_object_mut().unwrap().remove("samples_per_s");
+                let o = v.as_object_mut().unwrap();
+                o.remove("samples_per_s");
+                o.remove("data_wait_s");
                 v
             })
             .collect()

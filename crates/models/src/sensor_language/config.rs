@@ -20,14 +20,24 @@ pub enum SensorKind {
     Conv,
     /// The patch Transformer (ViT-1D), optionally from a `pretrain` checkpoint.
     Patch,
+    /// An encoder another crate registered with
+    /// [`register_sensor_encoder`](crate::register_sensor_encoder), named by
+    /// `sensor.name`, with its settings in `[sensor.params]`.
+    Custom,
 }
 
 /// The sensor tower.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SensorSpec {
-    /// `conv` or `patch`.
+    /// `conv`, `patch` or `custom`.
     pub kind: SensorKind,
+    /// With `kind = "custom"`: the registered encoder's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// With `kind = "custom"`: its settings, handed to its factory as they are.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub params: serde_json::Map<String, serde_json::Value>,
     /// Patch Transformer size (ignored for `conv` and with `init_from`,
     /// where the checkpoint's encoder config is used).
     pub patch: EncoderSpec,
@@ -42,6 +52,8 @@ impl Default for SensorSpec {
     fn default() -> Self {
         SensorSpec {
             kind: SensorKind::Conv,
+            name: None,
+            params: serde_json::Map::new(),
             patch: EncoderSpec::default(),
             conv_dropout: 0.1,
             init_from: None,
@@ -237,6 +249,33 @@ impl SensorLanguageConfig {
                 "sensor.init_from",
                 "only the patch Transformer can start from a pretraining checkpoint",
             ));
+        }
+        match (self.sensor.kind, &self.sensor.name) {
+            (SensorKind::Custom, None) => {
+                return Err(ModelError::config(
+                    "sensor.name",
+                    "`kind = \"custom\"` needs the name the encoder was registered under",
+                ))
+            }
+            (SensorKind::Conv | SensorKind::Patch, Some(_)) => {
+                return Err(ModelError::config(
+                    "sensor.name",
+                    "names a registered encoder: only with `kind = \"custom\"`",
+                ))
+            }
+            _ => {}
+        }
+        if let ObjectiveConfig::Custom { name, .. } = &self.objective {
+            if !wearlang_objectives::registered_objectives().contains(name) {
+                return Err(ModelError::config(
+                    "objective.name",
+                    format!(
+                        "no objective `{name}` is registered (registered: {:?}); register it with \
+                         wearlang_objectives::register_objective",
+                        wearlang_objectives::registered_objectives()
+                    ),
+                ));
+            }
         }
         if self.objective.needs_views() && self.augment.is_empty() {
             return Err(ModelError::config(

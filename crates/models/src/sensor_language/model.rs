@@ -55,6 +55,18 @@ pub struct ResolvedModel {
     /// whole vocabulary). Decoder token `i` is WordPiece id `decoder_tokens[i]`.
     #[serde(default)]
     pub decoder_tokens: Option<Vec<i64>>,
+    /// A registered sensor encoder's resolved config, as its factory
+    /// returned it (`sensor.kind = "custom"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_sensor: Option<serde_json::Value>,
+}
+
+/// What a checkpoint recorded, to rebuild exactly that architecture.
+#[derive(Default)]
+struct Saved {
+    patch: Option<PatchTransformerConfig>,
+    custom_sensor: Option<serde_json::Value>,
+    decoder_tokens: Option<Vec<i64>>,
 }
 
 /// The text tower.
@@ -146,9 +158,8 @@ impl SensorLanguageModel {
             channels,
             minilm_dir,
             device,
-            None,
+            Saved::default(),
             Some(corpus),
-            None,
         )
     }
 
@@ -166,9 +177,12 @@ impl SensorLanguageModel {
             resolved.channels,
             minilm_dir,
             device,
-            resolved.patch.clone(),
+            Saved {
+                patch: resolved.patch.clone(),
+                custom_sensor: resolved.custom_sensor.clone(),
+                decoder_tokens: resolved.decoder_tokens.clone(),
+            },
             None,
-            resolved.decoder_tokens.clone(),
         )?;
         if &m.resolved != resolved {
             return Err(ModelError::config(
@@ -179,17 +193,20 @@ impl SensorLanguageModel {
         Ok(m)
     }
 
-    #[allow(clippy::too_many_arguments)] // private: `new` and `from_resolved` are the API
     fn assemble(
         cfg: &SensorLanguageConfig,
         steps: usize,
         channels: usize,
         minilm_dir: &Path,
         device: Device,
-        patch_override: Option<PatchTransformerConfig>,
+        saved: Saved,
         corpus: Option<&[String]>,
-        saved_tokens: Option<Vec<i64>>,
     ) -> Result<Self> {
+        let Saved {
+            patch: patch_override,
+            custom_sensor,
+            decoder_tokens: saved_tokens,
+        } = saved;
         cfg.validate()?;
         let vocab = minilm_dir.join("vocab.txt");
         let tokenizer = WordPieceTokenizer::from_vocab(&vocab)?;
@@ -206,6 +223,7 @@ impl SensorLanguageModel {
             small_text: None,
             decoder: None,
             decoder_tokens: None,
+            custom_sensor: None,
         };
         let mut init_tensors = None;
         let sensor: Box<dyn SensorEncoder> = match cfg.sensor.kind {
@@ -248,6 +266,24 @@ impl SensorLanguageModel {
                 let enc = PatchTransformer::new(&root / "sensor", &pc)?;
                 resolved.patch = Some(pc);
                 Box::new(enc)
+            }
+            SensorKind::Custom => {
+                let name = cfg.sensor.name.as_deref().ok_or_else(|| {
+                    ModelError::config(
+                        "sensor.name",
+                        "`kind = \"custom\"` needs the registered name",
+                    )
+                })?;
+                let factory = crate::registry::sensor_encoder(name)?;
+                let (enc, recorded) = factory.build(
+                    &root / "sensor",
+                    steps,
+                    channels,
+                    &cfg.sensor.params,
+                    custom_sensor.as_ref(),
+                )?;
+                resolved.custom_sensor = Some(recorded);
+                enc
             }
         };
         let sensor_proj =

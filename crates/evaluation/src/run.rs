@@ -1,0 +1,135 @@
+//! Evaluating a trained run end to end, as `wearlang eval` does: load the
+//! model and the store's splits, run the protocols, write `metrics.json`,
+//! `report.md`, `summary.json` and the plots.
+
+use std::path::{Path, PathBuf};
+
+use wearlang_core::Split;
+use wearlang_models::{
+    load_sensor_language, load_split, load_training_windows, ModelError, Trainer,
+};
+
+use crate::error::Context;
+use crate::report::find_metrics_log;
+use crate::{
+    evaluators, run_protocols, EvalConfig, EvalContext, EvalError, EvalReport, PretrainReport,
+    Result,
+};
+
+/// What [`evaluate_run`] evaluates and where it writes.
+pub struct RunEvalOptions<'a> {
+    /// A `wearlang train` run directory (or its checkpoint directory).
+    pub checkpoint: PathBuf,
+    /// The window store (train split for baselines and few-shot, test split
+    /// for every score).
+    pub store: PathBuf,
+    /// Output directory (created): metrics.json, report.md, summary.json,
+    /// plots, the unseen-activity runs.
+    pub out: PathBuf,
+    /// Protocol names (empty: all of [`crate::PROTOCOLS`]).
+    pub protocols: Vec<String>,
+    /// Protocol settings; `supervised.device` is also where the model runs.
+    pub config: EvalConfig,
+    /// A `wearlang pretrain` run whose `report.json` joins the report.
+    pub pretrain: Option<PathBuf>,
+    /// MiniLM's directory (default: `$WEARLANG_MINILM` or the one `cargo
+    /// xtask setup` links).
+    pub minilm_dir: Option<PathBuf>,
+    /// Show progress bars.
+    pub progress: bool,
+    /// The training that the unseen-activity and supervised protocols call
+    /// (`wearlang_train::DefaultTrainer`).
+    pub trainer: Option<&'a dyn Trainer>,
+}
+
+/// A finished evaluation: the report and the files written.
+pub struct RunEvaluation {
+    /// Everything the protocols found.
+    pub report: EvalReport,
+    /// The plot files (PNG and SVG).
+    pub plots: Vec<PathBuf>,
+    /// `report.md`.
+    pub markdown: PathBuf,
+}
+
+/// Evaluate the run in `opts.checkpoint` on `opts.store` with the protocols
+/// asked for, writing into `opts.out`; `log` is told when each protocol
+/// starts. The protocol names and the pretraining report are checked before
+/// the model is loaded, and the store's labels must be the model's. Nothing
+/// is written to `opts.out` before the protocols have run (except what they
+/// train), and each file is written atomically.
+pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunEvaluation> {
+    // Check what can be checked before loading anything.
+    let evals = evaluators(&opts.config, &opts.protocols)?;
+    let pretraining = opts
+        .pretrain
+        .as_deref()
+        .map(PretrainReport::read)
+        .transpose()?;
+    let device =
+        wearlang_device::parse_device(&opts.config.supervised.device).map_err(ModelError::from)?;
+    let loaded = load_sensor_language(&opts.checkpoint, opts.minilm_dir.as_deref(), device)
+        .context_with(|| format!("loading the model in {}", opts.checkpoint.display()))?;
+    let train = load_training_windows(&opts.store)?;
+    let test = load_split(&opts.store, Split::Test)
+        .context_with(|| "evaluation needs test windows".to_string())?;
+    check_labels(
+        &opts.store,
+        train.meta.labels.labels(),
+        &loaded.config.labels,
+    )?;
+    std::fs::create_dir_all(&opts.out).map_err(|cause| EvalError::Io {
+        path: opts.out.clone(),
+        cause,
+    })?;
+    let ctx = EvalContext {
+        model: &loaded.model,
+        checkpoint: &loaded.config,
+        store: &opts.store,
+        train: &train,
+        test: &test,
+        classes: loaded.config.labels.clone(),
+        work_dir: opts.out.clone(),
+        minilm_dir: opts.minilm_dir.clone(),
+        progress: opts.progress,
+        trainer: opts.trainer,
+    };
+    let mut report = run_protocols(&ctx, &evals, log)?;
+    report.pretraining = pretraining;
+    let plots = report.write_plots(&opts.out, find_metrics_log(&opts.checkpoint).as_deref())?;
+    report.write(&opts.out, &plots)?;
+    Ok(RunEvaluation {
+        report,
+        plots,
+        markdown: opts.out.join("report.md"),
+    })
+}
+
+/// The store's label vocabulary must be the one the model was trained with.
+fn check_labels(store: &Path, store_labels: &[String], model_labels: &[String]) -> Result<()> {
+    if store_labels != model_labels {
+        return Err(EvalError::Data(format!(
+            "{}: its labels {:?} differ from the ones the model was trained with {:?}",
+            store.display(),
+            store_labels,
+            model_labels
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_mismatch_names_the_store() {
+        let a = vec!["run".to_string(), "walk".to_string()];
+        let b = vec!["walk".to_string(), "run".to_string()];
+        assert!(check_labels(Path::new("s.parquet"), &a, &a).is_ok());
+        let err = check_labels(Path::new("s.parquet"), &a, &b)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.parquet: its labels"), "{err}");
+    }
+}

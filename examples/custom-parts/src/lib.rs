@@ -1,0 +1,52 @@
+//! How a research fork adds parts to wearlang without editing its crates:
+//!
+//! - [`encoder`]: `stats_mlp`, a sensor encoder (per-channel statistics of
+//!   the observed values through an MLP), registered with
+//!   `wearlang_models::register_sensor_encoder`;
+//! - [`objective`]: `smoothed_clip`, CLIP with label smoothing, registered
+//!   with `wearlang_objectives::register_objective`;
+//! - [`protocol`]: `nearest-centroid`, an evaluation protocol, registered
+//!   with `wearlang_evaluation::register_protocol`.
+//!
+//! [`register`] adds all three; `configs/custom.toml` names them
+//! (`[sensor] kind = "custom", name = "stats_mlp"`, `[objective] kind =
+//! "custom", name = "smoothed_clip"`), and `src/main.rs` trains and
+//! evaluates with them:
+//!
+//! ```no_run
+//! wearlang_example_custom_parts::register().unwrap();
+//! let cfg = wearlang_models::SensorLanguageConfig::from_file(
+//!     std::path::Path::new("examples/custom-parts/configs/custom.toml"),
+//! )
+//! .unwrap();
+//! assert_eq!(cfg.sensor.name.as_deref(), Some("stats_mlp"));
+//! ```
+
+#![warn(missing_docs)]
+
+use std::sync::{Arc, OnceLock};
+
+pub mod encoder;
+pub mod objective;
+pub mod protocol;
+
+/// Register the encoder, the objective and the protocol (once per process;
+/// later calls return the first call's outcome).
+pub fn register() -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        wearlang_models::register_sensor_encoder("stats_mlp", Arc::new(encoder::StatsMlpFactory))
+            .map_err(|e| e.to_string())?;
+        wearlang_objectives::register_objective(
+            "smoothed_clip",
+            Arc::new(objective::SmoothedClipFactory),
+        )
+        .map_err(|e| e.to_string())?;
+        wearlang_evaluation::register_protocol(
+            "nearest-centroid",
+            Arc::new(protocol::NearestCentroidFactory),
+        )
+        .map_err(|e| e.to_string())
+    })
+    .clone()
+}
