@@ -288,6 +288,21 @@ fn fresh(dir: &Path, resume: bool) -> Result<()> {
     Ok(())
 }
 
+/// What the stages of one pipeline invocation share.
+struct Ctx<'a> {
+    args: &'a PipelineArgs,
+    p: Profile,
+    root: PathBuf,
+    out: PathBuf,
+    /// The `wearlang` binary and its key.
+    bin: PathBuf,
+    bin_key: String,
+    minilm: PathBuf,
+    /// The ingested fixture windows and the synthetic days.
+    fixture_store: PathBuf,
+    synth_store: PathBuf,
+}
+
 /// Run the pipeline.
 pub fn run(args: &PipelineArgs) -> Result<()> {
     let p = profile(&args.profile)?;
@@ -305,48 +320,87 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| target_dir().join("pipeline"));
     std::fs::create_dir_all(&out)?;
-    let root = workspace_root();
     let started = Instant::now();
     let mut stages = Stages {
         dir: out.join("stamps"),
         force: args.force,
         times: Vec::new(),
     };
-    let bin_key = file_key(&bin)?;
-    let minilm = setup.minilm.clone();
+    let ctx = Ctx {
+        args,
+        p,
+        root: workspace_root(),
+        bin_key: file_key(&bin)?,
+        bin,
+        minilm: setup.minilm.clone(),
+        fixture_store: out.join("windows.parquet"),
+        synth_store: out.join("synthetic_days.parquet"),
+        out,
+    };
 
-    let fixture_store = out.join("windows.parquet");
-    let mut ingest_key = vec!["ingest".to_string(), bin_key.clone()];
+    let caption_key = data_stages(&ctx, &mut stages)?;
+    let pretrain_keys = pretrain_stages(&ctx, &mut stages, &caption_key)?;
+    // Sensor-language training and evaluation, one run per table of
+    // configs/pipeline/runs.toml: the
+    // default model (NLS) with every protocol, the others with the
+    // protocols that compare them.
+    let runs = runs(&ctx.root)?;
+    for run in &runs {
+        if args.profile == "smoke" && !run.in_smoke {
+            eprintln!("== stage train {}: not in the smoke profile", run.name);
+            continue;
+        }
+        let train_key = train_stage(&ctx, &mut stages, run, &caption_key, &pretrain_keys)?;
+        eval_stage(&ctx, &mut stages, run, train_key, &pretrain_keys)?;
+    }
+
+    let total = started.elapsed().as_secs_f64();
+    let out = &ctx.out;
+    let report = write_report(out, args, &runs, &stages.times, total)?;
+    print_summary(out, &runs)?;
+    eprintln!(
+        "pipeline ({} profile) finished in {total:.1} s; report {}",
+        args.profile,
+        report.display()
+    );
+    Ok(())
+}
+
+/// The data stages: ingest the recordings, generate the synthetic days and
+/// caption both. Returns the caption stage's key.
+fn data_stages(ctx: &Ctx, stages: &mut Stages) -> Result<String> {
+    let (args, bin, p) = (ctx.args, &ctx.bin, &ctx.p);
+    let (fixture_store, synth_store) = (&ctx.fixture_store, &ctx.synth_store);
+    let mut ingest_key = vec!["ingest".to_string(), ctx.bin_key.clone()];
     let manifest = args
         .manifest
         .clone()
-        .unwrap_or_else(|| root.join("fixtures/shoulder/manifest.toml"));
+        .unwrap_or_else(|| ctx.root.join("fixtures/shoulder/manifest.toml"));
     ingest_key.push(file_key(&manifest)?);
     if let Some(d) = &args.data {
         ingest_key.push(file_key(d)?);
     }
     let ingest_key = key_of(&ingest_key);
-    stages.run("ingest", &ingest_key, &[&fixture_store], |_| {
-        let mut cmd = Command::new(&bin);
+    stages.run("ingest", &ingest_key, &[fixture_store], |_| {
+        let mut cmd = Command::new(bin);
         cmd.arg("ingest");
         if let Some(data) = &args.data {
             cmd.arg(data);
         }
         cmd.arg("--manifest").arg(&manifest);
-        exec(cmd.arg("--out").arg(&fixture_store))?;
-        exec(Command::new(&bin).arg("inspect").arg(&fixture_store))
+        exec(cmd.arg("--out").arg(fixture_store))?;
+        exec(Command::new(bin).arg("inspect").arg(fixture_store))
     })?;
 
-    let synth_store = out.join("synthetic_days.parquet");
     let synth_key = key_of(&[
         "synth".into(),
-        bin_key.clone(),
+        ctx.bin_key.clone(),
         p.synth_subjects.to_string(),
         p.synth_days.to_string(),
     ]);
-    stages.run("synthetic days", &synth_key, &[&synth_store], |_| {
+    stages.run("synthetic days", &synth_key, &[synth_store], |_| {
         exec(
-            Command::new(&bin)
+            Command::new(bin)
                 .arg("synth")
                 .arg("--subjects")
                 .arg(p.synth_subjects.to_string())
@@ -355,22 +409,22 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
                 .arg("--seed")
                 .arg("0")
                 .arg("--out")
-                .arg(&synth_store),
+                .arg(synth_store),
         )?;
-        exec(Command::new(&bin).arg("inspect").arg(&synth_store))
+        exec(Command::new(bin).arg("inspect").arg(synth_store))
     })?;
 
     let caption_key = key_of(&["caption".into(), ingest_key, synth_key]);
     stages.run(
         "caption",
         &caption_key,
-        &[&fixture_store, &synth_store],
+        &[fixture_store, synth_store],
         |_| {
             // Fixture windows get SensorLLM trend text and NLS activity text;
             // synthetic days get the eight SensorLM hierarchical variants.
-            for store in [&fixture_store, &synth_store] {
+            for store in [fixture_store, synth_store] {
                 exec(
-                    Command::new(&bin)
+                    Command::new(bin)
                         .arg("caption")
                         .arg(store)
                         .arg("--seed")
@@ -382,26 +436,32 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
             Ok(())
         },
     )?;
+    Ok(caption_key)
+}
 
+/// Masked pretraining on the fixture windows, then on the synthetic days.
+/// Returns their stage keys, in that order.
+fn pretrain_stages(ctx: &Ctx, stages: &mut Stages, caption_key: &str) -> Result<Vec<String>> {
+    let (bin, p, root) = (&ctx.bin, &ctx.p, &ctx.root);
     let mut pretrain_keys = Vec::new();
     for (store, config, run, steps) in [
         (
-            &fixture_store,
+            &ctx.fixture_store,
             "configs/pretrain_fixture.toml",
             "mae_fixture",
             p.pretrain_steps_fixture,
         ),
         (
-            &synth_store,
+            &ctx.synth_store,
             "configs/pretrain_synth.toml",
             "mae_days",
             p.pretrain_steps_days,
         ),
     ] {
-        let dir = out.join(run);
+        let dir = ctx.out.join(run);
         let key = key_of(&[
             "pretrain".into(),
-            caption_key.clone(),
+            caption_key.to_string(),
             file_key(&root.join(config))?,
             steps.to_string(),
             p.report_windows.to_string(),
@@ -409,7 +469,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         let report = dir.join("report.json");
         stages.run(&format!("pretrain {run}"), &key, &[&report], |resume| {
             fresh(&dir, resume)?;
-            let mut cmd = Command::new(&bin);
+            let mut cmd = Command::new(bin);
             cmd.arg("pretrain")
                 .arg("--store")
                 .arg(store)
@@ -428,131 +488,127 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         })?;
         pretrain_keys.push(key);
     }
+    Ok(pretrain_keys)
+}
 
-    // Sensor-language training and evaluation, one run per table of
-    // configs/pipeline/runs.toml: the
-    // default model (NLS) with every protocol, the others with the
-    // protocols that compare them.
-    let runs = runs(&root)?;
-    for run in &runs {
-        if args.profile == "smoke" && !run.in_smoke {
-            eprintln!("== stage train {}: not in the smoke profile", run.name);
-            continue;
-        }
-        let dir = out.join(&run.name);
-        let init = run
-            .init_from_aim
-            .then(|| (out.join("mae_fixture"), pretrain_keys[0].clone()));
-        let mut train_parts = vec![
-            "train".into(),
-            caption_key.clone(),
-            file_key(&root.join(&run.config))?,
-            p.train_steps.to_string(),
-            init.as_ref().map(|(_, k)| k.clone()).unwrap_or_default(),
-        ];
-        for input in &run.inputs {
-            train_parts.push(file_key(&root.join(input))?);
-        }
-        let train_key = key_of(&train_parts);
-        let ckpt = dir.join("checkpoint/config.json");
-        stages.run(
-            &format!("train {}", run.name),
-            &train_key,
-            &[&ckpt],
-            |resume| {
-                fresh(&dir, resume)?;
-                let mut cmd = Command::new(&bin);
-                cmd.arg("train")
-                    .arg("--store")
-                    .arg(&fixture_store)
-                    .arg("--config")
-                    .arg(root.join(&run.config))
-                    .arg("--out")
-                    .arg(&dir)
-                    .arg("--max-steps")
-                    .arg(p.train_steps.to_string())
-                    .arg("--minilm")
-                    .arg(&minilm)
-                    .arg("--no-report");
-                if let Some((init_dir, _)) = &init {
-                    cmd.arg("--init-from").arg(init_dir);
-                }
-                if resume && dir.join("checkpoint").exists() {
-                    cmd.arg("--resume");
-                }
-                exec(&mut cmd)
-            },
-        )?;
-
-        let eval_dir = out.join(&run.eval_dir);
-        // The pretraining run enters the key through the training key when
-        // it initialised the encoder, and here only when its report is
-        // included.
-        let key = key_of(&[
-            "eval".into(),
-            train_key,
-            if run.with_pretrain_report {
-                pretrain_keys[0].clone()
-            } else {
-                String::new()
-            },
-            run.protocols.clone(),
-            run.retrieval_variant.clone(),
-            p.unseen_steps.to_string(),
-            p.few_shot_seeds.to_string(),
-            p.supervised_steps.to_string(),
-            p.caption_windows.to_string(),
-        ]);
-        let metrics = eval_dir.join("metrics.json");
-        stages.run(
-            &format!("evaluate {}", run.name),
-            &key,
-            &[&metrics],
-            |resume| {
-                // Resuming keeps finished unseen-activity runs (they are reused
-                // or resumed by `wearlang eval`); a fresh stage starts clean.
-                fresh(&eval_dir, resume)?;
-                let mut cmd = Command::new(&bin);
-                cmd.arg("eval")
-                    .arg("--checkpoint")
-                    .arg(&dir)
-                    .arg("--store")
-                    .arg(&fixture_store)
-                    .arg("--out")
-                    .arg(&eval_dir)
-                    .arg("--minilm")
-                    .arg(&minilm)
-                    .arg("--unseen-steps")
-                    .arg(p.unseen_steps.to_string())
-                    .arg("--few-shot-seeds")
-                    .arg(p.few_shot_seeds.to_string())
-                    .arg("--supervised-steps")
-                    .arg(p.supervised_steps.to_string())
-                    .arg("--caption-windows")
-                    .arg(p.caption_windows.to_string())
-                    .arg("--quiet");
-                if !run.retrieval_variant.is_empty() {
-                    cmd.arg("--retrieval-variant").arg(&run.retrieval_variant);
-                }
-                if run.with_pretrain_report {
-                    cmd.arg("--pretrain").arg(out.join("mae_fixture"));
-                }
-                if !run.protocols.is_empty() {
-                    cmd.arg("--protocol").arg(&run.protocols);
-                }
-                exec(&mut cmd)
-            },
-        )?;
+/// Train the sensor-language model of `run` on the fixture windows.
+/// Returns the stage key.
+fn train_stage(
+    ctx: &Ctx,
+    stages: &mut Stages,
+    run: &Run,
+    caption_key: &str,
+    pretrain_keys: &[String],
+) -> Result<String> {
+    let (bin, p, root) = (&ctx.bin, &ctx.p, &ctx.root);
+    let dir = ctx.out.join(&run.name);
+    let init = run
+        .init_from_aim
+        .then(|| (ctx.out.join("mae_fixture"), pretrain_keys[0].clone()));
+    let mut train_parts = vec![
+        "train".into(),
+        caption_key.to_string(),
+        file_key(&root.join(&run.config))?,
+        p.train_steps.to_string(),
+        init.as_ref().map(|(_, k)| k.clone()).unwrap_or_default(),
+    ];
+    for input in &run.inputs {
+        train_parts.push(file_key(&root.join(input))?);
     }
+    let train_key = key_of(&train_parts);
+    let ckpt = dir.join("checkpoint/config.json");
+    let name = format!("train {}", run.name);
+    stages.run(&name, &train_key, &[&ckpt], |resume| {
+        fresh(&dir, resume)?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("train")
+            .arg("--store")
+            .arg(&ctx.fixture_store)
+            .arg("--config")
+            .arg(root.join(&run.config))
+            .arg("--out")
+            .arg(&dir)
+            .arg("--max-steps")
+            .arg(p.train_steps.to_string())
+            .arg("--minilm")
+            .arg(&ctx.minilm)
+            .arg("--no-report");
+        if let Some((init_dir, _)) = &init {
+            cmd.arg("--init-from").arg(init_dir);
+        }
+        if resume && dir.join("checkpoint").exists() {
+            cmd.arg("--resume");
+        }
+        exec(&mut cmd)
+    })?;
+    Ok(train_key)
+}
 
-    let total = started.elapsed().as_secs_f64();
-    let report = write_report(&out, args, &runs, &stages.times, total)?;
-    print_summary(&out, &runs)?;
-    eprintln!(
-        "pipeline ({} profile) finished in {total:.1} s; report {}",
-        args.profile,
-        report.display()
-    );
+/// Evaluate the trained model of `run` (stage key `train_key`).
+fn eval_stage(
+    ctx: &Ctx,
+    stages: &mut Stages,
+    run: &Run,
+    train_key: String,
+    pretrain_keys: &[String],
+) -> Result<()> {
+    let p = &ctx.p;
+    let dir = ctx.out.join(&run.name);
+    let eval_dir = ctx.out.join(&run.eval_dir);
+    // The pretraining run enters the key through the training key when
+    // it initialised the encoder, and here only when its report is
+    // included.
+    let key = key_of(&[
+        "eval".into(),
+        train_key,
+        if run.with_pretrain_report {
+            pretrain_keys[0].clone()
+        } else {
+            String::new()
+        },
+        run.protocols.clone(),
+        run.retrieval_variant.clone(),
+        p.unseen_steps.to_string(),
+        p.few_shot_seeds.to_string(),
+        p.supervised_steps.to_string(),
+        p.caption_windows.to_string(),
+    ]);
+    let metrics = eval_dir.join("metrics.json");
+    let name = format!("evaluate {}", run.name);
+    stages.run(&name, &key, &[&metrics], |resume| {
+        // Resuming keeps finished unseen-activity runs (they are reused
+        // or resumed by `wearlang eval`); a fresh stage starts clean.
+        fresh(&eval_dir, resume)?;
+        let mut cmd = Command::new(&ctx.bin);
+        cmd.arg("eval")
+            .arg("--checkpoint")
+            .arg(&dir)
+            .arg("--store")
+            .arg(&ctx.fixture_store)
+            .arg("--out")
+            .arg(&eval_dir)
+            .arg("--minilm")
+            .arg(&ctx.minilm)
+            .arg("--unseen-steps")
+            .arg(p.unseen_steps.to_string())
+            .arg("--few-shot-seeds")
+            .arg(p.few_shot_seeds.to_string())
+            .arg("--supervised-steps")
+            .arg(p.supervised_steps.to_string())
+            .arg("--caption-windows")
+            .arg(p.caption_windows.to_string())
+            .arg("--quiet");
+        if !run.retrieval_variant.is_empty() {
+            cmd.arg("--retrieval-variant").arg(&run.retrieval_variant);
+        }
+        if run.with_pretrain_report {
+            cmd.arg("--pretrain").arg(ctx.out.join("mae_fixture"));
+        }
+        if !run.protocols.is_empty() {
+            cmd.arg("--protocol").arg(&run.protocols);
+        }
+        exec(&mut cmd)
+    })?;
     Ok(())
 }
 

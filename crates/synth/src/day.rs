@@ -1,5 +1,5 @@
 //! Generation of one synthetic day.
-use crate::config::{ActivitySpec, SynthConfig};
+use crate::config::{ActivitySpec, MissingConfig, SynthConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -225,21 +225,11 @@ pub fn dominant_activity(bouts: &[Bout]) -> Option<String> {
     best.map(|(n, _)| n.to_string())
 }
 
-/// Generate day `day_idx` of subject `subject_idx`, with its ground truth.
-/// Deterministic in (seed, subject, day) and the settings; independent of
-/// the order in which days are generated.
-pub fn generate_day_with_truth(
-    cfg: &SynthConfig,
-    subject_idx: usize,
-    day_idx: usize,
-) -> (Window, DayTruth) {
-    let subj = Subject::new(cfg.seed, subject_idx);
-    let d = day_idx as i64;
-    let seed = cfg.seed;
-
-    // --- Sleep: the end of last night, this evening's bedtime, a nap.
-    let (bed0, wake0) = night(cfg, subject_idx, d);
-    let (bed1, wake1) = night(cfg, subject_idx, d + 1);
+/// Sleep periods overlapping the day (the end of last night, tonight's start)
+/// and the waking hours `[awake_start, awake_end)` between them.
+fn night_sleep(cfg: &SynthConfig, subject: usize, d: i64) -> (Vec<(usize, usize)>, usize, usize) {
+    let (bed0, wake0) = night(cfg, subject, d);
+    let (bed1, wake1) = night(cfg, subject, d + 1);
     let mut sleep: Vec<(usize, usize)> = Vec::new();
     if wake0 > 0 {
         sleep.push((bed0.max(0) as usize, wake0 as usize));
@@ -251,33 +241,51 @@ pub fn generate_day_with_truth(
     }
     let awake_start = wake0.max(0) as usize;
     let awake_end = evening.clamp(awake_start as i64, MINUTES as i64) as usize;
+    (sleep, awake_start, awake_end)
+}
 
-    let mut plan = stream(seed, subject_idx, d, TAG_PLAN);
+/// An optional afternoon nap inside the waking hours, drawn from `plan`.
+fn plan_nap(
+    plan: &mut ChaCha8Rng,
+    cfg: &SynthConfig,
+    awake: (usize, usize),
+) -> Vec<(usize, usize)> {
+    let (awake_start, awake_end) = awake;
     let mut naps: Vec<(usize, usize)> = Vec::new();
     let sc = &cfg.sleep;
     if plan.random::<f64>() < sc.nap_prob {
         let len = uniform(
-            &mut plan,
+            plan,
             sc.nap_min_len.max(1) as usize,
             sc.nap_max_len.max(1) as usize,
         );
-        let start = uniform(&mut plan, 780, 960);
+        let start = uniform(plan, 780, 960);
         if start >= awake_start + 60 && start + len + 60 <= awake_end {
             naps.push((start, start + len));
         }
     }
+    naps
+}
 
-    // --- Activity bouts in the waking hours, apart from naps and each other.
+/// Activity bouts `(start, end, spec)` in the waking hours, apart from naps
+/// and each other, sorted by start; drawn from `plan`.
+fn plan_bouts<'a>(
+    plan: &mut ChaCha8Rng,
+    cfg: &'a SynthConfig,
+    awake: (usize, usize),
+    naps: &[(usize, usize)],
+) -> Vec<(usize, usize, &'a ActivitySpec)> {
+    let (awake_start, awake_end) = awake;
     let ac = &cfg.activities;
     let gap = ac.gap_min as usize;
-    let n_bouts = poisson(&mut plan, ac.bouts_per_day).min(ac.max_bouts);
+    let n_bouts = poisson(plan, ac.bouts_per_day).min(ac.max_bouts);
     let mut bouts: Vec<(usize, usize, &ActivitySpec)> = Vec::new();
     for _ in 0..n_bouts {
-        let Some(spec) = pick_activity(&mut plan, &ac.catalogue) else {
+        let Some(spec) = pick_activity(plan, &ac.catalogue) else {
             break;
         };
         let len = uniform(
-            &mut plan,
+            plan,
             spec.min_minutes.max(1) as usize,
             spec.max_minutes.max(1) as usize,
         );
@@ -287,7 +295,7 @@ pub fn generate_day_with_truth(
         }
         let hi = awake_end - len - gap;
         for _try in 0..30 {
-            let start = uniform(&mut plan, lo, hi);
+            let start = uniform(plan, lo, hi);
             let iv = (start, start + len);
             let clash = naps.iter().any(|&n| overlaps(iv, n, gap))
                 || bouts.iter().any(|&(s, e, _)| overlaps(iv, (s, e), gap));
@@ -298,11 +306,19 @@ pub fn generate_day_with_truth(
         }
     }
     bouts.sort_by_key(|b| b.0);
-    sleep.extend(naps.iter().copied());
-    sleep.sort();
+    bouts
+}
 
-    // --- Moods while awake.
-    let mut mood_rng = stream(seed, subject_idx, d, TAG_MOOD);
+/// Logged moods `(minute, label)` while awake and not asleep.
+fn plan_moods(
+    cfg: &SynthConfig,
+    subject: usize,
+    d: i64,
+    awake: (usize, usize),
+    sleep: &[(usize, usize)],
+) -> Vec<(usize, String)> {
+    let (awake_start, awake_end) = awake;
+    let mut mood_rng = stream(cfg.seed, subject, d, TAG_MOOD);
     let mut moods: Vec<(usize, String)> = Vec::new();
     if !cfg.moods.labels.is_empty() && awake_end > awake_start {
         let n = poisson(&mut mood_rng, cfg.moods.per_day);
@@ -315,144 +331,201 @@ pub fn generate_day_with_truth(
             moods.push((t, label.clone()));
         }
     }
+    moods
+}
 
-    // --- Per-minute state.
-    let mut asleep = vec![false; MINUTES];
-    let mut since_sleep = vec![0usize; MINUTES];
-    for &(s, e) in &sleep {
-        for (k, t) in (s..e.min(MINUTES)).enumerate() {
-            asleep[t] = true;
-            since_sleep[t] = k;
-        }
-    }
-    let mut bout_at: Vec<Option<(usize, &ActivitySpec)>> = vec![None; MINUTES];
-    let mut effort = vec![0.0f64; MINUTES];
-    for &(s, e, spec) in &bouts {
-        for t in s..e {
-            let k = t - s;
-            bout_at[t] = Some((k, spec));
-            let ramp = ((k + 1) as f64 / 3.0).min(1.0);
-            effort[t] = effort[t].max(spec.hr_increase * subj.fitness * ramp);
-        }
-        for j in 0..20 {
-            let t = e + j;
-            if t >= MINUTES {
-                break;
+/// Per-minute state of a day: sleep, the bout (minute into it, spec) and
+/// the heart-rate effort (with ramp-up and recovery).
+struct MinuteState<'a> {
+    asleep: Vec<bool>,
+    since_sleep: Vec<usize>,
+    bout_at: Vec<Option<(usize, &'a ActivitySpec)>>,
+    effort: Vec<f64>,
+}
+
+impl<'a> MinuteState<'a> {
+    /// The state of every minute from the sleep periods and bouts.
+    fn new(
+        subj: &Subject,
+        sleep: &[(usize, usize)],
+        bouts: &[(usize, usize, &'a ActivitySpec)],
+    ) -> Self {
+        let mut asleep = vec![false; MINUTES];
+        let mut since_sleep = vec![0usize; MINUTES];
+        for &(s, e) in sleep {
+            for (k, t) in (s..e.min(MINUTES)).enumerate() {
+                asleep[t] = true;
+                since_sleep[t] = k;
             }
-            let rec = spec.hr_increase * subj.fitness * (-((j + 1) as f64) / 4.0).exp();
-            effort[t] = effort[t].max(rec);
+        }
+        let mut bout_at: Vec<Option<(usize, &ActivitySpec)>> = vec![None; MINUTES];
+        let mut effort = vec![0.0f64; MINUTES];
+        for &(s, e, spec) in bouts {
+            for t in s..e {
+                let k = t - s;
+                bout_at[t] = Some((k, spec));
+                let ramp = ((k + 1) as f64 / 3.0).min(1.0);
+                effort[t] = effort[t].max(spec.hr_increase * subj.fitness * ramp);
+            }
+            for j in 0..20 {
+                let t = e + j;
+                if t >= MINUTES {
+                    break;
+                }
+                let rec = spec.hr_increase * subj.fitness * (-((j + 1) as f64) / 4.0).exp();
+                effort[t] = effort[t].max(rec);
+            }
+        }
+        Self {
+            asleep,
+            since_sleep,
+            bout_at,
+            effort,
         }
     }
+}
 
-    // --- Signals.
-    let mut sig = stream(seed, subject_idx, d, TAG_SIGNAL);
+/// Heart rate, steps, METs and temperature (before noise) of an asleep
+/// minute, `since` minutes into the sleep period.
+fn asleep_minute(subj: &Subject, since: usize, hr_noise: f64) -> (f64, f64, f64, f64) {
+    let depth = (since as f64 / 90.0).min(1.0);
+    let hr = subj.resting_hr - 2.0 - 4.0 * depth + 0.6 * hr_noise;
+    let temp = 33.0 + subj.temp_offset + 0.8 * (1.0 - (-(since as f64) / 30.0).exp());
+    (hr, 0.0, 0.95, temp)
+}
+
+/// Heart rate, steps, METs and temperature (before noise) of awake minute
+/// `t`, drawing from `sig`.
+fn awake_minute(
+    sig: &mut ChaCha8Rng,
+    subj: &Subject,
+    state: &MinuteState,
+    t: usize,
+    hr_noise: f64,
+) -> (f64, f64, f64, f64) {
+    let circadian = 4.0 * (2.0 * std::f64::consts::PI * (t as f64 - 900.0) / 1440.0).cos();
+    let (s, m) = match state.bout_at[t] {
+        Some((k, spec)) => {
+            let ramp = ((k + 1) as f64 / 3.0).min(1.0);
+            let s = spec.steps_per_min * subj.cadence * sig.random_range(0.85..1.1);
+            let m = spec.mets * sig.random_range(0.9..1.1) * (0.4 + 0.6 * ramp);
+            (s, m.max(1.2))
+        }
+        None => {
+            let daytime = (420..1260).contains(&t);
+            let p = if daytime { 0.2 } else { 0.05 };
+            let s = if sig.random::<f64>() < p {
+                sig.random_range(5.0..70.0)
+            } else {
+                0.0
+            };
+            (s, 1.3 + s / 100.0 * 1.8 + sig.random_range(0.0..0.2))
+        }
+    };
+    let steps = s.round();
+    let hr = subj.resting_hr + 10.0 + circadian + state.effort[t] + 0.08 * steps + hr_noise;
+    let cooling = if state.bout_at[t].is_some() {
+        -0.3
+    } else {
+        0.0
+    };
+    (hr, steps, m, 33.0 + subj.temp_offset + cooling)
+}
+
+/// The channel values (minute-major, `CHANNELS` per minute) of a day.
+fn signals(sig: &mut ChaCha8Rng, subj: &Subject, state: &MinuteState) -> Vec<f32> {
     let mut values = vec![0.0f32; MINUTES * CHANNELS];
     let mut hr_noise = 0.0f64;
     let mut temp_noise = 0.0f64;
     for t in 0..MINUTES {
-        hr_noise = 0.8 * hr_noise + normal(&mut sig, 0.0, 1.2);
-        temp_noise = 0.9 * temp_noise + normal(&mut sig, 0.0, 0.03);
+        hr_noise = 0.8 * hr_noise + normal(sig, 0.0, 1.2);
+        temp_noise = 0.9 * temp_noise + normal(sig, 0.0, 0.03);
         let row = &mut values[t * CHANNELS..(t + 1) * CHANNELS];
-        let (hr, steps, mets, temp);
-        if asleep[t] {
-            let depth = (since_sleep[t] as f64 / 90.0).min(1.0);
-            hr = subj.resting_hr - 2.0 - 4.0 * depth + 0.6 * hr_noise;
-            steps = 0.0;
-            mets = 0.95;
-            temp = 33.0 + subj.temp_offset + 0.8 * (1.0 - (-(since_sleep[t] as f64) / 30.0).exp());
+        let (hr, steps, mets, temp) = if state.asleep[t] {
+            asleep_minute(subj, state.since_sleep[t], hr_noise)
         } else {
-            let circadian = 4.0 * (2.0 * std::f64::consts::PI * (t as f64 - 900.0) / 1440.0).cos();
-            let (s, m) = match bout_at[t] {
-                Some((k, spec)) => {
-                    let ramp = ((k + 1) as f64 / 3.0).min(1.0);
-                    let s = spec.steps_per_min * subj.cadence * sig.random_range(0.85..1.1);
-                    let m = spec.mets * sig.random_range(0.9..1.1) * (0.4 + 0.6 * ramp);
-                    (s, m.max(1.2))
-                }
-                None => {
-                    let daytime = (420..1260).contains(&t);
-                    let p = if daytime { 0.2 } else { 0.05 };
-                    let s = if sig.random::<f64>() < p {
-                        sig.random_range(5.0..70.0)
-                    } else {
-                        0.0
-                    };
-                    (s, 1.3 + s / 100.0 * 1.8 + sig.random_range(0.0..0.2))
-                }
-            };
-            steps = s.round();
-            mets = m;
-            hr = subj.resting_hr + 10.0 + circadian + effort[t] + 0.08 * steps + hr_noise;
-            let cooling = if bout_at[t].is_some() { -0.3 } else { 0.0 };
-            temp = 33.0 + subj.temp_offset + cooling;
-        }
+            awake_minute(sig, subj, state, t, hr_noise)
+        };
         row[HEART_RATE] = hr.clamp(35.0, 205.0).round() as f32;
         row[STEPS] = steps as f32;
-        row[SLEEP] = if asleep[t] { 1.0 } else { 0.0 };
+        row[SLEEP] = if state.asleep[t] { 1.0 } else { 0.0 };
         row[ACTIVITY_INTENSITY] = ((mets * 100.0).round() / 100.0) as f32;
         row[SKIN_TEMPERATURE] = (((temp + temp_noise) * 100.0).round() / 100.0) as f32;
     }
+    values
+}
 
-    // --- Missingness.
+/// An all-channel gap of `kind` with a length in `[lo, hi]` at a random start.
+fn block_gap(rng: &mut ChaCha8Rng, kind: GapKind, lo: u32, hi: u32) -> Gap {
+    let len = uniform(rng, lo.max(1) as usize, hi.max(1) as usize).min(MINUTES);
+    let start = uniform(rng, 0, MINUTES - len);
+    Gap {
+        kind,
+        start_min: start,
+        end_min: start + len,
+        channel: None,
+    }
+}
+
+/// Short per-channel dropouts, appended to `gaps`.
+fn dropout_gaps(rng: &mut ChaCha8Rng, mc: &MissingConfig, gaps: &mut Vec<Gap>) {
+    for c in 0..CHANNELS {
+        let mut t = 0;
+        while t < MINUTES {
+            if rng.random::<f64>() < mc.dropout_rate {
+                let len = uniform(rng, 1, mc.dropout_max_len.max(1) as usize);
+                let end = (t + len).min(MINUTES);
+                gaps.push(Gap {
+                    kind: GapKind::Dropout,
+                    start_min: t,
+                    end_min: end,
+                    channel: Some(c),
+                });
+                t = end + 1;
+            } else {
+                t += 1;
+            }
+        }
+    }
+}
+
+/// The missing stretches of a day: non-wear, charging, dropouts.
+fn plan_gaps(cfg: &SynthConfig, subject: usize, d: i64) -> Vec<Gap> {
     let mc = &cfg.missing;
-    let mut miss_rng = stream(seed, subject_idx, d, TAG_MISSING);
+    let mut miss_rng = stream(cfg.seed, subject, d, TAG_MISSING);
     let mut gaps: Vec<Gap> = Vec::new();
-    let mut block = |rng: &mut ChaCha8Rng, kind: GapKind, lo: u32, hi: u32| {
-        let len = uniform(rng, lo.max(1) as usize, hi.max(1) as usize).min(MINUTES);
-        let start = uniform(rng, 0, MINUTES - len);
-        gaps.push(Gap {
-            kind,
-            start_min: start,
-            end_min: start + len,
-            channel: None,
-        });
-    };
-    if miss_rng.random::<f64>() < mc.nonwear_prob {
-        block(
-            &mut miss_rng,
+    let nonwear = |rng: &mut ChaCha8Rng| {
+        block_gap(
+            rng,
             GapKind::NonWear,
             mc.nonwear_min_len,
             mc.nonwear_max_len,
-        );
+        )
+    };
+    if miss_rng.random::<f64>() < mc.nonwear_prob {
+        gaps.push(nonwear(&mut miss_rng));
         if miss_rng.random::<f64>() < mc.nonwear_prob / 2.0 {
-            block(
-                &mut miss_rng,
-                GapKind::NonWear,
-                mc.nonwear_min_len,
-                mc.nonwear_max_len,
-            );
+            gaps.push(nonwear(&mut miss_rng));
         }
     }
     if miss_rng.random::<f64>() < mc.charging_prob {
-        block(
+        gaps.push(block_gap(
             &mut miss_rng,
             GapKind::Charging,
             mc.charging_min_len,
             mc.charging_max_len,
-        );
+        ));
     }
     if mc.dropout_rate > 0.0 {
-        for c in 0..CHANNELS {
-            let mut t = 0;
-            while t < MINUTES {
-                if miss_rng.random::<f64>() < mc.dropout_rate {
-                    let len = uniform(&mut miss_rng, 1, mc.dropout_max_len.max(1) as usize);
-                    let end = (t + len).min(MINUTES);
-                    gaps.push(Gap {
-                        kind: GapKind::Dropout,
-                        start_min: t,
-                        end_min: end,
-                        channel: Some(c),
-                    });
-                    t = end + 1;
-                } else {
-                    t += 1;
-                }
-            }
-        }
+        dropout_gaps(&mut miss_rng, mc, &mut gaps);
     }
+    gaps
+}
+
+/// Set the values under `gaps` to NaN; the missing mask.
+fn apply_gaps(values: &mut [f32], gaps: &[Gap]) -> Vec<bool> {
     let mut missing = vec![false; MINUTES * CHANNELS];
-    for g in &gaps {
+    for g in gaps {
         for t in g.start_min..g.end_min {
             let cs = match g.channel {
                 Some(c) => c..c + 1,
@@ -464,8 +537,83 @@ pub fn generate_day_with_truth(
             }
         }
     }
+    missing
+}
 
-    // --- Events and label.
+/// One event of `kind` over minutes `[start, end)`, in seconds.
+fn event(kind: EventKind, label: String, start: usize, end: usize) -> Event {
+    Event {
+        kind,
+        label,
+        start_s: start as f64 * 60.0,
+        end_s: end as f64 * 60.0,
+    }
+}
+
+/// The events of a day (activities, sleep and naps, moods), sorted by time.
+fn day_events(
+    bouts: &[Bout],
+    sleep: &[(usize, usize)],
+    naps: &[(usize, usize)],
+    moods: Vec<(usize, String)>,
+) -> Vec<Event> {
+    let mut events: Vec<Event> = Vec::new();
+    for b in bouts {
+        events.push(event(
+            EventKind::Activity,
+            b.activity.clone(),
+            b.start_min,
+            b.end_min,
+        ));
+    }
+    for &(s, e) in sleep {
+        let label = if naps.contains(&(s, e)) {
+            "nap"
+        } else {
+            "sleep"
+        };
+        events.push(event(EventKind::Sleep, label.to_string(), s, e));
+    }
+    for (t, label) in moods {
+        events.push(event(EventKind::Mood, label, t, t));
+    }
+    events.sort_by(|a, b| {
+        a.start_s
+            .total_cmp(&b.start_s)
+            .then(a.end_s.total_cmp(&b.end_s))
+    });
+    events
+}
+
+/// Generate day `day_idx` of subject `subject_idx`, with its ground truth.
+/// Deterministic in (seed, subject, day) and the settings; independent of
+/// the order in which days are generated.
+pub fn generate_day_with_truth(
+    cfg: &SynthConfig,
+    subject_idx: usize,
+    day_idx: usize,
+) -> (Window, DayTruth) {
+    let subj = Subject::new(cfg.seed, subject_idx);
+    let d = day_idx as i64;
+
+    // Sleep, a nap and activity bouts (one plan stream), then moods.
+    let (mut sleep, awake_start, awake_end) = night_sleep(cfg, subject_idx, d);
+    let awake = (awake_start, awake_end);
+    let mut plan = stream(cfg.seed, subject_idx, d, TAG_PLAN);
+    let naps = plan_nap(&mut plan, cfg, awake);
+    let bouts = plan_bouts(&mut plan, cfg, awake, &naps);
+    sleep.extend(naps.iter().copied());
+    sleep.sort();
+    let moods = plan_moods(cfg, subject_idx, d, awake, &sleep);
+
+    // Signals, then missingness.
+    let state = MinuteState::new(&subj, &sleep, &bouts);
+    let mut sig = stream(cfg.seed, subject_idx, d, TAG_SIGNAL);
+    let mut values = signals(&mut sig, &subj, &state);
+    let gaps = plan_gaps(cfg, subject_idx, d);
+    let missing = apply_gaps(&mut values, &gaps);
+
+    // Events and label.
     let truth_bouts: Vec<Bout> = bouts
         .iter()
         .map(|&(s, e, spec)| Bout {
@@ -474,42 +622,7 @@ pub fn generate_day_with_truth(
             end_min: e,
         })
         .collect();
-    let mut events: Vec<Event> = Vec::new();
-    for b in &truth_bouts {
-        events.push(Event {
-            kind: EventKind::Activity,
-            label: b.activity.clone(),
-            start_s: b.start_min as f64 * 60.0,
-            end_s: b.end_min as f64 * 60.0,
-        });
-    }
-    for &(s, e) in &sleep {
-        let label = if naps.contains(&(s, e)) {
-            "nap"
-        } else {
-            "sleep"
-        };
-        events.push(Event {
-            kind: EventKind::Sleep,
-            label: label.to_string(),
-            start_s: s as f64 * 60.0,
-            end_s: e as f64 * 60.0,
-        });
-    }
-    for (t, label) in moods {
-        events.push(Event {
-            kind: EventKind::Mood,
-            label,
-            start_s: t as f64 * 60.0,
-            end_s: t as f64 * 60.0,
-        });
-    }
-    events.sort_by(|a, b| {
-        a.start_s
-            .total_cmp(&b.start_s)
-            .then(a.end_s.total_cmp(&b.end_s))
-    });
-
+    let events = day_events(&truth_bouts, &sleep, &naps, moods);
     let window = Window {
         subject: subject_id(subject_idx),
         recording: recording_id(subject_idx, day_idx),
