@@ -1,7 +1,7 @@
 //! Middle level (structural) captions: trends and spikes/drops of the
 //! average-downsampled series of each channel (SensorLM's reference rules).
 use crate::config::{BinTime, GroupConfig, StructuralConfig};
-use crate::peaks::{find_peaks, PeakParams};
+use crate::peaks::{find_peaks, Peak, PeakParams};
 use crate::statistical::grouped_channels;
 use crate::stats::{bin_bounds, downsample, downsample_all, linear_fit};
 use crate::templates::{
@@ -186,78 +186,148 @@ pub fn analyse_all(window: &Window, cfg: &StructuralConfig) -> Vec<ChannelStruct
         .collect()
 }
 
+/// The observed (finite) points of a downsampled series.
+struct Observed {
+    /// Their indices in the series.
+    index: Vec<usize>,
+    /// Their values.
+    values: Vec<f64>,
+    /// Max − min of the values.
+    range: f64,
+    /// Mean of the values.
+    mean: f64,
+}
+
+impl Observed {
+    /// The observed points of `bins`; `None` when fewer than two.
+    fn of(bins: &[f64]) -> Option<Self> {
+        let index: Vec<usize> = (0..bins.len()).filter(|&i| bins[i].is_finite()).collect();
+        if index.len() < 2 {
+            return None;
+        }
+        let values: Vec<f64> = index.iter().map(|&i| bins[i]).collect();
+        let (mn, mx) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        Some(Self {
+            index,
+            values,
+            range: mx - mn,
+            mean,
+        })
+    }
+}
+
+/// Structural analysis of channel `c` from its downsampled series `bins`:
+/// spikes and drops, then trends fitted on the series without them (when
+/// so configured). A series with fewer than two observed points has no
+/// range, mean, trends or anomalies.
 fn analyse_bins(
     window: &Window,
     c: usize,
     bins: Vec<f64>,
     cfg: &StructuralConfig,
 ) -> ChannelStructure {
-    let observed: Vec<usize> = (0..bins.len()).filter(|&i| bins[i].is_finite()).collect();
-    let mut out = ChannelStructure {
-        channel: c,
-        bins,
-        range: 0.0,
-        mean: f64::NAN,
-        fit_bins: Vec::new(),
-        trends: Vec::new(),
-        anomalies: Vec::new(),
+    let Some(obs) = Observed::of(&bins) else {
+        return ChannelStructure {
+            channel: c,
+            fit_bins: bins.clone(),
+            bins,
+            range: 0.0,
+            mean: f64::NAN,
+            trends: Vec::new(),
+            anomalies: Vec::new(),
+        };
     };
-    if observed.len() < 2 {
-        out.fit_bins = out.bins.clone();
-        return out;
-    }
-    let xs: Vec<f64> = observed.iter().map(|&i| out.bins[i]).collect();
-    let (mn, mx) = xs
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let range = mx - mn;
-    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-    out.range = range;
-    out.mean = mean;
     let bounds = bin_bounds(window.len(), cfg.n_bins);
     let mps = minutes_per_sample(window);
+    let mut fit_bins = bins.clone();
+    let anomalies = if obs.range > 0.0 {
+        find_anomalies(&bins, &obs, &bounds, mps, cfg, &mut fit_bins)
+    } else {
+        Vec::new()
+    };
+    let candidates = candidate_trends(&fit_bins, obs.range, cfg);
+    let mut trends = select_trends(candidates, obs.range, cfg);
+    if cfg.merge_trends {
+        trends = merge_trends(trends, &fit_bins, obs.range, cfg);
+    }
+    for t in &mut trends {
+        t.start_minute = bounds[t.start_bin] as f64 * mps;
+        t.end_minute = bounds[t.end_bin + 1] as f64 * mps;
+    }
+    ChannelStructure {
+        channel: c,
+        bins,
+        range: obs.range,
+        mean: obs.mean,
+        fit_bins,
+        trends,
+        anomalies,
+    }
+}
 
-    // Spikes and drops on the observed points (gaps joined).
-    let mut fit_series = out.bins.clone();
-    if range > 0.0 {
-        let params = |threshold: f64| PeakParams {
-            min_height: Some(threshold.next_up()),
-            distance: Some(cfg.peak_distance),
-            min_prominence: Some(cfg.peak_prominence_fraction * range),
-            min_width: None,
-            max_width: Some(cfg.peak_max_width),
-            rel_height: cfg.peak_rel_height,
-        };
-        let neg: Vec<f64> = xs.iter().map(|v| -v).collect();
-        let spikes = find_peaks(&xs, &params(mean + cfg.peak_height_fraction * range));
-        let drops = find_peaks(&neg, &params(-mean + cfg.peak_height_fraction * range));
-        for (kind, peaks) in [(AnomalyKind::Spike, spikes), (AnomalyKind::Drop, drops)] {
-            for p in peaks {
-                let bin = observed[p.index];
-                out.anomalies.push(Anomaly {
-                    kind,
-                    bin,
-                    minute: bin_minute(&bounds, bin, mps, cfg.anomaly_time),
-                    value: out.bins[bin],
-                    prominence: p.prominence,
-                    width: p.width,
-                });
-                if cfg.exclude_anomalies_from_trends {
-                    let lo = p.left_ip.ceil().max(0.0) as usize;
-                    let hi = (p.right_ip.floor() as usize).min(xs.len() - 1);
-                    for j in lo..=hi.max(lo) {
-                        fit_series[observed[j]] = f64::NAN;
-                    }
+/// Peaks of the observed points (spikes) and of their negation (drops),
+/// gaps joined; `obs.range` must be positive.
+fn spikes_and_drops(obs: &Observed, cfg: &StructuralConfig) -> [(AnomalyKind, Vec<Peak>); 2] {
+    let params = |threshold: f64| PeakParams {
+        min_height: Some(threshold.next_up()),
+        distance: Some(cfg.peak_distance),
+        min_prominence: Some(cfg.peak_prominence_fraction * obs.range),
+        min_width: None,
+        max_width: Some(cfg.peak_max_width),
+        rel_height: cfg.peak_rel_height,
+    };
+    let neg: Vec<f64> = obs.values.iter().map(|v| -v).collect();
+    let height = cfg.peak_height_fraction * obs.range;
+    let spikes = find_peaks(&obs.values, &params(obs.mean + height));
+    let drops = find_peaks(&neg, &params(-obs.mean + height));
+    [(AnomalyKind::Spike, spikes), (AnomalyKind::Drop, drops)]
+}
+
+/// The spikes and drops of `bins` (by bin), reported at the configured
+/// time of their bin. When so configured, the points each one spans are
+/// set to NaN in `fit_series`, leaving them out of trend fits.
+fn find_anomalies(
+    bins: &[f64],
+    obs: &Observed,
+    bounds: &[usize],
+    mps: f64,
+    cfg: &StructuralConfig,
+    fit_series: &mut [f64],
+) -> Vec<Anomaly> {
+    let mut anomalies = Vec::new();
+    for (kind, peaks) in spikes_and_drops(obs, cfg) {
+        for p in peaks {
+            let bin = obs.index[p.index];
+            anomalies.push(Anomaly {
+                kind,
+                bin,
+                minute: bin_minute(bounds, bin, mps, cfg.anomaly_time),
+                value: bins[bin],
+                prominence: p.prominence,
+                width: p.width,
+            });
+            if cfg.exclude_anomalies_from_trends {
+                let lo = p.left_ip.ceil().max(0.0) as usize;
+                let hi = (p.right_ip.floor() as usize).min(obs.values.len() - 1);
+                for j in lo..=hi.max(lo) {
+                    fit_series[obs.index[j]] = f64::NAN;
                 }
             }
         }
-        out.anomalies.sort_by_key(|a| a.bin);
     }
+    anomalies.sort_by_key(|a| a.bin);
+    anomalies
+}
 
-    // Candidate trend windows.
-    let nb = out.bins.len();
+/// Every window of every configured size (sliding with the configured
+/// overlap) that [`classify`] accepts, as a trend without minutes.
+fn candidate_trends(fit_series: &[f64], range: f64, cfg: &StructuralConfig) -> Vec<Trend> {
+    let nb = fit_series.len();
     let mut candidates = Vec::new();
     for (&w, &factor) in cfg.window_sizes.iter().zip(&cfg.slope_factors) {
         if w > nb {
@@ -268,7 +338,7 @@ fn analyse_bins(
         while start + w <= nb {
             let end = start + w - 1;
             if let Some((direction, slope, change)) =
-                classify(&fit_series, start, end, factor, range, cfg)
+                classify(fit_series, start, end, factor, range, cfg)
             {
                 candidates.push(Trend {
                     direction,
@@ -283,6 +353,12 @@ fn analyse_bins(
             start += step;
         }
     }
+    candidates
+}
+
+/// The best candidates, by start: at most `max_trends`, each overlapping
+/// every better one by less than `max_trend_overlap`.
+fn select_trends(mut candidates: Vec<Trend>, range: f64, cfg: &StructuralConfig) -> Vec<Trend> {
     // Rank: directional trends by steepness (|slope| / range, rounded so
     // that floating-point noise does not break ties), then longer windows,
     // then earlier starts; stable ones after them, longer first.
@@ -307,42 +383,45 @@ fn analyse_bins(
         }
     }
     kept.sort_by_key(|t| t.start_bin);
-    if cfg.merge_trends {
-        let factor = cfg
-            .window_sizes
-            .iter()
-            .zip(&cfg.slope_factors)
-            .max_by_key(|(w, _)| **w)
-            .map(|(_, f)| *f)
-            .unwrap_or(1.0);
-        let mut merged: Vec<Trend> = Vec::new();
-        for t in kept {
-            if let Some(last) = merged.last_mut() {
-                if last.direction == t.direction && t.start_bin <= last.end_bin + 1 {
-                    let end = t.end_bin.max(last.end_bin);
-                    if let Some((dir, slope, change)) =
-                        classify(&fit_series, last.start_bin, end, factor, range, cfg)
-                    {
-                        if dir == t.direction {
-                            last.end_bin = end;
-                            last.slope = slope;
-                            last.change = change;
-                            continue;
-                        }
+    kept
+}
+
+/// Merge neighbouring kept trends (by start) of the same direction that
+/// touch or overlap, when the merged span still classifies as that
+/// direction with the slope factor of the longest window size.
+fn merge_trends(
+    kept: Vec<Trend>,
+    fit_series: &[f64],
+    range: f64,
+    cfg: &StructuralConfig,
+) -> Vec<Trend> {
+    let factor = cfg
+        .window_sizes
+        .iter()
+        .zip(&cfg.slope_factors)
+        .max_by_key(|(w, _)| **w)
+        .map(|(_, f)| *f)
+        .unwrap_or(1.0);
+    let mut merged: Vec<Trend> = Vec::new();
+    for t in kept {
+        if let Some(last) = merged.last_mut() {
+            if last.direction == t.direction && t.start_bin <= last.end_bin + 1 {
+                let end = t.end_bin.max(last.end_bin);
+                if let Some((dir, slope, change)) =
+                    classify(fit_series, last.start_bin, end, factor, range, cfg)
+                {
+                    if dir == t.direction {
+                        last.end_bin = end;
+                        last.slope = slope;
+                        last.change = change;
+                        continue;
                     }
                 }
             }
-            merged.push(t);
         }
-        kept = merged;
+        merged.push(t);
     }
-    for t in &mut kept {
-        t.start_minute = bounds[t.start_bin] as f64 * mps;
-        t.end_minute = bounds[t.end_bin + 1] as f64 * mps;
-    }
-    out.trends = kept;
-    out.fit_bins = fit_series;
-    out
+    merged
 }
 
 /// One reported insight.

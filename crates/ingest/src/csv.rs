@@ -104,163 +104,229 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).trim().to_string()
 }
 
-fn parse_piece(data: &[u8], first_row: u64, ctx: &Ctx) -> Result<Block> {
-    let mut b = Block {
-        first_row,
-        ..Block::default()
-    };
-    let ncols = ctx.roles.len();
-    let mut prev_key: Option<(Vec<u8>, Vec<u8>)> = None;
-    let mut prev_label: Option<Vec<u8>> = None;
-    let mut row = first_row;
-    let mut subj: &[u8] = b"";
-    let mut rec: &[u8] = b"";
-    let mut owned_s: Vec<u8> = Vec::new();
-    let mut owned_r: Vec<u8> = Vec::new();
-    let mut label_cell: Vec<u8> = Vec::new();
-    for raw in data.split(|&c| c == b'\n') {
-        let line = strip_cr(raw);
-        if line.is_empty() {
-            row += 1;
-            continue;
+impl Ctx {
+    /// The location of cell `col` of `row`, for errors.
+    fn cell(&self, row: u64, col: usize) -> Location {
+        Location::file(&self.file)
+            .row(row)
+            .column(self.header[col].clone())
+    }
+
+    /// The error of a row with `got` fields where the header has another
+    /// number.
+    fn field_count_error(&self, row: u64, got: usize) -> Error {
+        Error::data(
+            Location::file(&self.file).row(row),
+            format!("{got} fields, but the header has {}", self.roles.len()),
+        )
+    }
+}
+
+/// Parse a channel cell: a value, or NaN for a missing one.
+///
+/// Errors (naming the cell): an infinity, or not a number.
+fn parse_channel(field: &[u8], ctx: &Ctx, row: u64, col: usize) -> Result<f32> {
+    match parse_f32(field) {
+        Num::Value(v) => Ok(v),
+        Num::Infinite => Err(Error::data(
+            ctx.cell(row, col),
+            format!(
+                "infinite value '{}' (use NaN or an empty cell for missing)",
+                text(field)
+            ),
+        )),
+        Num::Invalid => Err(Error::data(
+            ctx.cell(row, col),
+            format!("not a number: '{}'", text(field)),
+        )),
+    }
+}
+
+/// Parse a timestamp cell: a number (unit decided later) or an ISO-8601
+/// date-time (in ms), with the kind it was read as.
+///
+/// Errors (naming the cell): a missing timestamp, or not a timestamp.
+fn parse_timestamp(field: &[u8], ctx: &Ctx, row: u64, col: usize) -> Result<(f64, TsKind)> {
+    if let Some(t) = parse_f64(field) {
+        Ok((t, TsKind::Number))
+    } else if let Some(t) = parse_iso8601_ms(field) {
+        Ok((t, TsKind::Iso))
+    } else if is_missing_token(field.trim_ascii()) {
+        Err(Error::data(ctx.cell(row, col), "missing timestamp"))
+    } else {
+        Err(Error::data(
+            ctx.cell(row, col),
+            format!(
+                "not a timestamp: '{}' (expected epoch ms, epoch s or ISO-8601)",
+                text(field)
+            ),
+        ))
+    }
+}
+
+/// The subject and recording cells of one row (`None` without such a
+/// column).
+#[derive(Default)]
+struct RowKeys<'l> {
+    subject: Option<Cow<'l, [u8]>>,
+    recording: Option<Cow<'l, [u8]>>,
+}
+
+/// Turns the lines of one piece into a [`Block`], recording runs of keys
+/// and labels.
+struct PieceParser<'c> {
+    ctx: &'c Ctx,
+    block: Block,
+    /// Trimmed subject and recording of the last key run.
+    prev_key: Option<(Vec<u8>, Vec<u8>)>,
+    /// Trimmed label cell of the last label run.
+    prev_label: Option<Vec<u8>>,
+    /// Trimmed label cell of the current row.
+    label_cell: Vec<u8>,
+}
+
+impl<'c> PieceParser<'c> {
+    fn new(ctx: &'c Ctx, first_row: u64) -> Self {
+        Self {
+            ctx,
+            block: Block {
+                first_row,
+                ..Block::default()
+            },
+            prev_key: None,
+            prev_label: None,
+            label_cell: Vec::new(),
         }
-        let loc = |col: usize| {
-            Location::file(&ctx.file)
-                .row(row)
-                .column(ctx.header[col].clone())
-        };
-        let base = b.values.len();
-        b.values.resize(base + ctx.nchan, f32::NAN);
+    }
+
+    /// Add the non-empty `line` at `row` as the block's next row.
+    ///
+    /// Errors (naming file, row and column): a wrong number of fields or a
+    /// bad cell.
+    fn push_row(&mut self, line: &[u8], row: u64) -> Result<()> {
+        let keys = self.parse_cells(line, row)?;
+        let offset = self.block.n;
+        if self.ctx.has_keys {
+            self.push_key_run(offset, &keys);
+        }
+        if self.ctx.has_label {
+            self.push_label_run(offset);
+        }
+        self.block.n += 1;
+        Ok(())
+    }
+
+    /// Parse the fields of `line` by their roles: channel values (NaN when
+    /// missing) and the timestamp into the block, the label into
+    /// `label_cell`. Returns the subject and recording cells.
+    ///
+    /// Errors: a wrong number of fields, or a bad channel or time cell.
+    fn parse_cells<'l>(&mut self, line: &'l [u8], row: u64) -> Result<RowKeys<'l>> {
+        let ctx = self.ctx;
+        let ncols = ctx.roles.len();
+        let base = self.block.values.len();
+        self.block.values.resize(base + ctx.nchan, f32::NAN);
+        let mut keys = RowKeys::default();
         let mut pos = Some(0usize);
         let mut col = 0usize;
-        let mut subj_set = false;
-        let mut rec_set = false;
         while let Some(p) = pos {
             if col >= ncols {
-                return Err(Error::data(
-                    Location::file(&ctx.file).row(row),
-                    format!(
-                        "{} fields, but the header has {ncols}",
-                        split_fields(line, ctx.delim).len()
-                    ),
-                ));
+                let got = split_fields(line, ctx.delim).len();
+                return Err(ctx.field_count_error(row, got));
             }
             let (field, next) = next_field(line, p, ctx.delim);
             match ctx.roles[col] {
                 Role::Skip => {}
-                Role::Channel(j) => match parse_f32(&field) {
-                    Num::Value(v) => b.values[base + j] = v,
-                    Num::Infinite => {
-                        return Err(Error::data(
-                            loc(col),
-                            format!(
-                                "infinite value '{}' (use NaN or an empty cell for missing)",
-                                text(&field)
-                            ),
-                        ))
-                    }
-                    Num::Invalid => {
-                        return Err(Error::data(
-                            loc(col),
-                            format!("not a number: '{}'", text(&field)),
-                        ))
-                    }
-                },
+                Role::Channel(j) => {
+                    self.block.values[base + j] = parse_channel(&field, ctx, row, col)?;
+                }
                 Role::Time => {
-                    let (t, kind) = if let Some(t) = parse_f64(&field) {
-                        (t, TsKind::Number)
-                    } else if let Some(t) = parse_iso8601_ms(&field) {
-                        (t, TsKind::Iso)
-                    } else if is_missing_token(field.trim_ascii()) {
-                        return Err(Error::data(loc(col), "missing timestamp"));
-                    } else {
-                        return Err(Error::data(
-                            loc(col),
-                            format!(
-                                "not a timestamp: '{}' (expected epoch ms, epoch s or ISO-8601)",
-                                text(&field)
-                            ),
-                        ));
-                    };
-                    match b.ts_kind {
-                        None => b.ts_kind = Some(kind),
-                        Some(k) if k != kind && b.ts_mixed.is_none() => {
-                            b.ts_mixed = Some((row, kind))
-                        }
-                        _ => {}
-                    }
-                    b.ts.push(t);
+                    let (t, kind) = parse_timestamp(&field, ctx, row, col)?;
+                    self.push_timestamp(t, kind, row);
                 }
-                Role::Subject => {
-                    subj_set = true;
-                    match field {
-                        Cow::Borrowed(s) => subj = s,
-                        Cow::Owned(o) => {
-                            owned_s = o;
-                            subj = b"";
-                        }
-                    }
-                }
-                Role::Recording => {
-                    rec_set = true;
-                    match field {
-                        Cow::Borrowed(s) => rec = s,
-                        Cow::Owned(o) => {
-                            owned_r = o;
-                            rec = b"";
-                        }
-                    }
-                }
+                Role::Subject => keys.subject = Some(field),
+                Role::Recording => keys.recording = Some(field),
                 Role::Label => {
-                    label_cell.clear();
-                    label_cell.extend_from_slice(field.trim_ascii());
+                    self.label_cell.clear();
+                    self.label_cell.extend_from_slice(field.trim_ascii());
                 }
             }
             col += 1;
             pos = next;
         }
         if col < ncols {
-            return Err(Error::data(
-                Location::file(&ctx.file).row(row),
-                format!("{col} fields, but the header has {ncols}"),
+            return Err(ctx.field_count_error(row, col));
+        }
+        Ok(keys)
+    }
+
+    /// Add a timestamp, noting the block's first kind and the first row of
+    /// another kind.
+    fn push_timestamp(&mut self, t: f64, kind: TsKind, row: u64) {
+        let b = &mut self.block;
+        match b.ts_kind {
+            None => b.ts_kind = Some(kind),
+            Some(k) if k != kind && b.ts_mixed.is_none() => b.ts_mixed = Some((row, kind)),
+            _ => {}
+        }
+        b.ts.push(t);
+    }
+
+    /// Start a key run at `offset` when the row's (trimmed) subject or
+    /// recording differs from the previous row's.
+    fn push_key_run(&mut self, offset: usize, keys: &RowKeys<'_>) {
+        let s = keys.subject.as_deref().unwrap_or(b"").trim_ascii();
+        let r = keys.recording.as_deref().unwrap_or(b"").trim_ascii();
+        let changed = match &self.prev_key {
+            Some((ps, pr)) => ps.as_slice() != s || pr.as_slice() != r,
+            None => true,
+        };
+        if changed {
+            self.prev_key = Some((s.to_vec(), r.to_vec()));
+            self.block.keys.push((
+                offset,
+                keys.subject.is_some().then(|| text(s)),
+                keys.recording.is_some().then(|| text(r)),
             ));
         }
-        let offset = b.n;
-        if ctx.has_keys {
-            let s: &[u8] = if subj.is_empty() { &owned_s } else { subj };
-            let r: &[u8] = if rec.is_empty() { &owned_r } else { rec };
-            let s = s.trim_ascii();
-            let r = r.trim_ascii();
-            let changed = match &prev_key {
-                Some((ps, pr)) => ps.as_slice() != s || pr.as_slice() != r,
-                None => true,
-            };
-            if changed {
-                prev_key = Some((s.to_vec(), r.to_vec()));
-                b.keys
-                    .push((offset, subj_set.then(|| text(s)), rec_set.then(|| text(r))));
-            }
-            owned_s.clear();
-            owned_r.clear();
-            subj = b"";
-            rec = b"";
-        }
-        if ctx.has_label {
-            let changed = prev_label.as_deref() != Some(label_cell.as_slice());
-            if changed {
-                let l = (!is_missing_token(&label_cell))
-                    .then(|| Arc::<str>::from(String::from_utf8_lossy(&label_cell).as_ref()));
-                b.labels.push((offset, l));
-                prev_label = Some(label_cell.clone());
-            }
-        }
-        b.n += 1;
-        row += 1;
     }
-    if !ctx.has_time {
-        b.ts.clear();
+
+    /// Start a label run at `offset` when the row's label cell differs from
+    /// the previous row's (a missing-value cell is no label).
+    fn push_label_run(&mut self, offset: usize) {
+        let cell = &self.label_cell;
+        if self.prev_label.as_deref() != Some(cell.as_slice()) {
+            let l = (!is_missing_token(cell))
+                .then(|| Arc::<str>::from(String::from_utf8_lossy(cell).as_ref()));
+            self.block.labels.push((offset, l));
+            self.prev_label = Some(cell.clone());
+        }
     }
-    Ok(b)
+
+    /// The finished block (timestamps dropped when the file has no time
+    /// column).
+    fn finish(mut self) -> Block {
+        if !self.ctx.has_time {
+            self.block.ts.clear();
+        }
+        self.block
+    }
+}
+
+/// Parse one piece of whole lines (without its final newline) whose first
+/// line is file row `first_row`. Empty lines are skipped but counted.
+///
+/// Errors (naming file, row and column): a wrong number of fields or a bad
+/// cell.
+fn parse_piece(data: &[u8], first_row: u64, ctx: &Ctx) -> Result<Block> {
+    let mut parser = PieceParser::new(ctx, first_row);
+    for (row, raw) in (first_row..).zip(data.split(|&c| c == b'\n')) {
+        let line = strip_cr(raw);
+        if !line.is_empty() {
+            parser.push_row(line, row)?;
+        }
+    }
+    Ok(parser.finish())
 }
 
 impl CsvSource {

@@ -581,105 +581,202 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
     opts.validate()?;
     let inputs = stream_inputs(opts)?;
     let intervals = opts.labels.as_ref().map(IntervalLabels::read).transpose()?;
-    let len = opts.window.len();
-    let hop = opts.window.hop();
-    let rate = opts.window.rate_hz;
-    // Channels: those of each stream's first file, in stream order.
-    let mut channels = Vec::new();
-    for inp in &inputs {
-        let src = open_source(&inp.files[0], inp.root.as_deref(), &inp.spec)?;
-        channels.extend_from_slice(src.channels());
+    let per_stream = stream_channels(&inputs)?;
+    let channels = per_stream.concat();
+    let meta = store_meta(opts, &channels)?;
+    let mut ctx = Ctx::new(opts, channels.len(), intervals.as_ref());
+    let mut output = Output::create(out, meta, channels.len())?;
+    let stats = if inputs.len() == 1 {
+        run_single_stream(&mut ctx, &inputs[0], &channels, &mut output)?
+    } else {
+        let widths = per_stream.iter().map(Vec::len).collect();
+        run_multi_stream(&mut ctx, &inputs, widths, &mut output)?
+    };
+    if let Some(iv) = &intervals {
+        iv.check_overlap(stats.span)?;
     }
-    let mut meta = StoreMeta::new(channels.clone(), len, rate);
-    meta.source = opts
-        .input
-        .path
-        .as_ref()
-        .or(opts.streams.first().map(|s| &s.path))
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    if output.windows == 0 {
+        return Err(no_windows_error(opts, &stats));
+    }
+    let store = output.finish(&stats)?;
+    Ok(IngestSummary::new(out, store, &stats, started))
+}
+
+/// The channels of each stream: those of its first file, in stream order.
+///
+/// Errors: the first file of a stream cannot be opened.
+fn stream_channels(inputs: &[StreamInput]) -> Result<Vec<Vec<ChannelSpec>>> {
+    inputs
+        .iter()
+        .map(|inp| {
+            let src = open_source(&inp.files[0], inp.root.as_deref(), &inp.spec)?;
+            Ok(src.channels().to_vec())
+        })
+        .collect()
+}
+
+/// The metadata a new store starts with: channels, window length, rate,
+/// source, split and the options themselves (under `extra.ingest`).
+///
+/// Errors: the options cannot be serialised to JSON.
+fn store_meta(opts: &IngestOptions, channels: &[ChannelSpec]) -> Result<StoreMeta> {
+    let mut meta = StoreMeta::new(channels.to_vec(), opts.window.len(), opts.window.rate_hz);
+    meta.source = meta_source(opts).display().to_string();
     meta.split = Some(opts.split.clone());
     meta.extra.insert(
         "ingest".into(),
         serde_json::to_value(opts).map_err(|e| Error::param("options", e.to_string()))?,
     );
-    let mut ctx = Ctx {
-        opts,
-        len,
-        hop,
-        rate,
-        dt: 1000.0 / rate,
-        channels: channels.len(),
-        subject_splits: None,
-        grid_len: HashMap::new(),
-        intervals: intervals.as_ref(),
-    };
-    let mut output = Output {
-        writer: StoreWriter::create(out, meta)?,
-        acc: NormAccumulator::new(channels.len()),
-        labels: BTreeSet::new(),
-        windows: 0,
-    };
+    Ok(meta)
+}
+
+impl<'a> Ctx<'a> {
+    /// A context without grid lengths or subject splits (the first pass
+    /// fills those in).
+    fn new(
+        opts: &'a IngestOptions,
+        channels: usize,
+        intervals: Option<&'a IntervalLabels>,
+    ) -> Self {
+        let rate = opts.window.rate_hz;
+        Self {
+            opts,
+            len: opts.window.len(),
+            hop: opts.window.hop(),
+            rate,
+            dt: 1000.0 / rate,
+            channels,
+            subject_splits: None,
+            grid_len: HashMap::new(),
+            intervals,
+        }
+    }
+
+    /// Record the grid length of recording `key`, spanning `first..=last` ms.
+    fn set_span(&mut self, key: &Key, first: f64, last: f64) {
+        let n = self.grid_len(first, last);
+        self.grid_len.insert(key.clone(), n);
+    }
+
+    /// Assign `subjects` to splits by the options' subject ratios.
+    ///
+    /// Errors: those of [`SplitSpec::assign_subjects`].
+    fn assign_subjects<S: AsRef<str>>(&mut self, subjects: &[S]) -> Result<()> {
+        self.subject_splits = Some(self.opts.split.assign_subjects(subjects)?);
+        Ok(())
+    }
+}
+
+/// First pass over a single stream: the grid length of each recording (time
+/// split) and the split of each subject (subject ratios). Only the key and
+/// time columns are read, and only when a subject column or a time split
+/// needs them; otherwise subjects come from the file names.
+///
+/// Errors: a file cannot be read, or the subjects cannot be split.
+fn plan_single_stream(ctx: &mut Ctx<'_>, inp: &StreamInput) -> Result<()> {
+    let root = inp.root.as_deref();
+    let time_split = matches!(ctx.opts.split, SplitSpec::TimeRatios { .. });
+    let ratio_split = matches!(ctx.opts.split, SplitSpec::SubjectRatios { .. });
+    if time_split || (ratio_split && inp.spec.subject_column.is_some()) {
+        let keys = scan(&inp.files, root, &inp.spec)?;
+        for (k, a, b) in &keys {
+            ctx.set_span(k, *a, *b);
+        }
+        let subjects: Vec<&str> = keys.iter().map(|k| k.0 .0.as_str()).collect();
+        if ratio_split {
+            ctx.assign_subjects(&subjects)?;
+        }
+        if !time_split {
+            ctx.grid_len.clear();
+        }
+    } else if ratio_split {
+        let subjects: Vec<String> = inp
+            .files
+            .iter()
+            .map(|f| default_keys(f, root, &inp.spec).0)
+            .collect();
+        ctx.assign_subjects(&subjects)?;
+    }
+    Ok(())
+}
+
+/// Ingest a single stream: plan, then stream its file (or its files, in
+/// parallel groups, in file order) into `output`. Returns the counts.
+///
+/// Errors: a file cannot be read or differs in channels, a subject has no
+/// split, or the store cannot be written.
+fn run_single_stream(
+    ctx: &mut Ctx<'_>,
+    inp: &StreamInput,
+    channels: &[ChannelSpec],
+    output: &mut Output,
+) -> Result<Stats> {
+    plan_single_stream(ctx, inp)?;
+    let ctx = &*ctx;
+    let root = inp.root.as_deref();
     let mut stats = Stats::default();
-    if inputs.len() == 1 {
-        let inp = &inputs[0];
-        let root = inp.root.as_deref();
-        let time_split = matches!(opts.split, SplitSpec::TimeRatios { .. });
-        let ratio_split = matches!(opts.split, SplitSpec::SubjectRatios { .. });
-        if time_split || (ratio_split && inp.spec.subject_column.is_some()) {
-            let keys = scan(&inp.files, root, &inp.spec)?;
-            for (k, a, b) in &keys {
-                let n = ctx.grid_len(*a, *b);
-                ctx.grid_len.insert(k.clone(), n);
-            }
-            let subjects: Vec<&str> = keys.iter().map(|k| k.0 .0.as_str()).collect();
-            if ratio_split {
-                ctx.subject_splits = Some(opts.split.assign_subjects(&subjects)?);
-            }
-            if !time_split {
-                ctx.grid_len.clear();
-            }
-        } else if ratio_split {
-            let subjects: Vec<String> = inp
-                .files
-                .iter()
-                .map(|f| default_keys(f, root, &inp.spec).0)
-                .collect();
-            ctx.subject_splits = Some(opts.split.assign_subjects(&subjects)?);
-        }
-        let ctx = &ctx;
-        if inp.files.len() == 1 {
-            let s = process_file(ctx, &inp.files[0], root, &inp.spec, &channels, &mut |ws| {
-                output.write(ws)
-            })?;
+    if let [file] = inp.files.as_slice() {
+        let s = process_file(ctx, file, root, &inp.spec, channels, &mut |ws| {
+            output.write(ws)
+        })?;
+        stats.merge(&s);
+        return Ok(stats);
+    }
+    write_in_groups(&inp.files, &mut stats, output, |f| {
+        let mut ws = Vec::new();
+        let s = process_file(ctx, f, root, &inp.spec, channels, &mut |mut b| {
+            ws.append(&mut b);
+            Ok(())
+        })?;
+        Ok((ws, s))
+    })?;
+    Ok(stats)
+}
+
+/// Run `work` over `items` in parallel, a few at a time, writing each
+/// item's windows to `output` and merging its counts into `stats` in item
+/// order (so the store does not depend on the thread count).
+///
+/// Errors: the first error of `work` (in item order) or of the store.
+fn write_in_groups<T: Sync>(
+    items: &[T],
+    stats: &mut Stats,
+    output: &mut Output,
+    work: impl Fn(&T) -> Result<(Vec<Window>, Stats)> + Sync,
+) -> Result<()> {
+    let group = rayon::current_num_threads().max(1) * 2;
+    for chunk in items.chunks(group) {
+        let results: Vec<Result<(Vec<Window>, Stats)>> = chunk.par_iter().map(&work).collect();
+        for r in results {
+            let (ws, s) = r?;
             stats.merge(&s);
-        } else {
-            let group = rayon::current_num_threads().max(1) * 2;
-            for chunk in inp.files.chunks(group) {
-                let results: Vec<Result<(Vec<Window>, Stats)>> = chunk
-                    .par_iter()
-                    .map(|f| {
-                        let mut ws = Vec::new();
-                        let s = process_file(ctx, f, root, &inp.spec, &channels, &mut |mut b| {
-                            ws.append(&mut b);
-                            Ok(())
-                        })?;
-                        Ok((ws, s))
-                    })
-                    .collect();
-                for r in results {
-                    let (ws, s) = r?;
-                    stats.merge(&s);
-                    output.write(ws)?;
-                }
-            }
+            output.write(ws)?;
         }
-    } else {
-        // Several streams: read each whole, align recordings onto one grid.
+    }
+    Ok(())
+}
+
+/// Several streams of the same recordings, each read whole.
+struct Streams<'a> {
+    inputs: &'a [StreamInput],
+    /// Channels of each stream.
+    widths: Vec<usize>,
+    /// Recordings in order of first appearance.
+    order: Vec<Key>,
+    /// Per stream: its recordings.
+    maps: Vec<HashMap<Key, Whole>>,
+}
+
+impl<'a> Streams<'a> {
+    /// Read every stream whole, counting its files and rows into `stats`.
+    ///
+    /// Errors: a file cannot be read, or a recording is in two files of
+    /// one stream.
+    fn read(inputs: &'a [StreamInput], widths: Vec<usize>, stats: &mut Stats) -> Result<Self> {
         let mut order: Vec<Key> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut maps = Vec::new();
-        for inp in &inputs {
+        for inp in inputs {
             let (o, m, rows) = read_whole(inp)?;
             stats.rows += rows;
             stats.files += inp.files.len();
@@ -690,106 +787,153 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
             }
             maps.push(m);
         }
-        let span = |k: &Key| {
-            let mut lo = f64::INFINITY;
-            let mut hi = f64::NEG_INFINITY;
-            for m in &maps {
-                if let Some(w) = m.get(k) {
-                    if let (Some(a), Some(b)) = (w.times.first(), w.times.last()) {
-                        lo = lo.min(*a);
-                        hi = hi.max(*b);
-                    }
+        Ok(Self {
+            inputs,
+            widths,
+            order,
+            maps,
+        })
+    }
+
+    /// First and last time (ms) of recording `k` over all streams
+    /// (`(inf, -inf)` when no stream has samples of it).
+    fn span(&self, k: &Key) -> (f64, f64) {
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for m in &self.maps {
+            if let Some(w) = m.get(k) {
+                if let (Some(a), Some(b)) = (w.times.first(), w.times.last()) {
+                    lo = lo.min(*a);
+                    hi = hi.max(*b);
                 }
             }
-            (lo, hi)
-        };
-        for k in &order {
-            let (a, b) = span(k);
-            let n = ctx.grid_len(a, b);
-            ctx.grid_len.insert(k.clone(), n);
         }
-        if let SplitSpec::SubjectRatios { .. } = opts.split {
-            let subjects: Vec<&str> = order.iter().map(|k| k.0.as_str()).collect();
-            ctx.subject_splits = Some(opts.split.assign_subjects(&subjects)?);
-        }
-        let ctx = &ctx;
-        let mut stream_widths = Vec::new();
-        for inp in &inputs {
-            let src = open_source(&inp.files[0], inp.root.as_deref(), &inp.spec)?;
-            stream_widths.push(src.channels().len());
-        }
-        let group = rayon::current_num_threads().max(1) * 2;
-        for chunk in order.chunks(group) {
-            let results: Vec<Result<(Vec<Window>, Stats)>> = chunk
-                .par_iter()
-                .map(|k| {
-                    let (t0, _) = span(k);
-                    let total = ctx.grid_len[k];
-                    let mut combined = Grid::new(ctx.channels);
-                    combined.values = vec![f32::NAN; total * ctx.channels];
-                    combined.labels = vec![None; total];
-                    let mut offset = 0;
-                    for (s, inp) in inputs.iter().enumerate() {
-                        let c = stream_widths[s];
-                        if let Some(w) = maps[s].get(k) {
-                            let mut r = Resampler::new(t0, ctx.rate, c, inp.gap_s);
-                            let mut g = Grid::new(c);
-                            for (i, &t) in w.times.iter().enumerate() {
-                                r.push(
-                                    t,
-                                    &w.values[i * c..(i + 1) * c],
-                                    w.labels.get(i).and_then(|l| l.as_ref()),
-                                    &mut g,
-                                );
-                            }
-                            r.finish(Some(total), &mut g);
-                            for row in 0..total {
-                                combined.values
-                                    [row * ctx.channels + offset..row * ctx.channels + offset + c]
-                                    .copy_from_slice(&g.values[row * c..(row + 1) * c]);
-                            }
-                            if s == 0 {
-                                combined.labels = g.labels;
-                            }
-                        }
-                        offset += c;
-                    }
-                    let mut p = RecProc::new(ctx, k.clone(), t0, ctx.channels, 0.0);
-                    p.grid = combined;
-                    let mut ws = Vec::new();
-                    p.drain(&mut ws)?;
-                    let mut s = p.finish(None, &mut ws)?;
-                    s.rows = 0;
-                    Ok((ws, s))
-                })
-                .collect();
-            for r in results {
-                let (ws, s) = r?;
-                stats.merge(&s);
-                output.write(ws)?;
+        (lo, hi)
+    }
+
+    /// The `total` rows from `t0` of recording `k`, every stream resampled
+    /// and its channels placed side by side (NaN where a stream lacks the
+    /// recording); the labels are those of the first stream.
+    fn aligned_grid(&self, ctx: &Ctx<'_>, k: &Key, t0: f64, total: usize) -> Grid {
+        let width = ctx.channels;
+        let mut combined = Grid::new(width);
+        combined.values = vec![f32::NAN; total * width];
+        combined.labels = vec![None; total];
+        let mut offset = 0;
+        for (s, inp) in self.inputs.iter().enumerate() {
+            let c = self.widths[s];
+            if let Some(w) = self.maps[s].get(k) {
+                let g = resample_whole(w, t0, ctx.rate, c, inp.gap_s, total);
+                for row in 0..total {
+                    combined.values[row * width + offset..row * width + offset + c]
+                        .copy_from_slice(&g.values[row * c..(row + 1) * c]);
+                }
+                if s == 0 {
+                    combined.labels = g.labels;
+                }
             }
+            offset += c;
         }
+        combined
     }
-    if let Some(iv) = &intervals {
-        iv.check_overlap(stats.span)?;
+
+    /// The windows and counts of recording `k` (rows are counted when the
+    /// streams are read, so they are 0 here).
+    ///
+    /// Errors: a window cannot be made or its subject has no split.
+    fn windows_of(&self, ctx: &Ctx<'_>, k: &Key) -> Result<(Vec<Window>, Stats)> {
+        let (t0, _) = self.span(k);
+        let mut p = RecProc::new(ctx, k.clone(), t0, ctx.channels, 0.0);
+        p.grid = self.aligned_grid(ctx, k, t0, ctx.grid_len[k]);
+        let mut ws = Vec::new();
+        p.drain(&mut ws)?;
+        let mut s = p.finish(None, &mut ws)?;
+        s.rows = 0;
+        Ok((ws, s))
     }
-    if output.windows == 0 {
-        let what = meta_source(opts);
-        return Err(Error::data(
-            Location::file(what),
-            format!(
-                "no windows: {} recording(s), {} shorter than a window of {} s, {} dropped as mixed-label, {} as too missing",
-                stats.recordings, stats.too_short, opts.window.size_s, stats.dropped_mixed, stats.dropped_missing
-            ),
-        ));
+}
+
+/// Resample one stream's whole recording (`width` channels) onto the first
+/// `total` rows of the grid that starts at `t0`.
+fn resample_whole(w: &Whole, t0: f64, rate: f64, width: usize, gap_s: f64, total: usize) -> Grid {
+    let mut r = Resampler::new(t0, rate, width, gap_s);
+    let mut g = Grid::new(width);
+    for (i, &t) in w.times.iter().enumerate() {
+        r.push(
+            t,
+            &w.values[i * width..(i + 1) * width],
+            w.labels.get(i).and_then(|l| l.as_ref()),
+            &mut g,
+        );
     }
-    let Output {
-        mut writer,
-        acc,
-        labels,
-        ..
-    } = output;
-    {
+    r.finish(Some(total), &mut g);
+    g
+}
+
+/// Ingest several streams: read each whole, put every recording onto one
+/// grid spanning all streams, split subjects (subject ratios), and write
+/// the windows to `output` in order of first appearance. Returns the counts.
+///
+/// Errors: a file cannot be read, a recording is in two files of one
+/// stream, a subject has no split, or the store cannot be written.
+fn run_multi_stream(
+    ctx: &mut Ctx<'_>,
+    inputs: &[StreamInput],
+    widths: Vec<usize>,
+    output: &mut Output,
+) -> Result<Stats> {
+    let mut stats = Stats::default();
+    let streams = Streams::read(inputs, widths, &mut stats)?;
+    for k in &streams.order {
+        let (a, b) = streams.span(k);
+        ctx.set_span(k, a, b);
+    }
+    if let SplitSpec::SubjectRatios { .. } = ctx.opts.split {
+        let subjects: Vec<&str> = streams.order.iter().map(|k| k.0.as_str()).collect();
+        ctx.assign_subjects(&subjects)?;
+    }
+    let ctx = &*ctx;
+    write_in_groups(&streams.order, &mut stats, output, |k| {
+        streams.windows_of(ctx, k)
+    })?;
+    Ok(stats)
+}
+
+/// The error of an ingest that made no window, with the reasons counted.
+fn no_windows_error(opts: &IngestOptions, stats: &Stats) -> Error {
+    Error::data(
+        Location::file(meta_source(opts)),
+        format!(
+            "no windows: {} recording(s), {} shorter than a window of {} s, {} dropped as mixed-label, {} as too missing",
+            stats.recordings, stats.too_short, opts.window.size_s, stats.dropped_mixed, stats.dropped_missing
+        ),
+    )
+}
+
+impl Output {
+    /// Start writing a store of `channels` channels at `out`.
+    ///
+    /// Errors: the store file cannot be created.
+    fn create(out: &Path, meta: StoreMeta, channels: usize) -> Result<Self> {
+        Ok(Self {
+            writer: StoreWriter::create(out, meta)?,
+            acc: NormAccumulator::new(channels),
+            labels: BTreeSet::new(),
+            windows: 0,
+        })
+    }
+
+    /// Complete the store's metadata (normalisation, label vocabulary,
+    /// `extra.ingest_stats`) and finish it. Returns the store's summary.
+    ///
+    /// Errors: the store cannot be finished.
+    fn finish(self, stats: &Stats) -> Result<StoreSummary> {
+        let Self {
+            mut writer,
+            acc,
+            labels,
+            ..
+        } = self;
         let m = writer.meta_mut();
         m.normalisation = Some(acc.finish());
         m.labels = LabelVocab::sorted(labels);
@@ -802,19 +946,25 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
             "rows": stats.rows,
         });
         m.extra.insert("ingest_stats".into(), extra);
+        writer.finish()
     }
-    let store = writer.finish()?;
-    Ok(IngestSummary {
-        out: out.to_path_buf(),
-        store,
-        files: stats.files,
-        recordings: stats.recordings,
-        too_short: stats.too_short,
-        dropped_mixed: stats.dropped_mixed,
-        dropped_missing: stats.dropped_missing,
-        rows: stats.rows,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+}
+
+impl IngestSummary {
+    /// The summary of an ingest into `out` that began at `started`.
+    fn new(out: &Path, store: StoreSummary, stats: &Stats, started: Instant) -> Self {
+        Self {
+            out: out.to_path_buf(),
+            store,
+            files: stats.files,
+            recordings: stats.recordings,
+            too_short: stats.too_short,
+            dropped_mixed: stats.dropped_mixed,
+            dropped_missing: stats.dropped_missing,
+            rows: stats.rows,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
 }
 
 fn meta_source(opts: &IngestOptions) -> PathBuf {
