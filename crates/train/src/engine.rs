@@ -140,6 +140,38 @@ pub fn resume_from(
     Ok(state)
 }
 
+/// The progress a run starts from: fresh, or with `resume` the run
+/// directory's checkpoint loaded into `vs` and `opt`, after `same` accepted
+/// its recorded `config.json` (a refusal is an error naming the checkpoint
+/// and saying it was written with a different `what`).
+pub fn initial_state<C: serde::de::DeserializeOwned>(
+    out: &Path,
+    resume: bool,
+    vs: &mut VarStore,
+    opt: &mut AdamW,
+    total_steps: u64,
+    what: &str,
+    same: impl FnOnce(&C) -> bool,
+) -> Result<TrainState> {
+    if !resume {
+        return Ok(TrainState {
+            total_steps,
+            ..TrainState::default()
+        });
+    }
+    resume_from(out, vs, opt, total_steps, |dir| {
+        let saved: C = checkpoint::read_json(dir, checkpoint::CONFIG_FILE)?;
+        if same(&saved) {
+            Ok(())
+        } else {
+            Err(TrainError::checkpoint(
+                dir,
+                format!("--resume: the checkpoint was written with a different {what}"),
+            ))
+        }
+    })
+}
+
 /// Run the loop from `state` (fresh or resumed) to the end or `stop_after`,
 /// training the variables of `vs` with `opt`; `ckpt_config` is written as
 /// each checkpoint's `config.json`.

@@ -8,10 +8,8 @@ use tch::{nn, Device};
 use wearlang_core::Split;
 use wearlang_encoders::MaskedAutoencoder;
 
-use wearlang_models::checkpoint::{self, CONFIG_FILE};
 use wearlang_models::{
-    load_training_windows, step_seed, PretrainCheckpointConfig, PretrainConfig, TrainState,
-    WindowSet,
+    load_training_windows, step_seed, PretrainCheckpointConfig, PretrainConfig, WindowSet,
 };
 use wearlang_optim::AdamW;
 
@@ -99,26 +97,19 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
     let mut vs = nn::VarStore::new(device);
     let model = MaskedAutoencoder::new(vs.root(), &model_cfg)?;
     let mut opt = AdamW::new(&vs, cfg.optim.clone())?;
-    let state = if opts.resume {
-        engine::resume_from(&opts.out, &mut vs, &mut opt, total, |dir| {
-            let saved: PretrainCheckpointConfig = checkpoint::read_json(dir, CONFIG_FILE)?;
-            if saved.model != model_cfg
-                || saved.run.seed != cfg.seed
-                || saved.run.batch_size != cfg.batch_size
-            {
-                return Err(TrainError::checkpoint(
-                    dir,
-                    "--resume: the checkpoint was written with a different model, seed or batch size",
-                ));
-            }
-            Ok(())
-        })?
-    } else {
-        TrainState {
-            total_steps: total,
-            ..TrainState::default()
-        }
-    };
+    let state = engine::initial_state(
+        &opts.out,
+        opts.resume,
+        &mut vs,
+        &mut opt,
+        total,
+        "model, seed or batch size",
+        |saved: &PretrainCheckpointConfig| {
+            saved.model == model_cfg
+                && saved.run.seed == cfg.seed
+                && saved.run.batch_size == cfg.batch_size
+        },
+    )?;
     let loop_cfg = LoopConfig {
         seed: cfg.seed,
         items: n,

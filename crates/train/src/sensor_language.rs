@@ -4,12 +4,11 @@
 
 use tch::{Device, Tensor};
 
-use wearlang_models::checkpoint::{self, CONFIG_FILE};
 use wearlang_models::sensor_language::{
     resolve_minilm_dir, Batch, SensorLanguageCheckpointConfig, SensorLanguageConfig,
     SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, TextSampler,
 };
-use wearlang_models::{load_training_windows, step_seed, TrainState, WindowSet};
+use wearlang_models::{load_training_windows, step_seed, WindowSet};
 use wearlang_optim::AdamW;
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
@@ -174,28 +173,21 @@ pub fn train_sensor_language(
         labels: train.meta.labels.labels().to_vec(),
         store: opts.store.clone(),
     };
-    let state = if opts.resume {
-        engine::resume_from(&opts.out, &mut model.vs, &mut opt, total, |dir| {
-            let saved: SensorLanguageCheckpointConfig = checkpoint::read_json(dir, CONFIG_FILE)?;
-            if saved.kind != "sensor_language"
-                || saved.model != ckpt_cfg.model
-                || saved.text != ckpt_cfg.text
-                || saved.run.seed != cfg.seed
-                || saved.run.batch_size != cfg.batch_size
-            {
-                return Err(TrainError::checkpoint(
-                    dir,
-                    "--resume: the checkpoint was written with a different model, text model, seed or batch size",
-                ));
-            }
-            Ok(())
-        })?
-    } else {
-        TrainState {
-            total_steps: total,
-            ..TrainState::default()
-        }
-    };
+    let state = engine::initial_state(
+        &opts.out,
+        opts.resume,
+        &mut model.vs,
+        &mut opt,
+        total,
+        "model, text model, seed or batch size",
+        |saved: &SensorLanguageCheckpointConfig| {
+            saved.kind == "sensor_language"
+                && saved.model == ckpt_cfg.model
+                && saved.text == ckpt_cfg.text
+                && saved.run.seed == cfg.seed
+                && saved.run.batch_size == cfg.batch_size
+        },
+    )?;
     let loop_cfg = LoopConfig {
         seed: cfg.seed,
         items: n,
