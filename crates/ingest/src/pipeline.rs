@@ -49,7 +49,7 @@ fn is_not_data(path: &Path) -> bool {
 
 /// The files of an input: the file itself, or the files of a directory
 /// (recursively, sorted; hidden files, unknown extensions when the format
-/// is `auto`, and manifests / documentation ([`NOT_DATA`]) skipped).
+/// is `auto`, and manifests and documentation (`.toml`, `.json`, `.yaml`, `.yml`, `.md`, `.rst`, `.html`) skipped).
 pub fn list_files(path: &Path, format: InputFormat) -> Result<Vec<PathBuf>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_dir() {
