@@ -61,6 +61,10 @@ pub struct ResolvedModel {
     pub custom_sensor: Option<serde_json::Value>,
 }
 
+/// A pretraining checkpoint's tensors and their file, to load into the
+/// sensor tower.
+type InitTensors = Option<(Vec<(String, Tensor)>, PathBuf)>;
+
 /// What a checkpoint recorded, to rebuild exactly that architecture.
 #[derive(Default)]
 struct Saved {
@@ -225,96 +229,15 @@ impl SensorLanguageModel {
             decoder_tokens: None,
             custom_sensor: None,
         };
-        let mut init_tensors = None;
-        let sensor: Box<dyn SensorEncoder> = match cfg.sensor.kind {
-            SensorKind::Conv => {
-                let mut c = ConvEncoderConfig::nls(steps, channels);
-                c.dropout = cfg.sensor.conv_dropout;
-                let enc = ConvEncoder::new(&root / "sensor", &c)?;
-                resolved.conv = Some(c);
-                Box::new(enc)
-            }
-            SensorKind::Patch => {
-                let pc = match (&cfg.sensor.init_from, patch_override) {
-                    (_, Some(pc)) => pc,
-                    (Some(dir), None) => {
-                        let ckpt = if dir.join(checkpoint::STATE_FILE).is_file() {
-                            dir.clone()
-                        } else {
-                            checkpoint::find_checkpoint(dir).ok_or_else(|| {
-                                ModelError::checkpoint(dir, "sensor.init_from: no checkpoint here")
-                            })?
-                        };
-                        let pre: PretrainCheckpointConfig =
-                            checkpoint::read_json(&ckpt, checkpoint::CONFIG_FILE)?;
-                        let enc = pre.model.encoder;
-                        if (enc.steps, enc.channels) != (steps, channels) {
-                            return Err(ModelError::checkpoint(
-                                &ckpt,
-                                format!(
-                                    "encoder built for {} × {} windows, the store has {steps} × {channels}",
-                                    enc.steps, enc.channels
-                                ),
-                            ));
-                        }
-                        let path = ckpt.join(checkpoint::MODEL_FILE);
-                        init_tensors = Some((Tensor::read_safetensors(&path)?, path));
-                        enc
-                    }
-                    (None, None) => cfg.sensor.patch.resolve(steps, channels)?,
-                };
-                let enc = PatchTransformer::new(&root / "sensor", &pc)?;
-                resolved.patch = Some(pc);
-                Box::new(enc)
-            }
-            SensorKind::Custom => {
-                let name = cfg.sensor.name.as_deref().ok_or_else(|| {
-                    ModelError::config(
-                        "sensor.name",
-                        "`kind = \"custom\"` needs the registered name",
-                    )
-                })?;
-                let factory = crate::registry::sensor_encoder(name)?;
-                let (enc, recorded) = factory.build(
-                    &root / "sensor",
-                    steps,
-                    channels,
-                    &cfg.sensor.params,
-                    custom_sensor.as_ref(),
-                )?;
-                resolved.custom_sensor = Some(recorded);
-                enc
-            }
-        };
+        let (sensor, init_tensors) =
+            Self::build_sensor(&root, cfg, &mut resolved, patch_override, custom_sensor)?;
         let sensor_proj =
             ProjectionHead::new(&root / "sensor_proj", sensor.dim(), &cfg.projection)?;
 
         // Text tower.
         let needs_minilm_weights = cfg.text.kind == TextKind::Minilm;
-        let (text, text_dim) = match (cfg.text.kind, cfg.text.trainable) {
-            (TextKind::Minilm, false) => {
-                let enc = MiniLmEncoder::load(minilm_dir, device)?;
-                let d = enc.model.config().hidden_size;
-                (
-                    TextTower::Frozen(Box::new(enc), RefCell::new(TextEmbeddingCache::new())),
-                    d,
-                )
-            }
-            (TextKind::Minilm, true) => {
-                let bc = BertConfig::from_file(&minilm_dir.join("config.json"))?;
-                let m = MiniLm::new(&root / "text", &bc);
-                (TextTower::Tuned(m), bc.hidden_size)
-            }
-            (TextKind::Small, _) => {
-                let sc = SmallTextConfig {
-                    vocab_size,
-                    ..cfg.text.small.clone()
-                };
-                let m = SmallTextTransformer::new(&root / "text", &sc)?;
-                resolved.small_text = Some(sc.clone());
-                (TextTower::Small(m), sc.dim)
-            }
-        };
+        let (text, text_dim) =
+            Self::build_text(&root, cfg, minilm_dir, vocab_size, device, &mut resolved)?;
         let text_proj = ProjectionHead::new(&root / "text_proj", text_dim, &cfg.projection)?;
         let view_proj = if cfg.objective.needs_views() {
             Some(ProjectionHead::new(
@@ -325,41 +248,16 @@ impl SensorLanguageModel {
         } else {
             None
         };
-        let mut decoder_map = None;
-        let decoder = if cfg.objective.needs_captions() {
-            let tokens = match (cfg.decoder_vocabulary, corpus) {
-                (DecoderVocabulary::Full, _) => None,
-                (DecoderVocabulary::Corpus, Some(texts)) => Some(corpus_tokens(
-                    &tokenizer,
-                    texts,
-                    cfg.decoder.max_len as usize,
-                )?),
-                (DecoderVocabulary::Corpus, None) => Some(saved_tokens.ok_or_else(|| {
-                    ModelError::config(
-                        "decoder_vocabulary",
-                        "no corpus and no saved decoder tokens",
-                    )
-                })?),
-            };
-            let dec_vocab = match &tokens {
-                Some(t) => {
-                    decoder_map = Some(DecoderVocab::new(t, vocab_size, device)?);
-                    t.len() as i64
-                }
-                None => vocab_size,
-            };
-            resolved.decoder_tokens = tokens;
-            let dc = CaptionDecoderConfig {
-                vocab_size: dec_vocab,
-                context_dim: sensor.dim(),
-                ..cfg.decoder.clone()
-            };
-            let d = CaptionDecoder::new(&root / "decoder", &dc)?;
-            resolved.decoder = Some(dc);
-            Some(d)
-        } else {
-            None
-        };
+        let (decoder, decoder_map) = Self::build_decoder(
+            &root,
+            cfg,
+            &tokenizer,
+            corpus,
+            saved_tokens,
+            sensor.dim(),
+            device,
+            &mut resolved,
+        )?;
         let objective = build(&root / "objective", &cfg.objective)?;
 
         // Pretrained weights.
@@ -397,6 +295,171 @@ impl SensorLanguageModel {
             resolved,
             identity,
         })
+    }
+
+    /// The sensor tower under `root / "sensor"`, recording what it resolved
+    /// in `resolved`; with `sensor.init_from`, also the pretraining
+    /// checkpoint's tensors (and their file) to load into it.
+    fn build_sensor(
+        root: &nn::Path,
+        cfg: &SensorLanguageConfig,
+        resolved: &mut ResolvedModel,
+        patch_override: Option<PatchTransformerConfig>,
+        custom_sensor: Option<serde_json::Value>,
+    ) -> Result<(Box<dyn SensorEncoder>, InitTensors)> {
+        let (steps, channels) = (resolved.steps, resolved.channels);
+        let mut init_tensors = None;
+        let sensor: Box<dyn SensorEncoder> = match cfg.sensor.kind {
+            SensorKind::Conv => {
+                let mut c = ConvEncoderConfig::nls(steps, channels);
+                c.dropout = cfg.sensor.conv_dropout;
+                let enc = ConvEncoder::new(root / "sensor", &c)?;
+                resolved.conv = Some(c);
+                Box::new(enc)
+            }
+            SensorKind::Patch => {
+                let pc = match (&cfg.sensor.init_from, patch_override) {
+                    (_, Some(pc)) => pc,
+                    (Some(dir), None) => {
+                        let ckpt = if dir.join(checkpoint::STATE_FILE).is_file() {
+                            dir.clone()
+                        } else {
+                            checkpoint::find_checkpoint(dir).ok_or_else(|| {
+                                ModelError::checkpoint(dir, "sensor.init_from: no checkpoint here")
+                            })?
+                        };
+                        let pre: PretrainCheckpointConfig =
+                            checkpoint::read_json(&ckpt, checkpoint::CONFIG_FILE)?;
+                        let enc = pre.model.encoder;
+                        if (enc.steps, enc.channels) != (steps, channels) {
+                            return Err(ModelError::checkpoint(
+                                &ckpt,
+                                format!(
+                                    "encoder built for {} × {} windows, the store has {steps} × {channels}",
+                                    enc.steps, enc.channels
+                                ),
+                            ));
+                        }
+                        let path = ckpt.join(checkpoint::MODEL_FILE);
+                        init_tensors = Some((Tensor::read_safetensors(&path)?, path));
+                        enc
+                    }
+                    (None, None) => cfg.sensor.patch.resolve(steps, channels)?,
+                };
+                let enc = PatchTransformer::new(root / "sensor", &pc)?;
+                resolved.patch = Some(pc);
+                Box::new(enc)
+            }
+            SensorKind::Custom => {
+                let name = cfg.sensor.name.as_deref().ok_or_else(|| {
+                    ModelError::config(
+                        "sensor.name",
+                        "`kind = \"custom\"` needs the registered name",
+                    )
+                })?;
+                let factory = crate::registry::sensor_encoder(name)?;
+                let (enc, recorded) = factory.build(
+                    root / "sensor",
+                    steps,
+                    channels,
+                    &cfg.sensor.params,
+                    custom_sensor.as_ref(),
+                )?;
+                resolved.custom_sensor = Some(recorded);
+                enc
+            }
+        };
+        Ok((sensor, init_tensors))
+    }
+
+    /// The text tower under `root / "text"` and its width (frozen MiniLM
+    /// keeps its own variables), recording the small Transformer's config
+    /// in `resolved`.
+    fn build_text(
+        root: &nn::Path,
+        cfg: &SensorLanguageConfig,
+        minilm_dir: &Path,
+        vocab_size: i64,
+        device: Device,
+        resolved: &mut ResolvedModel,
+    ) -> Result<(TextTower, i64)> {
+        Ok(match (cfg.text.kind, cfg.text.trainable) {
+            (TextKind::Minilm, false) => {
+                let enc = MiniLmEncoder::load(minilm_dir, device)?;
+                let d = enc.model.config().hidden_size;
+                (
+                    TextTower::Frozen(Box::new(enc), RefCell::new(TextEmbeddingCache::new())),
+                    d,
+                )
+            }
+            (TextKind::Minilm, true) => {
+                let bc = BertConfig::from_file(&minilm_dir.join("config.json"))?;
+                let m = MiniLm::new(root / "text", &bc);
+                (TextTower::Tuned(m), bc.hidden_size)
+            }
+            (TextKind::Small, _) => {
+                let sc = SmallTextConfig {
+                    vocab_size,
+                    ..cfg.text.small.clone()
+                };
+                let m = SmallTextTransformer::new(root / "text", &sc)?;
+                resolved.small_text = Some(sc.clone());
+                (TextTower::Small(m), sc.dim)
+            }
+        })
+    }
+
+    /// The captioning decoder under `root / "decoder"` when the objective
+    /// captions, with its output vocabulary (the corpus's word pieces, the
+    /// checkpoint's saved ones, or all), recorded in `resolved`.
+    #[allow(clippy::too_many_arguments)] // private helper of `assemble`
+    fn build_decoder(
+        root: &nn::Path,
+        cfg: &SensorLanguageConfig,
+        tokenizer: &WordPieceTokenizer,
+        corpus: Option<&[String]>,
+        saved_tokens: Option<Vec<i64>>,
+        sensor_dim: i64,
+        device: Device,
+        resolved: &mut ResolvedModel,
+    ) -> Result<(Option<CaptionDecoder>, Option<DecoderVocab>)> {
+        let vocab_size = tokenizer.vocab_size() as i64;
+        let mut decoder_map = None;
+        let decoder = if cfg.objective.needs_captions() {
+            let tokens = match (cfg.decoder_vocabulary, corpus) {
+                (DecoderVocabulary::Full, _) => None,
+                (DecoderVocabulary::Corpus, Some(texts)) => Some(corpus_tokens(
+                    tokenizer,
+                    texts,
+                    cfg.decoder.max_len as usize,
+                )?),
+                (DecoderVocabulary::Corpus, None) => Some(saved_tokens.ok_or_else(|| {
+                    ModelError::config(
+                        "decoder_vocabulary",
+                        "no corpus and no saved decoder tokens",
+                    )
+                })?),
+            };
+            let dec_vocab = match &tokens {
+                Some(t) => {
+                    decoder_map = Some(DecoderVocab::new(t, vocab_size, device)?);
+                    t.len() as i64
+                }
+                None => vocab_size,
+            };
+            resolved.decoder_tokens = tokens;
+            let dc = CaptionDecoderConfig {
+                vocab_size: dec_vocab,
+                context_dim: sensor_dim,
+                ..cfg.decoder.clone()
+            };
+            let d = CaptionDecoder::new(root / "decoder", &dc)?;
+            resolved.decoder = Some(dc);
+            Some(d)
+        } else {
+            None
+        };
+        Ok((decoder, decoder_map))
     }
 
     /// The run configuration.
