@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tch::{nn, Device};
 use wearlang_core::Split;
 use wearlang_encoders::MaskedAutoencoder;
@@ -15,27 +15,6 @@ use wearlang_optim::AdamW;
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
 use crate::{Result, TrainError};
-
-/// One line of `metrics.jsonl`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PretrainLogRecord {
-    /// Step (1-based: after this many updates).
-    pub step: u64,
-    /// Epoch.
-    pub epoch: u64,
-    /// Masked-reconstruction loss (mean over the last `log_every` steps).
-    pub loss: f64,
-    /// Learning rate of the last step.
-    pub lr: f64,
-    /// Gradient norm before clipping of the last step.
-    pub grad_norm: f64,
-    /// Windows per second over the last `log_every` steps.
-    pub samples_per_s: f64,
-    /// Seconds spent waiting for the next batch over the last `log_every`
-    /// steps.
-    #[serde(default)]
-    pub data_wait_s: f64,
-}
 
 /// Where and how to run.
 #[derive(Clone, Debug)]
@@ -74,9 +53,7 @@ pub struct PretrainSummary {
 pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<PretrainSummary> {
     cfg.validate()?;
     let device = wearlang_device::parse_device(&cfg.device)?;
-    if cfg.threads > 0 {
-        tch::set_num_threads(cfg.threads as i32);
-    }
+    wearlang_device::set_threads(cfg.threads);
     let train = load_training_windows(&opts.store)?;
     let n = train.len();
     let bs = cfg.batch_size.min(n);

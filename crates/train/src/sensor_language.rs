@@ -118,9 +118,7 @@ pub fn train_sensor_language(
 ) -> Result<SensorLanguageSummary> {
     cfg.validate()?;
     let device = wearlang_device::parse_device(&cfg.device)?;
-    if cfg.threads > 0 {
-        tch::set_num_threads(cfg.threads as i32);
-    }
+    wearlang_device::set_threads(cfg.threads);
     let train = exclude_labels(
         load_training_windows(&opts.store)?,
         &cfg.exclude_labels,
