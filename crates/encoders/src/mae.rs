@@ -144,26 +144,6 @@ impl std::fmt::Debug for MaskedAutoencoder {
     }
 }
 
-/// The masking ratio of a strategy config (a mixture's weighted mean).
-fn mask_ratio(cfg: &MaskConfig) -> f32 {
-    match cfg {
-        MaskConfig::Random { ratio }
-        | MaskConfig::TemporalBlock { ratio, .. }
-        | MaskConfig::Channel { ratio, .. } => *ratio,
-        MaskConfig::Mixture { components } => {
-            let total: f64 = components.iter().map(|(w, _)| *w).sum();
-            if total <= 0.0 {
-                return 0.0;
-            }
-            (components
-                .iter()
-                .map(|(w, c)| w * mask_ratio(c) as f64)
-                .sum::<f64>()
-                / total) as f32
-        }
-    }
-}
-
 impl MaskedAutoencoder {
     /// Build under `p`.
     pub fn new(p: nn::Path, cfg: &MaskedAutoencoderConfig) -> Result<Self> {
@@ -180,7 +160,7 @@ impl MaskedAutoencoder {
         // Keep as many tokens as the strategy leaves unmasked on complete
         // data (for a mixture: at its mean ratio); with real gaps, masked
         // tokens fill the rest and are hidden by attention.
-        let keep = keep_count(grid.len(), mask_ratio(&cfg.mask))?;
+        let keep = keep_count(grid.len(), cfg.mask.ratio()?)?;
         Ok(MaskedAutoencoder {
             cfg: cfg.clone(),
             encoder,

@@ -10,7 +10,9 @@
 //! 3. A [`MaskStrategy`] ([`RandomMask`], [`TemporalBlockMask`],
 //!    [`ChannelMask`], [`MixtureMask`], or a [`MaskConfig`]) hides exactly
 //!    `round(ratio · n_observed)` observed tokens, never inherited ones
-//!    (default ratio [`DEFAULT_MASK_RATIO`] = 0.8).
+//!    (default ratio [`DEFAULT_MASK_RATIO`] = 0.8). Another crate adds its
+//!    own with [`register_mask_strategy`] and names it in a config as
+//!    `kind = "custom"`, `name = "<name>"`.
 //! 4. [`aim_select`] keeps a fixed number of tokens per sample, dropping
 //!    masked tokens first and hiding surviving masked ones with an attention
 //!    mask, and gives the loss mask `artificial ∧ ¬inherited`.
@@ -76,6 +78,7 @@ mod error;
 mod inherited;
 mod loss;
 mod patch;
+mod registry;
 mod strategy;
 
 pub use aim::{aim_select, artificial_masks, keep_count, mask_rows, mask_tensor, AimBatch};
@@ -83,6 +86,9 @@ pub use error::{MaskError, Result};
 pub use inherited::{observed_from_inherited, InheritedMask};
 pub use loss::masked_mse;
 pub use patch::{Grid, PatchSpec, PatchedWindow};
+pub use registry::{
+    register_mask_strategy, registered_mask_strategies, MaskParams, MaskStrategyFactory,
+};
 pub use strategy::{
     target_count, ChannelMask, MaskConfig, MaskStrategy, MixtureMask, RandomMask,
     TemporalBlockMask, DEFAULT_MASK_RATIO,

@@ -340,6 +340,17 @@ pub enum MaskConfig {
         /// `(weight, strategy)` pairs.
         components: Vec<(f64, MaskConfig)>,
     },
+    /// A strategy another crate registered with
+    /// [`register_mask_strategy`](crate::register_mask_strategy)
+    /// (`kind = "custom"`, `name = "<registered name>"`, settings in
+    /// `[mask.params]`).
+    Custom {
+        /// The registered name.
+        name: String,
+        /// Its settings, handed to its factory as they are.
+        #[serde(default)]
+        params: crate::registry::MaskParams,
+    },
 }
 
 impl Default for MaskConfig {
@@ -367,6 +378,29 @@ impl MaskConfig {
                     .map(|(w, c)| Ok((*w, c.build()?)))
                     .collect::<Result<Vec<_>>>()?,
             )?),
+            MaskConfig::Custom { name, params } => crate::registry::build_custom(name, params)?,
+        })
+    }
+
+    /// The fraction of observed tokens the strategy hides (a mixture's
+    /// weighted mean; a registered strategy's own answer).
+    pub fn ratio(&self) -> Result<f32> {
+        Ok(match self {
+            MaskConfig::Random { ratio }
+            | MaskConfig::TemporalBlock { ratio, .. }
+            | MaskConfig::Channel { ratio, .. } => *ratio,
+            MaskConfig::Mixture { components } => {
+                let total: f64 = components.iter().map(|(w, _)| *w).sum();
+                if total <= 0.0 {
+                    return Ok(0.0);
+                }
+                let mut sum = 0.0;
+                for (w, c) in components {
+                    sum += w * c.ratio()? as f64;
+                }
+                (sum / total) as f32
+            }
+            MaskConfig::Custom { name, params } => crate::registry::custom_ratio(name, params)?,
         })
     }
 }

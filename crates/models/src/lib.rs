@@ -52,11 +52,16 @@ pub use checkpoint::TrainState;
 pub use embed::{embed_store, embed_texts, embedding_matrix, StoreEmbeddings};
 pub use error::{ModelError, Result};
 pub use mae::{load_mae, EncoderSpec, LoadedMae, PretrainCheckpointConfig, PretrainConfig};
-pub use registry::{register_sensor_encoder, registered_sensor_encoders, SensorEncoderFactory};
+pub use registry::{
+    register_sensor_encoder, register_text_tower, registered_sensor_encoders,
+    registered_text_towers, SensorEncoderFactory, TextEncoder, TextTowerFactory,
+};
 pub use sensor_language::{
     load_sensor_language, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
     SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary,
 };
 pub use supervised::{SupervisedClassifier, SupervisedConfig};
 pub use trainer::Trainer;
-pub use windows::{epoch_order, load_split, load_training_windows, step_seed, WindowSet};
+pub use windows::{
+    epoch_order, load_split, load_training_windows, step_seed, training_windows, WindowSet,
+};

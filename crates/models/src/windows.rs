@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 use wearlang_core::{Split, Window};
-use wearlang_store::{ReadOptions, StoreMeta, StoreReader};
+use wearlang_store::{ReadOptions, StoreMeta, StoreReader, WindowSource};
 
 use crate::{ModelError, Result};
 
@@ -31,18 +31,28 @@ impl WindowSet {
     /// normalised with the store's training statistics when `normalise`.
     /// Errors when the split is empty or a label is not in the vocabulary.
     pub fn load(path: &Path, split: Option<Split>, normalise: bool) -> Result<Self> {
-        let reader = StoreReader::open(path)?;
-        let meta = reader.meta().clone();
+        Self::from_source(&StoreReader::open(path)?, split, normalise)
+    }
+
+    /// Read `split` (all windows when `None`) of any [`WindowSource`],
+    /// batch by batch, normalised with its statistics when `normalise`.
+    /// Errors when the split is empty or a label is not in the vocabulary.
+    pub fn from_source(
+        source: &dyn WindowSource,
+        split: Option<Split>,
+        normalise: bool,
+    ) -> Result<Self> {
+        let meta = source.meta().clone();
         let opts = ReadOptions {
             split,
             normalise,
             ..ReadOptions::default()
         };
-        let windows = reader.read_all(opts)?;
+        let windows = source.read_all(opts)?;
         if windows.is_empty() {
             return Err(ModelError::Data(format!(
                 "{}: no windows in split {}",
-                path.display(),
+                source.name(),
                 split.map(|s| s.as_str()).unwrap_or("(all)")
             )));
         }
@@ -184,9 +194,15 @@ pub fn step_seed(seed: u64, step: u64) -> u64 {
 
 /// The training split of a store (all windows when the store has no split).
 pub fn load_training_windows(store: &Path) -> Result<WindowSet> {
-    match WindowSet::load(store, Some(Split::Train), true) {
+    training_windows(&StoreReader::open(store)?)
+}
+
+/// The training split of a source (all its windows when it has no training
+/// split), normalised.
+pub fn training_windows(source: &dyn WindowSource) -> Result<WindowSet> {
+    match WindowSet::from_source(source, Some(Split::Train), true) {
         Ok(set) => Ok(set),
-        Err(ModelError::Data(_)) => WindowSet::load(store, None, true),
+        Err(ModelError::Data(_)) => WindowSet::from_source(source, None, true),
         Err(e) => Err(e),
     }
 }
@@ -211,5 +227,44 @@ mod tests {
         s.sort();
         assert_eq!(s, (0..50).collect::<Vec<_>>());
         assert_ne!(step_seed(0, 1), step_seed(0, 2));
+    }
+
+    /// Windows that are not in a store load through the same interface.
+    #[test]
+    fn a_memory_source_loads_like_a_store() {
+        use wearlang_core::{ChannelKind, ChannelSpec, Normalisation};
+        use wearlang_store::MemorySource;
+        let mut meta = StoreMeta::new(
+            vec![ChannelSpec::new("hr", "bpm", ChannelKind::HeartRate)],
+            2,
+            1.0,
+        );
+        meta.labels = wearlang_core::LabelVocab::new(["rest", "run"]);
+        meta.normalisation = Some(Normalisation {
+            mean: vec![60.0],
+            std: vec![10.0],
+        });
+        let windows: Vec<Window> = (0..5)
+            .map(|i| {
+                let mut w =
+                    Window::from_values("s", "r", i * 2000, 1.0, 1, vec![60.0, 80.0]).unwrap();
+                w.split = if i < 3 { Split::Train } else { Split::Test };
+                w.label = Some(if i % 2 == 0 { "rest" } else { "run" }.into());
+                w
+            })
+            .collect();
+        let src = MemorySource::new("in memory", meta, windows).unwrap();
+        let train = training_windows(&src).unwrap();
+        assert_eq!(train.len(), 3);
+        assert_eq!(train.labels, vec![Some(0), Some(1), Some(0)]);
+        assert_eq!(
+            Vec::<f32>::try_from(train.x.flatten(0, -1)).unwrap()[..2],
+            [0.0, 2.0]
+        );
+        let err = WindowSet::from_source(&src, Some(Split::Val), true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("in memory") && err.contains("val"), "{err}");
     }
 }

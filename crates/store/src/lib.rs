@@ -5,7 +5,9 @@
 //! Writes are atomic ([`StoreWriter`] writes a hidden temporary file beside
 //! the destination and renames it on [`StoreWriter::finish`]); reads stream
 //! row groups in batches ([`StoreReader::batches`]) with bounded memory,
-//! optionally filtered to one split and normalised. The layout is described
+//! optionally filtered to one split and normalised. [`WindowSource`] is the
+//! one interface training, evaluation and captioning read windows through
+//! (a store, or windows in memory as a [`MemorySource`]). The layout is described
 //! in `docs/store.md`. [`rewrite`] and [`rewrite_batches`] copy a store
 //! while editing its windows (adding captions); [`embeddings`] writes and
 //! reads the embedding files of `wearlang embed`.
@@ -40,10 +42,12 @@ pub mod embeddings;
 mod meta;
 mod reader;
 mod schema;
+mod source;
 mod writer;
 
 pub use meta::{StoreMeta, StoreSummary, FORMAT_VERSION, META_KEY};
 pub use reader::{ReadOptions, StoreReader, WindowBatches, DEFAULT_BATCH_SIZE};
+pub use source::{MemorySource, WindowBatchIter, WindowSource};
 pub use writer::{StoreWriter, WriteOptions};
 
 use std::path::Path;
@@ -95,16 +99,29 @@ pub fn rewrite_batches<E: From<wearlang_core::Error>>(
     src: impl AsRef<Path>,
     dst: impl AsRef<Path>,
     meta: impl FnOnce(&mut StoreMeta) -> std::result::Result<(), E>,
-    mut f: impl FnMut(usize, &mut [Window]) -> std::result::Result<(), E>,
+    f: impl FnMut(usize, &mut [Window]) -> std::result::Result<(), E>,
 ) -> std::result::Result<StoreSummary, E> {
-    let reader = StoreReader::open(src)?;
-    let mut new_meta = reader.meta().clone();
-    meta(&mut new_meta)?;
     // The reader holds the source open; the writer's temporary file is
     // renamed over `dst` only after the last batch, so in-place is safe.
+    let reader = StoreReader::open(src)?;
+    write_source(&reader, dst, meta, f)
+}
+
+/// Write the windows of any [`WindowSource`] (raw values, in source order)
+/// to a new store at `dst`, as [`rewrite_batches`] does for a store: `meta`
+/// edits a copy of the source's metadata, `f` edits each batch with the
+/// index of its first window. Atomic: on any error `dst` is untouched.
+pub fn write_source<E: From<wearlang_core::Error>>(
+    source: &dyn WindowSource,
+    dst: impl AsRef<Path>,
+    meta: impl FnOnce(&mut StoreMeta) -> std::result::Result<(), E>,
+    mut f: impl FnMut(usize, &mut [Window]) -> std::result::Result<(), E>,
+) -> std::result::Result<StoreSummary, E> {
+    let mut new_meta = source.meta().clone();
+    meta(&mut new_meta)?;
     let mut writer = StoreWriter::create(dst, new_meta)?;
     let mut offset = 0;
-    for batch in reader.batches(ReadOptions::default())? {
+    for batch in source.batches(ReadOptions::default())? {
         let mut batch = batch?;
         f(offset, &mut batch)?;
         offset += batch.len();

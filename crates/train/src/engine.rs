@@ -17,7 +17,9 @@
 //! waiting for data), the progress bar, periodic and final checkpoints
 //! (atomic), and stopping early (`stop_after`) as an interruption would.
 //! Every step depends only on `(seed, step)`, so a resumed run continues bit
-//! for bit.
+//! for bit. Without a run directory (`out: None`) the same loop fits a model
+//! in memory (no log file, no checkpoints), as the supervised baseline of
+//! the evaluation does.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -50,8 +52,9 @@ pub struct LoopConfig {
     pub lr: f64,
     /// Learning-rate schedule.
     pub schedule: ScheduleConfig,
-    /// The run directory (checkpoint, `metrics.jsonl`).
-    pub out: PathBuf,
+    /// The run directory (checkpoints, `metrics.jsonl`); `None` fits in
+    /// memory and writes nothing.
+    pub out: Option<PathBuf>,
     /// Show a progress bar.
     pub progress: bool,
     /// Stop (with a resumable checkpoint) once this many steps in total are
@@ -115,8 +118,8 @@ pub struct LoopOutcome {
     pub elapsed_s: f64,
     /// Time spent waiting for the next batch, in seconds.
     pub data_wait_s: f64,
-    /// The final checkpoint.
-    pub checkpoint: PathBuf,
+    /// The final checkpoint (`None` without a run directory).
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// Load the run directory's checkpoint into `vs` and `opt` for `--resume`;
@@ -193,11 +196,16 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
             "must be at least 1",
         ));
     }
-    std::fs::create_dir_all(&cfg.out).map_err(|e| TrainError::io(&cfg.out, e))?;
+    let mut log = match &cfg.out {
+        Some(out) => {
+            std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+            Some(MetricsLog::open(&out.join("metrics.jsonl"), state.step)?)
+        }
+        None => None,
+    };
     let total = cfg.total_steps;
     let bs = cfg.batch_size.min(cfg.items);
     let steps_per_epoch = cfg.steps_per_epoch();
-    let mut log = MetricsLog::open(&cfg.out.join("metrics.jsonl"), state.step)?;
     let bar = progress_bar(cfg.progress, total, state.step);
     let stop = cfg.stop_after.unwrap_or(total).min(total);
     let start_step = state.step;
@@ -279,7 +287,9 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
                 rec.insert("grad_norm".into(), grad_norm.into());
                 rec.insert("samples_per_s".into(), per_s.into());
                 rec.insert("data_wait_s".into(), window_wait.into());
-                log.write(&rec)?;
+                if let Some(log) = log.as_mut() {
+                    log.write(&rec)?;
+                }
                 bar.set_message(format!(
                     "loss {last_mean:.4}  lr {lr:.2e}  {per_s:.0} windows/s"
                 ));
@@ -289,10 +299,12 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
                 window_t = Instant::now();
             }
             bar.set_position(state.step);
-            if state.step.is_multiple_of(cfg.checkpoint_every) && state.step < stop {
-                state.wall_s += started.elapsed().as_secs_f64();
-                checkpoint::save_checkpoint(&cfg.out, vs, Some(opt), &state, ckpt_config)?;
-                state.wall_s -= started.elapsed().as_secs_f64();
+            if let Some(out) = &cfg.out {
+                if state.step.is_multiple_of(cfg.checkpoint_every) && state.step < stop {
+                    state.wall_s += started.elapsed().as_secs_f64();
+                    checkpoint::save_checkpoint(out, vs, Some(opt), &state, ckpt_config)?;
+                    state.wall_s -= started.elapsed().as_secs_f64();
+                }
             }
         }
         drop(rx);
@@ -302,7 +314,16 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
     let elapsed = started.elapsed().as_secs_f64();
     state.wall_s += elapsed;
     state.finished = state.step == total;
-    let ckpt = checkpoint::save_checkpoint(&cfg.out, vs, Some(opt), &state, ckpt_config)?;
+    let ckpt = match &cfg.out {
+        Some(out) => Some(checkpoint::save_checkpoint(
+            out,
+            vs,
+            Some(opt),
+            &state,
+            ckpt_config,
+        )?),
+        None => None,
+    };
     bar.finish_and_clear();
     if last_mean.is_nan() {
         last_mean = state.last_loss;

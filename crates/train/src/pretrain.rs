@@ -96,7 +96,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         checkpoint_every: cfg.checkpoint_every,
         lr: cfg.optim.lr,
         schedule: cfg.schedule.clone(),
-        out: opts.out.clone(),
+        out: Some(opts.out.clone()),
         progress: opts.progress,
         stop_after: opts.stop_after,
     };
@@ -124,7 +124,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         final_loss: outcome.final_loss,
         val_loss,
         samples_per_s: (done * bs as u64) as f64 / outcome.elapsed_s.max(1e-9),
-        checkpoint: outcome.checkpoint,
+        checkpoint: outcome.checkpoint.unwrap_or_else(|| opts.out.clone()),
     })
 }
 

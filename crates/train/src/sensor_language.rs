@@ -195,7 +195,7 @@ pub fn train_sensor_language(
         checkpoint_every: cfg.checkpoint_every,
         lr: cfg.optim.lr,
         schedule: cfg.schedule.clone(),
-        out: opts.out.clone(),
+        out: Some(opts.out.clone()),
         progress: opts.progress,
         stop_after: opts.stop_after,
     };
@@ -221,6 +221,6 @@ pub fn train_sensor_language(
         final_loss: outcome.final_loss,
         samples_per_s: (done * bs as u64) as f64 / elapsed,
         data_wait_fraction: outcome.data_wait_s / elapsed,
-        checkpoint: outcome.checkpoint,
+        checkpoint: outcome.checkpoint.unwrap_or_else(|| opts.out.clone()),
     })
 }

@@ -2,13 +2,15 @@
 //! ([`SupervisedClassifier`]: conv encoder + linear classifier) end to end
 //! with (optionally class-balanced) cross-entropy on the labelled windows.
 //!
-//! Seeded (it holds the torch generator lock for the whole fit), AdamW with
-//! warmup + cosine, gradient clipping.
+//! Runs on the training engine in memory (no run directory): seeded (it
+//! holds the torch generator lock for the whole fit), AdamW with warmup +
+//! cosine, gradient clipping, batches prepared on the prefetch thread.
 
-use tch::{nn, Kind, Tensor};
-use wearlang_models::{epoch_order, SupervisedClassifier, SupervisedConfig, WindowSet};
+use tch::{nn, Device, Kind, Tensor};
+use wearlang_models::{SupervisedClassifier, SupervisedConfig, TrainState, WindowSet};
 use wearlang_optim::AdamW;
 
+use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
 use crate::{Result, TrainError};
 
 /// Train a [`SupervisedClassifier`] on every labelled window of `train`
@@ -77,39 +79,77 @@ pub fn fit_supervised(
         cfg,
     )?;
     let mut opt = AdamW::new(clf.var_store(), cfg.optim.clone())?;
-    let bs = cfg.batch_size.min(labelled.len());
-    let per_epoch = (labelled.len() / bs).max(1) as u64;
-    let mut tail = Vec::new();
-    for step in 0..cfg.steps {
-        let epoch = step / per_epoch;
-        let k = (step % per_epoch) as usize;
-        let order = epoch_order(labelled.len(), cfg.seed, epoch);
-        let idx: Vec<usize> = order[k * bs..(k + 1) * bs]
-            .iter()
-            .map(|&j| labelled[j])
-            .collect();
-        let x = train.batch(&idx, device)?;
-        let y = train.label_batch(&idx, device)?;
-        let logits = clf.forward_t(&x, true)?;
-        let loss = logits.log_softmax(-1, Kind::Float).nll_loss_nd::<&Tensor>(
+    let loop_cfg = LoopConfig {
+        seed: cfg.seed,
+        items: labelled.len(),
+        batch_size: cfg.batch_size.min(labelled.len()),
+        total_steps: cfg.steps,
+        // The final loss is the mean of the last tenth of the steps.
+        log_every: (cfg.steps / 10).max(1),
+        checkpoint_every: cfg.steps,
+        lr: cfg.optim.lr,
+        schedule: cfg.schedule.clone(),
+        out: None,
+        progress: false,
+        stop_after: None,
+    };
+    let state = TrainState {
+        total_steps: cfg.steps,
+        ..TrainState::default()
+    };
+    // The labelled windows, copied: the prefetch thread owns its data.
+    let source = Labelled {
+        set: train.select(&labelled)?,
+        device,
+    };
+    let mut step = ClassifierStep { clf: &clf, weights };
+    let outcome = engine::run(
+        &loop_cfg,
+        source,
+        &mut step,
+        clf.var_store(),
+        &mut opt,
+        state,
+        &(),
+    )?;
+    clf.final_loss = outcome.final_loss;
+    Ok(clf)
+}
+
+/// The labelled windows, batched on the engine's prefetch thread.
+struct Labelled {
+    set: WindowSet,
+    device: Device,
+}
+
+impl BatchSource for Labelled {
+    type Batch = (Tensor, Tensor);
+    fn batch(&self, idx: &[usize], _epoch: u64) -> Result<(Tensor, Tensor)> {
+        Ok((
+            self.set.batch(idx, self.device)?,
+            self.set.label_batch(idx, self.device)?,
+        ))
+    }
+}
+
+/// Class-weighted cross-entropy of the classifier's logits.
+struct ClassifierStep<'a> {
+    clf: &'a SupervisedClassifier,
+    weights: Tensor,
+}
+
+impl Step<(Tensor, Tensor)> for ClassifierStep<'_> {
+    fn loss(&mut self, _step: u64, (x, y): (Tensor, Tensor)) -> Result<StepLoss> {
+        let logits = self.clf.forward_t(&x, true)?;
+        let total = logits.log_softmax(-1, Kind::Float).nll_loss_nd::<&Tensor>(
             &y,
-            Some(&weights),
+            Some(&self.weights),
             tch::Reduction::Mean,
             -100,
         );
-        let v = loss.double_value(&[]);
-        if !v.is_finite() {
-            return Err(TrainError::Data(format!(
-                "supervised baseline: loss is {v} at step {step}"
-            )));
-        }
-        opt.zero_grad();
-        loss.backward();
-        opt.step(cfg.schedule.lr(cfg.optim.lr, step, cfg.steps))?;
-        if step >= cfg.steps - (cfg.steps / 10).max(1) {
-            tail.push(v);
-        }
+        Ok(StepLoss {
+            total,
+            terms: Vec::new(),
+        })
     }
-    clf.final_loss = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
-    Ok(clf)
 }

@@ -3,79 +3,31 @@
 //! and evaluated from `configs/custom.toml`, recorded in the checkpoint and
 //! rebuilt from it; unregistered names are errors that say what to do.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::{config_path, fixture_store, minilm, run_custom_parts, summary_value};
 use wearlang_core::Split;
 use wearlang_evaluation::{evaluators, EvalConfig};
-use wearlang_ingest::{ingest, IngestOptions};
 use wearlang_models::sensor_language::SensorKind;
 use wearlang_models::{
     load_sensor_language, load_split, SensorLanguageConfig, SensorLanguageModel,
 };
 use wearlang_objectives::ObjectiveConfig;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn minilm() -> PathBuf {
-    let dir = wearlang_encoders::text::default_model_dir(None, &workspace());
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "MiniLM not found in {} (run `cargo xtask setup`)",
-        dir.display()
-    );
-    dir
-}
-
 fn config() -> SensorLanguageConfig {
-    SensorLanguageConfig::from_file(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/custom.toml"),
-    )
-    .unwrap()
+    SensorLanguageConfig::from_file(&config_path("custom.toml")).unwrap()
 }
 
 #[test]
 fn a_fork_trains_and_evaluates_with_its_own_parts() {
     wearlang_example_custom_parts::register().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("shoulder.parquet");
-    let opts =
-        IngestOptions::from_manifest(workspace().join("fixtures/shoulder/manifest.toml")).unwrap();
-    ingest(&opts, &store).unwrap();
-
+    let store = fixture_store(dir.path());
     let out = dir.path().join("custom");
-    let run = Command::new(env!("CARGO_BIN_EXE_custom-parts"))
-        .arg("--store")
-        .arg(&store)
-        .arg("--out")
-        .arg(&out)
-        .arg("--minilm")
-        .arg(minilm())
-        .arg("--max-steps")
-        .arg("80")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let stdout = run_custom_parts(&store, &out, "custom.toml", 80);
 
     // The registered protocol ran and beat chance (1/7) by far.
-    let row = stdout
-        .lines()
-        .find(|l| l.starts_with("| nearest-centroid macro-F1"))
-        .unwrap_or_else(|| panic!("no nearest-centroid row in\n{stdout}"));
-    let f1: f64 = row
-        .split('|')
-        .nth(2)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let f1 = summary_value(&stdout, "| nearest-centroid macro-F1");
     assert!(f1 > 0.5, "nearest-centroid macro-F1 {f1}");
     let metrics = std::fs::read_to_string(out.join("eval/metrics.json")).unwrap();
     assert!(metrics.contains("\"protocol\": \"custom\"") && metrics.contains("nearest-centroid"));

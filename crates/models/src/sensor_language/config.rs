@@ -69,14 +69,24 @@ pub enum TextKind {
     Minilm,
     /// The small Transformer trained from scratch.
     Small,
+    /// A text tower another crate registered with
+    /// [`register_text_tower`](crate::register_text_tower), named by
+    /// `text.name`, with its settings in `[text.params]`.
+    Custom,
 }
 
 /// The text tower and where training text comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TextSpec {
-    /// `minilm` or `small`.
+    /// `minilm`, `small` or `custom`.
     pub kind: TextKind,
+    /// With `kind = "custom"`: the registered text tower's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// With `kind = "custom"`: its settings, handed to its factory as they are.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub params: serde_json::Map<String, serde_json::Value>,
     /// Fine-tune MiniLM (`false`: frozen).
     pub trainable: bool,
     /// With frozen MiniLM: embed each distinct text once and reuse it
@@ -102,6 +112,8 @@ impl Default for TextSpec {
     fn default() -> Self {
         TextSpec {
             kind: TextKind::Minilm,
+            name: None,
+            params: serde_json::Map::new(),
             trainable: false,
             cache: true,
             model_dir: None,
@@ -261,6 +273,21 @@ impl SensorLanguageConfig {
                 return Err(ModelError::config(
                     "sensor.name",
                     "names a registered encoder: only with `kind = \"custom\"`",
+                ))
+            }
+            _ => {}
+        }
+        match (self.text.kind, &self.text.name) {
+            (TextKind::Custom, None) => {
+                return Err(ModelError::config(
+                    "text.name",
+                    "`kind = \"custom\"` needs the name the text tower was registered under",
+                ))
+            }
+            (TextKind::Minilm | TextKind::Small, Some(_)) => {
+                return Err(ModelError::config(
+                    "text.name",
+                    "names a registered text tower: only with `kind = \"custom\"`",
                 ))
             }
             _ => {}

@@ -23,6 +23,7 @@ use super::config::{DecoderVocabulary, SensorKind, SensorLanguageConfig, TextKin
 use super::text::TextEmbeddingCache;
 use crate::checkpoint;
 use crate::mae::PretrainCheckpointConfig;
+use crate::registry::TextEncoder;
 use crate::{ModelError, Result};
 
 /// Which pretrained text model (and vocabulary) a checkpoint depends on.
@@ -59,6 +60,10 @@ pub struct ResolvedModel {
     /// returned it (`sensor.kind = "custom"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_sensor: Option<serde_json::Value>,
+    /// A registered text tower's resolved config, as its factory returned
+    /// it (`text.kind = "custom"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_text: Option<serde_json::Value>,
 }
 
 /// A pretraining checkpoint's tensors and their file, to load into the
@@ -70,6 +75,7 @@ type InitTensors = Option<(Vec<(String, Tensor)>, PathBuf)>;
 struct Saved {
     patch: Option<PatchTransformerConfig>,
     custom_sensor: Option<serde_json::Value>,
+    custom_text: Option<serde_json::Value>,
     decoder_tokens: Option<Vec<i64>>,
 }
 
@@ -82,6 +88,8 @@ pub enum TextTower {
     Tuned(MiniLm),
     /// The small Transformer (`text.*`).
     Small(SmallTextTransformer),
+    /// A registered text tower (`text.*`).
+    Custom(Box<dyn TextEncoder>),
 }
 
 /// A sensor-language model. Variables (checkpoint tensor names): `sensor.*`,
@@ -184,6 +192,7 @@ impl SensorLanguageModel {
             Saved {
                 patch: resolved.patch.clone(),
                 custom_sensor: resolved.custom_sensor.clone(),
+                custom_text: resolved.custom_text.clone(),
                 decoder_tokens: resolved.decoder_tokens.clone(),
             },
             None,
@@ -209,6 +218,7 @@ impl SensorLanguageModel {
         let Saved {
             patch: patch_override,
             custom_sensor,
+            custom_text,
             decoder_tokens: saved_tokens,
         } = saved;
         cfg.validate()?;
@@ -228,6 +238,7 @@ impl SensorLanguageModel {
             decoder: None,
             decoder_tokens: None,
             custom_sensor: None,
+            custom_text: None,
         };
         let (sensor, init_tensors) =
             Self::build_sensor(&root, cfg, &mut resolved, patch_override, custom_sensor)?;
@@ -236,8 +247,15 @@ impl SensorLanguageModel {
 
         // Text tower.
         let needs_minilm_weights = cfg.text.kind == TextKind::Minilm;
-        let (text, text_dim) =
-            Self::build_text(&root, cfg, minilm_dir, vocab_size, device, &mut resolved)?;
+        let (text, text_dim) = Self::build_text(
+            &root,
+            cfg,
+            minilm_dir,
+            vocab_size,
+            device,
+            &mut resolved,
+            custom_text,
+        )?;
         let text_proj = ProjectionHead::new(&root / "text_proj", text_dim, &cfg.projection)?;
         let view_proj = if cfg.objective.needs_views() {
             Some(ProjectionHead::new(
@@ -375,6 +393,7 @@ impl SensorLanguageModel {
     /// The text tower under `root / "text"` and its width (frozen MiniLM
     /// keeps its own variables), recording the small Transformer's config
     /// in `resolved`.
+    #[allow(clippy::too_many_arguments)] // private helper of `assemble`
     fn build_text(
         root: &nn::Path,
         cfg: &SensorLanguageConfig,
@@ -382,6 +401,7 @@ impl SensorLanguageModel {
         vocab_size: i64,
         device: Device,
         resolved: &mut ResolvedModel,
+        saved_custom: Option<serde_json::Value>,
     ) -> Result<(TextTower, i64)> {
         Ok(match (cfg.text.kind, cfg.text.trainable) {
             (TextKind::Minilm, false) => {
@@ -405,6 +425,21 @@ impl SensorLanguageModel {
                 let m = SmallTextTransformer::new(root / "text", &sc)?;
                 resolved.small_text = Some(sc.clone());
                 (TextTower::Small(m), sc.dim)
+            }
+            (TextKind::Custom, _) => {
+                let name = cfg.text.name.as_deref().ok_or_else(|| {
+                    ModelError::config("text.name", "`kind = \"custom\"` needs the registered name")
+                })?;
+                let factory = crate::registry::text_tower(name)?;
+                let (m, recorded) = factory.build(
+                    root / "text",
+                    vocab_size,
+                    &cfg.text.params,
+                    saved_custom.as_ref(),
+                )?;
+                let d = m.dim();
+                resolved.custom_text = Some(recorded);
+                (TextTower::Custom(m), d)
             }
         })
     }
@@ -547,6 +582,13 @@ impl SensorLanguageModel {
                 let max = self.cfg.text.max_len.min(m.config().max_len as usize);
                 let tb = self.tokenizer.encode_batch(texts, max, device)?;
                 m.embed(&tb.ids, &tb.attention_mask, train)?
+            }
+            TextTower::Custom(m) => {
+                let max = m
+                    .max_len()
+                    .map_or(self.cfg.text.max_len, |l| l.min(self.cfg.text.max_len));
+                let tb = self.tokenizer.encode_batch(texts, max, device)?;
+                m.forward_t(&tb.ids, &tb.attention_mask, train)?
             }
         })
     }
