@@ -6,23 +6,10 @@ use tch::Tensor;
 use wearlang_metrics::ClassificationReport;
 use wearlang_models::SupervisedConfig;
 
-use crate::protocol::{ClassifierResult, EvalContext, Evaluator, ProtocolResult};
+use crate::context::{EvalContext, Evaluator};
+use crate::results::{ClassifierResult, ProtocolResult};
+use crate::select::{labelled, rows};
 use crate::{EvalError, LinearProbe, ProbeConfig, Result};
-
-/// Indices and labels of the labelled windows of a set.
-pub(crate) fn labelled(labels: &[Option<usize>]) -> (Vec<usize>, Vec<i64>) {
-    labels
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| l.map(|l| (i, l as i64)))
-        .unzip()
-}
-
-/// Rows `idx` of `x`.
-pub(crate) fn rows(x: &Tensor, idx: &[usize]) -> Tensor {
-    let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
-    x.index_select(0, &Tensor::from_slice(&idx))
-}
 
 /// The linear-probe baseline: multinomial logistic regression on the pooled
 /// features of the model's (frozen) sensor encoder, all labelled training

@@ -12,50 +12,9 @@ use wearlang_models::sensor_language::ACTIVITY;
 use wearlang_models::SensorLanguageModel;
 use wearlang_models::WindowSet;
 
-use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
+use crate::context::{EvalContext, Evaluator};
+use crate::results::{CaptionEval, FaithfulnessSummary, ProtocolResult};
 use crate::{EvalError, Result};
-
-/// Scores of generated captions.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CaptionEval {
-    /// Windows captioned.
-    pub windows: usize,
-    /// Share of captions that name the window's activity (plain name from
-    /// the knowledge base, case-insensitive).
-    pub mentions_true_activity: f64,
-    /// Share of captions that name another class of the set instead.
-    pub mentions_other_activity: f64,
-    /// BLEU-4, ROUGE-L, CIDEr-D against the references.
-    pub metrics: CaptionReport,
-    /// A few `(reference, generated)` examples.
-    pub examples: Vec<(String, String)>,
-    /// Index (in the evaluated set) of each captioned window.
-    pub window_indices: Vec<usize>,
-    /// The generated captions, in the order of `window_indices`.
-    pub captions: Vec<String>,
-    /// Numbers and claims in the captions checked against the raw windows
-    /// (filled by the captioning protocol).
-    #[serde(default)]
-    pub faithfulness: Option<FaithfulnessSummary>,
-}
-
-/// Claims of generated captions checked against the data by the captioning
-/// crate's faithfulness checker.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FaithfulnessSummary {
-    /// Captions checked.
-    pub captions: usize,
-    /// Captions that make at least one checkable claim (a number, a trend,
-    /// an event); activity captions make none.
-    pub captions_with_claims: usize,
-    /// Claims found.
-    pub claims: usize,
-    /// Claims that agree with the data.
-    pub claims_holding: usize,
-    /// Share of captions with claims whose claims all hold (`None` when no
-    /// caption made a claim).
-    pub faithful_share: Option<f64>,
-}
 
 /// Check `captions[k]` against `windows[k]` (raw, unnormalised values).
 pub fn faithfulness(

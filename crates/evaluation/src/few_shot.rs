@@ -24,30 +24,11 @@ use wearlang_models::SensorLanguageModel;
 use wearlang_objectives::normalize;
 use wearlang_optim::{AdamW, OptimConfig};
 
-use crate::baselines::{labelled, rows};
-use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
+use crate::context::{EvalContext, Evaluator};
+use crate::results::{FewShotMethod, FewShotResult, FewShotSeries, ProtocolResult};
+use crate::select::{labelled, rows};
 use crate::zero_shot::ZeroShotConfig;
 use crate::{EvalError, LinearProbe, ProbeConfig, Result};
-
-/// A few-shot method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FewShotMethod {
-    /// Update the projection heads with the contrastive loss (NLS).
-    ProjectionHeads,
-    /// A linear probe on frozen sensor features.
-    LinearProbe,
-}
-
-impl FewShotMethod {
-    /// A name for reports.
-    pub fn label(self) -> &'static str {
-        match self {
-            FewShotMethod::ProjectionHeads => "projection heads (contrastive)",
-            FewShotMethod::LinearProbe => "linear probe",
-        }
-    }
-}
 
 /// Few-shot settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,33 +56,6 @@ impl Default for FewShotConfig {
             head_lr: 1e-3,
         }
     }
-}
-
-/// One method's curve.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FewShotSeries {
-    /// The method.
-    pub method: FewShotMethod,
-    /// Per shot count, the macro-F1 of each seed.
-    pub macro_f1: Vec<Vec<f64>>,
-    /// Per shot count, mean and standard deviation over the seeds.
-    pub summary: Vec<MeanStd>,
-}
-
-/// Few-shot curves.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FewShotResult {
-    /// Windows per class.
-    pub shots: Vec<usize>,
-    /// Seeds per point.
-    pub seeds: u64,
-    /// Training windows available per class (a shot count above this uses
-    /// them all).
-    pub available_per_class: Vec<usize>,
-    /// Zero-shot macro-F1 of the unadapted model with the same prompts (k = 0).
-    pub zero_shot_macro_f1: f64,
-    /// One curve per method.
-    pub series: Vec<FewShotSeries>,
 }
 
 /// The few-shot protocol.

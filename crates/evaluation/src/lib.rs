@@ -21,6 +21,17 @@
 //! pretrain` writes live here too, with the [`LinearProbe`] and the gap
 //! fillers in [`fill`].
 //!
+//! The modules are layered without an import circle. At the bottom, the
+//! results: what each protocol returns ([`ProtocolResult`] and the types it
+//! holds, serialised into `metrics.json`) with its summary rows and its
+//! section of the Markdown report. Above them, the [`EvalContext`] a
+//! protocol sees and the [`Evaluator`] trait it implements; then the
+//! protocols, one file each (computation only); then the registry
+//! ([`PROTOCOLS`], [`register_protocol`], [`EvalConfig`], [`evaluators`]),
+//! which imports the protocols and which none of them imports. The
+//! [`EvalReport`] puts the results' sections together. A test
+//! (`tests/module_layers.rs`) keeps it that way.
+//!
 //! ```no_run
 //! use std::path::Path;
 //! use wearlang_core::Split;
@@ -54,6 +65,7 @@
 
 mod baselines;
 mod captions;
+mod context;
 mod error;
 mod few_shot;
 pub mod fill;
@@ -62,36 +74,40 @@ mod pretrain_report;
 mod probe;
 mod protocol;
 mod report;
+mod results;
 mod retrieval;
 mod robustness;
 mod run;
+mod select;
 mod train_report;
 mod unseen;
 mod zero_shot;
 
 pub use baselines::{LinearProbeEval, SupervisedEval};
 pub use captions::{
-    evaluate_captions, faithfulness, reference_texts, CaptionEval, CaptioningEval,
-    CaptioningEvalConfig, FaithfulnessSummary,
+    evaluate_captions, faithfulness, reference_texts, CaptioningEval, CaptioningEvalConfig,
 };
+pub use context::{EvalContext, Evaluator};
 pub use error::{EvalError, Result};
-pub use few_shot::{FewShotConfig, FewShotEval, FewShotMethod, FewShotResult, FewShotSeries};
+pub use few_shot::{FewShotConfig, FewShotEval};
 pub use imputation::{evaluate_imputation, HideKind, ImputationConfig, ImputationRow};
 pub use pretrain_report::{pretrain_report, PretrainReport, PretrainReportConfig};
 pub use probe::{LinearProbe, ProbeConfig};
 pub use protocol::{
-    evaluators, register_protocol, registered_protocols, ClassifierResult, CustomResult,
-    EvalConfig, EvalContext, Evaluator, ProtocolFactory, ProtocolResult, PROTOCOLS,
+    evaluators, register_protocol, registered_protocols, EvalConfig, ProtocolFactory, PROTOCOLS,
 };
 pub use report::{find_metrics_log, loss_series, run_protocols, EvalReport};
-pub use retrieval::{RetrievalConfig, RetrievalEval, RetrievalResult};
+pub use results::{
+    CaptionEval, ClassifierResult, CustomResult, FaithfulnessSummary, FewShotMethod, FewShotResult,
+    FewShotSeries, ProtocolResult, RetrievalResult, UnseenGroup, UnseenResult, ZeroShotReport,
+    ZeroShotResult,
+};
+pub use retrieval::{RetrievalConfig, RetrievalEval};
 pub use robustness::{
     embed_windows, evaluate_robustness, impute_linear, remove_patches, GapHandling,
     RobustnessConfig, RobustnessRow,
 };
 pub use run::{evaluate_run, RunEvalOptions, RunEvaluation};
 pub use train_report::{train_report, TrainReport, TrainReportOptions};
-pub use unseen::{partition_classes, UnseenConfig, UnseenEval, UnseenGroup, UnseenResult};
-pub use zero_shot::{
-    class_embeddings, zero_shot, ZeroShotConfig, ZeroShotEval, ZeroShotReport, ZeroShotResult,
-};
+pub use unseen::{partition_classes, UnseenConfig, UnseenEval};
+pub use zero_shot::{class_embeddings, zero_shot, ZeroShotConfig, ZeroShotEval};

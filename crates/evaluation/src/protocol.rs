@@ -1,137 +1,28 @@
-//! The [`Evaluator`] trait: one protocol of the papers, run on a trained
-//! sensor-language model and the train / test splits of its store, giving
-//! one [`ProtocolResult`]. [`EvalConfig`] (TOML) holds every protocol's
-//! settings; [`evaluators`] builds the ones asked for.
+//! The protocol registry: the built-in protocols by name ([`PROTOCOLS`]),
+//! the ones other crates add ([`register_protocol`], [`ProtocolFactory`]),
+//! every protocol's settings ([`EvalConfig`], TOML), and [`evaluators`],
+//! which builds the ones asked for.
+//!
+//! The registry sits above the protocols: it imports the protocol modules
+//! and the [`Evaluator`] trait (`context.rs`); no protocol, nor the context
+//! or the results, imports it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use wearlang_core::registry::Registry;
-use wearlang_metrics::ClassificationReport;
-use wearlang_models::SensorLanguageCheckpointConfig;
-use wearlang_models::{SensorLanguageModel, SupervisedConfig, Trainer, WindowSet};
+use wearlang_models::SupervisedConfig;
 
 use crate::baselines::{LinearProbeEval, SupervisedEval};
-use crate::captions::{CaptionEval, CaptioningEval, CaptioningEvalConfig};
-use crate::few_shot::{FewShotConfig, FewShotEval, FewShotResult};
-use crate::retrieval::{RetrievalConfig, RetrievalEval, RetrievalResult};
-use crate::unseen::{UnseenConfig, UnseenEval, UnseenResult};
-use crate::zero_shot::{ZeroShotConfig, ZeroShotEval, ZeroShotResult};
+use crate::captions::{CaptioningEval, CaptioningEvalConfig};
+use crate::context::Evaluator;
+use crate::few_shot::{FewShotConfig, FewShotEval};
+use crate::retrieval::{RetrievalConfig, RetrievalEval};
+use crate::unseen::{UnseenConfig, UnseenEval};
+use crate::zero_shot::{ZeroShotConfig, ZeroShotEval};
 use crate::{EvalError, ProbeConfig, Result};
-
-/// Everything a protocol may use.
-pub struct EvalContext<'a> {
-    /// The trained model.
-    pub model: &'a SensorLanguageModel,
-    /// Its checkpoint's configuration (run config, label vocabulary).
-    pub checkpoint: &'a SensorLanguageCheckpointConfig,
-    /// The window store.
-    pub store: &'a Path,
-    /// Training windows (normalised with the store's training statistics).
-    pub train: &'a WindowSet,
-    /// Test windows (normalised likewise).
-    pub test: &'a WindowSet,
-    /// The candidate classes: the store's label vocabulary.
-    pub classes: Vec<String>,
-    /// Where protocols that train models (unseen activities) write them.
-    pub work_dir: PathBuf,
-    /// MiniLM's directory (for models trained by a protocol).
-    pub minilm_dir: Option<PathBuf>,
-    /// Show progress bars.
-    pub progress: bool,
-    /// The training the protocols that train call (unseen activities, the
-    /// supervised baseline): `wearlang_train::DefaultTrainer`, or a fork's.
-    /// `None`: those protocols fail with an error that says so.
-    pub trainer: Option<&'a dyn Trainer>,
-}
-
-impl<'a> EvalContext<'a> {
-    /// The trainer, or an error naming `protocol`, which needs one.
-    pub fn trainer(&self, protocol: &str) -> Result<&'a dyn Trainer> {
-        self.trainer.ok_or_else(|| {
-            EvalError::param(
-                "trainer",
-                format!(
-                    "the `{protocol}` protocol trains a model: give EvalContext a trainer \
-                     (wearlang_train::DefaultTrainer)"
-                ),
-            )
-        })
-    }
-
-    /// True class index (into [`Self::classes`]) of every labelled test
-    /// window, with the window's index.
-    pub fn test_truths(&self) -> Vec<(usize, usize)> {
-        self.test
-            .labels
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| l.map(|l| (i, l)))
-            .collect()
-    }
-}
-
-/// One evaluation protocol.
-pub trait Evaluator {
-    /// Its name (as given to `wearlang eval --protocol`).
-    fn name(&self) -> &'static str;
-    /// Why the protocol does not apply to this model (e.g. captioning
-    /// without a decoder); `None` when it does.
-    fn skip_reason(&self, _ctx: &EvalContext) -> Option<String> {
-        None
-    }
-    /// Run it.
-    fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult>;
-}
-
-/// A classifier's scores on the test windows.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ClassifierResult {
-    /// What was trained.
-    pub method: String,
-    /// Labelled training windows used.
-    pub train_windows: usize,
-    /// Accuracy, macro-F1, per-class F1, confusion matrix.
-    pub report: ClassificationReport,
-}
-
-/// What a protocol found.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "protocol", rename_all = "snake_case")]
-pub enum ProtocolResult {
-    /// Zero-shot classification with class prompts.
-    ZeroShot(ZeroShotResult),
-    /// Linear probe on frozen sensor features.
-    LinearProbe(ClassifierResult),
-    /// The supervised conv classifier.
-    Supervised(ClassifierResult),
-    /// Few-shot adaptation curves.
-    FewShot(FewShotResult),
-    /// Zero-shot on activities left out of training.
-    Unseen(UnseenResult),
-    /// Sensor ↔ text retrieval.
-    Retrieval(RetrievalResult),
-    /// Generated captions.
-    Captioning(CaptionEval),
-    /// A protocol another crate registered with [`register_protocol`].
-    Custom(CustomResult),
-}
-
-/// What a registered protocol found, in a shape the report can show
-/// without knowing the protocol.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CustomResult {
-    /// The protocol's name (its section heading).
-    pub name: String,
-    /// Rows of the summary table: `(metric, value)`.
-    pub summary: Vec<(String, String)>,
-    /// Its section of `report.md` (Markdown, without the heading).
-    pub markdown: String,
-    /// Everything else it wants in `metrics.json`.
-    pub data: serde_json::Value,
-}
 
 /// Builds a registered protocol from its settings (`[custom.<name>]` of the
 /// evaluation config; empty when absent).

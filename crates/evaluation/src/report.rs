@@ -1,19 +1,25 @@
 //! Running protocols into one [`EvalReport`], its Markdown, and its plots
 //! (confusion matrices, few-shot curve, training loss curves, retrieval
 //! ranks; PNG and SVG through `wearlang-plots`).
+//!
+//! The Markdown is put together here (header, summary table, training
+//! curves, pretraining and time sections); each result renders its own
+//! summary rows and section in the results layer.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use wearlang_metrics::{ClassificationReport, RetrievalReport};
+use wearlang_core::fs::write_atomic;
 use wearlang_plots::Series;
 
-use crate::few_shot::FewShotResult;
-use crate::protocol::{ClassifierResult, EvalContext, Evaluator, ProtocolResult};
+use crate::context::{EvalContext, Evaluator};
+use crate::results::{ClassifierResult, ProtocolResult, ZeroShotResult};
 use crate::{EvalError, PretrainReport, Result};
-use wearlang_core::fs::write_atomic;
+
+/// File stem of the training loss curves.
+const LOSS_PLOT: &str = "loss_curves";
 
 /// Everything `wearlang eval` found.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -80,7 +86,7 @@ pub fn run_protocols(
 
 impl EvalReport {
     /// The zero-shot result, if run.
-    pub fn zero_shot(&self) -> Option<&crate::zero_shot::ZeroShotResult> {
+    pub fn zero_shot(&self) -> Option<&ZeroShotResult> {
         self.results.iter().find_map(|r| match r {
             ProtocolResult::ZeroShot(z) => Some(z),
             _ => None,
@@ -97,79 +103,34 @@ impl EvalReport {
 
     /// The short summary `cargo xtask pipeline` prints: `(metric, value)`.
     pub fn summary(&self) -> Vec<(String, String)> {
-        let mut rows = Vec::new();
-        for r in &self.results {
-            match r {
-                ProtocolResult::ZeroShot(z) => {
-                    rows.push((
-                        "zero-shot macro-F1 (base / ensemble / +knowledge)".into(),
-                        format!(
-                            "{:.3} / {:.3} / {:.3}",
-                            z.base.report.macro_f1,
-                            z.ensemble.report.macro_f1,
-                            z.knowledge.report.macro_f1
-                        ),
-                    ));
-                }
-                ProtocolResult::LinearProbe(c) => rows.push((
-                    "linear probe macro-F1".into(),
-                    format!("{:.3}", c.report.macro_f1),
-                )),
-                ProtocolResult::Supervised(c) => rows.push((
-                    "supervised conv macro-F1".into(),
-                    format!("{:.3}", c.report.macro_f1),
-                )),
-                ProtocolResult::FewShot(f) => {
-                    for s in &f.series {
-                        if let (Some(k), Some(m)) = (f.shots.last(), s.summary.last()) {
-                            rows.push((
-                                format!("few-shot {} at {k}/class", s.method.label()),
-                                format!("{:.3} ± {:.3}", m.mean, m.std),
-                            ));
-                        }
-                    }
-                }
-                ProtocolResult::Unseen(u) => rows.push((
-                    "unseen activities macro-F1 (base / ensemble / +knowledge)".into(),
-                    format!(
-                        "{:.3} / {:.3} / {:.3} (chance {:.2})",
-                        u.mean_macro_f1_base,
-                        u.mean_macro_f1_ensemble,
-                        u.mean_macro_f1_knowledge,
-                        u.mean_chance
-                    ),
-                )),
-                ProtocolResult::Retrieval(r) => rows.push((
-                    "retrieval R@1 sensor→text / text→sensor".into(),
-                    format!(
-                        "{:.3} / {:.3}",
-                        r.scores.forward.recall_at_1, r.scores.backward.recall_at_1
-                    ),
-                )),
-                ProtocolResult::Captioning(c) => rows.push((
-                    "captions naming the activity / CIDEr-D".into(),
-                    format!(
-                        "{:.1} % / {:.3}",
-                        100.0 * c.mentions_true_activity,
-                        c.metrics.cider_d
-                    ),
-                )),
-                ProtocolResult::Custom(c) => rows.extend(c.summary.iter().cloned()),
-            }
-        }
-        rows
+        self.results
+            .iter()
+            .flat_map(ProtocolResult::summary_rows)
+            .collect()
     }
 
     /// The Markdown report (plots referenced by their PNG names).
     pub fn to_markdown(&self, plots: &[PathBuf]) -> String {
-        let has = |stem: &str| {
-            plots.iter().any(|p| {
-                p.file_stem().is_some_and(|s| s == stem)
-                    && p.extension().is_some_and(|e| e == "png")
-            })
-        };
+        let has_plot = |stem: &str| has_png(plots, stem);
+        let mut s = self.header_markdown();
+        s.push_str(&self.summary_markdown());
+        if has_plot(LOSS_PLOT) {
+            s.push_str(&format!(
+                "\n## Training\n\n![training loss]({LOSS_PLOT}.png)\n"
+            ));
+        }
+        for r in &self.results {
+            s.push_str(&r.markdown(&self.classes, &has_plot));
+        }
+        s.push_str(&self.pretraining_markdown());
+        s.push_str(&self.time_markdown());
+        s
+    }
+
+    /// The title and the line about the run, the store and the classes.
+    fn header_markdown(&self) -> String {
         let k = self.classes.len();
-        let mut s = format!(
+        format!(
             "# Evaluation of `{}`\n\n{} steps; store `{}`; {} training windows, {} test windows (held-out subjects); {k} classes (chance macro-F1 ≈ {:.2}).\n\n",
             self.run,
             self.steps,
@@ -177,139 +138,46 @@ impl EvalReport {
             self.train_windows,
             self.test_windows,
             1.0 / k.max(1) as f64
-        );
-        s.push_str("## Summary\n\n| metric | value |\n| --- | --- |\n");
+        )
+    }
+
+    /// The summary table ([`Self::summary`]) and the skipped protocols.
+    fn summary_markdown(&self) -> String {
+        let mut s = String::from("## Summary\n\n| metric | value |\n| --- | --- |\n");
         for (m, v) in self.summary() {
             s.push_str(&format!("| {m} | {v} |\n"));
         }
         for (name, why) in &self.skipped {
             s.push_str(&format!("\n_{name}: skipped ({why})._\n"));
         }
-        if has("loss_curves") {
-            s.push_str("\n## Training\n\n![training loss](loss_curves.png)\n");
-        }
-        let classes = &self.classes;
-        for r in &self.results {
-            match r {
-                ProtocolResult::ZeroShot(z) => {
-                    s.push_str("\n## Zero-shot classification\n\nClass prompts from the captioning crate; cosine similarity between window and class embeddings.\n\n| prompts | per class | accuracy | macro-F1 | weighted F1 |\n| --- | --- | --- | --- | --- |\n");
-                    for (name, r) in [
-                        ("base template", &z.base),
-                        ("template ensemble", &z.ensemble),
-                        ("ensemble + knowledge", &z.knowledge),
-                    ] {
-                        s.push_str(&format!(
-                            "| {name} | {} | {:.3} | {:.3} | {:.3} |\n",
-                            r.prompts_per_class,
-                            r.report.accuracy,
-                            r.report.macro_f1,
-                            r.report.weighted_f1
-                        ));
-                    }
-                    s.push_str(&per_class_table(classes, &z.ensemble.report));
-                    if has("confusion_zero_shot") {
-                        s.push_str("\n![zero-shot confusion matrix](confusion_zero_shot.png)\n");
-                    }
-                }
-                ProtocolResult::LinearProbe(c) | ProtocolResult::Supervised(c) => {
-                    let (title, stem) = if matches!(r, ProtocolResult::Supervised(_)) {
-                        ("Supervised baseline", "confusion_supervised")
-                    } else {
-                        ("Linear probe", "confusion_linear_probe")
-                    };
-                    s.push_str(&format!(
-                        "\n## {title}\n\n{} on {} labelled training windows: accuracy {:.3}, macro-F1 {:.3}.\n",
-                        c.method, c.train_windows, c.report.accuracy, c.report.macro_f1
-                    ));
-                    if has(stem) {
-                        s.push_str(&format!("\n![{title} confusion matrix]({stem}.png)\n"));
-                    }
-                }
-                ProtocolResult::FewShot(f) => s.push_str(&few_shot_md(f, has("few_shot"))),
-                ProtocolResult::Unseen(u) => {
-                    s.push_str(&format!(
-                        "\n## Unseen activities\n\nFor each group, the run's config trained for {} steps without the group's windows; zero-shot among the group's classes. Mean macro-F1: {:.3} (base template), {:.3} (ensemble), {:.3} (ensemble + knowledge: body parts and movement descriptions); chance {:.2}.\n\n| held-out classes | training windows | macro-F1 base | macro-F1 ensemble | macro-F1 + knowledge | accuracy among all classes |\n| --- | --- | --- | --- | --- | --- |\n",
-                        u.steps,
-                        u.mean_macro_f1_base,
-                        u.mean_macro_f1_ensemble,
-                        u.mean_macro_f1_knowledge,
-                        u.mean_chance
-                    ));
-                    for g in &u.groups {
-                        s.push_str(&format!(
-                            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
-                            g.classes.join(", "),
-                            g.train_windows,
-                            g.base.report.macro_f1,
-                            g.ensemble.report.macro_f1,
-                            g.knowledge.report.macro_f1,
-                            g.accuracy_among_all
-                        ));
-                    }
-                }
-                ProtocolResult::Retrieval(r) => {
-                    s.push_str(&format!(
-                        "\n## Retrieval\n\n{} test windows, {} distinct `{}` texts.\n\n| direction | R@1 | R@5 | R@10 | mean rank | median rank |\n| --- | --- | --- | --- | --- | --- |\n",
-                        r.windows, r.texts, r.variant
-                    ));
-                    for (name, x) in [
-                        ("sensor → text", &r.scores.forward),
-                        ("text → sensor", &r.scores.backward),
-                    ] {
-                        s.push_str(&retrieval_row(name, x));
-                    }
-                    if has("retrieval_ranks") {
-                        s.push_str("\n![sensor → text ranks](retrieval_ranks.png)\n");
-                    }
-                }
-                ProtocolResult::Captioning(c) => {
-                    s.push_str(&format!(
-                        "\n## Captioning\n\n{} test windows: {:.1} % of captions name the true activity, {:.1} % another one; BLEU-4 {:.3}, ROUGE-L {:.3}, CIDEr-D {:.3}.\n",
-                        c.windows,
-                        100.0 * c.mentions_true_activity,
-                        100.0 * c.mentions_other_activity,
-                        c.metrics.bleu4,
-                        c.metrics.rouge_l,
-                        c.metrics.cider_d
-                    ));
-                    if let Some(f) = &c.faithfulness {
-                        s.push_str(&match f.faithful_share {
-                            Some(share) => format!(
-                                "Faithfulness: {} of {} captions make checkable claims; {} of {} claims hold; {:.1} % of those captions are fully faithful.\n",
-                                f.captions_with_claims, f.captions, f.claims_holding, f.claims, 100.0 * share
-                            ),
-                            None => format!(
-                                "Faithfulness: none of the {} captions makes a checkable numeric claim (activity text), so there is nothing to verify.\n",
-                                f.captions
-                            ),
-                        });
-                    }
-                    s.push('\n');
-                    s.push_str(&examples_table(&c.examples));
-                }
-                ProtocolResult::Custom(c) => {
-                    s.push_str(&format!("\n## {}\n\n{}\n", c.name, c.markdown.trim_end()));
-                }
+        s
+    }
+
+    /// The pretraining report's Markdown with its headings demoted under
+    /// this section; empty without one.
+    fn pretraining_markdown(&self) -> String {
+        let Some(p) = &self.pretraining else {
+            return String::new();
+        };
+        let mut s = String::from("\n## Pretraining (AIM): imputation and robustness\n\n");
+        for line in p.to_markdown().lines() {
+            if line.starts_with('#') {
+                s.push('#');
             }
+            s.push_str(line);
+            s.push('\n');
         }
-        if let Some(p) = &self.pretraining {
-            s.push_str("\n## Pretraining (AIM): imputation and robustness\n\n");
-            let md = p.to_markdown();
-            // Demote the pretraining report's headings under this section.
-            for line in md.lines() {
-                if line.starts_with('#') {
-                    s.push_str(&format!("#{line}\n"));
-                } else {
-                    s.push_str(line);
-                    s.push('\n');
-                }
-            }
+        s
+    }
+
+    /// Wall seconds per protocol; empty when none were timed.
+    fn time_markdown(&self) -> String {
+        if self.seconds.is_empty() {
+            return String::new();
         }
-        if !self.seconds.is_empty() {
-            s.push_str("\n## Time\n\n| protocol | seconds |\n| --- | --- |\n");
-            for (k, v) in &self.seconds {
-                s.push_str(&format!("| {k} | {v:.1} |\n"));
-            }
+        let mut s = String::from("\n## Time\n\n| protocol | seconds |\n| --- | --- |\n");
+        for (k, v) in &self.seconds {
+            s.push_str(&format!("| {k} | {v:.1} |\n"));
         }
         s
     }
@@ -344,21 +212,26 @@ impl EvalReport {
             .map(|c| wearlang_captioning::KnowledgeBase::builtin().plain_name(c))
             .collect();
         for r in &self.results {
+            // The stem the result's Markdown section references.
+            let Some(stem) = r.plot_stem() else {
+                continue;
+            };
+            let path = dir.join(stem);
             match r {
                 ProtocolResult::ZeroShot(z) => files.extend(wearlang_plots::confusion_matrix(
-                    dir.join("confusion_zero_shot"),
+                    path,
                     &z.ensemble.report.confusion,
                     &names,
                     "Zero-shot (template ensemble), test subjects",
                 )?),
                 ProtocolResult::LinearProbe(c) => files.extend(wearlang_plots::confusion_matrix(
-                    dir.join("confusion_linear_probe"),
+                    path,
                     &c.report.confusion,
                     &names,
                     "Linear probe, test subjects",
                 )?),
                 ProtocolResult::Supervised(c) => files.extend(wearlang_plots::confusion_matrix(
-                    dir.join("confusion_supervised"),
+                    path,
                     &c.report.confusion,
                     &names,
                     "Supervised conv classifier, test subjects",
@@ -375,13 +248,13 @@ impl EvalReport {
                         })
                         .collect();
                     files.extend(wearlang_plots::few_shot_curve(
-                        dir.join("few_shot"),
+                        path,
                         &series,
                         &format!("Few-shot adaptation ({} seeds)", f.seeds),
                     )?);
                 }
                 ProtocolResult::Retrieval(r) => files.extend(wearlang_plots::rank_histogram(
-                    dir.join("retrieval_ranks"),
+                    path,
                     &r.scores.forward.ranks,
                     r.texts,
                     "Sensor → text retrieval, test windows",
@@ -393,7 +266,7 @@ impl EvalReport {
             let series = loss_series(log)?;
             if !series.is_empty() {
                 files.extend(wearlang_plots::loss_curves(
-                    dir.join("loss_curves"),
+                    dir.join(LOSS_PLOT),
                     &series,
                     false,
                     &format!("Training of {}", self.run),
@@ -480,64 +353,9 @@ pub fn find_metrics_log(checkpoint: &Path) -> Option<PathBuf> {
     }
 }
 
-/// The `| reference | generated |` table of caption examples.
-pub(crate) fn examples_table(examples: &[(String, String)]) -> String {
-    let mut s = String::from("| reference | generated |\n| --- | --- |\n");
-    for (r, g) in examples {
-        s.push_str(&format!("| {r} | {g} |\n"));
-    }
-    s
-}
-
-fn per_class_table(classes: &[String], r: &ClassificationReport) -> String {
-    let mut s = String::from(
-        "\nPer class (ensemble):\n\n| class | precision | recall | F1 | support |\n| --- | --- | --- | --- | --- |\n",
-    );
-    let kb = wearlang_captioning::KnowledgeBase::builtin();
-    for (c, m) in classes.iter().zip(&r.per_class) {
-        let plain = kb.plain_name(c);
-        let c = if plain == *c {
-            c.clone()
-        } else {
-            format!("{c} ({plain})")
-        };
-        s.push_str(&format!(
-            "| {c} | {:.3} | {:.3} | {:.3} | {} |\n",
-            m.precision, m.recall, m.f1, m.support
-        ));
-    }
-    s
-}
-
-fn few_shot_md(f: &FewShotResult, plot: bool) -> String {
-    let mut s = format!(
-        "\n## Few-shot adaptation\n\nk labelled training windows per class, {} seeds, macro-F1 on the test windows (mean ± std). Unadapted zero-shot with the same prompts: {:.3}. Training windows per class: {:?}.\n\n| method |",
-        f.seeds, f.zero_shot_macro_f1, f.available_per_class
-    );
-    for k in &f.shots {
-        s.push_str(&format!(" k = {k} |"));
-    }
-    s.push_str("\n| --- |");
-    for _ in &f.shots {
-        s.push_str(" --- |");
-    }
-    s.push('\n');
-    for series in &f.series {
-        s.push_str(&format!("| {} |", series.method.label()));
-        for m in &series.summary {
-            s.push_str(&format!(" {:.3} ± {:.3} |", m.mean, m.std));
-        }
-        s.push('\n');
-    }
-    if plot {
-        s.push_str("\n![few-shot curve](few_shot.png)\n");
-    }
-    s
-}
-
-fn retrieval_row(name: &str, r: &RetrievalReport) -> String {
-    format!(
-        "| {name} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |\n",
-        r.recall_at_1, r.recall_at_5, r.recall_at_10, r.mean_rank, r.median_rank
-    )
+/// Whether `plots` holds the PNG of the plot named `stem`.
+fn has_png(plots: &[PathBuf], stem: &str) -> bool {
+    plots.iter().any(|p| {
+        p.file_stem().is_some_and(|s| s == stem) && p.extension().is_some_and(|e| e == "png")
+    })
 }

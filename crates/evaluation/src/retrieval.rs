@@ -9,8 +9,9 @@ use wearlang_captioning::{ActivityCaptioner, ActivityConfig, TemplateChoice};
 use wearlang_metrics::BidirectionalRetrieval;
 use wearlang_models::sensor_language::ACTIVITY;
 
-use crate::baselines::rows;
-use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
+use crate::context::{EvalContext, Evaluator};
+use crate::results::{ProtocolResult, RetrievalResult};
+use crate::select::rows;
 use crate::{EvalError, Result};
 
 /// Retrieval settings.
@@ -32,19 +33,6 @@ impl Default for RetrievalConfig {
             max_windows: 1000,
         }
     }
-}
-
-/// Retrieval scores.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RetrievalResult {
-    /// The text variant.
-    pub variant: String,
-    /// Windows (sensor queries / items).
-    pub windows: usize,
-    /// Distinct texts (text queries / items).
-    pub texts: usize,
-    /// Sensor → text (forward) and text → sensor (backward).
-    pub scores: BidirectionalRetrieval,
 }
 
 /// The retrieval protocol.

@@ -13,7 +13,8 @@ use wearlang_encoders::text::DecodeOptions;
 use wearlang_models::{load_sensor_language, load_split, ModelError, SensorLanguageConfig};
 
 use crate::error::Context;
-use crate::report::{examples_table, pretty_json};
+use crate::report::pretty_json;
+use crate::results::examples_table;
 use crate::{
     evaluate_captions, reference_texts, zero_shot, CaptionEval, Result, ZeroShotConfig,
     ZeroShotReport,

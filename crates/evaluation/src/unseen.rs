@@ -21,8 +21,9 @@ use wearlang_models::{
     SensorLanguageOptions, TrainState,
 };
 
-use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
-use crate::zero_shot::{zero_shot, ZeroShotConfig, ZeroShotReport};
+use crate::context::{EvalContext, Evaluator};
+use crate::results::{ProtocolResult, UnseenGroup, UnseenResult};
+use crate::zero_shot::{zero_shot, ZeroShotConfig};
 use crate::{EvalError, Result};
 
 /// Unseen-activity settings.
@@ -49,45 +50,6 @@ impl Default for UnseenConfig {
             steps: 0,
         }
     }
-}
-
-/// One held-out group.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct UnseenGroup {
-    /// Its classes (never seen in training).
-    pub classes: Vec<String>,
-    /// Training windows of the run (the others' classes).
-    pub train_windows: usize,
-    /// Zero-shot among the group's classes, base template.
-    pub base: ZeroShotReport,
-    /// Zero-shot among the group's classes, template ensemble.
-    pub ensemble: ZeroShotReport,
-    /// Zero-shot among the group's classes, template ensemble with body
-    /// parts and movement descriptions from the knowledge base (the NLS
-    /// paper's "extra text").
-    pub knowledge: ZeroShotReport,
-    /// Accuracy on the group's windows when every class of the store is a
-    /// candidate (the generalised, harder setting; ensemble prompts).
-    pub accuracy_among_all: f64,
-    /// Whether the run was reused from an earlier evaluation.
-    pub reused: bool,
-}
-
-/// Unseen-activity results.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct UnseenResult {
-    /// Steps per run.
-    pub steps: u64,
-    /// Per group.
-    pub groups: Vec<UnseenGroup>,
-    /// Mean macro-F1 over groups, base template.
-    pub mean_macro_f1_base: f64,
-    /// Mean macro-F1 over groups, template ensemble.
-    pub mean_macro_f1_ensemble: f64,
-    /// Mean macro-F1 over groups, template ensemble with knowledge.
-    pub mean_macro_f1_knowledge: f64,
-    /// Mean chance macro-F1 (1 / group size) over groups.
-    pub mean_chance: f64,
 }
 
 /// The unseen-activities protocol.

@@ -10,7 +10,8 @@ use wearlang_metrics::ClassificationReport;
 use wearlang_models::SensorLanguageModel;
 use wearlang_models::WindowSet;
 
-use crate::protocol::{EvalContext, Evaluator, ProtocolResult};
+use crate::context::{EvalContext, Evaluator};
+use crate::results::{ProtocolResult, ZeroShotReport, ZeroShotResult};
 use crate::{EvalError, Result};
 
 /// How class prompts are written.
@@ -33,21 +34,6 @@ impl Default for ZeroShotConfig {
             batch: 256,
         }
     }
-}
-
-/// Zero-shot scores on a set of windows.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ZeroShotReport {
-    /// The candidate classes, in the order of the report's indices.
-    pub classes: Vec<String>,
-    /// Prompts per class.
-    pub prompts_per_class: usize,
-    /// Accuracy, macro-F1, confusion matrix.
-    pub report: ClassificationReport,
-    /// Predicted class index per window.
-    pub predictions: Vec<usize>,
-    /// True class index per window.
-    pub truths: Vec<usize>,
 }
 
 /// Normalised class embeddings `[K, E]`: the mean of each class's prompt
@@ -113,18 +99,6 @@ pub fn zero_shot(
         predictions,
         truths,
     })
-}
-
-/// Zero-shot scores with three prompt sets.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ZeroShotResult {
-    /// The base template only.
-    pub base: ZeroShotReport,
-    /// The template bank, ensembled.
-    pub ensemble: ZeroShotReport,
-    /// The template bank with body parts and movement descriptions from the
-    /// knowledge base.
-    pub knowledge: ZeroShotReport,
 }
 
 /// The zero-shot protocol: the test windows among all classes of the store,
