@@ -53,6 +53,7 @@ pub const RULES: &[Rule] = &[
     Rule { from: Packages(&["wearlang-captioning"]), never: &["wearlang-store"] },
     Rule { from: Packages(&["wearlang-models"]), never: &["wearlang-train", "wearlang-evaluation"] },
     Rule { from: Packages(&["wearlang-optim"]), never: &["wearlang-models", "wearlang-train", "wearlang-evaluation", "wearlang-encoders"] },
+    Rule { from: Packages(&["wearlang-sensorllm", "wearlang-llm"]), never: &["wearlang-train", "wearlang-evaluation"] },
 ];
 
 /// Run `cargo metadata` on the workspace and check [`RULES`]; fails with one

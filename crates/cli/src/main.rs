@@ -24,6 +24,7 @@ mod inspect;
 mod llm;
 mod paraphrase;
 mod pretrain;
+mod sensorllm;
 mod synth;
 mod train;
 
@@ -63,6 +64,9 @@ enum Command {
     /// Ask the LLM for rewrites of the activity descriptions and templates
     /// of the knowledge base (offline text diversification), into a file.
     Paraphrase(paraphrase::ParaphraseArgs),
+    /// SensorLLM: align the LLM with sensor windows (stage 1: trend
+    /// descriptions), tune a classification head (stage 2), describe.
+    Sensorllm(Box<sensorllm::SensorLlmArgs>),
 }
 
 fn main() {
@@ -77,6 +81,7 @@ fn main() {
         Command::Embed(a) => embed::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Llm(a) => llm::run(a),
+        Command::Sensorllm(a) => sensorllm::run(a),
         Command::Paraphrase(a) => paraphrase::run(a),
     };
     if let Err(e) = result {

@@ -23,6 +23,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// The libtorch device type, re-exported so that crates choosing a device
+/// need not depend on `tch` themselves.
+pub use tch::Device;
+
 /// Errors of device selection.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DeviceError {

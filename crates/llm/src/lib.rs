@@ -12,6 +12,8 @@
 //!   batch for [`Llama::forward_embeds`].
 //! - [`sampling`]: greedy, temperature, top-k and top-p, seeded.
 //! - [`generate`]: [`LlmModel`] (load, chat prompts, streaming generation).
+//! - [`tiny`]: a tiny seeded random Llama with a byte-level vocabulary and
+//!   ChatML, for tests of what is built on the decoder.
 //! - [`paraphrase`]: offline rewrites of the knowledge base's activity
 //!   descriptions and templates (NLS text diversity), filtered and recorded
 //!   with their prompt, seed and model hash.
@@ -40,6 +42,7 @@ pub mod gguf;
 pub mod model;
 pub mod paraphrase;
 pub mod sampling;
+pub mod tiny;
 pub mod tokenizer;
 
 pub use config::LlamaConfig;

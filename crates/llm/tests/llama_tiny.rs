@@ -11,28 +11,9 @@ use wearlang_llm::{
 
 const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 
-/// GPT-2's printable byte alphabet (the tokens of a byte-level vocabulary).
-fn byte_tokens() -> Vec<String> {
-    let mut extra = 0u32;
-    (0..256u32)
-        .map(|b| {
-            let printable = (0x21..=0x7E).contains(&b)
-                || (0xA1..=0xAC).contains(&b)
-                || (0xAE..=0xFF).contains(&b);
-            let c = if printable {
-                b
-            } else {
-                extra += 1;
-                255 + extra
-            };
-            char::from_u32(c).unwrap().to_string()
-        })
-        .collect()
-}
-
 fn vocab() -> (Vec<String>, Vec<&'static str>) {
     let mut tokens: Vec<String> = SPECIALS.iter().map(|s| s.to_string()).collect();
-    tokens.extend(byte_tokens());
+    tokens.extend(wearlang_llm::tiny::byte_tokens());
     let merges = vec!["Ġ w", "a l", "k i", "ki n", "kin g"];
     for m in &merges {
         tokens.push(m.replace(' ', ""));

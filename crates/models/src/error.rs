@@ -61,6 +61,10 @@ pub enum ModelError {
     /// An error reported by libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// An error of a part from another crate (a registered part, the LLM of
+    /// SensorLLM), kept as it was.
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ModelError {

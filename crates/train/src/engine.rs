@@ -102,6 +102,12 @@ pub trait Step<B> {
     fn loss(&mut self, step: u64, batch: B) -> Result<StepLoss>;
     /// Called after each optimiser step (e.g. to clamp a temperature).
     fn after_update(&mut self) {}
+    /// Called once `steps_done` of the run's `total` steps are done, before
+    /// any checkpoint of that step (e.g. to score a validation set and keep
+    /// the best weights).
+    fn after_step(&mut self, _steps_done: u64, _total: u64) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What a finished (or stopped) loop reports.
@@ -264,6 +270,7 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
             state.step += 1;
             state.samples += bs as u64;
             state.last_loss = loss_v;
+            step_fn.after_step(state.step, total)?;
             if acc.is_empty() {
                 acc.push(("loss".into(), 0.0));
                 acc.extend(out.terms.iter().map(|(k, _)| (k.clone(), 0.0)));

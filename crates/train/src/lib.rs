@@ -40,6 +40,7 @@ mod error;
 mod log;
 pub mod pretrain;
 pub mod sensor_language;
+pub mod sensorllm;
 mod supervised;
 mod trainer;
 
@@ -48,6 +49,9 @@ pub use error::{Result, TrainError};
 pub use log::MetricsLog;
 pub use pretrain::{pretrain, PretrainOptions, PretrainSummary};
 pub use sensor_language::train_sensor_language;
+pub use sensorllm::{
+    align_sensorllm, tune_sensorllm, Selection, SensorLlmOptions, SensorLlmSummary,
+};
 pub use supervised::fit_supervised;
 pub use trainer::DefaultTrainer;
 // What the loops train and read, re-exported so a training script needs one

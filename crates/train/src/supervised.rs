@@ -116,10 +116,11 @@ pub fn fit_supervised(
     Ok(clf)
 }
 
-/// The labelled windows, batched on the engine's prefetch thread.
-struct Labelled {
-    set: WindowSet,
-    device: Device,
+/// Labelled windows, batched with their class indices on the engine's
+/// prefetch thread.
+pub(crate) struct Labelled {
+    pub(crate) set: WindowSet,
+    pub(crate) device: Device,
 }
 
 impl BatchSource for Labelled {

@@ -1,0 +1,185 @@
+//! The TOML configuration of a SensorLLM run (`wearlang sensorllm align /
+//! tune --config`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use wearlang_models::{ModelError, Result};
+use wearlang_optim::{OptimConfig, ScheduleConfig};
+
+/// Loop settings of one stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StageConfig {
+    /// Windows per step.
+    pub batch_size: usize,
+    /// Steps of the stage.
+    pub max_steps: u64,
+    /// Write a metrics line every this many steps.
+    pub log_every: u64,
+    /// Write a checkpoint every this many steps (and at the end).
+    pub checkpoint_every: u64,
+    /// AdamW settings (`lr` is the peak learning rate).
+    pub optim: OptimConfig,
+    /// Learning-rate schedule.
+    pub schedule: ScheduleConfig,
+}
+
+impl Default for StageConfig {
+    fn default() -> Self {
+        StageConfig {
+            batch_size: 8,
+            max_steps: 200,
+            log_every: 10,
+            checkpoint_every: 50,
+            optim: OptimConfig {
+                lr: 1e-3,
+                ..OptimConfig::default()
+            },
+            schedule: ScheduleConfig::default(),
+        }
+    }
+}
+
+impl StageConfig {
+    fn validate(&self, name: &str) -> Result<()> {
+        if self.batch_size == 0 || self.max_steps == 0 {
+            return Err(ModelError::config(
+                format!("{name}.batch_size / {name}.max_steps"),
+                "must be at least 1",
+            ));
+        }
+        if self.log_every == 0 || self.checkpoint_every == 0 {
+            return Err(ModelError::config(
+                format!("{name}.log_every / {name}.checkpoint_every"),
+                "must be at least 1",
+            ));
+        }
+        self.optim.validate()?;
+        Ok(self.schedule.validate()?)
+    }
+}
+
+/// Stage 2 (task-aware tuning) settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TuneConfig {
+    /// The loop (`[align.train]`, `[tune.train]`).
+    pub train: StageConfig,
+    /// Score validation macro-F1 every this many steps (and at the end);
+    /// the best-scoring weights are kept as the selected model.
+    pub eval_every: u64,
+    /// Weight the cross-entropy by inverse class frequency.
+    pub balanced: bool,
+    /// The instruction after the sensor tokens.
+    pub instruction: String,
+}
+
+impl Default for TuneConfig {
+    fn default() -> Self {
+        TuneConfig {
+            train: StageConfig::default(),
+            eval_every: 50,
+            balanced: true,
+            instruction: "Which activity is the person doing?".into(),
+        }
+    }
+}
+
+/// Stage 1 (alignment) settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlignConfig {
+    /// The loop (`[align.train]`, `[tune.train]`).
+    pub train: StageConfig,
+    /// The caption column whose text is the answer (the `trend` captions of
+    /// `wearlang caption`).
+    pub caption: String,
+    /// Answers are cut to this many tokens (the end-of-turn token included).
+    pub max_answer_tokens: usize,
+    /// The instruction after the sensor tokens.
+    pub instruction: String,
+}
+
+impl Default for AlignConfig {
+    fn default() -> Self {
+        AlignConfig {
+            train: StageConfig::default(),
+            caption: "trend".into(),
+            max_answer_tokens: 96,
+            instruction: "Describe the trend of each channel.".into(),
+        }
+    }
+}
+
+/// A SensorLLM run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensorLlmConfig {
+    /// Seed of weights, data order and dropout.
+    pub seed: u64,
+    /// `cpu`, `cuda`, `cuda:N` or `auto`.
+    pub device: String,
+    /// CPU threads for libtorch (0: its default).
+    pub threads: usize,
+    /// The GGUF file of the LLM (default: SmolLM2-135M-Instruct as
+    /// `cargo xtask setup` places it).
+    pub llm: Option<PathBuf>,
+    /// Width of the projector's hidden layer (0: the LLM's width).
+    pub projector_hidden: i64,
+    /// The system message (default: the chat template's own).
+    pub system: Option<String>,
+    /// Stage 1.
+    pub align: AlignConfig,
+    /// Stage 2.
+    pub tune: TuneConfig,
+}
+
+impl Default for SensorLlmConfig {
+    fn default() -> Self {
+        SensorLlmConfig {
+            seed: 0,
+            device: "cpu".into(),
+            threads: 0,
+            llm: None,
+            projector_hidden: 0,
+            system: None,
+            align: AlignConfig::default(),
+            tune: TuneConfig::default(),
+        }
+    }
+}
+
+impl SensorLlmConfig {
+    /// Read and check a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+        let cfg: SensorLlmConfig = toml::from_str(&text).map_err(|e| ModelError::ConfigFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Check every setting.
+    pub fn validate(&self) -> Result<()> {
+        if self.projector_hidden < 0 {
+            return Err(ModelError::config("projector_hidden", "must be ≥ 0"));
+        }
+        if self.align.max_answer_tokens < 2 {
+            return Err(ModelError::config(
+                "align.max_answer_tokens",
+                "must be at least 2",
+            ));
+        }
+        if self.align.caption.is_empty() {
+            return Err(ModelError::config("align.caption", "name a caption column"));
+        }
+        if self.tune.eval_every == 0 {
+            return Err(ModelError::config("tune.eval_every", "must be at least 1"));
+        }
+        self.align.train.validate("align.train")?;
+        self.tune.train.validate("tune.train")
+    }
+}

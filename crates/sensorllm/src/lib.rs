@@ -1,0 +1,47 @@
+//! SensorLLM (Li et al., arXiv 2410.10624) for wearlang: a decoder LLM that
+//! reads multichannel sensor windows.
+//!
+//! - A frozen pretrained sensor encoder (the AIM patch Transformer of a
+//!   `wearlang pretrain` run, in place of the paper's Chronos) turns a
+//!   window into patch tokens; an MLP projector maps them into the LLM's
+//!   embedding space.
+//! - Each group of channels (one column of patch tokens, e.g. `acc_x`) sits
+//!   between its own trainable start and end embeddings (`<acc_x_start>` …
+//!   `<acc_x_end>`) inside a chat prompt, followed by the instruction; the
+//!   layout is recorded in [`PromptLayout`] and in the checkpoint.
+//! - Stage 1 (alignment, [`SensorLlm::align_loss`]): LLM and encoder frozen,
+//!   projector and special tokens trained to write the window's trend
+//!   description (the `trend` captions), cross-entropy on the answer only.
+//! - Stage 2 (task-aware tuning, [`SensorLlm::class_logits`]): a
+//!   classification head on the LLM's last hidden state over the prompt.
+//! - Checkpoints hold only what was trained, with SHA-256 hashes of the LLM's
+//!   and the encoder's weights; [`SensorLlm::load`] refuses other weights.
+//!
+//! The training loops are `wearlang_train::{align_sensorllm, tune_sensorllm}`
+//! on the project's training engine.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use wearlang_sensorllm::SensorLlm;
+//!
+//! let llm = wearlang_llm::LlmModel::load(
+//!     &wearlang_llm::default_model_path(None, Path::new(".")),
+//!     tch::Device::Cpu,
+//! )
+//! .unwrap();
+//! let model = SensorLlm::load(Path::new("target/runs/sensorllm_align"), llm, tch::Device::Cpu)
+//!     .unwrap();
+//! let x = tch::Tensor::zeros([1, 100, 6], (tch::Kind::Float, tch::Device::Cpu));
+//! println!("{}", model.describe(&x, 64, 1).unwrap()[0]);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod model;
+
+pub use config::{AlignConfig, SensorLlmConfig, StageConfig, TuneConfig};
+pub use model::{
+    find, weights_sha256, ChannelGroup, Described, PromptLayout, SensorLlm,
+    SensorLlmCheckpointConfig, Stage,
+};

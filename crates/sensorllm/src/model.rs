@@ -1,0 +1,695 @@
+//! The SensorLLM model: a frozen pretrained patch Transformer reads the
+//! window, an MLP projector maps its tokens into the LLM's embedding space,
+//! each channel group's tokens sit between that group's trainable start and
+//! end embeddings inside a chat prompt, and a frozen decoder LLM continues.
+//! Stage 1 trains the projector and the special tokens to write the
+//! window's trend description; stage 2 adds a classification head on the
+//! LLM's last hidden state over the prompt.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tch::{nn, nn::Module, Device, Kind, Tensor};
+use wearlang_encoders::SensorEncoder;
+use wearlang_llm::{ChatMessage, KvCache, LlamaConfig, LlmError, LlmModel};
+use wearlang_models::checkpoint::{self, CONFIG_FILE, MODEL_FILE};
+use wearlang_models::{LoadedMae, ModelError, Result};
+
+use crate::config::SensorLlmConfig;
+
+/// Where the sensor tokens go in the rendered chat prompt.
+const SENSOR_SLOT: &str = "<sensor>";
+
+/// The error of the LLM crate as a model error.
+pub(crate) fn llm_err(e: LlmError) -> ModelError {
+    ModelError::Other(Box::new(e))
+}
+
+/// One group of channels in the prompt: the channels one column of patch
+/// tokens covers, framed by its own start and end embeddings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelGroup {
+    /// The channels, in store order.
+    pub channels: Vec<String>,
+    /// The start token's name (e.g. `<acc_x_start>`): a new embedding, not
+    /// in the LLM's vocabulary.
+    pub start_token: String,
+    /// The end token's name.
+    pub end_token: String,
+}
+
+/// How a window becomes a prompt, as recorded in the checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptLayout {
+    /// The groups in prompt order.
+    pub groups: Vec<ChannelGroup>,
+    /// Sensor tokens per group (time patches of the window).
+    pub tokens_per_group: usize,
+    /// The rendered chat prompt of stage 1, with `<sensor>` where the
+    /// groups go (each: start, its tokens, end).
+    pub align_prompt: String,
+    /// The same for stage 2.
+    pub tune_prompt: String,
+}
+
+/// Which prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Stage 1: describe the trends.
+    Align,
+    /// Stage 2: classify.
+    Tune,
+}
+
+/// What a SensorLLM checkpoint records (`config.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SensorLlmCheckpointConfig {
+    /// Always `sensorllm`.
+    pub kind: String,
+    /// `align` or `tune`.
+    pub stage: String,
+    /// The run's configuration.
+    pub run: SensorLlmConfig,
+    /// The pretraining run whose encoder reads the windows.
+    pub encoder_run: PathBuf,
+    /// SHA-256 of the encoder's weights (see [`weights_sha256`]).
+    pub encoder_sha256: String,
+    /// The LLM's file (empty for an in-memory model).
+    pub llm_path: PathBuf,
+    /// SHA-256 of the LLM's weights.
+    pub llm_sha256: String,
+    /// The LLM's architecture.
+    pub llm_config: LlamaConfig,
+    /// Width of the projector's hidden layer.
+    pub projector_hidden: i64,
+    /// The prompt layout.
+    pub layout: PromptLayout,
+    /// The store's channels, in order.
+    pub channels: Vec<String>,
+    /// Stage 2: the classes, in head order.
+    pub labels: Vec<String>,
+    /// The store it was trained on.
+    pub store: PathBuf,
+    /// Stage 2: the stage-1 run it started from.
+    pub from: Option<PathBuf>,
+}
+
+/// SHA-256 over a variable store's tensors (sorted by name; name, shape and
+/// little-endian f32 values): identifies the weights whatever file they
+/// came from.
+pub fn weights_sha256(vs: &nn::VarStore) -> Result<String> {
+    let mut h = Sha256::new();
+    for (name, t) in checkpoint::sorted_variables(vs) {
+        h.update(name.as_bytes());
+        for d in t.size() {
+            h.update(d.to_le_bytes());
+        }
+        let v = Vec::<f32>::try_from(t.to_kind(Kind::Float).flatten(0, -1))?;
+        let mut bytes = Vec::with_capacity(v.len() * 4);
+        for x in v {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        h.update(&bytes);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// The SensorLLM model.
+pub struct SensorLlm {
+    /// The trained variables: `projector.fc1.*`, `projector.fc2.*`,
+    /// `special.tokens` (`[2 × groups, hidden]`), `head.*` (stage 2).
+    pub vs: nn::VarStore,
+    llm: LlmModel,
+    encoder: LoadedMae,
+    fc1: nn::Linear,
+    fc2: nn::Linear,
+    special: Tensor,
+    head: Option<nn::Linear>,
+    group_tokens: Vec<Tensor>,
+    align_ids: (Vec<u32>, Vec<u32>),
+    tune_ids: (Vec<u32>, Vec<u32>),
+    end_of_turn: u32,
+    /// What the checkpoint records.
+    pub record: SensorLlmCheckpointConfig,
+}
+
+impl std::fmt::Debug for SensorLlm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SensorLlm")
+            .field("stage", &self.record.stage)
+            .field("layout", &self.record.layout)
+            .finish()
+    }
+}
+
+/// The rendered chat prompt with the sensor slot, and its token ids before
+/// and after the slot.
+fn prompt(
+    llm: &LlmModel,
+    system: Option<&str>,
+    instruction: &str,
+) -> Result<(String, Vec<u32>, Vec<u32>)> {
+    let chat = llm.tokenizer.chat.as_ref().ok_or_else(|| {
+        ModelError::config("llm", "the LLM has no chat template (not a chat model)")
+    })?;
+    let mut messages = Vec::new();
+    if let Some(s) = system {
+        messages.push(ChatMessage::new("system", s));
+    }
+    messages.push(ChatMessage::new(
+        "user",
+        format!("{SENSOR_SLOT}\n{instruction}"),
+    ));
+    let text = chat.render(&messages, true);
+    let (before, after) = text
+        .split_once(SENSOR_SLOT)
+        .ok_or_else(|| ModelError::config("prompt", "the chat template lost the sensor slot"))?;
+    let pre = llm.tokenizer.encode(before, true);
+    let mut post = llm.tokenizer.encode(after, true);
+    // Only the first piece may carry a beginning-of-sequence token.
+    if llm.tokenizer.add_bos && !post.is_empty() && Some(post[0]) == llm.tokenizer.bos_id {
+        post.remove(0);
+    }
+    Ok((text, pre, post))
+}
+
+impl SensorLlm {
+    /// Build a fresh model (projector, special tokens and, with
+    /// `n_classes`, the head drawn from torch's generator: seed it first)
+    /// around a loaded encoder and LLM, both frozen here. `channels` are the
+    /// store's channel names and must be the ones the encoder was
+    /// pretrained on.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: &SensorLlmConfig,
+        mut encoder: LoadedMae,
+        encoder_run: &Path,
+        mut llm: LlmModel,
+        channels: &[String],
+        labels: &[String],
+        store: &Path,
+        device: Device,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        if encoder.config.channels != channels {
+            return Err(ModelError::config(
+                "encoder",
+                format!(
+                    "{} was pretrained on channels {:?}, the store has {:?}",
+                    encoder_run.display(),
+                    encoder.config.channels,
+                    channels
+                ),
+            ));
+        }
+        if labels.len() == 1 {
+            return Err(ModelError::config(
+                "labels",
+                "a classification head needs at least 2 classes",
+            ));
+        }
+        encoder.vs.freeze();
+        llm.vs.freeze();
+        let enc = encoder.model.encoder();
+        let grid = enc.grid();
+        let spec = enc.patch_spec();
+        let hidden = llm.config().hidden_size;
+        let proj_hidden = if cfg.projector_hidden == 0 {
+            hidden
+        } else {
+            cfg.projector_hidden
+        };
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let p = &root / "projector";
+        let fc1 = nn::linear(&p / "fc1", enc.dim(), proj_hidden, Default::default());
+        let fc2 = nn::linear(&p / "fc2", proj_hidden, hidden, Default::default());
+        let special = (&root / "special").var(
+            "tokens",
+            &[2 * grid.channel as i64, hidden],
+            nn::Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+        );
+        let head = (!labels.is_empty()).then(|| {
+            nn::linear(
+                &root / "head",
+                hidden,
+                labels.len() as i64,
+                Default::default(),
+            )
+        });
+        let mut groups = Vec::with_capacity(grid.channel);
+        let mut group_tokens = Vec::with_capacity(grid.channel);
+        for j in 0..grid.channel {
+            let chans: Vec<String> = channels[j * spec.channel..(j + 1) * spec.channel].to_vec();
+            let stem = chans.join("+").to_lowercase().replace([' ', '-'], "_");
+            groups.push(ChannelGroup {
+                channels: chans,
+                start_token: format!("<{stem}_start>"),
+                end_token: format!("<{stem}_end>"),
+            });
+            let idx: Vec<i64> = (0..grid.time).map(|i| grid.token(i, j) as i64).collect();
+            group_tokens.push(Tensor::from_slice(&idx).to_device(device));
+        }
+        let (align_text, a_pre, a_post) =
+            prompt(&llm, cfg.system.as_deref(), &cfg.align.instruction)?;
+        let (tune_text, t_pre, t_post) =
+            prompt(&llm, cfg.system.as_deref(), &cfg.tune.instruction)?;
+        let end_of_turn = llm
+            .tokenizer
+            .token_id("<|im_end|>")
+            .or(llm.tokenizer.eos_id)
+            .ok_or_else(|| ModelError::config("llm", "the LLM has no end-of-turn token"))?;
+        let record = SensorLlmCheckpointConfig {
+            kind: "sensorllm".into(),
+            stage: if labels.is_empty() { "align" } else { "tune" }.into(),
+            run: cfg.clone(),
+            encoder_run: encoder_run.to_path_buf(),
+            encoder_sha256: weights_sha256(&encoder.vs)?,
+            llm_path: llm.source.clone(),
+            llm_sha256: weights_sha256(&llm.vs)?,
+            llm_config: llm.config().clone(),
+            projector_hidden: proj_hidden,
+            layout: PromptLayout {
+                groups,
+                tokens_per_group: grid.time,
+                align_prompt: align_text,
+                tune_prompt: tune_text,
+            },
+            channels: channels.to_vec(),
+            labels: labels.to_vec(),
+            store: store.to_path_buf(),
+            from: None,
+        };
+        Ok(SensorLlm {
+            vs,
+            llm,
+            encoder,
+            fc1,
+            fc2,
+            special,
+            head,
+            group_tokens,
+            align_ids: (a_pre, a_post),
+            tune_ids: (t_pre, t_post),
+            end_of_turn,
+            record,
+        })
+    }
+
+    /// Rebuild a checkpoint (`dir`: a run directory, its `selected/` model
+    /// when stage 2 wrote one, or a checkpoint directory) around `llm`.
+    /// Errors, naming the checkpoint, when `llm` or the recorded encoder
+    /// are not the weights it was trained with.
+    pub fn load(dir: &Path, llm: LlmModel, device: Device) -> Result<Self> {
+        let ckpt = find(dir)?;
+        let rec: SensorLlmCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
+        if rec.kind != "sensorllm" {
+            return Err(ModelError::checkpoint(
+                &ckpt,
+                format!("kind is `{}`, expected `sensorllm`", rec.kind),
+            ));
+        }
+        let llm_hash = weights_sha256(&llm.vs)?;
+        if llm_hash != rec.llm_sha256 {
+            return Err(ModelError::checkpoint(
+                &ckpt,
+                format!(
+                    "trained with the LLM {} (weights sha256 {}), given {} ({llm_hash})",
+                    rec.llm_path.display(),
+                    &rec.llm_sha256[..12.min(rec.llm_sha256.len())],
+                    llm.source.display()
+                ),
+            ));
+        }
+        let encoder = wearlang_models::load_mae(&rec.encoder_run, device)?;
+        let enc_hash = weights_sha256(&encoder.vs)?;
+        if enc_hash != rec.encoder_sha256 {
+            return Err(ModelError::checkpoint(
+                &ckpt,
+                format!(
+                    "trained with the encoder of {} whose weights have changed since (sha256 {} now, {} then)",
+                    rec.encoder_run.display(),
+                    &enc_hash[..12],
+                    &rec.encoder_sha256[..12.min(rec.encoder_sha256.len())]
+                ),
+            ));
+        }
+        let mut m = SensorLlm::new(
+            &rec.run,
+            encoder,
+            &rec.encoder_run,
+            llm,
+            &rec.channels,
+            &rec.labels,
+            &rec.store,
+            device,
+        )?;
+        if m.record.layout != rec.layout {
+            return Err(ModelError::checkpoint(
+                &ckpt,
+                "the prompt layout it records is not the one this code builds",
+            ));
+        }
+        m.record.from = rec.from.clone();
+        checkpoint::load_model(&ckpt, &mut m.vs)?;
+        Ok(m)
+    }
+
+    /// Stage 2 from stage 1: copy the projector and the special tokens of
+    /// the stage-1 run `dir` (checked to share this model's encoder, LLM and
+    /// layout).
+    pub fn init_from_align(&mut self, dir: &Path) -> Result<()> {
+        let ckpt = find(dir)?;
+        let rec: SensorLlmCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
+        if rec.kind != "sensorllm" || rec.stage != "align" {
+            return Err(ModelError::checkpoint(
+                &ckpt,
+                format!(
+                    "not a SensorLLM stage-1 run (kind `{}`, stage `{}`)",
+                    rec.kind, rec.stage
+                ),
+            ));
+        }
+        for (what, a, b) in [
+            ("LLM", &rec.llm_sha256, &self.record.llm_sha256),
+            ("encoder", &rec.encoder_sha256, &self.record.encoder_sha256),
+        ] {
+            if a != b {
+                return Err(ModelError::checkpoint(
+                    &ckpt,
+                    format!("trained with another {what} than this run's"),
+                ));
+            }
+        }
+        if rec.layout.groups != self.record.layout.groups
+            || rec.projector_hidden != self.record.projector_hidden
+        {
+            return Err(ModelError::checkpoint(
+                &ckpt,
+                "its channel groups or projector differ from this run's",
+            ));
+        }
+        let path = ckpt.join(MODEL_FILE);
+        let tensors = Tensor::read_safetensors(&path)?;
+        for prefix in ["projector.", "special."] {
+            let part: Vec<(String, Tensor)> = tensors
+                .iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .map(|(n, t)| (n.clone(), t.shallow_clone()))
+                .collect();
+            checkpoint::load_named(&mut self.vs, part, prefix, prefix, &path, true)?;
+        }
+        self.record.from = Some(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// The device of the trained variables.
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    /// The LLM.
+    pub fn llm(&self) -> &LlmModel {
+        &self.llm
+    }
+
+    /// The classes of the head (empty in stage 1).
+    pub fn labels(&self) -> &[String] {
+        &self.record.labels
+    }
+
+    /// Token ids of `text` as an answer: cut to `max - 1` tokens, then the
+    /// end-of-turn token.
+    pub fn answer_ids(&self, text: &str, max: usize) -> Vec<u32> {
+        let mut ids = self.llm.tokenizer.encode(text, false);
+        ids.truncate(max.saturating_sub(1));
+        ids.push(self.end_of_turn);
+        ids
+    }
+
+    fn embed_ids(&self, ids: &[u32], b: i64) -> Tensor {
+        let v: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+        let t = Tensor::from_slice(&v).to_device(self.device());
+        let e = self.llm.llama.embed_tokens(&t);
+        e.unsqueeze(0)
+            .expand([b, v.len() as i64, e.size()[1]], false)
+    }
+
+    /// Prompt embeddings `[B, P, hidden]` of windows `x` `[B, T, C]` and
+    /// their key mask `[B, P]` (false for sensor tokens the encoder marks as
+    /// all missing).
+    fn prompt_embeds(&self, x: &Tensor, stage: Stage, train: bool) -> Result<(Tensor, Tensor)> {
+        let dev = self.device();
+        let x = x.to_device(dev);
+        let out = tch::no_grad(|| self.encoder.model.encoder().encode(&x, None, false))?;
+        let tokens = self
+            .fc2
+            .forward(&self.fc1.forward(&out.tokens).gelu("none"));
+        let tokens = if train { tokens } else { tokens.detach() };
+        let b = x.size()[0];
+        let h = self.llm.config().hidden_size;
+        let (pre, post) = match stage {
+            Stage::Align => &self.align_ids,
+            Stage::Tune => &self.tune_ids,
+        };
+        let ones = |n: i64| Tensor::ones([b, n], (Kind::Bool, dev));
+        let mut parts = vec![self.embed_ids(pre, b)];
+        let mut masks = vec![ones(pre.len() as i64)];
+        let token_mask = out.token_mask.to_device(dev).to_kind(Kind::Bool);
+        for (g, idx) in self.group_tokens.iter().enumerate() {
+            let g = g as i64;
+            parts.push(
+                self.special
+                    .get(2 * g)
+                    .view([1, 1, h])
+                    .expand([b, 1, h], false),
+            );
+            parts.push(tokens.index_select(1, idx));
+            parts.push(
+                self.special
+                    .get(2 * g + 1)
+                    .view([1, 1, h])
+                    .expand([b, 1, h], false),
+            );
+            masks.push(ones(1));
+            masks.push(token_mask.index_select(1, idx));
+            masks.push(ones(1));
+        }
+        parts.push(self.embed_ids(post, b));
+        masks.push(ones(post.len() as i64));
+        Ok((Tensor::cat(&parts, 1), Tensor::cat(&masks, 1)))
+    }
+
+    /// Stage 1's loss: mean cross-entropy of the answer tokens (`answers`,
+    /// one per window, from [`SensorLlm::answer_ids`]) after the prompt of
+    /// windows `x`, and the share of answer tokens predicted exactly.
+    pub fn align_loss(&self, x: &Tensor, answers: &[Vec<u32>]) -> Result<(Tensor, f64)> {
+        let b = x.size()[0];
+        if answers.len() as i64 != b || answers.iter().any(Vec::is_empty) {
+            return Err(ModelError::Data(format!(
+                "{b} windows but {} answers (each needs at least one token)",
+                answers.len()
+            )));
+        }
+        let dev = self.device();
+        let (emb, mask) = self.prompt_embeds(x, Stage::Align, true)?;
+        let p = emb.size()[1];
+        let a = answers.iter().map(Vec::len).max().unwrap_or(1) as i64;
+        let mut ids = vec![0i64; (b * a) as usize];
+        let mut valid = vec![false; (b * a) as usize];
+        let mut targets = Vec::new();
+        let mut rows = Vec::new();
+        for (i, ans) in answers.iter().enumerate() {
+            for (k, &t) in ans.iter().enumerate() {
+                ids[i * a as usize + k] = t as i64;
+                valid[i * a as usize + k] = true;
+                targets.push(t as i64);
+                rows.push(i as i64 * a + k as i64);
+            }
+        }
+        let ids = Tensor::from_slice(&ids).view([b, a]).to_device(dev);
+        let ans_mask = Tensor::from_slice(&valid).view([b, a]).to_device(dev);
+        let full = Tensor::cat(&[emb, self.llm.llama.embed_tokens(&ids)], 1);
+        let keys = Tensor::cat(&[mask, ans_mask], 1);
+        let hidden = self
+            .llm
+            .llama
+            .forward_embeds(&full, None, Some(&keys))
+            .map_err(llm_err)?;
+        // Position P-1+k predicts answer token k.
+        let h = self.llm.config().hidden_size;
+        let states = hidden
+            .narrow(1, p - 1, a)
+            .reshape([b * a, h])
+            .index_select(0, &Tensor::from_slice(&rows).to_device(dev));
+        let logits = self.llm.llama.logits(&states);
+        let targets = Tensor::from_slice(&targets).to_device(dev);
+        let loss = logits.cross_entropy_for_logits(&targets);
+        let acc = logits
+            .argmax(-1, false)
+            .eq_tensor(&targets)
+            .to_kind(Kind::Float)
+            .mean(Kind::Float)
+            .double_value(&[]);
+        Ok((loss, acc))
+    }
+
+    /// Stage 2's logits `[B, classes]` of windows `x`: the head on the LLM's
+    /// last hidden state over the prompt.
+    pub fn class_logits(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let head = self.head.as_ref().ok_or_else(|| {
+            ModelError::config("stage", "a stage-1 model has no classification head")
+        })?;
+        let (emb, mask) = self.prompt_embeds(x, Stage::Tune, train)?;
+        let all = mask.all().int64_value(&[]) == 1;
+        let hidden = self
+            .llm
+            .llama
+            .forward_embeds(&emb, None, (!all).then_some(&mask))
+            .map_err(llm_err)?;
+        Ok(head.forward(&hidden.select(1, -1)))
+    }
+
+    /// Predicted class indices of windows `x` `[N, T, C]`, in batches.
+    pub fn classify(&self, x: &Tensor, batch: usize) -> Result<Vec<usize>> {
+        let n = x.size()[0];
+        let mut out = Vec::with_capacity(n as usize);
+        let mut i = 0;
+        while i < n {
+            let len = (batch.max(1) as i64).min(n - i);
+            let logits = tch::no_grad(|| self.class_logits(&x.narrow(0, i, len), false))?;
+            let idx = Vec::<i64>::try_from(logits.argmax(-1, false).to_device(Device::Cpu))?;
+            out.extend(idx.into_iter().map(|v| v as usize));
+            i += len;
+        }
+        Ok(out)
+    }
+
+    /// Greedy trend descriptions of windows `x` `[N, T, C]` (at most
+    /// `max_tokens` tokens each), in batches, with the LLM's KV cache.
+    pub fn describe(&self, x: &Tensor, max_tokens: usize, batch: usize) -> Result<Vec<String>> {
+        let n = x.size()[0];
+        let mut out = Vec::with_capacity(n as usize);
+        let mut i = 0;
+        while i < n {
+            let len = (batch.max(1) as i64).min(n - i);
+            let xb = x.narrow(0, i, len);
+            out.extend(tch::no_grad(|| self.describe_batch(&xb, max_tokens))?);
+            i += len;
+        }
+        Ok(out)
+    }
+
+    fn describe_batch(&self, x: &Tensor, max_tokens: usize) -> Result<Vec<String>> {
+        let dev = self.device();
+        let (emb, mask) = self.prompt_embeds(x, Stage::Align, false)?;
+        let b = emb.size()[0];
+        let all = mask.all().int64_value(&[]) == 1;
+        let mut keys = mask;
+        let mut cache = KvCache::new();
+        let llama = &self.llm.llama;
+        let mut hidden = llama
+            .forward_embeds(&emb, Some(&mut cache), (!all).then_some(&keys))
+            .map_err(llm_err)?;
+        let mut ids: Vec<Vec<u32>> = vec![Vec::new(); b as usize];
+        let mut done = vec![false; b as usize];
+        for _ in 0..max_tokens {
+            let next = llama.logits(&hidden.select(1, -1)).argmax(-1, false);
+            let next_v = Vec::<i64>::try_from(next.to_device(Device::Cpu))?;
+            for (k, &t) in next_v.iter().enumerate() {
+                if !done[k] {
+                    if t as u32 == self.end_of_turn || Some(t as u32) == self.llm.tokenizer.eos_id {
+                        done[k] = true;
+                    } else {
+                        ids[k].push(t as u32);
+                    }
+                }
+            }
+            if done.iter().all(|&d| d) {
+                break;
+            }
+            let step = next.view([b, 1]).to_device(dev);
+            let mask = if all {
+                None
+            } else {
+                keys = Tensor::cat(&[keys, Tensor::ones([b, 1], (Kind::Bool, dev))], 1);
+                Some(&keys)
+            };
+            hidden = llama
+                .forward_embeds(&llama.embed_tokens(&step), Some(&mut cache), mask)
+                .map_err(llm_err)?;
+        }
+        Ok(ids
+            .iter()
+            .map(|t| self.llm.tokenizer.decode(t, true))
+            .collect())
+    }
+}
+
+/// The checkpoint of `dir`: its stage-2 selected model when there is one,
+/// else its latest checkpoint, else `dir` itself when it is a checkpoint.
+pub fn find(dir: &Path) -> Result<PathBuf> {
+    if dir.join(CONFIG_FILE).is_file() && dir.join(MODEL_FILE).is_file() {
+        return Ok(dir.to_path_buf());
+    }
+    if let Some(sel) = checkpoint::find_checkpoint(&dir.join("selected")) {
+        return Ok(sel);
+    }
+    checkpoint::find_checkpoint(dir)
+        .ok_or_else(|| ModelError::checkpoint(dir, "no SensorLLM checkpoint in this directory"))
+}
+
+/// One described window: what the store says and what the model wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Described {
+    /// Subject of the window.
+    pub subject: String,
+    /// Its label, if any.
+    pub label: Option<String>,
+    /// The reference description (the caption column the model was aligned
+    /// on), if the store has it.
+    pub reference: Option<String>,
+    /// The model's greedy description.
+    pub generated: String,
+}
+
+impl SensorLlm {
+    /// Describe the first `n` windows of `split` of the store at `store`
+    /// (normalised as in training), beside their reference descriptions.
+    pub fn describe_store(
+        &self,
+        store: &Path,
+        split: wearlang_core::Split,
+        n: usize,
+        max_tokens: usize,
+    ) -> Result<Vec<Described>> {
+        let set = wearlang_models::WindowSet::load(store, Some(split), true)?;
+        let names: Vec<String> = set.meta.channels.iter().map(|c| c.name.clone()).collect();
+        if names != self.record.channels {
+            return Err(ModelError::Data(format!(
+                "{}: channels {names:?}, the model was trained on {:?}",
+                store.display(),
+                self.record.channels
+            )));
+        }
+        let n = n.min(set.len());
+        let idx: Vec<usize> = (0..n).collect();
+        let x = set.batch(&idx, Device::Cpu)?;
+        let said = self.describe(&x, max_tokens, 8)?;
+        let caption = &self.record.run.align.caption;
+        Ok(set.windows[..n]
+            .iter()
+            .zip(said)
+            .map(|(w, generated)| Described {
+                subject: w.subject.clone(),
+                label: w.label.clone(),
+                reference: w.captions.get(caption).cloned(),
+                generated,
+            })
+            .collect())
+    }
+}

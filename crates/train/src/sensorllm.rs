@@ -1,0 +1,417 @@
+//! SensorLLM's two stages on the training engine.
+//!
+//! - [`align_sensorllm`] (stage 1): projector and per-channel special tokens
+//!   learn to make the frozen LLM write each training window's trend
+//!   description (the caption column `align.caption`).
+//! - [`tune_sensorllm`] (stage 2): from a stage-1 run, a classification head
+//!   on the LLM's last hidden state, with projector and special tokens,
+//!   trained with (inverse-frequency weighted) cross-entropy on the labelled
+//!   training windows. Every `tune.eval_every` steps the validation split's
+//!   macro-F1 is scored and the best weights are written to
+//!   `<out>/selected/` (atomically, with the score), which loaders prefer;
+//!   without a validation split the training windows are scored, and the
+//!   summary says so.
+//!
+//! Both resume exactly (`resume: true`), log `metrics.jsonl` and write
+//! atomic checkpoints holding only the trained variables.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+use wearlang_core::Split;
+use wearlang_llm::LlmModel;
+use wearlang_metrics::ClassificationReport;
+use wearlang_models::checkpoint::{self, STATE_FILE};
+use wearlang_models::{load_mae, load_training_windows, WindowSet};
+use wearlang_optim::AdamW;
+use wearlang_sensorllm::{SensorLlm, SensorLlmCheckpointConfig, SensorLlmConfig, StageConfig};
+
+use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
+use crate::supervised::Labelled;
+use crate::{Result, TrainError};
+
+/// Where a SensorLLM stage reads and writes.
+#[derive(Clone, Debug)]
+pub struct SensorLlmOptions {
+    /// The window store (with the caption column for stage 1, labels for
+    /// stage 2).
+    pub store: PathBuf,
+    /// Stage 1: the `wearlang pretrain` run whose encoder reads the windows.
+    /// Stage 2: the stage-1 run to start from.
+    pub from: PathBuf,
+    /// The run directory.
+    pub out: PathBuf,
+    /// Continue from `out`'s checkpoint.
+    pub resume: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Stop (resumable) once this many steps in total are done.
+    pub stop_after: Option<u64>,
+}
+
+/// What a finished stage reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct SensorLlmSummary {
+    /// Steps run in total.
+    pub steps: u64,
+    /// Training windows used.
+    pub train_windows: usize,
+    /// Mean loss of the last logged steps.
+    pub final_loss: f64,
+    /// Windows per second of this invocation.
+    pub samples_per_s: f64,
+    /// Stage 2: the selected model's validation macro-F1 and its step.
+    pub selected: Option<Selection>,
+    /// Stage 2: the split the selection scored (`val`, or `train` when the
+    /// store has no validation split).
+    pub selection_split: Option<String>,
+    /// The final checkpoint.
+    pub checkpoint: PathBuf,
+}
+
+/// The model stage 2 kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Steps done when it was scored.
+    pub step: u64,
+    /// Its macro-F1 on the selection split.
+    pub macro_f1: f64,
+}
+
+fn loop_config(train: &StageConfig, seed: u64, n: usize, opts: &SensorLlmOptions) -> LoopConfig {
+    LoopConfig {
+        seed,
+        items: n,
+        batch_size: train.batch_size.min(n),
+        total_steps: train.max_steps,
+        log_every: train.log_every,
+        checkpoint_every: train.checkpoint_every,
+        lr: train.optim.lr,
+        schedule: train.schedule.clone(),
+        out: Some(opts.out.clone()),
+        progress: opts.progress,
+        stop_after: opts.stop_after,
+    }
+}
+
+/// The channel names and the label vocabulary of a window set's store.
+fn names(set: &WindowSet) -> (Vec<String>, Vec<String>) {
+    (
+        set.meta.channels.iter().map(|c| c.name.clone()).collect(),
+        set.meta.labels.labels().to_vec(),
+    )
+}
+
+fn summary(
+    outcome: engine::LoopOutcome,
+    n: usize,
+    bs: usize,
+    opts: &SensorLlmOptions,
+    selected: Option<Selection>,
+    selection_split: Option<String>,
+) -> SensorLlmSummary {
+    let done = outcome.state.step - outcome.start_step;
+    SensorLlmSummary {
+        steps: outcome.state.step,
+        train_windows: n,
+        final_loss: outcome.final_loss,
+        samples_per_s: (done * bs as u64) as f64 / outcome.elapsed_s.max(1e-9),
+        selected,
+        selection_split,
+        checkpoint: outcome.checkpoint.unwrap_or_else(|| opts.out.clone()),
+    }
+}
+
+/// Stage 1: align the projector and special tokens with the LLM on the
+/// trend descriptions of the store's training windows.
+pub fn align_sensorllm(
+    cfg: &SensorLlmConfig,
+    opts: &SensorLlmOptions,
+    llm: LlmModel,
+) -> Result<SensorLlmSummary> {
+    cfg.validate()?;
+    let device = wearlang_device::parse_device(&cfg.device)?;
+    wearlang_device::set_threads(cfg.threads);
+    let train = load_training_windows(&opts.store)?;
+    let (channels, _) = names(&train);
+    let encoder = load_mae(&opts.from, device)?;
+
+    let _rng = wearlang_device::lock_rng();
+    tch::manual_seed(cfg.seed as i64);
+    let mut model = SensorLlm::new(
+        cfg,
+        encoder,
+        &opts.from,
+        llm,
+        &channels,
+        &[],
+        &opts.store,
+        device,
+    )?;
+    let caption = &cfg.align.caption;
+    let mut answers = Vec::with_capacity(train.len());
+    for (i, w) in train.windows.iter().enumerate() {
+        let text = w.captions.get(caption).ok_or_else(|| {
+            TrainError::Data(format!(
+                "{}: window {i} (subject {}, recording {}, start {} ms) has no caption `{caption}` \
+                 (run `wearlang caption --variants {caption}` first)",
+                opts.store.display(),
+                w.subject,
+                w.recording,
+                w.start_ms
+            ))
+        })?;
+        answers.push(model.answer_ids(text, cfg.align.max_answer_tokens));
+    }
+    let n = train.len();
+    let (loop_cfg, mut opt, state) = start(&mut model, &cfg.align.train, cfg.seed, n, opts)?;
+    let record = model.record.clone();
+    let mut step = AlignStep { model: &model };
+    let outcome = engine::run(
+        &loop_cfg,
+        Captioned {
+            x: train,
+            answers,
+            device,
+        },
+        &mut step,
+        &model.vs,
+        &mut opt,
+        state,
+        &record,
+    )?;
+    Ok(summary(outcome, n, loop_cfg.batch_size, opts, None, None))
+}
+
+/// The loop settings, the optimiser and the progress (fresh, or resumed
+/// after checking the checkpoint was written by the same run).
+fn start(
+    model: &mut SensorLlm,
+    train: &StageConfig,
+    seed: u64,
+    n: usize,
+    opts: &SensorLlmOptions,
+) -> Result<(LoopConfig, AdamW, wearlang_models::TrainState)> {
+    let loop_cfg = loop_config(train, seed, n, opts);
+    let mut opt = AdamW::new(&model.vs, train.optim.clone())?;
+    let record = model.record.clone();
+    let state = engine::initial_state(
+        &opts.out,
+        opts.resume,
+        &mut model.vs,
+        &mut opt,
+        loop_cfg.total_steps,
+        "SensorLLM configuration, encoder, LLM or labels",
+        |saved: &SensorLlmCheckpointConfig| same_run(saved, &record),
+    )?;
+    Ok((loop_cfg, opt, state))
+}
+
+fn same_run(saved: &SensorLlmCheckpointConfig, now: &SensorLlmCheckpointConfig) -> bool {
+    saved.run == now.run
+        && saved.llm_sha256 == now.llm_sha256
+        && saved.encoder_sha256 == now.encoder_sha256
+        && saved.layout == now.layout
+        && saved.labels == now.labels
+}
+
+/// Windows with their tokenised answers.
+struct Captioned {
+    x: WindowSet,
+    answers: Vec<Vec<u32>>,
+    device: Device,
+}
+
+impl BatchSource for Captioned {
+    type Batch = (Tensor, Vec<Vec<u32>>);
+    fn batch(&self, idx: &[usize], _epoch: u64) -> Result<Self::Batch> {
+        Ok((
+            self.x.batch(idx, self.device)?,
+            idx.iter().map(|&i| self.answers[i].clone()).collect(),
+        ))
+    }
+}
+
+struct AlignStep<'a> {
+    model: &'a SensorLlm,
+}
+
+impl Step<(Tensor, Vec<Vec<u32>>)> for AlignStep<'_> {
+    fn loss(&mut self, _step: u64, (x, answers): (Tensor, Vec<Vec<u32>>)) -> Result<StepLoss> {
+        let (total, acc) = self.model.align_loss(&x, &answers)?;
+        Ok(StepLoss {
+            total,
+            terms: vec![("token_accuracy".into(), acc)],
+        })
+    }
+}
+
+/// Stage 2: train the classification head (with projector and special
+/// tokens) from the stage-1 run `opts.from`, selecting on validation
+/// macro-F1.
+pub fn tune_sensorllm(
+    cfg: &SensorLlmConfig,
+    opts: &SensorLlmOptions,
+    llm: LlmModel,
+) -> Result<SensorLlmSummary> {
+    cfg.validate()?;
+    let device = wearlang_device::parse_device(&cfg.device)?;
+    wearlang_device::set_threads(cfg.threads);
+    let align_ckpt = wearlang_sensorllm::find(&opts.from)?;
+    let align: SensorLlmCheckpointConfig =
+        checkpoint::read_json(&align_ckpt, checkpoint::CONFIG_FILE)?;
+    let all = load_training_windows(&opts.store)?;
+    let (channels, labels) = names(&all);
+    if labels.len() < 2 {
+        return Err(TrainError::Data(format!(
+            "{}: stage 2 needs at least 2 classes, the store has {}",
+            opts.store.display(),
+            labels.len()
+        )));
+    }
+    let labelled: Vec<usize> = (0..all.len())
+        .filter(|&i| all.labels[i].is_some())
+        .collect();
+    if labelled.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{}: no labelled training window",
+            opts.store.display()
+        )));
+    }
+    let train = all.select(&labelled)?;
+    let (val, split) = match WindowSet::load(&opts.store, Some(Split::Val), true) {
+        Ok(v) => (v, "val"),
+        Err(TrainError::Data(_)) => (
+            train.select(&(0..train.len()).collect::<Vec<_>>())?,
+            "train",
+        ),
+        Err(e) => return Err(e),
+    };
+    let val_idx: Vec<usize> = (0..val.len())
+        .filter(|&i| val.labels[i].is_some())
+        .collect();
+    let val = val.select(&val_idx)?;
+    let encoder = load_mae(&align.encoder_run, device)?;
+
+    let _rng = wearlang_device::lock_rng();
+    tch::manual_seed(cfg.seed as i64);
+    let mut model = SensorLlm::new(
+        cfg,
+        encoder,
+        &align.encoder_run,
+        llm,
+        &channels,
+        &labels,
+        &opts.store,
+        device,
+    )?;
+    model.init_from_align(&opts.from)?;
+    let n_classes = labels.len();
+    let mut counts = vec![0f64; n_classes];
+    for l in train.labels.iter().flatten() {
+        counts[*l] += 1.0;
+    }
+    let weights: Vec<f32> = counts
+        .iter()
+        .map(|&c| {
+            if cfg.tune.balanced && c > 0.0 {
+                (train.len() as f64 / (n_classes as f64 * c)) as f32
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let n = train.len();
+    let (loop_cfg, mut opt, state) = start(&mut model, &cfg.tune.train, cfg.seed, n, opts)?;
+    let record = model.record.clone();
+    let selected_dir = opts.out.join("selected");
+    let best = if opts.resume {
+        read_selection(&selected_dir)?
+    } else {
+        None
+    };
+    let mut step = TuneStep {
+        model: &model,
+        weights: Tensor::from_slice(&weights).to_device(device),
+        val: &val,
+        every: cfg.tune.eval_every,
+        best,
+        dir: selected_dir,
+        record: &record,
+    };
+    let outcome = engine::run(
+        &loop_cfg,
+        Labelled { set: train, device },
+        &mut step,
+        &model.vs,
+        &mut opt,
+        state,
+        &record,
+    )?;
+    let selected = step.best.clone();
+    Ok(summary(
+        outcome,
+        n,
+        loop_cfg.batch_size,
+        opts,
+        selected,
+        Some(split.into()),
+    ))
+}
+
+fn read_selection(dir: &Path) -> Result<Option<Selection>> {
+    match checkpoint::find_checkpoint(dir) {
+        Some(c) => Ok(Some(checkpoint::read_json(&c, STATE_FILE)?)),
+        None => Ok(None),
+    }
+}
+
+struct TuneStep<'a> {
+    model: &'a SensorLlm,
+    weights: Tensor,
+    val: &'a WindowSet,
+    every: u64,
+    best: Option<Selection>,
+    dir: PathBuf,
+    record: &'a SensorLlmCheckpointConfig,
+}
+
+impl Step<(Tensor, Tensor)> for TuneStep<'_> {
+    fn loss(&mut self, _step: u64, (x, y): (Tensor, Tensor)) -> Result<StepLoss> {
+        let logits = self.model.class_logits(&x, true)?;
+        let total = logits.log_softmax(-1, Kind::Float).nll_loss_nd::<&Tensor>(
+            &y,
+            Some(&self.weights),
+            tch::Reduction::Mean,
+            -100,
+        );
+        Ok(StepLoss {
+            total,
+            terms: Vec::new(),
+        })
+    }
+
+    fn after_step(&mut self, done: u64, total: u64) -> Result<()> {
+        if !done.is_multiple_of(self.every) && done != total {
+            return Ok(());
+        }
+        let pred = self.model.classify(&self.val.x, 32)?;
+        let truth: Vec<usize> = self.val.labels.iter().map(|l| l.unwrap_or(0)).collect();
+        let report = ClassificationReport::compute(&truth, &pred, self.model.labels().len())
+            .map_err(|e| TrainError::Data(format!("scoring the selection split: {e}")))?;
+        if self
+            .best
+            .as_ref()
+            .is_none_or(|b| report.macro_f1 > b.macro_f1)
+        {
+            let sel = Selection {
+                step: done,
+                macro_f1: report.macro_f1,
+            };
+            checkpoint::save_checkpoint(&self.dir, &self.model.vs, None, &sel, self.record)?;
+            self.best = Some(sel);
+        }
+        Ok(())
+    }
+}
