@@ -2,10 +2,8 @@
 //! texts, and whether each caption names the window's activity.
 
 use serde::{Deserialize, Serialize};
-use wearlang_captioning::{
-    check_faithfulness, ActivityCaptioner, ActivityConfig, KnowledgeBase, TemplateChoice,
-};
-use wearlang_core::{ChannelSpec, Split, Window};
+use wearlang_captioning::{ActivityCaptioner, ActivityConfig, KnowledgeBase, TemplateChoice};
+use wearlang_core::{Split, Window};
 use wearlang_encoders::text::DecodeOptions;
 use wearlang_metrics::CaptionReport;
 use wearlang_models::sensor_language::ACTIVITY;
@@ -13,42 +11,9 @@ use wearlang_models::SensorLanguageModel;
 use wearlang_models::WindowSet;
 
 use crate::context::{EvalContext, Evaluator};
-use crate::results::{CaptionEval, FaithfulnessSummary, ProtocolResult};
+use crate::faithful::faithfulness;
+use crate::results::{CaptionEval, ProtocolResult};
 use crate::{EvalError, Result};
-
-/// Check `captions[k]` against `windows[k]` (raw, unnormalised values).
-pub fn faithfulness(
-    captions: &[String],
-    windows: &[&Window],
-    channels: &[ChannelSpec],
-) -> Result<FaithfulnessSummary> {
-    if captions.len() != windows.len() {
-        return Err(EvalError::Data(format!(
-            "faithfulness: {} captions for {} windows",
-            captions.len(),
-            windows.len()
-        )));
-    }
-    let (mut with, mut claims, mut holding, mut faithful) = (0, 0, 0, 0);
-    for (c, w) in captions.iter().zip(windows) {
-        let r = check_faithfulness(c, w, channels);
-        if !r.claims.is_empty() {
-            with += 1;
-            claims += r.claims.len();
-            holding += r.claims.iter().filter(|c| c.ok).count();
-            if r.is_faithful() {
-                faithful += 1;
-            }
-        }
-    }
-    Ok(FaithfulnessSummary {
-        captions: captions.len(),
-        captions_with_claims: with,
-        claims,
-        claims_holding: holding,
-        faithful_share: (with > 0).then(|| faithful as f64 / with as f64),
-    })
-}
 
 /// The reference texts of a window for a model trained on `variants`: the
 /// base-template activity text of its label for `activity`, the caption

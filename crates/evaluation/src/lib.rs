@@ -67,6 +67,7 @@ mod baselines;
 mod captions;
 mod context;
 mod error;
+mod faithful;
 mod few_shot;
 pub mod fill;
 mod imputation;
@@ -79,16 +80,16 @@ mod retrieval;
 mod robustness;
 mod run;
 mod select;
+mod sensorllm;
 mod train_report;
 mod unseen;
 mod zero_shot;
 
 pub use baselines::{LinearProbeEval, SupervisedEval};
-pub use captions::{
-    evaluate_captions, faithfulness, reference_texts, CaptioningEval, CaptioningEvalConfig,
-};
+pub use captions::{evaluate_captions, reference_texts, CaptioningEval, CaptioningEvalConfig};
 pub use context::{EvalContext, Evaluator};
 pub use error::{EvalError, Result};
+pub use faithful::faithfulness;
 pub use few_shot::{FewShotConfig, FewShotEval};
 pub use imputation::{evaluate_imputation, HideKind, ImputationConfig, ImputationRow};
 pub use pretrain_report::{pretrain_report, PretrainReport, PretrainReportConfig};
@@ -98,9 +99,9 @@ pub use protocol::{
 };
 pub use report::{find_metrics_log, loss_series, run_protocols, EvalReport};
 pub use results::{
-    CaptionEval, ClassifierResult, CustomResult, FaithfulnessSummary, FewShotMethod, FewShotResult,
-    FewShotSeries, ProtocolResult, RetrievalResult, UnseenGroup, UnseenResult, ZeroShotReport,
-    ZeroShotResult,
+    CaptionEval, ClassifierResult, CustomResult, DescriptionScores, FaithfulnessSummary,
+    FewShotMethod, FewShotResult, FewShotSeries, ProtocolResult, RetrievalResult, SensorLlmResult,
+    UnseenGroup, UnseenResult, ZeroShotReport, ZeroShotResult,
 };
 pub use retrieval::{RetrievalConfig, RetrievalEval};
 pub use robustness::{
@@ -108,6 +109,7 @@ pub use robustness::{
     RobustnessConfig, RobustnessRow,
 };
 pub use run::{evaluate_run, RunEvalOptions, RunEvaluation};
+pub use sensorllm::{evaluate_sensorllm, SensorLlmEval, SensorLlmEvalConfig};
 pub use train_report::{train_report, TrainReport, TrainReportOptions};
 pub use unseen::{partition_classes, UnseenConfig, UnseenEval};
 pub use zero_shot::{class_embeddings, zero_shot, ZeroShotConfig, ZeroShotEval};

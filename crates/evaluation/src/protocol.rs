@@ -20,6 +20,7 @@ use crate::captions::{CaptioningEval, CaptioningEvalConfig};
 use crate::context::Evaluator;
 use crate::few_shot::{FewShotConfig, FewShotEval};
 use crate::retrieval::{RetrievalConfig, RetrievalEval};
+use crate::sensorllm::{SensorLlmEval, SensorLlmEvalConfig};
 use crate::unseen::{UnseenConfig, UnseenEval};
 use crate::zero_shot::{ZeroShotConfig, ZeroShotEval};
 use crate::{EvalError, ProbeConfig, Result};
@@ -58,7 +59,7 @@ pub fn registered_protocols() -> Vec<String> {
 }
 
 /// The protocols, by name.
-pub const PROTOCOLS: [&str; 7] = [
+pub const PROTOCOLS: [&str; 8] = [
     "zero-shot",
     "linear-probe",
     "supervised",
@@ -66,6 +67,7 @@ pub const PROTOCOLS: [&str; 7] = [
     "unseen",
     "retrieval",
     "captioning",
+    "sensorllm",
 ];
 
 /// Settings of every protocol (the TOML file of `wearlang eval --config`).
@@ -86,6 +88,10 @@ pub struct EvalConfig {
     pub retrieval: RetrievalConfig,
     /// Captioning.
     pub captioning: CaptioningEvalConfig,
+    /// SensorLLM runs to score (left out of a default evaluation when none
+    /// is named).
+    #[serde(skip_serializing_if = "SensorLlmEvalConfig::is_unset")]
+    pub sensorllm: SensorLlmEvalConfig,
     /// Settings of registered protocols by name (`[custom.<name>]`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
@@ -149,6 +155,10 @@ pub fn evaluators(cfg: &EvalConfig, names: &[String]) -> Result<Vec<Box<dyn Eval
     }
     if wanted("captioning") {
         out.push(Box::new(CaptioningEval(cfg.captioning.clone())));
+    }
+    let asked = names.iter().any(|x| x == "sensorllm");
+    if asked || (names.is_empty() && !cfg.sensorllm.is_unset()) {
+        out.push(Box::new(SensorLlmEval(cfg.sensorllm.clone())));
     }
     let empty = serde_json::Map::new();
     for n in registered.iter().filter(|n| wanted(n)) {

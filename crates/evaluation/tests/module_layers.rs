@@ -21,13 +21,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The protocol modules: one protocol's computation each.
-const PROTOCOL_MODULES: [&str; 6] = [
+const PROTOCOL_MODULES: [&str; 7] = [
     "zero_shot",
     "few_shot",
     "unseen",
     "retrieval",
     "captions",
     "baselines",
+    "sensorllm",
 ];
 
 /// The one protocol module others may import (its `zero_shot()`).

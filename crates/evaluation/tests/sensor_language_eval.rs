@@ -270,6 +270,7 @@ fn every_protocol_runs_and_reports_consistent_numbers() {
                 assert_eq!(r.scores.backward.ranks.len(), 4);
             }
             ProtocolResult::Captioning(_) => panic!("captioning should have been skipped"),
+            ProtocolResult::SensorLlm(_) => panic!("no SensorLLM run is named, yet it ran"),
             ProtocolResult::Custom(c) => {
                 panic!("no protocol is registered here, yet {} ran", c.name)
             }

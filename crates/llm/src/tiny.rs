@@ -92,6 +92,75 @@ pub fn tiny_llm(seed: u64, device: Device) -> Result<LlmModel> {
     Ok(LlmModel::from_parts(vs, llama, tokenizer))
 }
 
+/// Write `llm` (the tiny model or any Llama with a byte-level vocabulary
+/// and no merges) as an F32 GGUF file that [`LlmModel::load`] reads back,
+/// with llama.cpp's Q/K row permutation, so code that loads its LLM from a
+/// file can be tested with the tiny one.
+pub fn write_gguf(llm: &LlmModel, path: &std::path::Path) -> Result<()> {
+    use crate::gguf::{GgmlType, GgufWriter, MetaValue};
+    let cfg = llm.config();
+    let t = &llm.tokenizer;
+    let tokens: Vec<MetaValue> = (0..t.vocab_size() as u32)
+        .map(|i| MetaValue::String(t.token(i).unwrap_or_default().to_string()))
+        .collect();
+    let types: Vec<MetaValue> = (0..t.vocab_size() as u32)
+        .map(|i| MetaValue::I32(if t.is_control(i) { 3 } else { 1 }))
+        .collect();
+    let system = t
+        .chat
+        .as_ref()
+        .and_then(|c| c.default_system.clone())
+        .unwrap_or_default();
+    let u32v = |v: i64| MetaValue::U32(v as u32);
+    let mut w = GgufWriter::new();
+    w.meta("general.architecture", MetaValue::String("llama".into()))
+        .meta("llama.block_count", u32v(cfg.n_layers))
+        .meta("llama.context_length", u32v(cfg.max_positions))
+        .meta("llama.embedding_length", u32v(cfg.hidden_size))
+        .meta("llama.feed_forward_length", u32v(cfg.ffn_size))
+        .meta("llama.attention.head_count", u32v(cfg.n_heads))
+        .meta("llama.attention.head_count_kv", u32v(cfg.n_kv_heads))
+        .meta("llama.rope.freq_base", MetaValue::F32(cfg.rope_theta as f32))
+        .meta(
+            "llama.attention.layer_norm_rms_epsilon",
+            MetaValue::F32(cfg.rms_eps as f32),
+        )
+        .meta("llama.vocab_size", u32v(cfg.vocab_size))
+        .meta("llama.rope.dimension_count", u32v(cfg.head_dim()))
+        .meta("tokenizer.ggml.model", MetaValue::String("gpt2".into()))
+        .meta("tokenizer.ggml.pre", MetaValue::String("gpt2".into()))
+        .meta("tokenizer.ggml.tokens", MetaValue::Array(tokens))
+        .meta("tokenizer.ggml.token_type", MetaValue::Array(types))
+        .meta("tokenizer.ggml.merges", MetaValue::Array(Vec::new()))
+        .meta(
+            "tokenizer.chat_template",
+            MetaValue::String(format!(
+                "{{{{ '<|im_start|>system\n{system}<|im_end|>\n' }}}}{{{{'<|im_start|>' + role }}}}"
+            )),
+        );
+    if let Some(b) = t.bos_id {
+        w.meta("tokenizer.ggml.bos_token_id", MetaValue::U32(b));
+    }
+    if let Some(e) = t.eos_id {
+        w.meta("tokenizer.ggml.eos_token_id", MetaValue::U32(e));
+    }
+    let mut vars: Vec<(String, Tensor)> = llm.vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, t) in vars {
+        let t = if name.ends_with("attn_q.weight") {
+            crate::model::permute_qk(&t, cfg.n_heads)
+        } else if name.ends_with("attn_k.weight") {
+            crate::model::permute_qk(&t, cfg.n_kv_heads)
+        } else {
+            t
+        };
+        let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+        let values = Vec::<f32>::try_from(t.detach().contiguous().view(-1))?;
+        w.tensor(&name, &shape, &values, GgmlType::F32)?;
+    }
+    w.write(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ mod classifier;
 mod custom;
 mod few_shot;
 mod retrieval;
+mod sensorllm;
 mod unseen;
 mod zero_shot;
 
@@ -23,6 +24,7 @@ pub use classifier::ClassifierResult;
 pub use custom::CustomResult;
 pub use few_shot::{FewShotMethod, FewShotResult, FewShotSeries};
 pub use retrieval::RetrievalResult;
+pub use sensorllm::{DescriptionScores, SensorLlmResult};
 pub use unseen::{UnseenGroup, UnseenResult};
 pub use zero_shot::{ZeroShotReport, ZeroShotResult};
 
@@ -44,6 +46,9 @@ pub enum ProtocolResult {
     Retrieval(RetrievalResult),
     /// Generated captions.
     Captioning(CaptionEval),
+    /// SensorLLM: stage-2 classification and stage-1 descriptions.
+    #[serde(rename = "sensorllm")]
+    SensorLlm(SensorLlmResult),
     /// A protocol another crate registered with
     /// [`register_protocol`](crate::register_protocol).
     Custom(CustomResult),
@@ -63,6 +68,7 @@ impl ProtocolResult {
             ProtocolResult::Retrieval(_) => Some(RetrievalResult::PLOT),
             ProtocolResult::Unseen(_)
             | ProtocolResult::Captioning(_)
+            | ProtocolResult::SensorLlm(_)
             | ProtocolResult::Custom(_) => None,
         }
     }
@@ -77,6 +83,7 @@ impl ProtocolResult {
             ProtocolResult::Unseen(u) => u.summary_rows(),
             ProtocolResult::Retrieval(r) => r.summary_rows(),
             ProtocolResult::Captioning(c) => c.summary_rows(),
+            ProtocolResult::SensorLlm(r) => r.summary_rows(),
             ProtocolResult::Custom(c) => c.summary_rows(),
         }
     }
@@ -101,6 +108,7 @@ impl ProtocolResult {
             ProtocolResult::Unseen(u) => u.markdown(),
             ProtocolResult::Retrieval(r) => r.markdown(plot),
             ProtocolResult::Captioning(c) => c.markdown(),
+            ProtocolResult::SensorLlm(r) => r.markdown(),
             ProtocolResult::Custom(c) => c.markdown(),
         }
     }

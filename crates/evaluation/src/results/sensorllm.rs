@@ -1,0 +1,89 @@
+//! What the SensorLLM protocol measured ([`SensorLlmResult`]): stage-2
+//! classification and stage-1 trend descriptions, with their summary rows
+//! and report section.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use wearlang_metrics::{CaptionReport, ClassificationReport};
+
+use super::captioning::{examples_table, FaithfulnessSummary};
+
+/// Stage-1 descriptions of test windows against the reference ones.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DescriptionScores {
+    /// Windows described.
+    pub windows: usize,
+    /// BLEU-4, ROUGE-L, CIDEr-D against the reference descriptions.
+    pub metrics: CaptionReport,
+    /// Numeric claims of the descriptions checked against the raw windows.
+    pub faithfulness: FaithfulnessSummary,
+    /// A few `(reference, generated)` pairs.
+    pub examples: Vec<(String, String)>,
+}
+
+/// The SensorLLM protocol's result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SensorLlmResult {
+    /// The stage-1 run that wrote the descriptions.
+    pub align_model: Option<PathBuf>,
+    /// The stage-2 run that classified.
+    pub tune_model: Option<PathBuf>,
+    /// Stage 2 on the test windows.
+    pub classification: Option<ClassificationReport>,
+    /// Stage 1 on the first test windows.
+    pub descriptions: Option<DescriptionScores>,
+}
+
+impl SensorLlmResult {
+    /// Its summary rows.
+    pub(crate) fn summary_rows(&self) -> Vec<(String, String)> {
+        let mut rows = Vec::new();
+        if let Some(c) = &self.classification {
+            rows.push((
+                "SensorLLM stage-2 macro-F1 / accuracy".into(),
+                format!("{:.3} / {:.3}", c.macro_f1, c.accuracy),
+            ));
+        }
+        if let Some(d) = &self.descriptions {
+            rows.push((
+                "SensorLLM trend descriptions BLEU-4 / ROUGE-L / CIDEr-D".into(),
+                format!(
+                    "{:.3} / {:.3} / {:.3}",
+                    d.metrics.bleu4, d.metrics.rouge_l, d.metrics.cider_d
+                ),
+            ));
+        }
+        rows
+    }
+
+    /// Its report section.
+    pub(crate) fn markdown(&self) -> String {
+        let mut s = String::from("\n## SensorLLM\n\n");
+        if let (Some(c), Some(m)) = (&self.classification, &self.tune_model) {
+            s.push_str(&format!(
+                "Stage 2 (`{}`): macro-F1 {:.3}, accuracy {:.3} on {} test windows.\n",
+                m.display(),
+                c.macro_f1,
+                c.accuracy,
+                c.n_samples
+            ));
+        }
+        if let (Some(d), Some(m)) = (&self.descriptions, &self.align_model) {
+            let f = &d.faithfulness;
+            s.push_str(&format!(
+                "\nStage 1 (`{}`), {} test windows: BLEU-4 {:.3}, ROUGE-L {:.3}, CIDEr-D {:.3}; {} of {} numeric claims hold ({} descriptions make claims).\n\n",
+                m.display(),
+                d.windows,
+                d.metrics.bleu4,
+                d.metrics.rouge_l,
+                d.metrics.cider_d,
+                f.claims_holding,
+                f.claims,
+                f.captions_with_claims
+            ));
+            s.push_str(&examples_table(&d.examples));
+        }
+        s
+    }
+}

@@ -1,0 +1,196 @@
+//! The SensorLLM protocol: a stage-2 run classifies the test windows; a
+//! stage-1 run describes the first test windows, scored against their
+//! reference trend descriptions (BLEU-4, ROUGE-L, CIDEr-D) and checked for
+//! faithful numeric claims against the raw windows. It runs when a run is
+//! named in `[sensorllm]` of the evaluation config (or `--protocol
+//! sensorllm` is asked for, which then says what is missing).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use wearlang_core::Split;
+use wearlang_llm::{default_model_path, LlmModel};
+use wearlang_metrics::{CaptionReport, ClassificationReport};
+use wearlang_models::{ModelError, WindowSet};
+use wearlang_sensorllm::{SensorLlm, SensorLlmCheckpointConfig};
+
+use crate::context::{EvalContext, Evaluator};
+use crate::faithful::faithfulness;
+use crate::results::{DescriptionScores, ProtocolResult, SensorLlmResult};
+use crate::{EvalError, Result};
+
+/// Settings (`[sensorllm]`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensorLlmEvalConfig {
+    /// A `wearlang sensorllm align` run (descriptions).
+    pub align: Option<PathBuf>,
+    /// A `wearlang sensorllm tune` run (classification).
+    pub tune: Option<PathBuf>,
+    /// The LLM's GGUF file (default: the one each run recorded, else the
+    /// one `cargo xtask setup` places).
+    pub llm: Option<PathBuf>,
+    /// Test windows to describe (0: 50).
+    pub describe: usize,
+    /// Most tokens per description (0: 96).
+    pub max_tokens: usize,
+}
+
+impl SensorLlmEvalConfig {
+    /// Whether no run is named (the protocol is then left out of a default
+    /// evaluation).
+    pub fn is_unset(&self) -> bool {
+        self.align.is_none() && self.tune.is_none()
+    }
+}
+
+/// The protocol.
+#[derive(Clone, Debug)]
+pub struct SensorLlmEval(pub SensorLlmEvalConfig);
+
+fn model_err(e: ModelError) -> EvalError {
+    EvalError::from(e)
+}
+
+fn load(dir: &Path, llm: Option<&Path>) -> Result<SensorLlm> {
+    let ckpt = wearlang_sensorllm::find(dir).map_err(model_err)?;
+    let rec: SensorLlmCheckpointConfig =
+        wearlang_models::checkpoint::read_json(&ckpt, wearlang_models::checkpoint::CONFIG_FILE)
+            .map_err(model_err)?;
+    let path = match llm {
+        Some(p) => p.to_path_buf(),
+        None if !rec.llm_path.as_os_str().is_empty() => rec.llm_path.clone(),
+        None => default_model_path(None, Path::new(".")),
+    };
+    let device = wearlang_device::parse_device(&rec.run.device).map_err(|e| model_err(e.into()))?;
+    let model = LlmModel::load(&path, device)
+        .map_err(|e| EvalError::Data(format!("loading the LLM {}: {e}", path.display())))?;
+    SensorLlm::load(dir, model, device).map_err(model_err)
+}
+
+impl Evaluator for SensorLlmEval {
+    fn name(&self) -> &'static str {
+        "sensorllm"
+    }
+
+    fn skip_reason(&self, _ctx: &EvalContext) -> Option<String> {
+        self.0
+            .is_unset()
+            .then(|| "no SensorLLM run named (set `align` and/or `tune` under [sensorllm])".into())
+    }
+
+    fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult> {
+        Ok(ProtocolResult::SensorLlm(evaluate_sensorllm(
+            &self.0, ctx.store, ctx.test,
+        )?))
+    }
+}
+
+/// Score the runs `cfg` names on `test` (the test split of the store at
+/// `store`, normalised as in training, in store order): the stage-2 run classifies every labelled
+/// window, the stage-1 run describes the first `cfg.describe` windows that
+/// have a reference description.
+pub fn evaluate_sensorllm(
+    cfg: &SensorLlmEvalConfig,
+    store: &Path,
+    test: &WindowSet,
+) -> Result<SensorLlmResult> {
+    let channels: Vec<String> = test.meta.channels.iter().map(|c| c.name.clone()).collect();
+    let classification = match &cfg.tune {
+        Some(dir) => {
+            let model = load(dir, cfg.llm.as_deref())?;
+            check_channels(&model, &channels, dir)?;
+            let classes = model.labels().to_vec();
+            let idx: Vec<usize> = (0..test.len())
+                .filter(|&i| test.labels[i].is_some())
+                .collect();
+            let set = test.select(&idx)?;
+            // Map the store's labels onto the head's classes.
+            let mut truth = Vec::with_capacity(set.len());
+            for w in &set.windows {
+                let l = w.label.as_deref().unwrap_or_default();
+                truth.push(classes.iter().position(|c| c == l).ok_or_else(|| {
+                    EvalError::Data(format!(
+                        "{}: test label `{l}` is not one of the classes the head knows ({classes:?})",
+                        dir.display()
+                    ))
+                })?);
+            }
+            let pred = model.classify(&set.x, 16).map_err(model_err)?;
+            Some(ClassificationReport::compute(&truth, &pred, classes.len())?)
+        }
+        None => None,
+    };
+    let descriptions = match &cfg.align {
+        Some(dir) => Some(describe(dir, cfg, store, test, &channels)?),
+        None => None,
+    };
+    Ok(SensorLlmResult {
+        align_model: cfg.align.clone(),
+        tune_model: cfg.tune.clone(),
+        classification,
+        descriptions,
+    })
+}
+
+fn check_channels(model: &SensorLlm, channels: &[String], dir: &Path) -> Result<()> {
+    if model.record.channels != channels {
+        return Err(EvalError::Data(format!(
+            "{} was trained on channels {:?}, the store has {channels:?}",
+            dir.display(),
+            model.record.channels
+        )));
+    }
+    Ok(())
+}
+
+fn describe(
+    dir: &Path,
+    cfg: &SensorLlmEvalConfig,
+    store: &Path,
+    test: &WindowSet,
+    channels: &[String],
+) -> Result<DescriptionScores> {
+    let model = load(dir, cfg.llm.as_deref())?;
+    check_channels(&model, channels, dir)?;
+    let caption = model.record.run.align.caption.clone();
+    let want = if cfg.describe == 0 { 50 } else { cfg.describe };
+    let idx: Vec<usize> = (0..test.len())
+        .filter(|&i| test.windows[i].captions.contains_key(&caption))
+        .take(want)
+        .collect();
+    if idx.is_empty() {
+        return Err(EvalError::Data(format!(
+            "{}: no test window has a `{caption}` caption to compare with",
+            store.display()
+        )));
+    }
+    let set = test.select(&idx)?;
+    let max_tokens = if cfg.max_tokens == 0 {
+        96
+    } else {
+        cfg.max_tokens
+    };
+    let said = model.describe(&set.x, max_tokens, 8).map_err(model_err)?;
+    let refs: Vec<Vec<String>> = set
+        .windows
+        .iter()
+        .map(|w| vec![w.captions[&caption].clone()])
+        .collect();
+    let metrics = CaptionReport::compute(&said, &refs)?;
+    // Claims are checked on the raw (unnormalised) values.
+    let raw = WindowSet::load(store, Some(Split::Test), false)?;
+    let raw_windows: Vec<&wearlang_core::Window> = idx.iter().map(|&i| &raw.windows[i]).collect();
+    let faithfulness = faithfulness(&said, &raw_windows, &raw.meta.channels)?;
+    Ok(DescriptionScores {
+        windows: said.len(),
+        metrics,
+        faithfulness,
+        examples: refs
+            .iter()
+            .zip(&said)
+            .take(5)
+            .map(|(r, g)| (r[0].clone(), g.clone()))
+            .collect(),
+    })
+}
