@@ -120,7 +120,10 @@ pub fn write_gguf(llm: &LlmModel, path: &std::path::Path) -> Result<()> {
         .meta("llama.feed_forward_length", u32v(cfg.ffn_size))
         .meta("llama.attention.head_count", u32v(cfg.n_heads))
         .meta("llama.attention.head_count_kv", u32v(cfg.n_kv_heads))
-        .meta("llama.rope.freq_base", MetaValue::F32(cfg.rope_theta as f32))
+        .meta(
+            "llama.rope.freq_base",
+            MetaValue::F32(cfg.rope_theta as f32),
+        )
         .meta(
             "llama.attention.layer_norm_rms_epsilon",
             MetaValue::F32(cfg.rms_eps as f32),

@@ -71,6 +71,10 @@ pub struct TuneConfig {
     pub eval_every: u64,
     /// Weight the cross-entropy by inverse class frequency.
     pub balanced: bool,
+    /// Score at most this many validation windows, evenly spaced over the
+    /// split (0: all of them); with a large LLM on a CPU, scoring is the
+    /// costly part of selection.
+    pub val_windows: usize,
     /// The instruction after the sensor tokens.
     pub instruction: String,
 }
@@ -81,6 +85,7 @@ impl Default for TuneConfig {
             train: StageConfig::default(),
             eval_every: 50,
             balanced: true,
+            val_windows: 0,
             instruction: "Which activity is the person doing?".into(),
         }
     }

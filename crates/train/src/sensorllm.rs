@@ -288,9 +288,14 @@ pub fn tune_sensorllm(
         ),
         Err(e) => return Err(e),
     };
-    let val_idx: Vec<usize> = (0..val.len())
+    let mut val_idx: Vec<usize> = (0..val.len())
         .filter(|&i| val.labels[i].is_some())
         .collect();
+    let k = cfg.tune.val_windows;
+    if k > 0 && k < val_idx.len() {
+        let n = val_idx.len();
+        val_idx = (0..k).map(|i| val_idx[i * n / k]).collect();
+    }
     let val = val.select(&val_idx)?;
     let encoder = load_mae(&align.encoder_run, device)?;
 

@@ -126,6 +126,7 @@ fn config(align_steps: u64, tune_steps: u64) -> SensorLlmConfig {
     c.tune.train = c.align.train.clone();
     c.tune.train.max_steps = tune_steps;
     c.tune.eval_every = 10;
+    c.tune.val_windows = 12;
     c
 }
 
