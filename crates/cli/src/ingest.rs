@@ -19,7 +19,7 @@ pub struct IngestArgs {
     /// TOML manifest with column roles, units, rates, windowing and split.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// Input format (auto, csv, parquet, ipc).
+    /// Input format (auto, csv, parquet, ipc, or a registered format's name).
     #[arg(long)]
     pub format: Option<String>,
     /// Target sampling rate in Hz.

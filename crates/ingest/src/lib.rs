@@ -8,7 +8,10 @@
 //! (subject-wise or time-wise [`SplitSpec`](wearlang_core::SplitSpec)) and
 //! are written in batches to a [`StoreWriter`](wearlang_store::StoreWriter),
 //! with normalisation fitted on the training windows only. Options come from
-//! code, CLI flags or a TOML manifest (see `docs/ingest.md`).
+//! code, CLI flags or a TOML manifest (see `docs/ingest.md`). Another
+//! crate adds a file format with [`register_input_format`] (an
+//! [`InputFormatFactory`]: its extensions and how to open a file as a
+//! [`RecordingSource`]) and names it as `input.format`.
 //!
 //! ```
 //! use wearlang_ingest::{ingest, ChannelOption, IngestOptions};
@@ -42,6 +45,7 @@
 mod arrow_src;
 mod columns;
 mod csv;
+mod formats;
 mod labels;
 mod options;
 mod parse;
@@ -52,6 +56,7 @@ mod source;
 pub use arrow_src::ArrowSource;
 pub use columns::SourceSpec;
 pub use csv::CsvSource;
+pub use formats::{register_input_format, registered_input_formats, InputFormatFactory};
 pub use labels::{Interval, IntervalLabels};
 pub use options::{
     ChannelOption, ColumnOptions, IngestOptions, InputFormat, InputOptions, LabelsOptions,

@@ -3,12 +3,13 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use wearlang_core::{ChannelKind, ChannelSpec, Error, Location, Result, SplitSpec};
 
-/// Input file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Input file format: a built-in one, or one another crate registered with
+/// [`register_input_format`](crate::register_input_format) (written as its
+/// name in a manifest, like the built-ins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InputFormat {
     /// From the file extension (`.csv`/`.tsv`/`.txt`, `.parquet`/`.pq`,
-    /// `.arrow`/`.ipc`/`.feather`).
+    /// `.arrow`/`.ipc`/`.feather`, then the registered formats' ones).
     #[default]
     Auto,
     /// Wide CSV with a header row.
@@ -17,25 +18,51 @@ pub enum InputFormat {
     Parquet,
     /// Arrow IPC file format.
     Ipc,
+    /// A registered format, by name.
+    Registered(&'static str),
 }
 
 impl InputFormat {
-    /// Parse `auto`, `csv`, `parquet` or `ipc` (also `arrow`, `feather`).
+    /// Parse `auto`, `csv`, `parquet` or `ipc` (also `arrow`, `feather`),
+    /// or the name of a registered format.
     pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
+        let lower = s.to_ascii_lowercase();
+        match lower.as_str() {
             "auto" => Ok(Self::Auto),
             "csv" | "tsv" => Ok(Self::Csv),
             "parquet" | "pq" => Ok(Self::Parquet),
             "ipc" | "arrow" | "feather" => Ok(Self::Ipc),
-            other => Err(Error::param(
-                "format",
-                format!("unknown format '{other}' (expected auto, csv, parquet or ipc)"),
-            )),
+            other => match crate::formats::registered_name(other) {
+                Some(name) => Ok(Self::Registered(name)),
+                None => Err(Error::param(
+                    "format",
+                    format!(
+                        "unknown format '{other}' (expected auto, csv, parquet, ipc{}; a fork \
+                         adds one with wearlang_ingest::register_input_format)",
+                        crate::formats::registered_input_formats()
+                            .iter()
+                            .map(|n| format!(", {n}"))
+                            .collect::<String>()
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// Its name as written in a manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Csv => "csv",
+            Self::Parquet => "parquet",
+            Self::Ipc => "ipc",
+            Self::Registered(n) => n,
         }
     }
 
     /// The concrete format of `path`: `self` unless it is `Auto`, else by
-    /// extension; `None` when the extension is not recognised.
+    /// extension (built-in ones first, then the registered formats'); `None`
+    /// when the extension is not recognised.
     pub fn resolve(self, path: &Path) -> Option<InputFormat> {
         if self != Self::Auto {
             return Some(self);
@@ -45,8 +72,21 @@ impl InputFormat {
             "csv" | "tsv" | "txt" => Some(Self::Csv),
             "parquet" | "pq" => Some(Self::Parquet),
             "arrow" | "ipc" | "feather" => Some(Self::Ipc),
-            _ => None,
+            other => crate::formats::by_extension(other).map(Self::Registered),
         }
+    }
+}
+
+impl Serialize for InputFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for InputFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 

@@ -29,9 +29,11 @@ pub fn open_source(
         Some(InputFormat::Csv) => Ok(Box::new(CsvSource::open(path, root, spec)?)),
         Some(InputFormat::Parquet) => Ok(Box::new(ArrowSource::open_parquet(path, root, spec)?)),
         Some(InputFormat::Ipc) => Ok(Box::new(ArrowSource::open_ipc(path, root, spec)?)),
-        _ => Err(Error::data(
+        Some(InputFormat::Registered(name)) => crate::formats::factory(name)?.open(path, root, spec),
+        Some(InputFormat::Auto) | None => Err(Error::data(
             Location::file(path),
-            "unknown file format: use a .csv, .parquet or .arrow extension or set input.format",
+            "unknown file format: use a .csv, .parquet or .arrow extension (or one of a registered \
+             format) or set input.format",
         )),
     }
 }
