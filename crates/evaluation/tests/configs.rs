@@ -1,5 +1,5 @@
 //! Every TOML under `configs/` parses and validates as the kind its name
-//! says (pretraining, evaluation, or sensor-language training), so a config
+//! says (pretraining, SensorLLM, evaluation, or sensor-language training), so a config
 //! the docs point to cannot rot unnoticed.
 
 use std::path::Path;
@@ -20,6 +20,8 @@ fn every_shipped_config_parses() {
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
         if name.starts_with("pretrain_") {
             PretrainConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        } else if name.starts_with("sensorllm_") {
+            wearlang_sensorllm::SensorLlmConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
         } else if name == "eval" {
             let cfg = EvalConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
             // The shipped file documents the defaults: it must be them.

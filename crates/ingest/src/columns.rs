@@ -34,7 +34,7 @@ impl SourceSpec {
     /// The spec of the main input of `opts`.
     pub fn main(opts: &IngestOptions) -> Self {
         Self {
-            format: opts.input.format,
+            format: opts.input.format.clone(),
             delimiter: opts.input.delimiter.map(|c| c as u8).unwrap_or(b','),
             time: opts.time.clone(),
             subject_column: opts.columns.subject.clone(),
@@ -51,7 +51,7 @@ impl SourceSpec {
     /// columns, no label column).
     pub fn stream(opts: &IngestOptions, s: &StreamOptions) -> Self {
         Self {
-            format: s.format,
+            format: s.format.clone(),
             delimiter: opts.input.delimiter.map(|c| c as u8).unwrap_or(b','),
             time: s.time.clone(),
             subject_column: opts.columns.subject.clone(),
@@ -62,6 +62,18 @@ impl SourceSpec {
             recording: None,
             scan_only: false,
         }
+    }
+
+    /// The subject and recording of the recordings of `file` when the
+    /// input has no subject / recording column: the recording is
+    /// [`recording`](Self::recording), else the file stem; the subject is
+    /// [`subject`](Self::subject), else the name of the file's parent
+    /// directory when the file lies in a sub-directory of the input
+    /// directory `root`, else the stem. The built-in readers use it, and so
+    /// must a registered format's (the split of subjects is planned from
+    /// these names without opening the files).
+    pub fn default_keys(&self, file: &Path, root: Option<&Path>) -> (String, String) {
+        default_keys(file, root, self)
     }
 }
 

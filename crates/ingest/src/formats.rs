@@ -1,27 +1,46 @@
-//! Input formats of other crates: a fork implements [`InputFormatFactory`]
-//! (the extensions it claims and how to open a file as a
-//! [`RecordingSource`]), calls [`register_input_format`] once, and names it
-//! as `input.format = "<name>"` in a manifest or `--format <name>`; with
-//! `auto`, files with its extensions are found and opened by it.
+//! Input formats by name: the built-in ones (CSV, Parquet, Arrow IPC) and
+//! those other crates register. A fork implements [`InputFormatFactory`]
+//! (the file extensions it claims and how to open a file as a
+//! [`RecordingSource`]), calls [`register_input_format`] once at start-up,
+//! and names the format as `format = "<name>"` in a manifest's `[input]` or
+//! `[[streams]]` (or `--format <name>` on the command line); with `auto`,
+//! files with its extensions are found in directories and opened by it.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use wearlang_core::registry::Registry;
 use wearlang_core::{Error, Result};
 
+use crate::arrow_src::ArrowSource;
 use crate::columns::SourceSpec;
+use crate::csv::CsvSource;
+use crate::options::InputFormat;
 use crate::source::RecordingSource;
 
-/// Opens files of a registered input format.
+/// Opens the files of one input format.
+///
+/// The built-in formats go through this trait too; a registered one is
+/// used exactly like them: by `auto` for files with one of its
+/// [`extensions`](Self::extensions) (after the built-in extensions), and
+/// for every file of the input when the options name it.
 pub trait InputFormatFactory: Send + Sync {
-    /// File extensions it claims (lower case, without the dot), used by
-    /// `auto` and when listing a directory.
+    /// The file extensions it claims, without the dot (`"jsonl"`; compared
+    /// case-insensitively). They decide which files `auto` opens with it and
+    /// which files of a directory are listed; an extension that is also a
+    /// built-in one (`csv`, `parquet`, ...) stays with the built-in format
+    /// under `auto`. A claimed extension is data even where it would
+    /// otherwise be skipped as a manifest or documentation (`json`, `toml`,
+    /// ...). Return the same list on every call.
     fn extensions(&self) -> Vec<String>;
 
-    /// Open `path` (one of the files under the input directory `root`, if
-    /// any) as a source of recordings, reading columns as `spec` says.
-    /// Errors name the file, and the row and column where they can.
+    /// Open `path` as a source of recordings. `root` is the input directory
+    /// when the file is one of several (see
+    /// [`SourceSpec::default_keys`] for the subject and recording a file
+    /// without such columns gets); `spec` says which columns play which
+    /// role, the time axis, and whether only the keys and times are needed
+    /// (`scan_only`). Errors name the file, and the row and column where
+    /// they can ([`wearlang_core::Location`]).
     fn open(
         &self,
         path: &Path,
@@ -30,77 +49,222 @@ pub trait InputFormatFactory: Send + Sync {
     ) -> Result<Box<dyn RecordingSource>>;
 }
 
-static FORMATS: Registry<dyn InputFormatFactory> = Registry::new("input format");
+/// Wide CSV (`.csv`, `.tsv`, `.txt`).
+struct CsvFormat;
 
-/// Registered names, kept for the life of the process so an
-/// [`InputFormat`](crate::InputFormat) can name one and stay `Copy`.
-static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-
-/// The names the built-in formats answer to; they cannot be registered.
-pub(crate) const BUILT_IN: [&str; 9] = [
-    "auto", "csv", "tsv", "parquet", "pq", "ipc", "arrow", "feather", "txt",
-];
-
-/// Make an input format available as `input.format = "<name>"` (and to
-/// `auto` by its extensions); a name is registered once per process and
-/// cannot be a built-in one.
-pub fn register_input_format(name: &str, factory: Arc<dyn InputFormatFactory>) -> Result<()> {
-    let lower = name.to_ascii_lowercase();
-    if BUILT_IN.contains(&lower.as_str()) {
-        return Err(Error::param(
-            "format",
-            format!("`{name}` is a built-in input format and cannot be registered"),
-        ));
+impl InputFormatFactory for CsvFormat {
+    fn extensions(&self) -> Vec<String> {
+        vec!["csv".into(), "tsv".into(), "txt".into()]
     }
-    if name.is_empty() || name != lower {
-        return Err(Error::param(
-            "format",
-            format!("register input formats under a lower-case name, not `{name}`"),
-        ));
+
+    fn open(
+        &self,
+        path: &Path,
+        root: Option<&Path>,
+        spec: &SourceSpec,
+    ) -> Result<Box<dyn RecordingSource>> {
+        Ok(Box::new(CsvSource::open(path, root, spec)?))
     }
-    FORMATS
-        .register(name, factory)
-        .map_err(|e| Error::param("format", e.to_string()))?;
-    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-    NAMES.lock().unwrap_or_else(|e| e.into_inner()).push(leaked);
-    Ok(())
 }
 
-/// The names of the registered input formats.
+/// Apache Parquet (`.parquet`, `.pq`).
+struct ParquetFormat;
+
+impl InputFormatFactory for ParquetFormat {
+    fn extensions(&self) -> Vec<String> {
+        vec!["parquet".into(), "pq".into()]
+    }
+
+    fn open(
+        &self,
+        path: &Path,
+        root: Option<&Path>,
+        spec: &SourceSpec,
+    ) -> Result<Box<dyn RecordingSource>> {
+        Ok(Box::new(ArrowSource::open_parquet(path, root, spec)?))
+    }
+}
+
+/// Arrow IPC file format (`.arrow`, `.ipc`, `.feather`).
+struct IpcFormat;
+
+impl InputFormatFactory for IpcFormat {
+    fn extensions(&self) -> Vec<String> {
+        vec!["arrow".into(), "ipc".into(), "feather".into()]
+    }
+
+    fn open(
+        &self,
+        path: &Path,
+        root: Option<&Path>,
+        spec: &SourceSpec,
+    ) -> Result<Box<dyn RecordingSource>> {
+        Ok(Box::new(ArrowSource::open_ipc(path, root, spec)?))
+    }
+}
+
+/// The spellings the built-in formats answer to (see
+/// [`InputFormat::parse`]); none of them can be registered.
+pub(crate) const BUILT_IN_NAMES: [&str; 8] = [
+    "auto", "csv", "tsv", "parquet", "pq", "ipc", "arrow", "feather",
+];
+
+/// The built-in formats in the order `auto` tries their extensions.
+fn built_ins() -> [(InputFormat, Arc<dyn InputFormatFactory>); 3] {
+    [
+        (InputFormat::Csv, Arc::new(CsvFormat)),
+        (InputFormat::Parquet, Arc::new(ParquetFormat)),
+        (InputFormat::Ipc, Arc::new(IpcFormat)),
+    ]
+}
+
+static FORMATS: Registry<dyn InputFormatFactory> = Registry::new("input format");
+
+/// Whether `name` may name a registered format: lower-case ASCII letters,
+/// digits, `-`, `_` and `.`, starting with a letter or digit (names are
+/// matched case-insensitively, like the built-in ones).
+fn valid_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Make an input format available as `format = "<name>"` (in a manifest's
+/// `[input]` or `[[streams]]`, or `--format <name>`) and to `auto` by its
+/// extensions. Call it once at start-up, before options naming the format
+/// are parsed.
+///
+/// Errors (naming the parameter `format`): `name` is empty or not
+/// lower-case ASCII letters, digits, `-`, `_` and `.`; it is one of the
+/// built-in names (`auto`, `csv`, `tsv`, `parquet`, `pq`, `ipc`, `arrow`,
+/// `feather`); or a format is already registered under it (a name is
+/// registered once per process).
+pub fn register_input_format(name: &str, factory: Arc<dyn InputFormatFactory>) -> Result<()> {
+    if BUILT_IN_NAMES.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(Error::param(
+            "format",
+            format!(
+                "`{name}` is a built-in input format (built-in names: {}); register yours \
+                 under another name",
+                BUILT_IN_NAMES.join(", ")
+            ),
+        ));
+    }
+    if !valid_name(name) {
+        return Err(Error::param(
+            "format",
+            format!(
+                "cannot register an input format as `{name}`: use lower-case ASCII letters, \
+                 digits, '-', '_' and '.', starting with a letter or digit"
+            ),
+        ));
+    }
+    FORMATS.register(name, factory).map_err(|e| {
+        Error::param(
+            "format",
+            format!("{e} (a name is registered once per process)"),
+        )
+    })
+}
+
+/// The names of the registered input formats, sorted (the built-in ones
+/// are not included).
 pub fn registered_input_formats() -> Vec<String> {
     FORMATS.names()
 }
 
-/// The registered name equal to `name`, as a `'static` string.
-pub(crate) fn registered_name(name: &str) -> Option<&'static str> {
-    NAMES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .copied()
-        .find(|n| *n == name)
+/// The registered name `name` (compared as lower case), if any.
+pub(crate) fn registered_name(name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    FORMATS.contains(&lower).then_some(lower)
 }
 
-/// The registered format claiming extension `ext` (lower case), if any
-/// (the first by name when several do).
-pub(crate) fn by_extension(ext: &str) -> Option<&'static str> {
+/// `path`'s extension, lower case.
+fn extension(path: &Path) -> Option<String> {
+    Some(path.extension()?.to_str()?.to_ascii_lowercase())
+}
+
+/// Whether `factory` claims extension `ext` (lower case).
+fn claims(factory: &dyn InputFormatFactory, ext: &str) -> bool {
+    factory
+        .extensions()
+        .iter()
+        .any(|e| e.trim_start_matches('.').eq_ignore_ascii_case(ext))
+}
+
+/// The format `auto` gives `path`: the built-in one claiming its extension,
+/// else the registered one (the first by name when several claim it).
+pub(crate) fn by_extension(path: &Path) -> Option<InputFormat> {
+    let ext = extension(path)?;
+    if let Some((f, _)) = built_ins().into_iter().find(|(_, b)| claims(&**b, &ext)) {
+        return Some(f);
+    }
     FORMATS
         .names()
         .into_iter()
-        .find(|n| {
-            FORMATS
-                .get(n)
-                .is_ok_and(|f| f.extensions().iter().any(|e| e.eq_ignore_ascii_case(ext)))
-        })
-        .and_then(|n| registered_name(&n))
+        .find(|n| FORMATS.get(n).is_ok_and(|f| claims(&*f, &ext)))
+        .map(InputFormat::Custom)
 }
 
-/// The factory registered as `name`.
-pub(crate) fn factory(name: &str) -> Result<Arc<dyn InputFormatFactory>> {
-    FORMATS.get(name).map_err(|e| {
-        Error::param(
+/// The factory of a concrete (not `auto`) format.
+///
+/// Errors (naming `format`): `auto`, or a name nothing is registered under.
+pub(crate) fn factory(format: &InputFormat) -> Result<Arc<dyn InputFormatFactory>> {
+    match format {
+        InputFormat::Auto => Err(Error::param(
             "format",
-            format!("{e}; register it with wearlang_ingest::register_input_format"),
-        )
-    })
+            "`auto` is resolved per file by extension and has no reader of its own",
+        )),
+        InputFormat::Csv => Ok(Arc::new(CsvFormat)),
+        InputFormat::Parquet => Ok(Arc::new(ParquetFormat)),
+        InputFormat::Ipc => Ok(Arc::new(IpcFormat)),
+        InputFormat::Custom(name) => FORMATS.get(name).map_err(|e| {
+            Error::param(
+                "format",
+                format!("{e}; register it with wearlang_ingest::register_input_format"),
+            )
+        }),
+    }
+}
+
+/// Whether the file `path` is data for `format` although its extension is
+/// one that is normally skipped: `format` claims the extension.
+pub(crate) fn claims_extension(format: &InputFormat, path: &Path) -> bool {
+    let Some(ext) = extension(path) else {
+        return false;
+    };
+    factory(format).is_ok_and(|f| claims(&*f, &ext))
+}
+
+/// The registered formats with their extensions, for error messages
+/// (`jsonl (.jsonl, .ndjson), ...`; `none` when nothing is registered).
+pub(crate) fn describe_registered() -> String {
+    let names = FORMATS.names();
+    if names.is_empty() {
+        return "none".into();
+    }
+    names
+        .iter()
+        .map(|n| {
+            let exts = FORMATS
+                .get(n)
+                .map(|f| {
+                    f.extensions()
+                        .iter()
+                        .map(|e| format!(".{}", e.trim_start_matches('.')))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            if exts.is_empty() {
+                n.clone()
+            } else {
+                format!("{n} ({exts})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,17 +1,15 @@
 //! Ingestion of wearable recordings into a wearlang window store.
 //!
-//! Readers ([`RecordingSource`]: wide CSV, Parquet, Arrow IPC, or a
-//! directory of such files) yield recordings; a streaming [`Resampler`]
-//! puts each onto the target rate (averaging when downsampling, linear
-//! interpolation only across gaps up to `max_interp_gap_s`, NaN + mask
-//! otherwise); a [`Windower`] cuts sliding windows; windows get a split
-//! (subject-wise or time-wise [`SplitSpec`](wearlang_core::SplitSpec)) and
-//! are written in batches to a [`StoreWriter`](wearlang_store::StoreWriter),
-//! with normalisation fitted on the training windows only. Options come from
-//! code, CLI flags or a TOML manifest (see `docs/ingest.md`). Another
-//! crate adds a file format with [`register_input_format`] (an
-//! [`InputFormatFactory`]: its extensions and how to open a file as a
-//! [`RecordingSource`]) and names it as `input.format`.
+//! Readers ([`RecordingSource`]: wide CSV, Parquet, Arrow IPC, a format
+//! another crate registered, or a directory of such files) yield
+//! recordings; a streaming [`Resampler`] puts each onto the target rate
+//! (averaging when downsampling, linear interpolation only across gaps up
+//! to `max_interp_gap_s`, NaN + mask otherwise); a [`Windower`] cuts
+//! sliding windows; windows get a split (subject-wise or time-wise
+//! [`SplitSpec`](wearlang_core::SplitSpec)) and are written in batches to
+//! a [`StoreWriter`](wearlang_store::StoreWriter), with normalisation
+//! fitted on the training windows only. Options come from code, CLI flags
+//! or a TOML manifest (see `docs/ingest.md`).
 //!
 //! ```
 //! use wearlang_ingest::{ingest, ChannelOption, IngestOptions};
@@ -39,6 +37,60 @@
 //! assert_eq!(summary.dropped_mixed, 1);
 //! let store = StoreReader::open(&out).unwrap();
 //! assert!(store.meta().normalisation.is_some());
+//! ```
+//!
+//! # Input formats of other crates
+//!
+//! A fork reads its own file format without editing this crate: it
+//! implements [`InputFormatFactory`] (the extensions it claims, and how to
+//! open a file as a [`RecordingSource`]), registers it once at start-up
+//! with [`register_input_format`], and then names it like a built-in one:
+//! `format = "<name>"` under `[input]` or `[[streams]]` of a manifest,
+//! `--format <name>` on the command line, or [`InputFormat::Custom`] in
+//! code. Under `auto`, files with its extensions are listed in directories
+//! and opened by it (the built-in extensions win when both claim one).
+//!
+//! ```
+//! use std::path::Path;
+//! use std::sync::Arc;
+//! use wearlang_core::Result;
+//! use wearlang_ingest::{
+//!     list_files, register_input_format, CsvSource, InputFormat, InputFormatFactory,
+//!     RecordingSource, SourceSpec,
+//! };
+//!
+//! /// A vendor's semicolon-separated export (`.ssv`): the CSV reader with
+//! /// another delimiter. A reader of its own implements `RecordingSource`.
+//! struct Ssv;
+//!
+//! impl InputFormatFactory for Ssv {
+//!     fn extensions(&self) -> Vec<String> {
+//!         vec!["ssv".into()]
+//!     }
+//!
+//!     fn open(
+//!         &self,
+//!         path: &Path,
+//!         root: Option<&Path>,
+//!         spec: &SourceSpec,
+//!     ) -> Result<Box<dyn RecordingSource>> {
+//!         let spec = SourceSpec { delimiter: b';', ..spec.clone() };
+//!         Ok(Box::new(CsvSource::open(path, root, &spec)?))
+//!     }
+//! }
+//!
+//! register_input_format("ssv", Arc::new(Ssv)).unwrap();
+//! assert_eq!(InputFormat::parse("ssv").unwrap(), InputFormat::Custom("ssv".into()));
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("s1.ssv"), "t;ax\n0;0.5\n20;0.25\n").unwrap();
+//! std::fs::write(dir.path().join("notes.md"), "not data").unwrap();
+//! let files = list_files(dir.path(), &InputFormat::Auto).unwrap();
+//! assert_eq!(files, vec![dir.path().join("s1.ssv")]);
+//! assert_eq!(
+//!     InputFormat::Auto.resolve(&files[0]),
+//!     Some(InputFormat::Custom("ssv".into()))
+//! );
 //! ```
 #![warn(missing_docs)]
 

@@ -1,15 +1,23 @@
 //! Ingest options and the TOML manifest.
+use crate::formats;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use wearlang_core::{ChannelKind, ChannelSpec, Error, Location, Result, SplitSpec};
 
-/// Input file format: a built-in one, or one another crate registered with
-/// [`register_input_format`](crate::register_input_format) (written as its
-/// name in a manifest, like the built-ins).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Input file format: a built-in one, or one another crate registered
+/// with [`register_input_format`](crate::register_input_format).
+///
+/// In a manifest it is written as its name: `auto`, `csv`, `parquet`, `ipc`
+/// or a registered name (`format = "jsonl"`); reading a name nothing is
+/// registered under is an error, so register formats before parsing
+/// options.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum InputFormat {
     /// From the file extension (`.csv`/`.tsv`/`.txt`, `.parquet`/`.pq`,
-    /// `.arrow`/`.ipc`/`.feather`, then the registered formats' ones).
+    /// `.arrow`/`.ipc`/`.feather`, then those the registered formats
+    /// claim).
     #[default]
     Auto,
     /// Wide CSV with a header row.
@@ -18,75 +26,107 @@ pub enum InputFormat {
     Parquet,
     /// Arrow IPC file format.
     Ipc,
-    /// A registered format, by name.
-    Registered(&'static str),
+    /// A format registered with
+    /// [`register_input_format`](crate::register_input_format), by its
+    /// name.
+    Custom(String),
 }
 
 impl InputFormat {
-    /// Parse `auto`, `csv`, `parquet` or `ipc` (also `arrow`, `feather`),
-    /// or the name of a registered format.
+    /// Parse `auto`, `csv`, `parquet` or `ipc` (also `tsv`, `pq`, `arrow`,
+    /// `feather`), or the name of a registered format; case-insensitive.
+    ///
+    /// Errors (naming the parameter `format`): an unknown name; the message
+    /// lists the built-in and the registered names and says how to register
+    /// a format.
     pub fn parse(s: &str) -> Result<Self> {
-        let lower = s.to_ascii_lowercase();
-        match lower.as_str() {
+        match s.to_ascii_lowercase().as_str() {
             "auto" => Ok(Self::Auto),
             "csv" | "tsv" => Ok(Self::Csv),
             "parquet" | "pq" => Ok(Self::Parquet),
             "ipc" | "arrow" | "feather" => Ok(Self::Ipc),
-            other => match crate::formats::registered_name(other) {
-                Some(name) => Ok(Self::Registered(name)),
+            other => match formats::registered_name(other) {
+                Some(name) => Ok(Self::Custom(name)),
                 None => Err(Error::param(
                     "format",
                     format!(
-                        "unknown format '{other}' (expected auto, csv, parquet, ipc{}; a fork \
-                         adds one with wearlang_ingest::register_input_format)",
-                        crate::formats::registered_input_formats()
-                            .iter()
-                            .map(|n| format!(", {n}"))
-                            .collect::<String>()
+                        "unknown input format '{s}' (built-in: auto, csv, parquet, ipc; \
+                         registered: {}); a format of another crate must be registered first \
+                         with wearlang_ingest::register_input_format",
+                        formats::describe_registered()
                     ),
                 )),
             },
         }
     }
 
-    /// Its name as written in a manifest.
-    pub fn name(self) -> &'static str {
+    /// Its name as written in a manifest (`auto`, `csv`, `parquet`, `ipc`,
+    /// or the registered name).
+    pub fn name(&self) -> &str {
         match self {
             Self::Auto => "auto",
             Self::Csv => "csv",
             Self::Parquet => "parquet",
             Self::Ipc => "ipc",
-            Self::Registered(n) => n,
+            Self::Custom(name) => name,
         }
     }
 
     /// The concrete format of `path`: `self` unless it is `Auto`, else by
-    /// extension (built-in ones first, then the registered formats'); `None`
-    /// when the extension is not recognised.
-    pub fn resolve(self, path: &Path) -> Option<InputFormat> {
-        if self != Self::Auto {
-            return Some(self);
+    /// extension (the built-in extensions first, then those of the
+    /// registered formats; the first registered format by name wins when
+    /// several claim one); `None` when the extension is not recognised.
+    pub fn resolve(&self, path: &Path) -> Option<InputFormat> {
+        if *self != Self::Auto {
+            return Some(self.clone());
         }
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "csv" | "tsv" | "txt" => Some(Self::Csv),
-            "parquet" | "pq" => Some(Self::Parquet),
-            "arrow" | "ipc" | "feather" => Some(Self::Ipc),
-            other => crate::formats::by_extension(other).map(Self::Registered),
+        formats::by_extension(path)
+    }
+
+    /// Check that the name of a [`InputFormat::Custom`] is registered; `field`
+    /// is the option that holds it (e.g. `input.format`).
+    ///
+    /// Errors: `self` is [`InputFormat::Custom`] and nothing is registered
+    /// under its name.
+    pub(crate) fn check(&self, field: &str) -> Result<()> {
+        match self {
+            Self::Custom(_) => formats::factory(self).map(|_| ()).map_err(|e| match e {
+                Error::Param { message, .. } => Error::param(field, message),
+                other => other,
+            }),
+            _ => Ok(()),
         }
     }
 }
 
-impl Serialize for InputFormat {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
+impl fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
-impl<'de> Deserialize<'de> for InputFormat {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::parse(&s).map_err(serde::de::Error::custom)
+impl std::str::FromStr for InputFormat {
+    type Err = Error;
+
+    /// [`InputFormat::parse`].
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for InputFormat {
+    type Error = Error;
+
+    /// [`InputFormat::parse`] (how a manifest's `format` is read).
+    fn try_from(s: String) -> Result<Self> {
+        Self::parse(&s)
+    }
+}
+
+impl From<InputFormat> for String {
+    /// [`InputFormat::name`] (how a manifest's `format` is written).
+    fn from(f: InputFormat) -> String {
+        f.name().to_string()
     }
 }
 
@@ -234,7 +274,8 @@ pub struct InputOptions {
     /// recursively; files of unknown extension are skipped). Optional when
     /// `[[streams]]` are given.
     pub path: Option<PathBuf>,
-    /// Format.
+    /// Format: `auto` (by extension), `csv`, `parquet`, `ipc`, or the name
+    /// of a registered format.
     #[serde(default)]
     pub format: InputFormat,
     /// CSV field delimiter (default `,`).
@@ -349,7 +390,7 @@ pub struct StreamOptions {
     /// File or directory (a directory's files are matched to recordings by
     /// subject and recording, i.e. by file stem when there are no such columns).
     pub path: PathBuf,
-    /// Format.
+    /// Format, as [`InputOptions::format`].
     #[serde(default)]
     pub format: InputFormat,
     /// Time axis of this stream.
@@ -511,7 +552,9 @@ impl IngestOptions {
         Self::from_toml(&text, base, path)
     }
 
-    /// Check rates, window size, overlap, ratios and that there is an input.
+    /// Check rates, window size, overlap, ratios, that there is an input,
+    /// and that the registered formats named (`input.format`,
+    /// `streams[i].format`) are registered.
     pub fn validate(&self) -> Result<()> {
         let w = &self.window;
         let pos = |name: &str, v: f64| {
@@ -569,6 +612,10 @@ impl IngestOptions {
         }
         if self.batch_windows == 0 {
             return Err(Error::param("batch_windows", "must be at least 1"));
+        }
+        self.input.format.check("input.format")?;
+        for (i, s) in self.streams.iter().enumerate() {
+            s.format.check(&format!("streams[{i}].format"))?;
         }
         if self.input.path.is_none() && self.streams.is_empty() {
             return Err(Error::param(

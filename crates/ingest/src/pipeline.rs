@@ -1,7 +1,6 @@
 //! The ingest pipeline: sources → resampling → windows → store.
-use crate::arrow_src::ArrowSource;
 use crate::columns::{default_keys, SourceSpec};
-use crate::csv::CsvSource;
+use crate::formats;
 use crate::labels::{IntervalCursor, IntervalLabels};
 use crate::options::{IngestOptions, InputFormat};
 use crate::resample::{window_label, Grid, Resampler, Windower};
@@ -19,22 +18,38 @@ use wearlang_core::{
 use wearlang_store::{StoreMeta, StoreSummary, StoreWriter};
 
 /// Open one file as a [`RecordingSource`]; `root` is the input directory
-/// when the file is one of several (used for the default subject).
+/// when the file is one of several (used for the default subject). The
+/// reader is that of `spec.format`, or with `auto` that of the format
+/// claiming the file's extension (built-in formats first, then the
+/// registered ones).
+///
+/// Errors: the extension is not recognised under `auto`, the format is a
+/// name nothing is registered under, or the reader's own errors.
 pub fn open_source(
     path: &Path,
     root: Option<&Path>,
     spec: &SourceSpec,
 ) -> Result<Box<dyn RecordingSource>> {
     match spec.format.resolve(path) {
-        Some(InputFormat::Csv) => Ok(Box::new(CsvSource::open(path, root, spec)?)),
-        Some(InputFormat::Parquet) => Ok(Box::new(ArrowSource::open_parquet(path, root, spec)?)),
-        Some(InputFormat::Ipc) => Ok(Box::new(ArrowSource::open_ipc(path, root, spec)?)),
-        Some(InputFormat::Registered(name)) => crate::formats::factory(name)?.open(path, root, spec),
         Some(InputFormat::Auto) | None => Err(Error::data(
             Location::file(path),
-            "unknown file format: use a .csv, .parquet or .arrow extension (or one of a registered \
-             format) or set input.format",
+            unknown_extension_message(),
         )),
+        Some(format) => formats::factory(&format)?.open(path, root, spec),
+    }
+}
+
+/// The error of a file whose extension no format claims.
+fn unknown_extension_message() -> String {
+    let registered = formats::registered_input_formats();
+    if registered.is_empty() {
+        "unknown file format: use a .csv, .parquet or .arrow extension or set input.format".into()
+    } else {
+        format!(
+            "unknown file format: use a .csv, .parquet or .arrow extension, one a registered \
+             input format claims ({}), or set input.format",
+            formats::describe_registered()
+        )
     }
 }
 
@@ -52,7 +67,11 @@ fn is_not_data(path: &Path) -> bool {
 /// The files of an input: the file itself, or the files of a directory
 /// (recursively, sorted; hidden files, unknown extensions when the format
 /// is `auto`, and manifests and documentation (`.toml`, `.json`, `.yaml`, `.yml`, `.md`, `.rst`, `.html`) skipped).
-pub fn list_files(path: &Path, format: InputFormat) -> Result<Vec<PathBuf>> {
+/// Under `auto` a file's format is that of its extension, the built-in
+/// extensions first, then those of the registered formats; a registered
+/// format's claimed extension is listed even if it is one of the skipped
+/// ones.
+pub fn list_files(path: &Path, format: &InputFormat) -> Result<Vec<PathBuf>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -70,19 +89,35 @@ pub fn list_files(path: &Path, format: InputFormat) -> Result<Vec<PathBuf>> {
             }
             if p.is_dir() {
                 stack.push(p);
-            } else if !is_not_data(&p) && format.resolve(&p).is_some() {
-                out.push(p);
+            } else if let Some(f) = format.resolve(&p) {
+                if !is_not_data(&p) || formats::claims_extension(&f, &p) {
+                    out.push(p);
+                }
             }
         }
     }
     out.sort();
     if out.is_empty() {
-        return Err(Error::data(
-            Location::file(path),
-            "the directory has no CSV, Parquet or Arrow IPC files",
-        ));
+        return Err(Error::data(Location::file(path), no_files_message(format)));
     }
     Ok(out)
+}
+
+/// The error of a directory without files of `format`.
+fn no_files_message(format: &InputFormat) -> String {
+    match format {
+        InputFormat::Custom(name) => {
+            format!("the directory has no files for input format '{name}'")
+        }
+        _ if formats::registered_input_formats().is_empty() => {
+            "the directory has no CSV, Parquet or Arrow IPC files".into()
+        }
+        _ => format!(
+            "the directory has no CSV, Parquet or Arrow IPC files, nor files of a registered \
+             input format ({})",
+            formats::describe_registered()
+        ),
+    }
 }
 
 /// What an ingest did, besides the store's own summary.
@@ -497,7 +532,7 @@ fn stream_inputs(opts: &IngestOptions) -> Result<Vec<StreamInput>> {
     if let Some(p) = &opts.input.path {
         v.push(StreamInput {
             spec: SourceSpec::main(opts),
-            files: list_files(p, opts.input.format)?,
+            files: list_files(p, &opts.input.format)?,
             root: root_of(p),
             gap_s: opts.resample.max_interp_gap_s,
         });
@@ -509,7 +544,7 @@ fn stream_inputs(opts: &IngestOptions) -> Result<Vec<StreamInput>> {
         }
         v.push(StreamInput {
             spec,
-            files: list_files(&s.path, s.format)?,
+            files: list_files(&s.path, &s.format)?,
             root: root_of(&s.path),
             gap_s: s.max_interp_gap_s.unwrap_or(opts.resample.max_interp_gap_s),
         });
