@@ -39,6 +39,7 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+mod config_file;
 mod embed;
 mod error;
 pub mod mae;
@@ -49,6 +50,7 @@ mod trainer;
 mod windows;
 
 pub use checkpoint::TrainState;
+pub use config_file::read_toml;
 pub use embed::{embed_store, embed_texts, embedding_matrix, StoreEmbeddings};
 pub use error::{ModelError, Result};
 pub use mae::{load_mae, EncoderSpec, LoadedMae, PretrainCheckpointConfig, PretrainConfig};

@@ -149,11 +149,7 @@ impl Default for PretrainConfig {
 impl PretrainConfig {
     /// Parse a TOML file; errors name the file and the offending field.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
-        let cfg: PretrainConfig = toml::from_str(&text).map_err(|e| ModelError::ConfigFile {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let cfg: PretrainConfig = crate::read_toml(path)?;
         cfg.validate()?;
         Ok(cfg)
     }

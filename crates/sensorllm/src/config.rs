@@ -158,11 +158,7 @@ impl Default for SensorLlmConfig {
 impl SensorLlmConfig {
     /// Read and check a TOML file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
-        let cfg: SensorLlmConfig = toml::from_str(&text).map_err(|e| ModelError::ConfigFile {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let cfg: SensorLlmConfig = wearlang_models::read_toml(path)?;
         cfg.validate()?;
         Ok(cfg)
     }

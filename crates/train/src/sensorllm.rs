@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 use wearlang_core::Split;
 use wearlang_llm::LlmModel;
 use wearlang_metrics::ClassificationReport;
@@ -28,7 +28,7 @@ use wearlang_optim::AdamW;
 use wearlang_sensorllm::{SensorLlm, SensorLlmCheckpointConfig, SensorLlmConfig, StageConfig};
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
-use crate::supervised::Labelled;
+use crate::supervised::{class_weights, weighted_cross_entropy, Labelled};
 use crate::{Result, TrainError};
 
 /// Where a SensorLLM stage reads and writes.
@@ -313,20 +313,11 @@ pub fn tune_sensorllm(
     )?;
     model.init_from_align(&opts.from)?;
     let n_classes = labels.len();
-    let mut counts = vec![0f64; n_classes];
-    for l in train.labels.iter().flatten() {
-        counts[*l] += 1.0;
-    }
-    let weights: Vec<f32> = counts
-        .iter()
-        .map(|&c| {
-            if cfg.tune.balanced && c > 0.0 {
-                (train.len() as f64 / (n_classes as f64 * c)) as f32
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let weights = class_weights(
+        train.labels.iter().flatten().copied(),
+        n_classes,
+        cfg.tune.balanced,
+    );
     let n = train.len();
     let (loop_cfg, mut opt, state) = start(&mut model, &cfg.tune.train, cfg.seed, n, opts)?;
     let record = model.record.clone();
@@ -385,14 +376,8 @@ struct TuneStep<'a> {
 impl Step<(Tensor, Tensor)> for TuneStep<'_> {
     fn loss(&mut self, _step: u64, (x, y): (Tensor, Tensor)) -> Result<StepLoss> {
         let logits = self.model.class_logits(&x, true)?;
-        let total = logits.log_softmax(-1, Kind::Float).nll_loss_nd::<&Tensor>(
-            &y,
-            Some(&self.weights),
-            tch::Reduction::Mean,
-            -100,
-        );
         Ok(StepLoss {
-            total,
+            total: weighted_cross_entropy(&logits, &y, &self.weights),
             terms: Vec::new(),
         })
     }

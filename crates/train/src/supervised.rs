@@ -53,20 +53,11 @@ pub fn fit_supervised(
         )));
     }
     let device = wearlang_device::parse_device(&cfg.device)?;
-    let mut counts = vec![0f64; n_classes];
-    for &i in &labelled {
-        counts[train.labels[i].unwrap_or(0)] += 1.0;
-    }
-    let weights: Vec<f32> = counts
-        .iter()
-        .map(|&c| {
-            if cfg.balanced && c > 0.0 {
-                (labelled.len() as f64 / (n_classes as f64 * c)) as f32
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let weights = class_weights(
+        labelled.iter().map(|&i| train.labels[i].unwrap_or(0)),
+        n_classes,
+        cfg.balanced,
+    );
     let weights = Tensor::from_slice(&weights).to_device(device);
 
     let _rng = wearlang_device::lock_rng();
@@ -142,15 +133,45 @@ struct ClassifierStep<'a> {
 impl Step<(Tensor, Tensor)> for ClassifierStep<'_> {
     fn loss(&mut self, _step: u64, (x, y): (Tensor, Tensor)) -> Result<StepLoss> {
         let logits = self.clf.forward_t(&x, true)?;
-        let total = logits.log_softmax(-1, Kind::Float).nll_loss_nd::<&Tensor>(
-            &y,
-            Some(&self.weights),
-            tch::Reduction::Mean,
-            -100,
-        );
         Ok(StepLoss {
-            total,
+            total: weighted_cross_entropy(&logits, &y, &self.weights),
             terms: Vec::new(),
         })
     }
+}
+
+/// Per-class loss weights for `labels` (class indices below `n_classes`):
+/// inverse class frequency `n / (n_classes · count)` when `balanced`, else 1.
+pub(crate) fn class_weights(
+    labels: impl Iterator<Item = usize>,
+    n_classes: usize,
+    balanced: bool,
+) -> Vec<f32> {
+    let mut counts = vec![0f64; n_classes];
+    let mut n = 0usize;
+    for l in labels {
+        counts[l] += 1.0;
+        n += 1;
+    }
+    counts
+        .iter()
+        .map(|&c| {
+            if balanced && c > 0.0 {
+                (n as f64 / (n_classes as f64 * c)) as f32
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// Mean cross-entropy of `logits` `[B, K]` against class indices `y`, each
+/// term weighted by its class's entry of `weights` `[K]`.
+pub(crate) fn weighted_cross_entropy(logits: &Tensor, y: &Tensor, weights: &Tensor) -> Tensor {
+    logits.log_softmax(-1, Kind::Float).nll_loss_nd::<&Tensor>(
+        y,
+        Some(weights),
+        tch::Reduction::Mean,
+        -100,
+    )
 }
