@@ -51,8 +51,9 @@ pub const RULES: &[Rule] = &[
     Rule { from: Packages(&["wearlang-encoders", "wearlang-objectives"]), never: &["wearlang-train", "wearlang-models"] },
     Rule { from: Packages(&["wearlang-objectives"]), never: &["wearlang-encoders"] },
     Rule { from: Packages(&["wearlang-captioning"]), never: &["wearlang-store"] },
-    Rule { from: Packages(&["wearlang-models"]), never: &["wearlang-train", "wearlang-evaluation"] },
-    Rule { from: Packages(&["wearlang-optim"]), never: &["wearlang-models", "wearlang-train", "wearlang-evaluation", "wearlang-encoders"] },
+    Rule { from: Packages(&["wearlang-models"]), never: &["wearlang-train", "wearlang-evaluation", "wearlang-engine"] },
+    Rule { from: Packages(&["wearlang-optim"]), never: &["wearlang-models", "wearlang-train", "wearlang-evaluation", "wearlang-encoders", "wearlang-engine"] },
+    Rule { from: Packages(&["wearlang-engine"]), never: &["wearlang-train", "wearlang-evaluation", "wearlang-sensorllm", "wearlang-llm"] },
     Rule { from: Packages(&["wearlang-sensorllm", "wearlang-llm"]), never: &["wearlang-train", "wearlang-evaluation"] },
 ];
 

@@ -76,6 +76,18 @@ struct Profile {
     few_shot_seeds: u64,
     /// Steps of the supervised conv baseline.
     supervised_steps: u64,
+    /// SensorLLM stage-1 (alignment) steps.
+    sensorllm_align_steps: u64,
+    /// SensorLLM stage-2 (classification) steps.
+    sensorllm_tune_steps: u64,
+    /// Validation windows stage 2 selects on (0: all).
+    sensorllm_val_windows: usize,
+    /// Training windows stage 2 trains on (0: all).
+    sensorllm_train_windows: usize,
+    /// Labelled test windows SensorLLM classifies (0: all).
+    sensorllm_classify: usize,
+    /// Test windows SensorLLM describes.
+    sensorllm_describe: usize,
 }
 
 fn profile(name: &str) -> Result<Profile> {
@@ -91,6 +103,12 @@ fn profile(name: &str) -> Result<Profile> {
             unseen_steps: 10,
             few_shot_seeds: 2,
             supervised_steps: 40,
+            sensorllm_align_steps: 3,
+            sensorllm_tune_steps: 10,
+            sensorllm_val_windows: 14,
+            sensorllm_train_windows: 28,
+            sensorllm_classify: 14,
+            sensorllm_describe: 2,
         },
         "default" => Profile {
             synth_subjects: 20,
@@ -103,6 +121,12 @@ fn profile(name: &str) -> Result<Profile> {
             unseen_steps: 300,
             few_shot_seeds: 5,
             supervised_steps: 600,
+            sensorllm_align_steps: 60,
+            sensorllm_tune_steps: 300,
+            sensorllm_val_windows: 70,
+            sensorllm_train_windows: 700,
+            sensorllm_classify: 210,
+            sensorllm_describe: 16,
         },
         "full" => Profile {
             synth_subjects: 100,
@@ -115,6 +139,12 @@ fn profile(name: &str) -> Result<Profile> {
             unseen_steps: 1500,
             few_shot_seeds: 5,
             supervised_steps: 3000,
+            sensorllm_align_steps: 400,
+            sensorllm_tune_steps: 1000,
+            sensorllm_val_windows: 0,
+            sensorllm_train_windows: 0,
+            sensorllm_classify: 0,
+            sensorllm_describe: 50,
         },
         other => bail!("unknown profile '{other}' (smoke, default, full)"),
     })
@@ -352,6 +382,11 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         }
         let train_key = train_stage(&ctx, &mut stages, run, &caption_key, &pretrain_keys)?;
         eval_stage(&ctx, &mut stages, run, train_key, &pretrain_keys)?;
+    }
+    // The evaluation needs a sensor-language checkpoint to open the store
+    // with: the default model's (the first run, always in smoke).
+    if let Some(first) = runs.first() {
+        sensorllm_stages(&ctx, &mut stages, &caption_key, &pretrain_keys[0], first)?;
     }
 
     let total = started.elapsed().as_secs_f64();
@@ -612,6 +647,141 @@ fn eval_stage(
     Ok(())
 }
 
+/// The SensorLLM config of the pipeline, relative to the workspace root.
+const SENSORLLM_CONFIG: &str = "configs/sensorllm_fixture.toml";
+
+/// SensorLLM on the fixture: stage 1 (trend descriptions) on the AIM
+/// encoder of `mae_fixture` (key `pretrain_key`), stage 2 (classification)
+/// from it, and the `sensorllm` protocol into `eval_sensorllm/`, opened
+/// with the checkpoint of `run`.
+fn sensorllm_stages(
+    ctx: &Ctx,
+    stages: &mut Stages,
+    caption_key: &str,
+    pretrain_key: &str,
+    run: &Run,
+) -> Result<()> {
+    let (bin, p, root) = (&ctx.bin, &ctx.p, &ctx.root);
+    let config = root.join(SENSORLLM_CONFIG);
+    let align_dir = ctx.out.join("sensorllm_align");
+    let tune_dir = ctx.out.join("sensorllm_tune");
+    let encoder = ctx.out.join("mae_fixture");
+    let align_key = key_of(&[
+        "sensorllm align".into(),
+        caption_key.to_string(),
+        pretrain_key.to_string(),
+        file_key(&config)?,
+        p.sensorllm_align_steps.to_string(),
+    ]);
+    let stage_cmd = |stage: &str, config: &Path, dir: &Path, resume: bool, steps: u64| {
+        let mut cmd = Command::new(bin);
+        cmd.arg("sensorllm")
+            .arg(stage)
+            .arg("--store")
+            .arg(&ctx.fixture_store)
+            .arg("--config")
+            .arg(config)
+            .arg("--out")
+            .arg(dir)
+            .arg("--max-steps")
+            .arg(steps.to_string())
+            .arg("--no-progress");
+        if resume && dir.join("checkpoint").exists() {
+            cmd.arg("--resume");
+        }
+        cmd
+    };
+    stages.run(
+        "sensorllm align",
+        &align_key,
+        &[&align_dir.join("checkpoint/config.json")],
+        |resume| {
+            fresh(&align_dir, resume)?;
+            let mut cmd = stage_cmd(
+                "align",
+                &config,
+                &align_dir,
+                resume,
+                p.sensorllm_align_steps,
+            );
+            exec(cmd.arg("--encoder").arg(&encoder))
+        },
+    )?;
+    let tune_key = key_of(&[
+        "sensorllm tune".into(),
+        align_key,
+        p.sensorllm_tune_steps.to_string(),
+        p.sensorllm_val_windows.to_string(),
+        p.sensorllm_train_windows.to_string(),
+    ]);
+    stages.run(
+        "sensorllm tune",
+        &tune_key,
+        &[&tune_dir.join("selected/config.json")],
+        |resume| {
+            fresh(&tune_dir, resume)?;
+            // The config's settings apply, with the profile's caps on the
+            // validation windows each selection scores and the training
+            // windows.
+            let mut cfg: toml::Table = toml::from_str(&std::fs::read_to_string(&config)?)?;
+            let tune = cfg
+                .entry("tune")
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            if let Some(t) = tune.as_table_mut() {
+                for (k, v) in [
+                    ("val_windows", p.sensorllm_val_windows),
+                    ("train_windows", p.sensorllm_train_windows),
+                ] {
+                    t.insert(k.into(), toml::Value::Integer(v as i64));
+                }
+            }
+            std::fs::create_dir_all(&tune_dir)?;
+            let sized = tune_dir.join("pipeline_config.toml");
+            std::fs::write(&sized, toml::to_string(&cfg)?)?;
+            let mut cmd = stage_cmd("tune", &sized, &tune_dir, resume, p.sensorllm_tune_steps);
+            exec(cmd.arg("--from").arg(&align_dir))
+        },
+    )?;
+    let eval_dir = ctx.out.join("eval_sensorllm");
+    let key = key_of(&[
+        "evaluate sensorllm".into(),
+        tune_key,
+        p.sensorllm_classify.to_string(),
+        p.sensorllm_describe.to_string(),
+    ]);
+    stages.run(
+        "evaluate sensorllm",
+        &key,
+        &[&eval_dir.join("metrics.json")],
+        |_| {
+            fresh(&eval_dir, false)?;
+            exec(
+                Command::new(bin)
+                    .arg("eval")
+                    .arg("--checkpoint")
+                    .arg(ctx.out.join(&run.name))
+                    .arg("--store")
+                    .arg(&ctx.fixture_store)
+                    .arg("--out")
+                    .arg(&eval_dir)
+                    .arg("--minilm")
+                    .arg(&ctx.minilm)
+                    .arg("--protocol")
+                    .arg("sensorllm")
+                    .arg("--sensorllm-align")
+                    .arg(&align_dir)
+                    .arg("--sensorllm-tune")
+                    .arg(&tune_dir)
+                    .arg("--sensorllm-classify")
+                    .arg(p.sensorllm_classify.to_string())
+                    .arg("--sensorllm-describe")
+                    .arg(p.sensorllm_describe.to_string())
+                    .arg("--quiet"),
+            )
+        },
+    )
+}
+
 /// Rewrite a sub-report's image links and headings for inclusion under
 /// `prefix/`, one heading level down.
 fn include_report(text: &str, prefix: &str) -> String {
@@ -668,14 +838,13 @@ fn write_report(
             s.push_str(&format!("| {name} | {secs:.1} |\n"));
         }
     }
-    for run in runs {
-        let (dir, title) = (&run.eval_dir, &run.title);
-        let path = out.join(dir).join("report.md");
+    for (dir, title, _) in evaluations(runs) {
+        let path = out.join(&dir).join("report.md");
         if let Ok(text) = std::fs::read_to_string(&path) {
             s.push_str(&format!("\n## {title}\n\nFrom `{dir}/report.md`.\n\n"));
             // Drop the sub-report's own title line.
             let body: String = text.lines().skip(1).collect::<Vec<_>>().join("\n");
-            s.push_str(&include_report(&body, dir));
+            s.push_str(&include_report(&body, &dir));
         }
     }
     let path = out.join("report.md");
@@ -683,11 +852,25 @@ fn write_report(
     Ok(path)
 }
 
+/// Every evaluation of the pipeline: `(directory, report heading, model)`
+/// of the runs' and SensorLLM's.
+fn evaluations(runs: &[Run]) -> Vec<(String, String, String)> {
+    let mut all: Vec<(String, String, String)> = runs
+        .iter()
+        .map(|r| (r.eval_dir.clone(), r.title.clone(), r.name.clone()))
+        .collect();
+    all.push((
+        "eval_sensorllm".into(),
+        "SensorLLM (AIM encoder + frozen SmolLM2-135M-Instruct)".into(),
+        "sensorllm".into(),
+    ));
+    all
+}
+
 /// Print the evaluations' summary rows as one table.
 fn print_summary(out: &Path, runs: &[Run]) -> Result<()> {
     eprintln!("\n| model | metric | value |\n| --- | --- | --- |");
-    for run in runs {
-        let (dir, model) = (&run.eval_dir, &run.name);
+    for (dir, _, model) in evaluations(runs) {
         let path = out.join(dir).join("summary.json");
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;

@@ -55,6 +55,20 @@ pub struct EvalArgs {
     /// and the unseen-activity runs).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// A `wearlang sensorllm align` run to score (the `sensorllm` protocol's
+    /// trend descriptions; overrides `[sensorllm] align`).
+    #[arg(long)]
+    pub sensorllm_align: Option<PathBuf>,
+    /// A `wearlang sensorllm tune` run to score (classification; overrides
+    /// `[sensorllm] tune`).
+    #[arg(long)]
+    pub sensorllm_tune: Option<PathBuf>,
+    /// Override how many test windows SensorLLM describes.
+    #[arg(long)]
+    pub sensorllm_describe: Option<usize>,
+    /// Override how many labelled test windows SensorLLM classifies (0: all).
+    #[arg(long)]
+    pub sensorllm_classify: Option<usize>,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -77,6 +91,18 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     if let Some(w) = a.caption_windows {
         cfg.captioning.windows = w;
+    }
+    if let Some(d) = &a.sensorllm_align {
+        cfg.sensorllm.align = Some(d.clone());
+    }
+    if let Some(d) = &a.sensorllm_tune {
+        cfg.sensorllm.tune = Some(d.clone());
+    }
+    if let Some(n) = a.sensorllm_describe {
+        cfg.sensorllm.describe = n;
+    }
+    if let Some(n) = a.sensorllm_classify {
+        cfg.sensorllm.classify = n;
     }
     if let Some(v) = &a.retrieval_variant {
         cfg.retrieval.variant = Some(v.clone());

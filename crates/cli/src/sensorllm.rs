@@ -19,8 +19,8 @@ enum SensorLlmCommand {
     /// Stage 1: train the projector and the channel tokens to make the
     /// frozen LLM write each window's trend description.
     Align(StageArgs),
-    /// Stage 2: a classification head on the LLM's last state, from a
-    /// stage-1 run, selected on validation macro-F1.
+    /// Stage 2: a classification head on the LLM's pooled final states,
+    /// from a stage-1 run, selected on validation macro-F1.
     Tune(StageArgs),
     /// Greedy trend descriptions of a split's windows beside the reference.
     Describe(DescribeArgs),

@@ -40,5 +40,5 @@ pub use error::{Error, Location, Result};
 pub use event::{Event, EventKind};
 pub use label::LabelVocab;
 pub use norm::{NormAccumulator, Normalisation};
-pub use split::{Split, SplitSpec};
+pub use split::{evenly_spaced, Split, SplitSpec};
 pub use window::Window;

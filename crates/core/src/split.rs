@@ -209,8 +209,27 @@ impl SplitSpec {
     }
 }
 
+/// `k` positions spread evenly over `0..n` (`i * n / k` for `i` in
+/// `0..k`), in order; all of `0..n` when `k` is 0 or at least `n`. Stores
+/// are ordered by recording, so the first `k` windows would cover few
+/// activities.
+pub fn evenly_spaced(n: usize, k: usize) -> Vec<usize> {
+    if k == 0 || k >= n {
+        return (0..n).collect();
+    }
+    (0..k).map(|i| i * n / k).collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn evenly_spaced_covers_the_range_in_order() {
+        assert_eq!(super::evenly_spaced(10, 4), vec![0, 2, 5, 7]);
+        assert_eq!(super::evenly_spaced(3, 0), vec![0, 1, 2]);
+        assert_eq!(super::evenly_spaced(3, 5), vec![0, 1, 2]);
+        assert!(super::evenly_spaced(0, 2).is_empty());
+    }
+
     use super::*;
 
     #[test]

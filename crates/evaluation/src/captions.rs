@@ -7,8 +7,7 @@ use wearlang_core::{Split, Window};
 use wearlang_encoders::text::DecodeOptions;
 use wearlang_metrics::CaptionReport;
 use wearlang_models::sensor_language::ACTIVITY;
-use wearlang_models::SensorLanguageModel;
-use wearlang_models::WindowSet;
+use wearlang_models::{WindowCaptioner, WindowSet};
 
 use crate::context::{EvalContext, Evaluator};
 use crate::faithful::faithfulness;
@@ -70,21 +69,28 @@ impl Evaluator for CaptioningEval {
     }
 
     fn skip_reason(&self, ctx: &EvalContext) -> Option<String> {
-        (!ctx.model.has_decoder()).then(|| "the model has no captioning decoder (β = 0)".into())
+        (ctx.model.captioner().is_none())
+            .then(|| "the model has no captioning decoder (β = 0)".into())
     }
 
     fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult> {
-        let cfg = ctx.model.config();
+        let captioner = ctx.model.captioner().ok_or_else(|| {
+            EvalError::Data("captioning: the model has no captioning decoder".into())
+        })?;
         let activity = ActivityCaptioner::new(ActivityConfig {
             template: TemplateChoice::Base,
-            ..cfg.text.activity.clone()
+            ..ctx.model.activity_text()
         });
+        let variants = match ctx.model.text_variants() {
+            [] => vec![ACTIVITY.to_string()],
+            v => v.to_vec(),
+        };
         let windows = &ctx.test.windows;
         let mut eval = evaluate_captions(
-            ctx.model,
+            captioner,
             ctx.test,
             &ctx.classes,
-            |i| reference_texts(&cfg.text.variants, &activity, &windows[i]),
+            |i| reference_texts(&variants, &activity, &windows[i]),
             &DecodeOptions {
                 beam: self.0.beam,
                 ..DecodeOptions::default()
@@ -114,7 +120,7 @@ impl Evaluator for CaptioningEval {
 /// stores are ordered by recording, so the first windows would cover few
 /// activities) and score them against `references(window index)`.
 pub fn evaluate_captions(
-    model: &SensorLanguageModel,
+    model: &dyn WindowCaptioner,
     set: &WindowSet,
     classes: &[String],
     references: impl Fn(usize) -> Result<Vec<String>>,

@@ -3,23 +3,26 @@
 //! and the [`Evaluator`] trait, one protocol of the papers giving one
 //! [`ProtocolResult`].
 //!
+//! The model is any [`SensorTextModel`]: wearlang's `SensorLanguageModel`,
+//! or a fork's own, whose missing capabilities (projection heads, a
+//! captioning decoder, a run configuration to retrain) make the protocols
+//! that need them skip with the reason.
+//!
 //! This module imports the results layer, never a protocol module or the
 //! registry.
 
 use std::path::{Path, PathBuf};
 
-use wearlang_models::SensorLanguageCheckpointConfig;
-use wearlang_models::{SensorLanguageModel, Trainer, WindowSet};
+use wearlang_models::{SensorTextModel, Trainer, WindowSet};
 
 use crate::results::ProtocolResult;
 use crate::{EvalError, Result};
 
 /// Everything a protocol may use.
 pub struct EvalContext<'a> {
-    /// The trained model.
-    pub model: &'a SensorLanguageModel,
-    /// Its checkpoint's configuration (run config, label vocabulary).
-    pub checkpoint: &'a SensorLanguageCheckpointConfig,
+    /// The trained model (`&loaded.model` of a loaded sensor-language run,
+    /// or a fork's own model).
+    pub model: &'a dyn SensorTextModel,
     /// The window store.
     pub store: &'a Path,
     /// Training windows (normalised with the store's training statistics).

@@ -43,9 +43,13 @@ pub enum EvalError {
     /// protocol calls).
     #[error(transparent)]
     Model(#[from] wearlang_models::ModelError),
-    /// From the optimiser (few-shot heads).
+    /// From the optimiser (few-shot heads, the linear probe).
     #[error(transparent)]
     Optim(#[from] wearlang_optim::OptimError),
+    /// From the training engine (the fits of the linear probe and the
+    /// few-shot heads).
+    #[error(transparent)]
+    Engine(#[from] wearlang_engine::EngineError),
     /// From the metrics crate.
     #[error(transparent)]
     Metrics(#[from] wearlang_metrics::MetricsError),

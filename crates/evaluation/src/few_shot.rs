@@ -2,11 +2,12 @@
 //! seeds, two methods, macro-F1 on the test windows as mean ± std.
 //!
 //! - `projection_heads`: only the sensor and text projection heads are
-//!   updated, with the contrastive loss between each window and its class's
-//!   base-template prompt (UniCL targets: every window of the same class is
-//!   a positive), at the model's learned logit scale; then zero-shot
-//!   classification with the configured prompts. The encoders stay frozen, so
-//!   their features are computed once.
+//!   updated (the model's [`ProjectionHeads`]), with the contrastive loss
+//!   between each window and its class's base-template prompt (UniCL
+//!   targets: every window of the same class is a positive), at the model's
+//!   learned logit scale, full-batch on the training engine in memory; then
+//!   zero-shot classification with the configured prompts. The encoders stay
+//!   frozen, so their features are computed once.
 //! - `linear_probe`: a [`LinearProbe`] on the frozen sensor features of the
 //!   k-shot windows.
 //!
@@ -19,15 +20,17 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
+use wearlang_engine::{LoopConfig, Step, StepLoss};
 use wearlang_metrics::{ClassificationReport, MeanStd};
-use wearlang_models::SensorLanguageModel;
+use wearlang_models::{ProjectionHeads, TrainState};
 use wearlang_objectives::normalize;
 use wearlang_optim::{AdamW, OptimConfig};
 
 use crate::context::{EvalContext, Evaluator};
+use crate::probe::FullBatch;
 use crate::results::{FewShotMethod, FewShotResult, FewShotSeries, ProtocolResult};
 use crate::select::{labelled, rows};
-use crate::zero_shot::ZeroShotConfig;
+use crate::zero_shot::{class_embeddings, ZeroShotConfig};
 use crate::{EvalError, LinearProbe, ProbeConfig, Result};
 
 /// Few-shot settings.
@@ -69,18 +72,17 @@ pub struct FewShotEval {
 }
 
 /// Restores the projection heads and the `requires_grad` flags on drop.
-struct HeadGuard<'a> {
-    model: &'a SensorLanguageModel,
+struct HeadGuard {
     snapshot: Vec<(Tensor, Tensor)>,
     flags: Vec<(Tensor, bool)>,
 }
 
-impl<'a> HeadGuard<'a> {
-    fn new(model: &'a SensorLanguageModel) -> Self {
-        let heads = model.projection_variables();
+impl HeadGuard {
+    fn new(model: &dyn ProjectionHeads) -> Self {
+        let heads = model.head_variables();
         let mut snapshot = Vec::new();
         let mut flags = Vec::new();
-        for (name, var) in model.vs.variables() {
+        for (name, var) in model.var_store().variables() {
             flags.push((var.shallow_clone(), var.requires_grad()));
             if heads.contains(&name) {
                 snapshot.push((var.shallow_clone(), var.detach().copy()));
@@ -88,11 +90,7 @@ impl<'a> HeadGuard<'a> {
                 let _ = var.set_requires_grad(false);
             }
         }
-        HeadGuard {
-            model,
-            snapshot,
-            flags,
-        }
+        HeadGuard { snapshot, flags }
     }
 
     fn restore(&self) {
@@ -105,13 +103,12 @@ impl<'a> HeadGuard<'a> {
     }
 }
 
-impl Drop for HeadGuard<'_> {
+impl Drop for HeadGuard {
     fn drop(&mut self) {
         self.restore();
         for (var, flag) in &self.flags {
             let _ = var.set_requires_grad(*flag);
         }
-        let _ = self.model;
     }
 }
 
@@ -144,6 +141,118 @@ fn unicl_loss(logits: &Tensor, y: &Tensor) -> Tensor {
     (row + col) / 2.0
 }
 
+/// One full-batch step of the head update: the batch is (sensor features,
+/// text features of each window's class prompt, class indices).
+struct HeadStep<'a> {
+    heads: &'a dyn ProjectionHeads,
+    scale: f64,
+    device: tch::Device,
+}
+
+impl Step<Vec<Tensor>> for HeadStep<'_> {
+    type Error = EvalError;
+    fn loss(&mut self, _step: u64, batch: Vec<Tensor>) -> Result<StepLoss> {
+        let [x, t_feat, y] = <[Tensor; 3]>::try_from(batch).map_err(|_| {
+            EvalError::Data("few-shot: a batch is (sensor, text features, labels)".into())
+        })?;
+        let s = normalize(&self.heads.project_sensor(&x)?);
+        let t = normalize(&self.heads.project_text(&t_feat)?);
+        let total = unicl_loss(&(s.matmul(&t.tr()) * self.scale), &y.to_device(self.device));
+        Ok(StepLoss {
+            total,
+            terms: Vec::new(),
+        })
+    }
+}
+
+/// The projection heads of a model during the protocol: the frozen text
+/// features it adapts and predicts with, and the heads' saved state.
+struct Heads<'a> {
+    heads: &'a dyn ProjectionHeads,
+    /// Text features of each class's base-template prompt `[K, D]`.
+    t_class: Tensor,
+    /// Text features of the configured prompts, class-major.
+    t_prompts: Tensor,
+    /// The logit scale of the contrastive loss.
+    scale: f64,
+    guard: HeadGuard,
+}
+
+impl<'a> Heads<'a> {
+    fn new(
+        heads: &'a dyn ProjectionHeads,
+        classes: &[String],
+        zs: &ZeroShotConfig,
+    ) -> Result<Self> {
+        let base = class_prompts(
+            classes,
+            PromptOptions {
+                templates: PromptTemplates::Base,
+                knowledge: false,
+            },
+        );
+        let base: Vec<String> = base.into_iter().map(|mut p| p.remove(0)).collect();
+        let t_class = heads.text_features(&base, 256)?;
+        let prompts: Vec<String> = class_prompts(
+            classes,
+            PromptOptions {
+                templates: zs.templates,
+                knowledge: zs.knowledge,
+            },
+        )
+        .into_iter()
+        .flatten()
+        .collect();
+        let t_prompts = heads.text_features(&prompts, 256)?;
+        Ok(Heads {
+            heads,
+            t_class,
+            t_prompts,
+            scale: heads.logit_scale().unwrap_or(1.0 / 0.07),
+            guard: HeadGuard::new(heads),
+        })
+    }
+
+    /// Zero-shot predictions of `test_features` with the current heads.
+    fn predict(&self, test_features: &Tensor, n_classes: usize) -> Result<Vec<usize>> {
+        FewShotEval::predict_heads(self.heads, test_features, &self.t_prompts, n_classes)
+    }
+
+    /// Restore the heads, then update them on sensor features `x` with class
+    /// indices `y`: `head_steps` full-batch steps on the training engine in
+    /// memory, AdamW (no weight decay) at the constant rate `head_lr`.
+    fn fit(&self, x: &Tensor, y: &Tensor, cfg: &FewShotConfig, device: tch::Device) -> Result<()> {
+        self.guard.restore();
+        let vs = self.heads.var_store();
+        let mut opt = AdamW::new(
+            vs,
+            OptimConfig {
+                lr: cfg.head_lr,
+                weight_decay: 0.0,
+                ..OptimConfig::default()
+            },
+        )?;
+        let y_idx: Vec<usize> = Vec::<i64>::try_from(y)?
+            .into_iter()
+            .map(|v| v as usize)
+            .collect();
+        let t_feat = rows(&self.t_class, &y_idx);
+        let loop_cfg = LoopConfig::full_batch(y_idx.len(), cfg.head_steps as u64, cfg.head_lr, 0);
+        let state = TrainState {
+            total_steps: loop_cfg.total_steps,
+            ..TrainState::default()
+        };
+        let mut step = HeadStep {
+            heads: self.heads,
+            scale: self.scale,
+            device,
+        };
+        let source = FullBatch(vec![x.shallow_clone(), t_feat, y.shallow_clone()]);
+        wearlang_engine::run(&loop_cfg, source, &mut step, vs, &mut opt, state, &())?;
+        Ok(())
+    }
+}
+
 impl FewShotEval {
     fn macro_f1(truth: &[usize], pred: &[usize], k: usize) -> Result<f64> {
         Ok(ClassificationReport::compute(truth, pred, k)?.macro_f1)
@@ -151,19 +260,19 @@ impl FewShotEval {
 
     /// Zero-shot predictions with the current heads.
     fn predict_heads(
-        model: &SensorLanguageModel,
+        model: &dyn ProjectionHeads,
         test_features: &Tensor,
         prompt_features: &Tensor,
         n_classes: usize,
     ) -> Result<Vec<usize>> {
         tch::no_grad(|| {
-            let t = normalize(&model.project_text(prompt_features));
+            let t = normalize(&model.project_text(prompt_features)?);
             let cls = normalize(&t.reshape([n_classes as i64, -1, t.size()[1]]).mean_dim(
                 1,
                 false,
                 Kind::Float,
             ));
-            let s = normalize(&model.project_sensor(test_features));
+            let s = normalize(&model.project_sensor(test_features)?);
             let p = Vec::<i64>::try_from(
                 s.matmul(&cls.tr())
                     .argmax(1, false)
@@ -180,10 +289,13 @@ impl Evaluator for FewShotEval {
     }
 
     fn skip_reason(&self, ctx: &EvalContext) -> Option<String> {
-        if self.cfg.methods.contains(&FewShotMethod::ProjectionHeads)
-            && !ctx.model.config().objective.needs_text()
-        {
-            return Some("the model has no contrastive text alignment".into());
+        if self.cfg.methods.contains(&FewShotMethod::ProjectionHeads) {
+            if !ctx.model.has_text_alignment() {
+                return Some("the model has no contrastive text alignment".into());
+            }
+            if ctx.model.heads().is_none() {
+                return Some("the model has no projection heads to adapt".into());
+            }
         }
         None
     }
@@ -218,34 +330,27 @@ impl Evaluator for FewShotEval {
         }
         let f_train = model.sensor_features(&rows(&ctx.train.x, &tr_idx), 256)?;
         let f_test = model.sensor_features(&rows(&ctx.test.x, &te_idx), 256)?;
-        let base = class_prompts(
-            &ctx.classes,
-            PromptOptions {
-                templates: PromptTemplates::Base,
-                knowledge: false,
-            },
-        );
-        let base: Vec<String> = base.into_iter().map(|mut p| p.remove(0)).collect();
-        let t_class = model.text_tower_features(&base, 256)?;
-        let prompts: Vec<String> = class_prompts(
-            &ctx.classes,
-            PromptOptions {
-                templates: self.zero_shot.templates,
-                knowledge: self.zero_shot.knowledge,
-            },
-        )
-        .into_iter()
-        .flatten()
-        .collect();
-        let t_prompts = model.text_tower_features(&prompts, 256)?;
-        let scale = model.logit_scale().unwrap_or(1.0 / 0.07);
-
-        let guard = HeadGuard::new(model);
-        let zero = Self::macro_f1(
-            &truth,
-            &Self::predict_heads(model, &f_test, &t_prompts, n_classes)?,
-            n_classes,
-        )?;
+        // With projection heads: the frozen text features of each class's
+        // base prompt (the update's targets) and of the configured prompts
+        // (zero-shot after it), and the heads' state, restored on drop.
+        let adapt = match model.heads() {
+            Some(heads) => Some(Heads::new(heads, &ctx.classes, &self.zero_shot)?),
+            None => None,
+        };
+        let zero_pred = match &adapt {
+            Some(a) => a.predict(&f_test, n_classes)?,
+            None => {
+                // Without heads: the model's own zero-shot embeddings.
+                let test = rows(&ctx.test.x, &te_idx);
+                let (cls, _) = class_embeddings(model, &ctx.classes, &self.zero_shot)?;
+                let s = model.embed_windows(&test, self.zero_shot.batch)?;
+                Vec::<i64>::try_from(s.matmul(&cls.tr()).argmax(1, false))?
+                    .into_iter()
+                    .map(|p| p as usize)
+                    .collect()
+            }
+        };
+        let zero = Self::macro_f1(&truth, &zero_pred, n_classes)?;
         let mut series = Vec::new();
         for &method in &cfg.methods {
             let mut per_k = Vec::new();
@@ -269,30 +374,13 @@ impl Evaluator for FewShotEval {
                             probe.predict(&f_test)?
                         }
                         FewShotMethod::ProjectionHeads => {
-                            guard.restore();
-                            let mut opt = AdamW::new(
-                                &model.vs,
-                                OptimConfig {
-                                    lr: cfg.head_lr,
-                                    weight_decay: 0.0,
-                                    ..OptimConfig::default()
-                                },
-                            )?;
-                            let y_idx: Vec<usize> = Vec::<i64>::try_from(&y)?
-                                .into_iter()
-                                .map(|v| v as usize)
-                                .collect();
-                            let t_feat = rows(&t_class, &y_idx);
-                            let y_dev = y.to_device(model.device());
-                            for _ in 0..cfg.head_steps {
-                                let s = normalize(&model.project_sensor(&x));
-                                let t = normalize(&model.project_text(&t_feat));
-                                let loss = unicl_loss(&(s.matmul(&t.tr()) * scale), &y_dev);
-                                opt.zero_grad();
-                                loss.backward();
-                                opt.step(cfg.head_lr)?;
-                            }
-                            Self::predict_heads(model, &f_test, &t_prompts, n_classes)?
+                            let a = adapt.as_ref().ok_or_else(|| {
+                                EvalError::Data(
+                                    "few-shot: the model has no projection heads".into(),
+                                )
+                            })?;
+                            a.fit(&x, &y, cfg, model.device())?;
+                            a.predict(&f_test, n_classes)?
                         }
                     };
                     scores.push(Self::macro_f1(&truth, &pred, n_classes)?);
@@ -309,7 +397,7 @@ impl Evaluator for FewShotEval {
                 summary,
             });
         }
-        drop(guard);
+        drop(adapt);
         Ok(ProtocolResult::FewShot(FewShotResult {
             shots: cfg.shots.clone(),
             seeds: cfg.seeds,

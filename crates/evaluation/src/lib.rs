@@ -13,6 +13,11 @@
 //! `wearlang eval` writes (see `docs/evaluation.md`). [`train_report`] is
 //! the quick zero-shot (and caption) report `wearlang train` writes.
 //!
+//! The protocols see the model through `wearlang_models::SensorTextModel`
+//! ([`EvalContext::model`]), so a fork's own model runs them; the linear
+//! probe and the few-shot heads are fitted in memory on the training engine
+//! (`wearlang-engine`), never through `wearlang-train`.
+//!
 //! The pretraining protocols of LSM-2 — [`evaluate_imputation`] (reconstruct
 //! hidden observed values; compare with per-channel mean and linear
 //! interpolation) and [`evaluate_robustness`] (linear probe on clean
@@ -43,8 +48,8 @@
 //! let train = load_split(store, Split::Train).unwrap();
 //! let test = load_split(store, Split::Test).unwrap();
 //! let ctx = EvalContext {
+//!     // `SensorLanguageModel`, or any `wearlang_models::SensorTextModel`.
 //!     model: &run.model,
-//!     checkpoint: &run.config,
 //!     store,
 //!     train: &train,
 //!     test: &test,

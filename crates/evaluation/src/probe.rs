@@ -1,10 +1,16 @@
 //! A linear probe: multinomial logistic regression on frozen embeddings,
 //! features standardised with the training statistics, trained full-batch
-//! with Adam (seeded).
+//! with Adam (seeded initialisation) on the training engine in memory
+//! ([`wearlang_engine::run`]; AdamW without weight decay and without
+//! clipping, the L2 penalty in the loss, a constant learning rate).
 
 use serde::{Deserialize, Serialize};
-use tch::{nn, nn::Module, nn::OptimizerConfig, Device, Kind, Tensor};
+use tch::{nn, nn::Module, Device, Kind, Tensor};
+use wearlang_engine::{BatchSource, LoopConfig, Step, StepLoss};
+use wearlang_models::TrainState;
+use wearlang_optim::{AdamW, OptimConfig};
 
+use crate::select::rows;
 use crate::{EvalError, Result};
 
 /// Probe settings.
@@ -85,13 +91,19 @@ impl LinearProbe {
         tch::manual_seed(cfg.seed as i64);
         let vs = nn::VarStore::new(Device::Cpu);
         let linear = nn::linear(vs.root(), size[1], n_classes as i64, Default::default());
-        let mut opt = nn::Adam::default().build(&vs, cfg.lr)?;
-        for _ in 0..cfg.steps {
-            let logits = linear.forward(&xs);
-            let loss =
-                logits.cross_entropy_for_logits(&y) + linear.ws.square().sum(Kind::Float) * cfg.l2;
-            opt.backward_step(&loss);
-        }
+        let mut opt = AdamW::new(&vs, adam(cfg.lr))?;
+        let items = size[0] as usize;
+        let loop_cfg = LoopConfig::full_batch(items, cfg.steps as u64, cfg.lr, cfg.seed);
+        let state = TrainState {
+            total_steps: loop_cfg.total_steps,
+            ..TrainState::default()
+        };
+        let source = FullBatch(vec![xs, y]);
+        let mut step = ProbeStep {
+            linear: &linear,
+            l2: cfg.l2,
+        };
+        wearlang_engine::run(&loop_cfg, source, &mut step, &vs, &mut opt, state, &())?;
         Ok(LinearProbe {
             _vs: vs,
             linear,
@@ -122,5 +134,67 @@ impl LinearProbe {
             .into_iter()
             .map(|v| v as usize)
             .collect())
+    }
+}
+
+/// Adam as the small fits of evaluation use it: PyTorch's defaults
+/// (β = (0.9, 0.999), ε = 1e-8), no weight decay, no gradient clipping.
+pub(crate) fn adam(lr: f64) -> OptimConfig {
+    OptimConfig {
+        lr,
+        weight_decay: 0.0,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        clip_grad_norm: None,
+        no_decay: Vec::new(),
+    }
+}
+
+/// Tensors whose rows are the items of a full-batch fit: each batch holds
+/// the rows asked for in ascending index order, so that a batch of every
+/// item is the tensors as given, whatever the engine's shuffle.
+pub(crate) struct FullBatch(pub(crate) Vec<Tensor>);
+
+impl BatchSource for FullBatch {
+    type Batch = Vec<Tensor>;
+    type Error = EvalError;
+    fn batch(&self, idx: &[usize], _epoch: u64) -> Result<Vec<Tensor>> {
+        let mut sorted = idx.to_vec();
+        sorted.sort_unstable();
+        Ok(self
+            .0
+            .iter()
+            .map(|t| {
+                let all = t.size().first() == Some(&(sorted.len() as i64))
+                    && sorted.iter().enumerate().all(|(i, &j)| i == j);
+                if all {
+                    t.shallow_clone()
+                } else {
+                    rows(t, &sorted)
+                }
+            })
+            .collect())
+    }
+}
+
+/// One step of the probe: cross-entropy plus the L2 penalty on the weights.
+struct ProbeStep<'a> {
+    linear: &'a nn::Linear,
+    l2: f64,
+}
+
+impl Step<Vec<Tensor>> for ProbeStep<'_> {
+    type Error = EvalError;
+    fn loss(&mut self, _step: u64, batch: Vec<Tensor>) -> Result<StepLoss> {
+        let [xs, y] = <[Tensor; 2]>::try_from(batch)
+            .map_err(|_| EvalError::Data("linear probe: a batch is (features, labels)".into()))?;
+        let logits = self.linear.forward(&xs);
+        let total = logits.cross_entropy_for_logits(&y)
+            + self.linear.ws.square().sum(Kind::Float) * self.l2;
+        Ok(StepLoss {
+            total,
+            terms: Vec::new(),
+        })
     }
 }

@@ -54,8 +54,8 @@ pub fn run_protocols(
     mut log: impl FnMut(&str),
 ) -> Result<EvalReport> {
     let mut report = EvalReport {
-        run: ctx.model.config().name.clone(),
-        steps: ctx.model.config().max_steps,
+        run: ctx.model.run_name().to_string(),
+        steps: ctx.model.training_steps(),
         store: ctx.store.to_path_buf(),
         classes: ctx.classes.clone(),
         train_windows: ctx.train.len(),

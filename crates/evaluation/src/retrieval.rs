@@ -44,17 +44,16 @@ impl Evaluator for RetrievalEval {
     }
 
     fn skip_reason(&self, ctx: &EvalContext) -> Option<String> {
-        (!ctx.model.config().objective.needs_text())
+        (!ctx.model.has_text_alignment())
             .then(|| "the model has no contrastive text alignment".into())
     }
 
     fn evaluate(&self, ctx: &EvalContext) -> Result<ProtocolResult> {
-        let cfg = ctx.model.config();
         let variant = self
             .0
             .variant
             .clone()
-            .or_else(|| cfg.text.variants.first().cloned())
+            .or_else(|| ctx.model.text_variants().first().cloned())
             .unwrap_or_else(|| ACTIVITY.to_string());
         let n_all = ctx.test.len();
         let n = if self.0.max_windows == 0 {
@@ -68,7 +67,7 @@ impl Evaluator for RetrievalEval {
         let picked: Vec<usize> = (0..n).map(|k| k * n_all / n).collect();
         let captioner = ActivityCaptioner::new(ActivityConfig {
             template: TemplateChoice::Base,
-            ..cfg.text.activity.clone()
+            ..ctx.model.activity_text()
         });
         let mut texts: Vec<String> = Vec::new();
         let mut text_of = Vec::with_capacity(n);

@@ -84,7 +84,6 @@ pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunE
     })?;
     let ctx = EvalContext {
         model: &loaded.model,
-        checkpoint: &loaded.config,
         store: &opts.store,
         train: &train,
         test: &test,

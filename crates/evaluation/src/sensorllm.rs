@@ -1,5 +1,5 @@
 //! The SensorLLM protocol: a stage-2 run classifies the test windows; a
-//! stage-1 run describes the first test windows, scored against their
+//! stage-1 run describes test windows spread over the split, scored against their
 //! reference trend descriptions (BLEU-4, ROUGE-L, CIDEr-D) and checked for
 //! faithful numeric claims against the raw windows. It runs when a run is
 //! named in `[sensorllm]` of the evaluation config (or `--protocol
@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use wearlang_core::Split;
+use wearlang_core::{evenly_spaced, Split};
 use wearlang_llm::{default_model_path, LlmModel};
 use wearlang_metrics::{CaptionReport, ClassificationReport};
 use wearlang_models::{ModelError, WindowSet};
@@ -32,6 +32,9 @@ pub struct SensorLlmEvalConfig {
     pub llm: Option<PathBuf>,
     /// Test windows to describe (0: 50).
     pub describe: usize,
+    /// Labelled test windows to classify, evenly spaced over the split (0:
+    /// all of them); a large LLM on a CPU is slow.
+    pub classify: usize,
     /// Most tokens per description (0: 96).
     pub max_tokens: usize,
 }
@@ -87,9 +90,10 @@ impl Evaluator for SensorLlmEval {
 }
 
 /// Score the runs `cfg` names on `test` (the test split of the store at
-/// `store`, normalised as in training, in store order): the stage-2 run classifies every labelled
-/// window, the stage-1 run describes the first `cfg.describe` windows that
-/// have a reference description.
+/// `store`, normalised as in training, in store order): the stage-2 run
+/// classifies the labelled windows (`cfg.classify` of them, evenly spaced,
+/// or all), the stage-1 run describes `cfg.describe` windows with a
+/// reference description, evenly spaced.
 pub fn evaluate_sensorllm(
     cfg: &SensorLlmEvalConfig,
     store: &Path,
@@ -101,8 +105,12 @@ pub fn evaluate_sensorllm(
             let model = load(dir, cfg.llm.as_deref())?;
             check_channels(&model, &channels, dir)?;
             let classes = model.labels().to_vec();
-            let idx: Vec<usize> = (0..test.len())
+            let labelled: Vec<usize> = (0..test.len())
                 .filter(|&i| test.labels[i].is_some())
+                .collect();
+            let idx: Vec<usize> = evenly_spaced(labelled.len(), cfg.classify)
+                .into_iter()
+                .map(|i| labelled[i])
                 .collect();
             let set = test.select(&idx)?;
             // Map the store's labels onto the head's classes.
@@ -155,9 +163,12 @@ fn describe(
     check_channels(&model, channels, dir)?;
     let caption = model.record.run.align.caption.clone();
     let want = if cfg.describe == 0 { 50 } else { cfg.describe };
-    let idx: Vec<usize> = (0..test.len())
+    let with: Vec<usize> = (0..test.len())
         .filter(|&i| test.windows[i].captions.contains_key(&caption))
-        .take(want)
+        .collect();
+    let idx: Vec<usize> = evenly_spaced(with.len(), want)
+        .into_iter()
+        .map(|i| with[i])
         .collect();
     if idx.is_empty() {
         return Err(EvalError::Data(format!(

@@ -106,8 +106,11 @@ impl Evaluator for UnseenEval {
     }
 
     fn skip_reason(&self, ctx: &EvalContext) -> Option<String> {
-        if !ctx.model.config().objective.needs_text() {
+        if !ctx.model.has_text_alignment() {
             return Some("the model has no contrastive text alignment".into());
+        }
+        if ctx.model.sensor_language_config().is_none() {
+            return Some("the model has no sensor-language configuration to retrain".into());
         }
         let k = present_classes(ctx).len();
         (self.0.groups.is_empty() && k < 4).then(|| {
@@ -139,7 +142,9 @@ impl Evaluator for UnseenEval {
             self.0.groups.clone()
         };
         let trainer = ctx.trainer(self.name())?;
-        let base_cfg = ctx.model.config();
+        let base_cfg = ctx.model.sensor_language_config().ok_or_else(|| {
+            EvalError::Data("unseen: the model has no sensor-language configuration".into())
+        })?;
         let mut out = Vec::new();
         for (g, classes) in groups.iter().enumerate() {
             let mut cfg = base_cfg.clone();

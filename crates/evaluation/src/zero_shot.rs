@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
 use wearlang_metrics::ClassificationReport;
-use wearlang_models::SensorLanguageModel;
-use wearlang_models::WindowSet;
+use wearlang_models::{SensorTextModel, WindowSet};
 
 use crate::context::{EvalContext, Evaluator};
 use crate::results::{ProtocolResult, ZeroShotReport, ZeroShotResult};
@@ -39,7 +38,7 @@ impl Default for ZeroShotConfig {
 /// Normalised class embeddings `[K, E]`: the mean of each class's prompt
 /// embeddings, re-normalised.
 pub fn class_embeddings(
-    model: &SensorLanguageModel,
+    model: &dyn SensorTextModel,
     classes: &[String],
     cfg: &ZeroShotConfig,
 ) -> Result<(Tensor, usize)> {
@@ -67,7 +66,7 @@ pub fn class_embeddings(
 /// vocabulary). Windows whose label is not among `classes` are an error
 /// (use [`WindowSet`] filtering for unseen-class protocols).
 pub fn zero_shot(
-    model: &SensorLanguageModel,
+    model: &dyn SensorTextModel,
     set: &WindowSet,
     classes: &[String],
     cfg: &ZeroShotConfig,

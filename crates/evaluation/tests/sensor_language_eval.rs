@@ -152,7 +152,6 @@ fn every_protocol_runs_and_reports_consistent_numbers() {
     let work = dir.path().join("eval");
     let ctx = EvalContext {
         model: &loaded.model,
-        checkpoint: &loaded.config,
         store: &store,
         train: &train_set,
         test: &test,

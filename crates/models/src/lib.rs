@@ -14,6 +14,10 @@
 //!   tensors and seeded orders;
 //! - [`embed_store`], [`embed_texts`]: embeddings of a store's windows or of
 //!   texts as plain data (`wearlang embed`);
+//! - [`SensorTextModel`]: what the evaluation protocols use of a model
+//!   (embeddings of windows and texts, frozen features, and the optional
+//!   [`ProjectionHeads`], [`WindowCaptioner`] and run configuration), so a
+//!   fork's own model runs them; [`SensorLanguageModel`] implements it;
 //! - [`Trainer`]: the training evaluation protocols call, implemented by
 //!   `wearlang-train`;
 //! - [`register_sensor_encoder`]: sensor encoders of other crates, named in
@@ -45,6 +49,7 @@ mod error;
 pub mod mae;
 mod registry;
 pub mod sensor_language;
+mod sensor_text;
 mod supervised;
 mod trainer;
 mod windows;
@@ -62,6 +67,7 @@ pub use sensor_language::{
     load_sensor_language, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
     SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary,
 };
+pub use sensor_text::{ProjectionHeads, SensorTextModel, WindowCaptioner};
 pub use supervised::{SupervisedClassifier, SupervisedConfig};
 pub use trainer::Trainer;
 pub use windows::{

@@ -60,6 +60,20 @@ impl StageConfig {
     }
 }
 
+/// Which LLM state stage 2's head reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    /// The final hidden state at the prompt's last token (the paper's).
+    Last,
+    /// The mean of the final hidden states at the sensor tokens (those the
+    /// encoder does not mark as all missing). The default: on the fixture,
+    /// a linear probe on it scores higher than on the last state
+    /// (`docs/sensorllm.md`).
+    #[default]
+    SensorMean,
+}
+
 /// Stage 2 (task-aware tuning) settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -75,6 +89,22 @@ pub struct TuneConfig {
     /// split (0: all of them); with a large LLM on a CPU, scoring is the
     /// costly part of selection.
     pub val_windows: usize,
+    /// Which state the head reads (`last`, `sensor_mean`).
+    pub pool: Pool,
+    /// Train on at most this many labelled training windows, evenly spaced
+    /// over the split (0: all of them).
+    pub train_windows: usize,
+    /// Train the projector and the channel tokens along with the head
+    /// (through the frozen LLM). Off by default: the head then reads fixed
+    /// states, a step needs no backward pass through the LLM (about three
+    /// times cheaper on a CPU; the states of the training windows are
+    /// computed once and the epochs run on them), and the head's
+    /// standardisation stays valid.
+    pub train_projector: bool,
+    /// Training windows (evenly spaced) whose pooled states give the head's
+    /// per-dimension standardisation, computed once before training (0:
+    /// none, the head reads the raw state).
+    pub norm_windows: usize,
     /// The instruction after the sensor tokens.
     pub instruction: String,
 }
@@ -86,6 +116,10 @@ impl Default for TuneConfig {
             eval_every: 50,
             balanced: true,
             val_windows: 0,
+            pool: Pool::SensorMean,
+            train_windows: 0,
+            train_projector: false,
+            norm_windows: 64,
             instruction: "Which activity is the person doing?".into(),
         }
     }
@@ -176,6 +210,12 @@ impl SensorLlmConfig {
         }
         if self.align.caption.is_empty() {
             return Err(ModelError::config("align.caption", "name a caption column"));
+        }
+        if self.tune.norm_windows == 1 {
+            return Err(ModelError::config(
+                "tune.norm_windows",
+                "needs 0 (off) or at least 2 windows",
+            ));
         }
         if self.tune.eval_every == 0 {
             return Err(ModelError::config("tune.eval_every", "must be at least 1"));

@@ -13,7 +13,9 @@
 //!   projector and special tokens trained to write the window's trend
 //!   description (the `trend` captions), cross-entropy on the answer only.
 //! - Stage 2 (task-aware tuning, [`SensorLlm::class_logits`]): a
-//!   classification head on the LLM's last hidden state over the prompt.
+//!   classification head on the LLM's final states (mean over the sensor
+//!   tokens by default, or the prompt's last one), standardised per
+//!   dimension; by default only the head trains.
 //! - Checkpoints hold only what was trained, with SHA-256 hashes of the LLM's
 //!   and the encoder's weights; [`SensorLlm::load`] refuses other weights.
 //!
@@ -40,7 +42,7 @@
 pub mod config;
 pub mod model;
 
-pub use config::{AlignConfig, SensorLlmConfig, StageConfig, TuneConfig};
+pub use config::{AlignConfig, Pool, SensorLlmConfig, StageConfig, TuneConfig};
 pub use model::{
     find, weights_sha256, ChannelGroup, Described, PromptLayout, SensorLlm,
     SensorLlmCheckpointConfig, Stage,

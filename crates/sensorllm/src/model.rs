@@ -4,7 +4,8 @@
 //! end embeddings inside a chat prompt, and a frozen decoder LLM continues.
 //! Stage 1 trains the projector and the special tokens to write the
 //! window's trend description; stage 2 adds a classification head on the
-//! LLM's last hidden state over the prompt.
+//! LLM's final states, pooled over the sensor tokens (or the prompt's last
+//! state) and standardised.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ use wearlang_llm::{ChatMessage, KvCache, LlamaConfig, LlmError, LlmModel};
 use wearlang_models::checkpoint::{self, CONFIG_FILE, MODEL_FILE};
 use wearlang_models::{LoadedMae, ModelError, Result};
 
-use crate::config::SensorLlmConfig;
+use crate::config::{Pool, SensorLlmConfig};
 
 /// Where the sensor tokens go in the rendered chat prompt.
 const SENSOR_SLOT: &str = "<sensor>";
@@ -115,6 +116,32 @@ pub fn weights_sha256(vs: &nn::VarStore) -> Result<String> {
     Ok(format!("{:x}", h.finalize()))
 }
 
+/// Stage 2's head: per-dimension standardisation of the pooled LLM state
+/// with statistics of training windows (`head.mean`, `head.std`: not
+/// trained, saved with the checkpoint), then a linear layer (`head.weight`,
+/// `head.bias`). The final states of a pretrained LLM have a few dimensions
+/// far larger than the rest; without the standardisation a linear head
+/// learns little beyond the class prior in a short run.
+struct Head {
+    linear: nn::Linear,
+    mean: Tensor,
+    std: Tensor,
+}
+
+impl Head {
+    fn new(p: &nn::Path, hidden: i64, classes: usize) -> Self {
+        Head {
+            linear: nn::linear(p, hidden, classes as i64, Default::default()),
+            mean: p.zeros_no_train("mean", &[hidden]),
+            std: p.ones_no_train("std", &[hidden]),
+        }
+    }
+
+    fn forward(&self, features: &Tensor) -> Tensor {
+        self.linear.forward(&((features - &self.mean) / &self.std))
+    }
+}
+
 /// The SensorLLM model.
 pub struct SensorLlm {
     /// The trained variables: `projector.fc1.*`, `projector.fc2.*`,
@@ -125,7 +152,7 @@ pub struct SensorLlm {
     fc1: nn::Linear,
     fc2: nn::Linear,
     special: Tensor,
-    head: Option<nn::Linear>,
+    head: Option<Head>,
     group_tokens: Vec<Tensor>,
     align_ids: (Vec<u32>, Vec<u32>),
     tune_ids: (Vec<u32>, Vec<u32>),
@@ -233,14 +260,15 @@ impl SensorLlm {
                 stdev: 0.02,
             },
         );
-        let head = (!labels.is_empty()).then(|| {
-            nn::linear(
-                &root / "head",
-                hidden,
-                labels.len() as i64,
-                Default::default(),
-            )
-        });
+        let head = (!labels.is_empty()).then(|| Head::new(&(&root / "head"), hidden, labels.len()));
+        if head.is_some() && !cfg.tune.train_projector {
+            for t in [&fc1.ws, &fc2.ws, &special] {
+                let _ = t.set_requires_grad(false);
+            }
+            for b in [&fc1.bs, &fc2.bs].into_iter().flatten() {
+                let _ = b.set_requires_grad(false);
+            }
+        }
         let mut groups = Vec::with_capacity(grid.channel);
         let mut group_tokens = Vec::with_capacity(grid.channel);
         for j in 0..grid.channel {
@@ -538,12 +566,11 @@ impl SensorLlm {
         Ok((loss, acc))
     }
 
-    /// Stage 2's logits `[B, classes]` of windows `x`: the head on the LLM's
-    /// last hidden state over the prompt.
-    pub fn class_logits(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let head = self.head.as_ref().ok_or_else(|| {
-            ModelError::config("stage", "a stage-1 model has no classification head")
-        })?;
+    /// The LLM state stage 2's head reads for windows `x` `[B, T, C]`
+    /// (`[B, hidden]`, as `tune.pool` says): the final hidden state at the
+    /// prompt's last token, or the mean of the final states at the sensor
+    /// tokens that are not all missing.
+    pub fn features(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let (emb, mask) = self.prompt_embeds(x, Stage::Tune, train)?;
         let all = mask.all().int64_value(&[]) == 1;
         let hidden = self
@@ -551,7 +578,97 @@ impl SensorLlm {
             .llama
             .forward_embeds(&emb, None, (!all).then_some(&mask))
             .map_err(llm_err)?;
-        Ok(head.forward(&hidden.select(1, -1)))
+        Ok(match self.record.run.tune.pool {
+            Pool::Last => hidden.select(1, -1),
+            Pool::SensorMean => {
+                let w = (mask.to_kind(Kind::Float) * self.sensor_positions(mask.size()[1]))
+                    .unsqueeze(-1);
+                (hidden * &w).sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+                    / w.sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+                        .clamp_min(1.0)
+            }
+        })
+    }
+
+    /// `[1, P]`: 1 at the sensor-token positions of the stage-2 prompt of
+    /// length `p`, 0 at text and channel start/end tokens.
+    fn sensor_positions(&self, p: i64) -> Tensor {
+        let mut v = vec![0f32; p as usize];
+        let mut at = self.tune_ids.0.len();
+        for idx in &self.group_tokens {
+            let n = idx.size()[0] as usize;
+            for slot in v.iter_mut().skip(at + 1).take(n) {
+                *slot = 1.0;
+            }
+            at += n + 2;
+        }
+        Tensor::from_slice(&v).view([1, p]).to_device(self.device())
+    }
+
+    /// Stage 2's logits `[B, classes]` of windows `x`: the head on
+    /// [`SensorLlm::features`] (with gradients through the LLM into the
+    /// projector when `train` and `tune.train_projector` say so).
+    pub fn class_logits(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let features = if train && self.record.run.tune.train_projector {
+            self.features(x, true)?
+        } else {
+            tch::no_grad(|| self.features(x, false))?
+        };
+        self.head_logits(&features)
+    }
+
+    /// The head's logits `[B, classes]` of pooled states `[B, hidden]`
+    /// (from [`SensorLlm::features`]).
+    pub fn head_logits(&self, features: &Tensor) -> Result<Tensor> {
+        let head = self.head.as_ref().ok_or_else(|| {
+            ModelError::config("stage", "a stage-1 model has no classification head")
+        })?;
+        Ok(head.forward(&features.to_device(self.device())))
+    }
+
+    /// [`SensorLlm::features`] of windows `x` `[N, T, C]` without
+    /// gradients, in batches of `batch` taken in order (the same windows
+    /// give the same states, bit for bit).
+    pub fn features_batched(&self, x: &Tensor, batch: usize) -> Result<Tensor> {
+        let n = x.size()[0];
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let b = (batch.max(1) as i64).min(n - i);
+            parts.push(tch::no_grad(|| self.features(&x.narrow(0, i, b), false))?);
+            i += b;
+        }
+        if parts.is_empty() {
+            return Err(ModelError::Data("no windows to compute states of".into()));
+        }
+        Ok(Tensor::cat(&parts, 0))
+    }
+
+    /// Set the head's standardisation (`head.mean`, `head.std`) to the
+    /// per-dimension mean and standard deviation of pooled states
+    /// `features` `[N, hidden]` (N ≥ 2, from
+    /// [`SensorLlm::features_batched`]); no deviation is taken below a
+    /// tenth of their mean.
+    pub fn fit_feature_stats(&mut self, features: &Tensor) -> Result<()> {
+        let n = features.size()[0];
+        if n < 2 {
+            return Err(ModelError::Data(format!(
+                "feature statistics need at least 2 windows, got {n}"
+            )));
+        }
+        let head = self.head.as_mut().ok_or_else(|| {
+            ModelError::config("stage", "a stage-1 model has no classification head")
+        })?;
+        let f = features.to_device(head.mean.device());
+        tch::no_grad(|| {
+            head.mean.copy_(&f.mean_dim(0, false, Kind::Float));
+            // A dimension that barely varies over these windows must not be
+            // blown up once the projector moves.
+            let std = f.std_dim(0, false, false);
+            let floor = (std.mean(Kind::Float) * 0.1).clamp_min(1e-5);
+            head.std.copy_(&std.maximum(&floor));
+        });
+        Ok(())
     }
 
     /// Predicted class indices of windows `x` `[N, T, C]`, in batches.
@@ -561,7 +678,7 @@ impl SensorLlm {
         let mut i = 0;
         while i < n {
             let len = (batch.max(1) as i64).min(n - i);
-            let logits = tch::no_grad(|| self.class_logits(&x.narrow(0, i, len), false))?;
+            let logits = self.class_logits(&x.narrow(0, i, len), false)?;
             let idx = Vec::<i64>::try_from(logits.argmax(-1, false).to_device(Device::Cpu))?;
             out.extend(idx.into_iter().map(|v| v as usize));
             i += len;

@@ -3,7 +3,9 @@
 //!
 //! - [`engine`]: the one resumable loop (prefetch thread, logging,
 //!   checkpoints, exact resume, progress bar) that every kind of training
-//!   plugs a batch source and a step into;
+//!   plugs a batch source and a step into; it lives in `wearlang-engine`
+//!   (re-exported here as `engine`), so that evaluation's small fits run on
+//!   it too without depending on this crate;
 //! - [`pretrain()`]: masked (AIM) pretraining of the patch Transformer;
 //! - [`train_sensor_language()`]: the generic SensorLM model (CLIP, SigLIP,
 //!   UniCL, SLIP, CoCa) with the next batch prepared on a second thread;
@@ -11,7 +13,7 @@
 //!   linear classifier trained end to end);
 //! - [`DefaultTrainer`]: these loops behind `wearlang_models::Trainer`, for
 //!   evaluation protocols that retrain;
-//! - [`MetricsLog`]: `metrics.jsonl`, trimmed on resume.
+//! - [`MetricsLog`]: `metrics.jsonl`, trimmed on resume (the engine's).
 //!
 //! Every run is seeded and resumable: each step depends only on
 //! `(seed, step)`, and checkpoints hold the optimiser state.
@@ -35,18 +37,15 @@
 
 #![warn(missing_docs)]
 
-pub mod engine;
 mod error;
-mod log;
 pub mod pretrain;
 pub mod sensor_language;
 pub mod sensorllm;
 mod supervised;
 mod trainer;
 
-pub use engine::{BatchSource, LoopConfig, LoopOutcome, Step, StepLoss};
+pub use engine::{BatchSource, LoopConfig, LoopOutcome, MetricsLog, Step, StepLoss};
 pub use error::{Result, TrainError};
-pub use log::MetricsLog;
 pub use pretrain::{pretrain, PretrainOptions, PretrainSummary};
 pub use sensor_language::train_sensor_language;
 pub use sensorllm::{
@@ -54,6 +53,9 @@ pub use sensorllm::{
 };
 pub use supervised::fit_supervised;
 pub use trainer::DefaultTrainer;
+/// The training engine (`wearlang-engine`): the one resumable loop every
+/// kind of training plugs a batch source and a step into.
+pub use wearlang_engine as engine;
 // What the loops train and read, re-exported so a training script needs one
 // import.
 pub use wearlang_models::{

@@ -133,6 +133,7 @@ struct Windows(WindowSet);
 
 impl BatchSource for Windows {
     type Batch = tch::Tensor;
+    type Error = TrainError;
     fn batch(&self, idx: &[usize], _epoch: u64) -> Result<tch::Tensor> {
         self.0.batch(idx, Device::Cpu)
     }
@@ -148,6 +149,7 @@ struct MaskedStep<'a> {
 }
 
 impl Step<tch::Tensor> for MaskedStep<'_> {
+    type Error = TrainError;
     fn loss(&mut self, step: u64, x: tch::Tensor) -> Result<StepLoss> {
         let seed = step_seed(self.seed, step);
         tch::manual_seed(seed as i64);

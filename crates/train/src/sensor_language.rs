@@ -31,6 +31,7 @@ struct Prepared {
 
 impl BatchSource for TextBatches<'_> {
     type Batch = Prepared;
+    type Error = TrainError;
     fn batch(&self, idx: &[usize], epoch: u64) -> Result<Prepared> {
         let x = self.set.batch(idx, Device::Cpu)?;
         let texts = idx
@@ -55,6 +56,7 @@ struct ContrastiveStep<'a> {
 }
 
 impl Step<Prepared> for ContrastiveStep<'_> {
+    type Error = TrainError;
     fn loss(&mut self, step: u64, p: Prepared) -> Result<StepLoss> {
         let seed = step_seed(self.seed, step);
         tch::manual_seed(seed as i64);

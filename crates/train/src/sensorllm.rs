@@ -4,7 +4,9 @@
 //!   learn to make the frozen LLM write each training window's trend
 //!   description (the caption column `align.caption`).
 //! - [`tune_sensorllm`] (stage 2): from a stage-1 run, a classification head
-//!   on the LLM's last hidden state, with projector and special tokens,
+//!   on the LLM's pooled final state (`tune.pool`; standardised with the
+//!   statistics of `tune.norm_windows` training windows), with projector and
+//!   special tokens,
 //!   trained with (inverse-frequency weighted) cross-entropy on the labelled
 //!   training windows. Every `tune.eval_every` steps the validation split's
 //!   macro-F1 is scored and the best weights are written to
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
-use wearlang_core::Split;
+use wearlang_core::{evenly_spaced, Split};
 use wearlang_llm::LlmModel;
 use wearlang_metrics::ClassificationReport;
 use wearlang_models::checkpoint::{self, STATE_FILE};
@@ -28,7 +30,7 @@ use wearlang_optim::AdamW;
 use wearlang_sensorllm::{SensorLlm, SensorLlmCheckpointConfig, SensorLlmConfig, StageConfig};
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
-use crate::supervised::{class_weights, weighted_cross_entropy, Labelled};
+use crate::supervised::{class_weights, weighted_cross_entropy};
 use crate::{Result, TrainError};
 
 /// Where a SensorLLM stage reads and writes.
@@ -225,6 +227,7 @@ struct Captioned {
 
 impl BatchSource for Captioned {
     type Batch = (Tensor, Vec<Vec<u32>>);
+    type Error = TrainError;
     fn batch(&self, idx: &[usize], _epoch: u64) -> Result<Self::Batch> {
         Ok((
             self.x.batch(idx, self.device)?,
@@ -238,6 +241,7 @@ struct AlignStep<'a> {
 }
 
 impl Step<(Tensor, Vec<Vec<u32>>)> for AlignStep<'_> {
+    type Error = TrainError;
     fn loss(&mut self, _step: u64, (x, answers): (Tensor, Vec<Vec<u32>>)) -> Result<StepLoss> {
         let (total, acc) = self.model.align_loss(&x, &answers)?;
         Ok(StepLoss {
@@ -288,15 +292,15 @@ pub fn tune_sensorllm(
         ),
         Err(e) => return Err(e),
     };
-    let mut val_idx: Vec<usize> = (0..val.len())
+    let val_labelled: Vec<usize> = (0..val.len())
         .filter(|&i| val.labels[i].is_some())
         .collect();
-    let k = cfg.tune.val_windows;
-    if k > 0 && k < val_idx.len() {
-        let n = val_idx.len();
-        val_idx = (0..k).map(|i| val_idx[i * n / k]).collect();
-    }
+    let val_idx: Vec<usize> = evenly_spaced(val_labelled.len(), cfg.tune.val_windows)
+        .into_iter()
+        .map(|i| val_labelled[i])
+        .collect();
     let val = val.select(&val_idx)?;
+    let train = train.select(&evenly_spaced(train.len(), cfg.tune.train_windows))?;
     let encoder = load_mae(&align.encoder_run, device)?;
 
     let _rng = wearlang_device::lock_rng();
@@ -312,6 +316,29 @@ pub fn tune_sensorllm(
         device,
     )?;
     model.init_from_align(&opts.from)?;
+    let bs = cfg.tune.train.batch_size;
+    // With the projector frozen, the pooled states of the training and
+    // validation windows never change: compute them once, in order, and
+    // train the head on them.
+    let frozen = !cfg.tune.train_projector;
+    let states = if frozen {
+        Some(model.features_batched(&train.x, bs)?)
+    } else {
+        None
+    };
+    let norm_idx = evenly_spaced(train.len(), cfg.tune.norm_windows);
+    if cfg.tune.norm_windows >= 2 && norm_idx.len() >= 2 {
+        let f = match &states {
+            Some(f) => f.index_select(0, &index_tensor(&norm_idx, f.device())),
+            None => model.features_batched(&train.select(&norm_idx)?.x, bs)?,
+        };
+        model.fit_feature_stats(&f)?;
+    }
+    let val_states = if frozen {
+        Some(model.features_batched(&val.x, bs)?)
+    } else {
+        None
+    };
     let n_classes = labels.len();
     let weights = class_weights(
         train.labels.iter().flatten().copied(),
@@ -331,6 +358,8 @@ pub fn tune_sensorllm(
         model: &model,
         weights: Tensor::from_slice(&weights).to_device(device),
         val: &val,
+        val_states,
+        frozen,
         every: cfg.tune.eval_every,
         best,
         dir: selected_dir,
@@ -338,7 +367,11 @@ pub fn tune_sensorllm(
     };
     let outcome = engine::run(
         &loop_cfg,
-        Labelled { set: train, device },
+        TuneBatches {
+            set: train,
+            states,
+            device,
+        },
         &mut step,
         &model.vs,
         &mut opt,
@@ -363,10 +396,39 @@ fn read_selection(dir: &Path) -> Result<Option<Selection>> {
     }
 }
 
+/// Stage 2's batches: labels with the windows, or with their precomputed
+/// pooled states when the projector is frozen.
+struct TuneBatches {
+    set: WindowSet,
+    states: Option<Tensor>,
+    device: Device,
+}
+
+impl BatchSource for TuneBatches {
+    type Batch = (Tensor, Tensor);
+    type Error = TrainError;
+    fn batch(&self, idx: &[usize], _epoch: u64) -> Result<Self::Batch> {
+        let inputs = match &self.states {
+            Some(f) => f.index_select(0, &index_tensor(idx, f.device())),
+            None => self.set.batch(idx, self.device)?,
+        };
+        Ok((inputs, self.set.label_batch(idx, self.device)?))
+    }
+}
+
+fn index_tensor(idx: &[usize], device: Device) -> Tensor {
+    let v: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+    Tensor::from_slice(&v).to_device(device)
+}
+
 struct TuneStep<'a> {
     model: &'a SensorLlm,
     weights: Tensor,
     val: &'a WindowSet,
+    /// The validation windows' pooled states (frozen projector).
+    val_states: Option<Tensor>,
+    /// The batches hold pooled states, not windows.
+    frozen: bool,
     every: u64,
     best: Option<Selection>,
     dir: PathBuf,
@@ -374,8 +436,13 @@ struct TuneStep<'a> {
 }
 
 impl Step<(Tensor, Tensor)> for TuneStep<'_> {
+    type Error = TrainError;
     fn loss(&mut self, _step: u64, (x, y): (Tensor, Tensor)) -> Result<StepLoss> {
-        let logits = self.model.class_logits(&x, true)?;
+        let logits = if self.frozen {
+            self.model.head_logits(&x)?
+        } else {
+            self.model.class_logits(&x, true)?
+        };
         Ok(StepLoss {
             total: weighted_cross_entropy(&logits, &y, &self.weights),
             terms: Vec::new(),
@@ -386,7 +453,16 @@ impl Step<(Tensor, Tensor)> for TuneStep<'_> {
         if !done.is_multiple_of(self.every) && done != total {
             return Ok(());
         }
-        let pred = self.model.classify(&self.val.x, 32)?;
+        let pred = match &self.val_states {
+            Some(f) => {
+                let logits = tch::no_grad(|| self.model.head_logits(f))?;
+                Vec::<i64>::try_from(logits.argmax(-1, false).to_device(Device::Cpu))?
+                    .into_iter()
+                    .map(|v| v as usize)
+                    .collect()
+            }
+            None => self.model.classify(&self.val.x, 32)?,
+        };
         let truth: Vec<usize> = self.val.labels.iter().map(|l| l.unwrap_or(0)).collect();
         let report = ClassificationReport::compute(&truth, &pred, self.model.labels().len())
             .map_err(|e| TrainError::Data(format!("scoring the selection split: {e}")))?;

@@ -116,6 +116,7 @@ pub(crate) struct Labelled {
 
 impl BatchSource for Labelled {
     type Batch = (Tensor, Tensor);
+    type Error = TrainError;
     fn batch(&self, idx: &[usize], _epoch: u64) -> Result<(Tensor, Tensor)> {
         Ok((
             self.set.batch(idx, self.device)?,
@@ -131,6 +132,7 @@ struct ClassifierStep<'a> {
 }
 
 impl Step<(Tensor, Tensor)> for ClassifierStep<'_> {
+    type Error = TrainError;
     fn loss(&mut self, _step: u64, (x, y): (Tensor, Tensor)) -> Result<StepLoss> {
         let logits = self.clf.forward_t(&x, true)?;
         Ok(StepLoss {

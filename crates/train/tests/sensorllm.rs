@@ -222,6 +222,14 @@ fn stage_one_emits_a_fixed_description_and_stage_two_separates_the_classes() {
     assert!(sel.macro_f1 > 0.9, "validation macro-F1 {}", sel.macro_f1);
     let tuned = SensorLlm::load(&tune, llm(), Device::Cpu).unwrap();
     assert_eq!(tuned.labels(), ["down", "up"]);
+    // By default stage 2 trains only the head: projector and channel tokens
+    // are stage 1's, bit for bit.
+    let stage1 = tensors(&align);
+    let tuned_vars = tensors(&tune);
+    for (name, t) in &stage1 {
+        let (_, u) = tuned_vars.iter().find(|(n, _)| n == name).unwrap();
+        assert!(t.equal(u), "{name} changed in stage 2");
+    }
     let pred = tuned.classify(&test.x, 16).unwrap();
     let hits = pred
         .iter()
@@ -272,26 +280,41 @@ fn an_interrupted_stage_resumes_exactly() {
         assert!(a.equal(b), "{na} differs after resume");
     }
 
-    // Stage 2 with selection, interrupted and resumed, matches too.
-    let t_straight = dir.path().join("t_straight");
-    let a = tune_sensorllm(
-        &cfg,
-        &opts(&store, &straight, &t_straight, false, None),
-        llm(),
-    )
-    .unwrap();
-    let t_split = dir.path().join("t_split");
-    tune_sensorllm(
-        &cfg,
-        &opts(&store, &straight, &t_split, false, Some(10)),
-        llm(),
-    )
-    .unwrap();
-    let b = tune_sensorllm(&cfg, &opts(&store, &straight, &t_split, true, None), llm()).unwrap();
-    assert_eq!(a.selected, b.selected);
-    for ((na, x), (_, y)) in tensors(&t_straight).iter().zip(tensors(&t_split).iter()) {
-        assert!(x.equal(y), "{na} differs after resume");
-    }
+    // Stage 2 with selection, interrupted and resumed, matches too: with
+    // the projector frozen (the default) and trained (through the LLM).
+    let tune_twice = |cfg: &SensorLlmConfig, name: &str| {
+        let whole = dir.path().join(format!("{name}_straight"));
+        let a = tune_sensorllm(cfg, &opts(&store, &straight, &whole, false, None), llm()).unwrap();
+        let parts = dir.path().join(format!("{name}_split"));
+        tune_sensorllm(
+            cfg,
+            &opts(&store, &straight, &parts, false, Some(10)),
+            llm(),
+        )
+        .unwrap();
+        let b = tune_sensorllm(cfg, &opts(&store, &straight, &parts, true, None), llm()).unwrap();
+        assert_eq!(a.selected, b.selected);
+        let moved = tensors(&whole);
+        for ((na, x), (_, y)) in moved.iter().zip(tensors(&parts).iter()) {
+            assert!(x.equal(y), "{na} differs after resume ({name})");
+        }
+        moved
+    };
+    let fc2 = |v: &[(String, Tensor)]| {
+        v.iter()
+            .find(|(n, _)| n == "projector.fc2.weight")
+            .unwrap()
+            .1
+            .shallow_clone()
+    };
+    let stage1 = fc2(&tensors(&straight));
+    assert!(fc2(&tune_twice(&cfg, "frozen")).equal(&stage1));
+    let mut cfg_p = cfg.clone();
+    cfg_p.tune.train_projector = true;
+    assert!(
+        !fc2(&tune_twice(&cfg_p, "projector")).equal(&stage1),
+        "the projector did not train"
+    );
 
     // A store without the caption column is an error naming it.
     let err = align_sensorllm(

@@ -44,25 +44,7 @@ impl SensorEncoder for StatsMlp {
                 self.steps, self.channels
             )));
         }
-        let mut miss = x.isnan();
-        if let Some(m) = missing {
-            miss = miss.logical_or(m);
-        }
-        let observed = miss.logical_not();
-        let w = observed.to_kind(Kind::Float);
-        let xz = x.where_self(&observed, &x.zeros_like());
-        let n = w.sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
-        let count = n.clamp_min(1.0);
-        let mean = xz.sum_dim_intlist([1i64].as_slice(), false, Kind::Float) / &count;
-        let centred = (&xz - mean.unsqueeze(1)) * &w;
-        let var = centred
-            .square()
-            .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
-            / &count;
-        let features = Tensor::cat(&[&mean, &(var + 1e-6).sqrt()], -1);
-        let any = n
-            .sum_dim_intlist([-1i64].as_slice(), false, Kind::Float)
-            .gt(0.0);
+        let (features, any) = channel_statistics(x, missing);
         let pooled = self.fc2.forward(&self.fc1.forward(&features).gelu("none"))
             * any.to_kind(Kind::Float).unsqueeze(-1);
         Ok(SensorOutput {
@@ -79,6 +61,33 @@ impl SensorEncoder for StatsMlp {
     fn window_shape(&self) -> (usize, usize) {
         (self.steps, self.channels)
     }
+}
+
+/// Per-channel statistics of windows `[B, T, C]` over their observed values
+/// (NaN and `missing` left out): `[B, 2C]` features (the C means, then the
+/// C standard deviations, `sqrt(var + 1e-6)`), and `[B]` whether a window
+/// has any observed value.
+pub fn channel_statistics(x: &Tensor, missing: Option<&Tensor>) -> (Tensor, Tensor) {
+    let mut miss = x.isnan();
+    if let Some(m) = missing {
+        miss = miss.logical_or(m);
+    }
+    let observed = miss.logical_not();
+    let w = observed.to_kind(Kind::Float);
+    let xz = x.where_self(&observed, &x.zeros_like());
+    let n = w.sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
+    let count = n.clamp_min(1.0);
+    let mean = xz.sum_dim_intlist([1i64].as_slice(), false, Kind::Float) / &count;
+    let centred = (&xz - mean.unsqueeze(1)) * &w;
+    let var = centred
+        .square()
+        .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+        / &count;
+    let features = Tensor::cat(&[&mean, &(var + 1e-6).sqrt()], -1);
+    let any = n
+        .sum_dim_intlist([-1i64].as_slice(), false, Kind::Float)
+        .gt(0.0);
+    (features, any)
 }
 
 /// Its factory: `params` `hidden` (default 128) and `dim` (default 64).

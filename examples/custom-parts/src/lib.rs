@@ -11,7 +11,12 @@
 //!   with `wearlang_models::register_text_tower`;
 //! - [`mask`]: `forecast`, a mask strategy for masked pretraining that hides
 //!   the newest tokens, registered with
-//!   `wearlang_masking::register_mask_strategy`.
+//!   `wearlang_masking::register_mask_strategy`;
+//! - [`model`]: `StatsTextModel`, a whole sensor-language model of the
+//!   fork's own (not a `SensorLanguageModel`: statistics and a hashed bag of
+//!   words through projection heads) that wearlang's built-in protocols
+//!   evaluate through `wearlang_models::SensorTextModel`; nothing to
+//!   register, it goes straight into `wearlang_evaluation::EvalContext`.
 //!
 //! [`register`] adds them all; `configs/custom.toml` names the first three
 //! (`[sensor] kind = "custom", name = "stats_mlp"`, `[objective] kind =
@@ -34,6 +39,7 @@ use std::sync::{Arc, OnceLock};
 
 pub mod encoder;
 pub mod mask;
+pub mod model;
 pub mod objective;
 pub mod protocol;
 pub mod text;

@@ -90,7 +90,6 @@ fn main() -> Result<()> {
     let eval_dir = args.out.join("eval");
     let ctx = EvalContext {
         model: &loaded.model,
-        checkpoint: &loaded.config,
         store: &args.store,
         train: &train,
         test: &test,

@@ -31,7 +31,7 @@ pub struct SensorLlmResult {
     pub tune_model: Option<PathBuf>,
     /// Stage 2 on the test windows.
     pub classification: Option<ClassificationReport>,
-    /// Stage 1 on the first test windows.
+    /// Stage 1 on test windows spread over the split.
     pub descriptions: Option<DescriptionScores>,
 }
 

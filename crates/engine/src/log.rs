@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::{Result, TrainError};
+use crate::{EngineError, Result};
 
 /// An append-only JSONL log.
 pub struct MetricsLog {
@@ -22,16 +22,16 @@ impl MetricsLog {
     /// `resume_step` are removed.
     pub fn open(path: &Path, resume_step: u64) -> Result<Self> {
         if resume_step == 0 || !path.exists() {
-            let file = File::create(path).map_err(|e| TrainError::io(path, e))?;
+            let file = File::create(path).map_err(|e| EngineError::io(path, e))?;
             return Ok(MetricsLog {
                 path: path.to_path_buf(),
                 file,
             });
         }
-        let reader = BufReader::new(File::open(path).map_err(|e| TrainError::io(path, e))?);
+        let reader = BufReader::new(File::open(path).map_err(|e| EngineError::io(path, e))?);
         let mut kept = String::new();
         for line in reader.lines() {
-            let line = line.map_err(|e| TrainError::io(path, e))?;
+            let line = line.map_err(|e| EngineError::io(path, e))?;
             let step = serde_json::from_str::<serde_json::Value>(&line)
                 .ok()
                 .and_then(|v| v.get("step").and_then(|s| s.as_u64()));
@@ -44,7 +44,7 @@ impl MetricsLog {
         let file = OpenOptions::new()
             .append(true)
             .open(path)
-            .map_err(|e| TrainError::io(path, e))?;
+            .map_err(|e| EngineError::io(path, e))?;
         Ok(MetricsLog {
             path: path.to_path_buf(),
             file,
@@ -54,9 +54,11 @@ impl MetricsLog {
     /// Append one record.
     pub fn write(&mut self, record: &impl Serialize) -> Result<()> {
         let line = serde_json::to_string(record)
-            .map_err(|e| TrainError::Data(format!("cannot serialise a log record: {e}")))?;
-        writeln!(self.file, "{line}").map_err(|e| TrainError::io(&self.path, e))?;
-        self.file.flush().map_err(|e| TrainError::io(&self.path, e))
+            .map_err(|e| EngineError::Data(format!("cannot serialise a log record: {e}")))?;
+        writeln!(self.file, "{line}").map_err(|e| EngineError::io(&self.path, e))?;
+        self.file
+            .flush()
+            .map_err(|e| EngineError::io(&self.path, e))
     }
 
     /// The log's path.

@@ -1,149 +1,36 @@
-//! The training engine: one resumable loop for every kind of training.
-//!
-//! A kind of training supplies two halves:
-//! - a [`BatchSource`], moved to a second thread, that prepares the batch of
-//!   each step from the indices the engine hands it (a seeded ChaCha8
-//!   shuffle per epoch, [`epoch_order`]; the last partial batch of an epoch
-//!   is dropped so shapes stay fixed), so the next batch is ready while the
-//!   current one trains;
-//! - a [`Step`], on the calling thread, that computes the loss of a batch
-//!   and returns it for the engine to back-propagate and apply (AdamW at the
-//!   schedule's learning rate).
-//!
-//! The engine owns everything else: resuming from the run directory's
-//! checkpoint (model, optimiser and progress, checked against the run), the
-//! metrics log (`metrics.jsonl`: step, epoch, loss and the step's named
-//! terms averaged over `log_every` steps, lr, gradient norm, windows/s, time
-//! waiting for data), the progress bar, periodic and final checkpoints
-//! (atomic), and stopping early (`stop_after`) as an interruption would.
-//! Every step depends only on `(seed, step)`, so a resumed run continues bit
-//! for bit. Without a run directory (`out: None`) the same loop fits a model
-//! in memory (no log file, no checkpoints), as the supervised baseline of
-//! the evaluation does.
+//! The loop itself ([`run`]), resuming a run directory's checkpoint
+//! ([`initial_state`], [`resume_from`]) and the progress bar.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Instant;
 
 use serde::Serialize;
 use tch::nn::VarStore;
 use wearlang_models::checkpoint::{self, STATE_FILE};
-use wearlang_models::{epoch_order, TrainState};
-use wearlang_optim::{AdamW, ScheduleConfig};
+use wearlang_models::{epoch_order, ModelError, TrainState};
+use wearlang_optim::AdamW;
 
-use crate::{MetricsLog, Result, TrainError};
-
-/// Settings of the loop that are the same for every kind of training.
-#[derive(Clone, Debug)]
-pub struct LoopConfig {
-    /// Seed of the epoch orders.
-    pub seed: u64,
-    /// Items in the training set.
-    pub items: usize,
-    /// Items per step (at most `items`).
-    pub batch_size: usize,
-    /// Steps of the whole run.
-    pub total_steps: u64,
-    /// Write a metrics line every this many steps.
-    pub log_every: u64,
-    /// Write a checkpoint every this many steps (and always at the end).
-    pub checkpoint_every: u64,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Learning-rate schedule.
-    pub schedule: ScheduleConfig,
-    /// The run directory (checkpoints, `metrics.jsonl`); `None` fits in
-    /// memory and writes nothing.
-    pub out: Option<PathBuf>,
-    /// Show a progress bar.
-    pub progress: bool,
-    /// Stop (with a resumable checkpoint) once this many steps in total are
-    /// done; `None` runs to the end.
-    pub stop_after: Option<u64>,
-}
-
-impl LoopConfig {
-    /// Full batches per epoch.
-    pub fn steps_per_epoch(&self) -> u64 {
-        (self.items / self.batch_size.max(1)).max(1) as u64
-    }
-
-    /// The number of steps of `epochs` passes, or `max_steps` when it is
-    /// not 0.
-    pub fn total(items: usize, batch_size: usize, epochs: usize, max_steps: u64) -> u64 {
-        if max_steps > 0 {
-            max_steps
-        } else {
-            epochs as u64 * (items / batch_size.max(1)).max(1) as u64
-        }
-    }
-}
-
-/// Prepares batches on the engine's prefetch thread.
-pub trait BatchSource: Send {
-    /// What a step consumes.
-    type Batch: Send;
-    /// The batch of items `idx` (positions in the training set) at `epoch`.
-    fn batch(&self, idx: &[usize], epoch: u64) -> Result<Self::Batch>;
-}
-
-/// The loss of one step, before the engine applies it.
-pub struct StepLoss {
-    /// The scalar loss to back-propagate.
-    pub total: tch::Tensor,
-    /// Named parts for the log (averaged over `log_every` steps).
-    pub terms: Vec<(String, f64)>,
-}
-
-/// One kind of training: computes the loss of a batch.
-pub trait Step<B> {
-    /// The loss of `batch` at `step` (0-based). Seed any randomness from
-    /// `(seed, step)` here.
-    fn loss(&mut self, step: u64, batch: B) -> Result<StepLoss>;
-    /// Called after each optimiser step (e.g. to clamp a temperature).
-    fn after_update(&mut self) {}
-    /// Called once `steps_done` of the run's `total` steps are done, before
-    /// any checkpoint of that step (e.g. to score a validation set and keep
-    /// the best weights).
-    fn after_step(&mut self, _steps_done: u64, _total: u64) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// What a finished (or stopped) loop reports.
-#[derive(Clone, Debug)]
-pub struct LoopOutcome {
-    /// Progress, as saved in the final checkpoint.
-    pub state: TrainState,
-    /// Steps done before this invocation (resumed runs).
-    pub start_step: u64,
-    /// Mean loss of the last logged steps (the last step's loss when
-    /// nothing was logged).
-    pub final_loss: f64,
-    /// Wall time of this invocation, in seconds.
-    pub elapsed_s: f64,
-    /// Time spent waiting for the next batch, in seconds.
-    pub data_wait_s: f64,
-    /// The final checkpoint (`None` without a run directory).
-    pub checkpoint: Option<PathBuf>,
-}
+use crate::error::Lift;
+use crate::{BatchSource, EngineError, LoopConfig, LoopOutcome, MetricsLog, Result, Step};
 
 /// Load the run directory's checkpoint into `vs` and `opt` for `--resume`;
 /// `compatible` checks the checkpoint's `config.json` (errors name it).
 /// Returns the progress to continue from.
-pub fn resume_from(
+pub fn resume_from<E: From<EngineError>>(
     out: &Path,
     vs: &mut VarStore,
     opt: &mut AdamW,
     total_steps: u64,
-    compatible: impl FnOnce(&Path) -> Result<()>,
-) -> Result<TrainState> {
+    compatible: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<TrainState, E> {
     let dir = checkpoint::find_checkpoint(out)
-        .ok_or_else(|| TrainError::checkpoint(out, "--resume: no checkpoint in this directory"))?;
+        .ok_or_else(|| ModelError::checkpoint(out, "--resume: no checkpoint in this directory"))
+        .lift()?;
     compatible(&dir)?;
-    checkpoint::load_model(&dir, vs)?;
-    checkpoint::load_optimizer(&dir, opt)?;
-    let mut state: TrainState = checkpoint::read_json(&dir, STATE_FILE)?;
+    checkpoint::load_model(&dir, vs).lift()?;
+    checkpoint::load_optimizer(&dir, opt).lift()?;
+    let mut state: TrainState = checkpoint::read_json(&dir, STATE_FILE).lift()?;
     state.total_steps = total_steps;
     state.finished = false;
     Ok(state)
@@ -168,23 +55,24 @@ pub fn initial_state<C: serde::de::DeserializeOwned>(
             ..TrainState::default()
         });
     }
-    resume_from(out, vs, opt, total_steps, |dir| {
+    resume_from(out, vs, opt, total_steps, |dir| -> Result<()> {
         let saved: C = checkpoint::read_json(dir, checkpoint::CONFIG_FILE)?;
         if same(&saved) {
             Ok(())
         } else {
-            Err(TrainError::checkpoint(
+            Err(EngineError::from(ModelError::checkpoint(
                 dir,
                 format!("--resume: the checkpoint was written with a different {what}"),
-            ))
+            )))
         }
     })
 }
 
 /// Run the loop from `state` (fresh or resumed) to the end or `stop_after`,
 /// training the variables of `vs` with `opt`; `ckpt_config` is written as
-/// each checkpoint's `config.json`.
-pub fn run<S: BatchSource, T: Step<S::Batch>>(
+/// each checkpoint's `config.json`. Errors are the step's type: its own, the
+/// batch source's, and the engine's converted.
+pub fn run<S, T>(
     cfg: &LoopConfig,
     source: S,
     step_fn: &mut T,
@@ -192,19 +80,23 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
     opt: &mut AdamW,
     mut state: TrainState,
     ckpt_config: &impl Serialize,
-) -> Result<LoopOutcome> {
+) -> Result<LoopOutcome, T::Error>
+where
+    S: BatchSource,
+    T: Step<S::Batch>,
+    T::Error: From<S::Error>,
+{
     if cfg.items == 0 || cfg.batch_size == 0 {
-        return Err(TrainError::Data("no training items".into()));
+        return Err(EngineError::Data("no training items".into()).into());
     }
     if cfg.log_every == 0 || cfg.checkpoint_every == 0 {
-        return Err(TrainError::config(
-            "log_every / checkpoint_every",
-            "must be at least 1",
-        ));
+        return Err(
+            EngineError::config("log_every / checkpoint_every", "must be at least 1").into(),
+        );
     }
     let mut log = match &cfg.out {
         Some(out) => {
-            std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+            std::fs::create_dir_all(out).map_err(|e| EngineError::io(out, e))?;
             Some(MetricsLog::open(&out.join("metrics.jsonl"), state.step)?)
         }
         None => None,
@@ -220,8 +112,8 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
     let mut last_mean = f64::NAN;
     let (n, seed) = (cfg.items, cfg.seed);
 
-    let (tx, rx) = mpsc::sync_channel::<Result<S::Batch>>(2);
-    let result = std::thread::scope(|scope| -> Result<()> {
+    let (tx, rx) = mpsc::sync_channel::<Result<S::Batch, S::Error>>(2);
+    let result = std::thread::scope(|scope| -> Result<(), T::Error> {
         scope.spawn(move || {
             let mut order_epoch = u64::MAX;
             let mut order = Vec::new();
@@ -249,23 +141,24 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
             let t0 = Instant::now();
             let batch = rx
                 .recv()
-                .map_err(|_| TrainError::Data("the batch thread stopped".into()))??;
+                .map_err(|_| EngineError::Data("the batch thread stopped".into()))??;
             let waited = t0.elapsed().as_secs_f64();
             wait_total += waited;
             window_wait += waited;
             let out = step_fn.loss(step, batch)?;
             let loss_v = out.total.double_value(&[]);
             if !loss_v.is_finite() {
-                return Err(TrainError::Data(format!(
+                return Err(EngineError::Data(format!(
                     "loss is {loss_v} at step {} (terms {:?}; check the store for NaN/Inf that are not marked missing)",
                     step + 1,
                     out.terms
-                )));
+                ))
+                .into());
             }
             opt.zero_grad();
-            out.total.f_backward()?;
+            out.total.f_backward().lift()?;
             let lr = cfg.schedule.lr(cfg.lr, step, total);
-            let grad_norm = opt.step(lr)?;
+            let grad_norm = opt.step(lr).lift()?;
             step_fn.after_update();
             state.step += 1;
             state.samples += bs as u64;
@@ -309,7 +202,7 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
             if let Some(out) = &cfg.out {
                 if state.step.is_multiple_of(cfg.checkpoint_every) && state.step < stop {
                     state.wall_s += started.elapsed().as_secs_f64();
-                    checkpoint::save_checkpoint(out, vs, Some(opt), &state, ckpt_config)?;
+                    checkpoint::save_checkpoint(out, vs, Some(opt), &state, ckpt_config).lift()?;
                     state.wall_s -= started.elapsed().as_secs_f64();
                 }
             }
@@ -322,13 +215,9 @@ pub fn run<S: BatchSource, T: Step<S::Batch>>(
     state.wall_s += elapsed;
     state.finished = state.step == total;
     let ckpt = match &cfg.out {
-        Some(out) => Some(checkpoint::save_checkpoint(
-            out,
-            vs,
-            Some(opt),
-            &state,
-            ckpt_config,
-        )?),
+        Some(out) => {
+            Some(checkpoint::save_checkpoint(out, vs, Some(opt), &state, ckpt_config).lift()?)
+        }
         None => None,
     };
     bar.finish_and_clear();
