@@ -10,6 +10,8 @@
 //!   tied output) with a KV cache; [`Llama::assemble`] splices token ids
 //!   and ready embeddings (other modalities, SensorLLM) into one padded
 //!   batch for [`Llama::forward_embeds`].
+//! - [`lora`]: low-rank adapters on the attention projections, applied by
+//!   [`Llama::forward_embeds_with`] (SensorLLM stage 2's optional LoRA).
 //! - [`sampling`]: greedy, temperature, top-k and top-p, seeded.
 //! - [`generate`]: [`LlmModel`] (load, chat prompts, streaming generation).
 //! - [`tiny`]: a tiny seeded random Llama with a byte-level vocabulary and
@@ -39,6 +41,7 @@ pub mod config;
 pub mod error;
 pub mod generate;
 pub mod gguf;
+pub mod lora;
 pub mod model;
 pub mod paraphrase;
 pub mod sampling;
@@ -51,6 +54,7 @@ pub use generate::{
     default_model_path, GenerateOptions, Generation, LlmModel, StopReason, SMOLLM2_FILE,
 };
 pub use gguf::{GgmlType, Gguf, GgufWriter, MetaValue};
+pub use lora::{LoraAdapters, LoraConfig};
 pub use model::{KvCache, Llama, Piece};
 pub use sampling::{Sampler, Sampling};
 pub use tokenizer::{BpeTokenizer, ChatMessage, ChatTemplate, StreamDecoder};

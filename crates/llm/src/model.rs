@@ -12,6 +12,7 @@ use tch::{nn, nn::Module, Device, Kind, Tensor};
 
 use crate::config::LlamaConfig;
 use crate::gguf::Gguf;
+use crate::lora::LoraAdapters;
 use crate::{LlmError, Result};
 
 /// Root mean square normalisation with a learned scale.
@@ -166,15 +167,28 @@ impl Block {
         start: i64,
         mask: &AttnMask,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
+        lora: Option<(&LoraAdapters, usize)>,
     ) -> Tensor {
         let a = &self.attn;
         let (b, t, _) = x.size3().unwrap_or((1, 1, 1));
+        // Projection `j` (in `lora::TARGETS` order) of `input`, with its
+        // adapter's update when there is one.
+        let project = |lin: &nn::Linear, j: usize, input: &Tensor| {
+            let y = lin.forward(input);
+            match lora.and_then(|(l, i)| l.delta(i, j, input)) {
+                Some(d) => y + d,
+                None => y,
+            }
+        };
         let h = self.attn_norm.forward(x);
-        let heads =
-            |lin: &nn::Linear, n: i64| lin.forward(&h).view([b, t, n, a.head_dim]).transpose(1, 2);
-        let q = rope.apply(&heads(&a.q, a.n_heads), start);
-        let mut k = rope.apply(&heads(&a.k, a.n_kv_heads), start);
-        let mut v = heads(&a.v, a.n_kv_heads);
+        let heads = |lin: &nn::Linear, j: usize, n: i64| {
+            project(lin, j, &h)
+                .view([b, t, n, a.head_dim])
+                .transpose(1, 2)
+        };
+        let q = rope.apply(&heads(&a.q, 0, a.n_heads), start);
+        let mut k = rope.apply(&heads(&a.k, 1, a.n_kv_heads), start);
+        let mut v = heads(&a.v, 2, a.n_kv_heads);
         if let Some(slot) = cache {
             if let Some((pk, pv)) = slot.as_ref() {
                 k = Tensor::cat(&[pk, &k], 2);
@@ -198,7 +212,7 @@ impl Block {
             a.n_heads != a.n_kv_heads,
         );
         let y = y.transpose(1, 2).reshape([b, t, a.n_heads * a.head_dim]);
-        let x = x + a.o.forward(&y);
+        let x = x + project(&a.o, 3, &y);
         let h = self.ffn_norm.forward(&x);
         let m = &self.mlp;
         let ff = m
@@ -287,9 +301,31 @@ impl Llama {
     pub fn forward_embeds(
         &self,
         x: &Tensor,
-        mut cache: Option<&mut KvCache>,
+        cache: Option<&mut KvCache>,
         key_mask: Option<&Tensor>,
     ) -> Result<Tensor> {
+        self.forward_embeds_with(x, cache, key_mask, None)
+    }
+
+    /// [`Llama::forward_embeds`] with low-rank adapters on the attention
+    /// projections (see [`crate::lora`]); adapters made for another number
+    /// of blocks are an error.
+    pub fn forward_embeds_with(
+        &self,
+        x: &Tensor,
+        mut cache: Option<&mut KvCache>,
+        key_mask: Option<&Tensor>,
+        lora: Option<&LoraAdapters>,
+    ) -> Result<Tensor> {
+        if let Some(l) = lora {
+            if l.n_layers() != self.blocks.len() {
+                return Err(LlmError::Shape(format!(
+                    "LoRA adapters for {} blocks, the model has {}",
+                    l.n_layers(),
+                    self.blocks.len()
+                )));
+            }
+        }
         let size = x.size();
         if size.len() != 3 || size[2] != self.config.hidden_size {
             return Err(LlmError::Shape(format!(
@@ -337,7 +373,7 @@ impl Llama {
         let mut h = x.shallow_clone();
         for (i, block) in self.blocks.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            h = block.forward(&h, &self.rope, start, &mask, slot);
+            h = block.forward(&h, &self.rope, start, &mask, slot, lora.map(|l| (l, i)));
         }
         if let Some(c) = cache {
             c.len = total;

@@ -513,3 +513,114 @@ fn spliced_embeddings_equal_the_token_path_and_carry_gradients() {
         "the frozen embedding got a gradient"
     );
 }
+
+/// A fresh LoRA adapter (B = 0) changes nothing, bit for bit, with and
+/// without a KV cache; a non-zero B changes exactly the adapted outputs and
+/// gradients reach A and B but not the frozen decoder; bad settings and
+/// adapters of another depth are named errors.
+#[test]
+fn lora_starts_as_the_identity_and_trains_only_its_adapters() {
+    use wearlang_llm::{LoraAdapters, LoraConfig};
+    let (mut vs, llama) = tiny_model(7);
+    vs.freeze();
+    let x = llama.embed_tokens(&ids(&[5, 9, 40, 41, 42, 3]));
+    let plain = llama.forward_embeds(&x, None, None).unwrap();
+
+    let lora_vs = nn::VarStore::new(Device::Cpu);
+    tch::manual_seed(1);
+    let cfg = LoraConfig {
+        rank: 2,
+        alpha: 4.0,
+        targets: vec!["q".into(), "v".into(), "o".into()],
+    };
+    let lora = LoraAdapters::new(&(lora_vs.root() / "lora"), &llama.config, &cfg).unwrap();
+    let mut names: Vec<String> = lora_vs.variables().into_keys().collect();
+    names.sort();
+    let per_block = 6;
+    assert_eq!(names.len(), per_block * llama.config.n_layers as usize);
+    assert!(
+        names.contains(&"lora.blk.0.attn_q.a".to_string()),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.contains("attn_k")), "{names:?}");
+
+    let with = llama
+        .forward_embeds_with(&x, None, None, Some(&lora))
+        .unwrap();
+    assert!(with.equal(&plain), "a fresh adapter changed the output");
+    let mut cache = KvCache::new();
+    let first = llama
+        .forward_embeds_with(&x.narrow(1, 0, 4), Some(&mut cache), None, Some(&lora))
+        .unwrap();
+    assert!(first.equal(&plain.narrow(1, 0, 4)));
+
+    // Set every B to 0.05: the output moves, and a backward pass reaches
+    // the adapters only.
+    tch::no_grad(|| {
+        for (name, mut v) in lora_vs.variables() {
+            if name.ends_with(".b") {
+                let _ = v.fill_(0.05);
+            }
+        }
+    });
+    let moved = llama
+        .forward_embeds_with(&x, None, None, Some(&lora))
+        .unwrap();
+    let diff = (&moved - &plain).abs().max().double_value(&[]);
+    assert!(diff > 1e-4, "max change {diff}");
+    moved.sum(Kind::Float).backward();
+    for (name, v) in lora_vs.variables() {
+        let g = v.grad();
+        assert!(g.defined(), "no gradient for {name}");
+        assert!(g.abs().sum(Kind::Float).double_value(&[]) > 0.0, "{name}");
+    }
+    for (name, v) in vs.variables() {
+        assert!(
+            !v.grad().defined(),
+            "the frozen decoder's {name} got a gradient"
+        );
+    }
+
+    for (bad, field) in [
+        (
+            LoraConfig {
+                rank: 0,
+                ..cfg.clone()
+            },
+            "lora.rank",
+        ),
+        (
+            LoraConfig {
+                alpha: f64::NAN,
+                ..cfg.clone()
+            },
+            "lora.alpha",
+        ),
+        (
+            LoraConfig {
+                targets: vec!["q".into(), "gate".into()],
+                ..cfg.clone()
+            },
+            "lora.targets",
+        ),
+        (
+            LoraConfig {
+                targets: vec!["q".into(), "q".into()],
+                ..cfg.clone()
+            },
+            "lora.targets",
+        ),
+    ] {
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains(field), "{err}");
+    }
+    let mut deeper = llama.config.clone();
+    deeper.n_layers += 1;
+    let other_vs = nn::VarStore::new(Device::Cpu);
+    let other = LoraAdapters::new(&other_vs.root(), &deeper, &cfg).unwrap();
+    let err = llama
+        .forward_embeds_with(&x, None, None, Some(&other))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("LoRA adapters for"), "{err}");
+}

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use wearlang_llm::LoraConfig;
 use wearlang_models::{ModelError, Result};
 use wearlang_optim::{OptimConfig, ScheduleConfig};
 
@@ -105,6 +106,11 @@ pub struct TuneConfig {
     /// per-dimension standardisation, computed once before training (0:
     /// none, the head reads the raw state).
     pub norm_windows: usize,
+    /// Low-rank adapters on the LLM's attention projections, trained with
+    /// the head (`[tune.lora]`: `rank`, `alpha`, `targets`; absent: the LLM
+    /// stays as it is). Each step then runs a backward pass through the
+    /// LLM, and nothing is precomputed.
+    pub lora: Option<LoraConfig>,
     /// The instruction after the sensor tokens.
     pub instruction: String,
 }
@@ -120,6 +126,7 @@ impl Default for TuneConfig {
             train_windows: 0,
             train_projector: false,
             norm_windows: 64,
+            lora: None,
             instruction: "Which activity is the person doing?".into(),
         }
     }
@@ -217,10 +224,44 @@ impl SensorLlmConfig {
                 "needs 0 (off) or at least 2 windows",
             ));
         }
+        if let Some(l) = &self.tune.lora {
+            l.validate()
+                .map_err(|e| ModelError::config("tune.lora", e.to_string()))?;
+        }
         if self.tune.eval_every == 0 {
             return Err(ModelError::config("tune.eval_every", "must be at least 1"));
         }
         self.align.train.validate("align.train")?;
         self.tune.train.validate("tune.train")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lora_is_off_unless_its_table_is_there_and_bad_settings_name_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        std::fs::write(&path, "seed = 3\n").unwrap();
+        assert_eq!(SensorLlmConfig::from_file(&path).unwrap().tune.lora, None);
+
+        std::fs::write(&path, "[tune.lora]\nrank = 4\n").unwrap();
+        let lora = SensorLlmConfig::from_file(&path)
+            .unwrap()
+            .tune
+            .lora
+            .unwrap();
+        assert_eq!(lora.rank, 4);
+        assert_eq!(lora.alpha, 16.0);
+        assert_eq!(lora.targets, ["q", "v"]);
+
+        std::fs::write(&path, "[tune.lora]\ntargets = [\"q\", \"up\"]\n").unwrap();
+        let err = SensorLlmConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("tune.lora") && err.contains("`up`"), "{err}");
+        std::fs::write(&path, "[tune.lora]\ndropout = 0.1\n").unwrap();
+        let err = SensorLlmConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("dropout"), "{err}");
     }
 }

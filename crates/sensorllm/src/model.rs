@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{nn, nn::Module, Device, Kind, Tensor};
 use wearlang_encoders::SensorEncoder;
-use wearlang_llm::{ChatMessage, KvCache, LlamaConfig, LlmError, LlmModel};
+use wearlang_llm::{ChatMessage, KvCache, LlamaConfig, LlmError, LlmModel, LoraAdapters};
 use wearlang_models::checkpoint::{self, CONFIG_FILE, MODEL_FILE};
 use wearlang_models::{LoadedMae, ModelError, Result};
 
@@ -145,7 +145,8 @@ impl Head {
 /// The SensorLLM model.
 pub struct SensorLlm {
     /// The trained variables: `projector.fc1.*`, `projector.fc2.*`,
-    /// `special.tokens` (`[2 × groups, hidden]`), `head.*` (stage 2).
+    /// `special.tokens` (`[2 × groups, hidden]`), `head.*` (stage 2),
+    /// `lora.blk.<i>.attn_<q|k|v|output>.{a,b}` (stage 2 with `[tune.lora]`).
     pub vs: nn::VarStore,
     llm: LlmModel,
     encoder: LoadedMae,
@@ -153,6 +154,7 @@ pub struct SensorLlm {
     fc2: nn::Linear,
     special: Tensor,
     head: Option<Head>,
+    lora: Option<LoraAdapters>,
     group_tokens: Vec<Tensor>,
     align_ids: (Vec<u32>, Vec<u32>),
     tune_ids: (Vec<u32>, Vec<u32>),
@@ -261,6 +263,13 @@ impl SensorLlm {
             },
         );
         let head = (!labels.is_empty()).then(|| Head::new(&(&root / "head"), hidden, labels.len()));
+        let lora = match (&head, &cfg.tune.lora) {
+            (Some(_), Some(l)) => Some(
+                LoraAdapters::new(&(&root / "lora"), llm.config(), l)
+                    .map_err(|e| ModelError::config("tune.lora", e.to_string()))?,
+            ),
+            _ => None,
+        };
         if head.is_some() && !cfg.tune.train_projector {
             for t in [&fc1.ws, &fc2.ws, &special] {
                 let _ = t.set_requires_grad(false);
@@ -320,6 +329,7 @@ impl SensorLlm {
             fc2,
             special,
             head,
+            lora,
             group_tokens,
             align_ids: (a_pre, a_post),
             tune_ids: (t_pre, t_post),
@@ -512,6 +522,27 @@ impl SensorLlm {
         Ok((Tensor::cat(&parts, 1), Tensor::cat(&masks, 1)))
     }
 
+    /// The LLM's final states of input embeddings (with this model's LoRA
+    /// adapters, if any).
+    fn run_llm(
+        &self,
+        x: &Tensor,
+        cache: Option<&mut KvCache>,
+        key_mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        self.llm
+            .llama
+            .forward_embeds_with(x, cache, key_mask, self.lora.as_ref())
+            .map_err(llm_err)
+    }
+
+    /// Whether stage 2 trains anything upstream of the head (projector and
+    /// channel tokens, or LoRA adapters), so that a step needs the LLM's
+    /// backward pass and the pooled states are not fixed.
+    pub fn trains_through_llm(&self) -> bool {
+        self.record.run.tune.train_projector || self.lora.is_some()
+    }
+
     /// Stage 1's loss: mean cross-entropy of the answer tokens (`answers`,
     /// one per window, from [`SensorLlm::answer_ids`]) after the prompt of
     /// windows `x`, and the share of answer tokens predicted exactly.
@@ -543,11 +574,7 @@ impl SensorLlm {
         let ans_mask = Tensor::from_slice(&valid).view([b, a]).to_device(dev);
         let full = Tensor::cat(&[emb, self.llm.llama.embed_tokens(&ids)], 1);
         let keys = Tensor::cat(&[mask, ans_mask], 1);
-        let hidden = self
-            .llm
-            .llama
-            .forward_embeds(&full, None, Some(&keys))
-            .map_err(llm_err)?;
+        let hidden = self.run_llm(&full, None, Some(&keys))?;
         // Position P-1+k predicts answer token k.
         let h = self.llm.config().hidden_size;
         let states = hidden
@@ -573,11 +600,7 @@ impl SensorLlm {
     pub fn features(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let (emb, mask) = self.prompt_embeds(x, Stage::Tune, train)?;
         let all = mask.all().int64_value(&[]) == 1;
-        let hidden = self
-            .llm
-            .llama
-            .forward_embeds(&emb, None, (!all).then_some(&mask))
-            .map_err(llm_err)?;
+        let hidden = self.run_llm(&emb, None, (!all).then_some(&mask))?;
         Ok(match self.record.run.tune.pool {
             Pool::Last => hidden.select(1, -1),
             Pool::SensorMean => {
@@ -607,9 +630,10 @@ impl SensorLlm {
 
     /// Stage 2's logits `[B, classes]` of windows `x`: the head on
     /// [`SensorLlm::features`] (with gradients through the LLM into the
-    /// projector when `train` and `tune.train_projector` say so).
+    /// projector or the LoRA adapters when `train` and
+    /// [`SensorLlm::trains_through_llm`] say so).
     pub fn class_logits(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let features = if train && self.record.run.tune.train_projector {
+        let features = if train && self.trains_through_llm() {
             self.features(x, true)?
         } else {
             tch::no_grad(|| self.features(x, false))?
@@ -709,9 +733,7 @@ impl SensorLlm {
         let mut keys = mask;
         let mut cache = KvCache::new();
         let llama = &self.llm.llama;
-        let mut hidden = llama
-            .forward_embeds(&emb, Some(&mut cache), (!all).then_some(&keys))
-            .map_err(llm_err)?;
+        let mut hidden = self.run_llm(&emb, Some(&mut cache), (!all).then_some(&keys))?;
         let mut ids: Vec<Vec<u32>> = vec![Vec::new(); b as usize];
         let mut done = vec![false; b as usize];
         for _ in 0..max_tokens {
@@ -736,9 +758,7 @@ impl SensorLlm {
                 keys = Tensor::cat(&[keys, Tensor::ones([b, 1], (Kind::Bool, dev))], 1);
                 Some(&keys)
             };
-            hidden = llama
-                .forward_embeds(&llama.embed_tokens(&step), Some(&mut cache), mask)
-                .map_err(llm_err)?;
+            hidden = self.run_llm(&llama.embed_tokens(&step), Some(&mut cache), mask)?;
         }
         Ok(ids
             .iter()

@@ -5,9 +5,9 @@
 //!   description (the caption column `align.caption`).
 //! - [`tune_sensorllm`] (stage 2): from a stage-1 run, a classification head
 //!   on the LLM's pooled final state (`tune.pool`; standardised with the
-//!   statistics of `tune.norm_windows` training windows), with projector and
-//!   special tokens,
-//!   trained with (inverse-frequency weighted) cross-entropy on the labelled
+//!   statistics of `tune.norm_windows` training windows), optionally with
+//!   projector and special tokens (`tune.train_projector`) and LoRA
+//!   adapters on the LLM's attention (`[tune.lora]`), trained with (inverse-frequency weighted) cross-entropy on the labelled
 //!   training windows. Every `tune.eval_every` steps the validation split's
 //!   macro-F1 is scored and the best weights are written to
 //!   `<out>/selected/` (atomically, with the score), which loaders prefer;
@@ -18,6 +18,7 @@
 //! atomic checkpoints holding only the trained variables.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
@@ -61,7 +62,8 @@ pub struct SensorLlmSummary {
     pub train_windows: usize,
     /// Mean loss of the last logged steps.
     pub final_loss: f64,
-    /// Windows per second of this invocation.
+    /// Training windows per second of this invocation, its setup (loading
+    /// the models, precomputing states, the head's statistics) included.
     pub samples_per_s: f64,
     /// Stage 2: the selected model's validation macro-F1 and its step.
     pub selected: Option<Selection>,
@@ -106,6 +108,7 @@ fn names(set: &WindowSet) -> (Vec<String>, Vec<String>) {
 }
 
 fn summary(
+    started: Instant,
     outcome: engine::LoopOutcome,
     n: usize,
     bs: usize,
@@ -118,7 +121,7 @@ fn summary(
         steps: outcome.state.step,
         train_windows: n,
         final_loss: outcome.final_loss,
-        samples_per_s: (done * bs as u64) as f64 / outcome.elapsed_s.max(1e-9),
+        samples_per_s: (done * bs as u64) as f64 / started.elapsed().as_secs_f64().max(1e-9),
         selected,
         selection_split,
         checkpoint: outcome.checkpoint.unwrap_or_else(|| opts.out.clone()),
@@ -132,6 +135,7 @@ pub fn align_sensorllm(
     opts: &SensorLlmOptions,
     llm: LlmModel,
 ) -> Result<SensorLlmSummary> {
+    let started = Instant::now();
     cfg.validate()?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     wearlang_device::set_threads(cfg.threads);
@@ -183,7 +187,15 @@ pub fn align_sensorllm(
         state,
         &record,
     )?;
-    Ok(summary(outcome, n, loop_cfg.batch_size, opts, None, None))
+    Ok(summary(
+        started,
+        outcome,
+        n,
+        loop_cfg.batch_size,
+        opts,
+        None,
+        None,
+    ))
 }
 
 /// The loop settings, the optimiser and the progress (fresh, or resumed
@@ -259,6 +271,7 @@ pub fn tune_sensorllm(
     opts: &SensorLlmOptions,
     llm: LlmModel,
 ) -> Result<SensorLlmSummary> {
+    let started = Instant::now();
     cfg.validate()?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     wearlang_device::set_threads(cfg.threads);
@@ -317,10 +330,11 @@ pub fn tune_sensorllm(
     )?;
     model.init_from_align(&opts.from)?;
     let bs = cfg.tune.train.batch_size;
-    // With the projector frozen, the pooled states of the training and
-    // validation windows never change: compute them once, in order, and
-    // train the head on them.
-    let frozen = !cfg.tune.train_projector;
+    // With nothing upstream of the head training (projector frozen, no
+    // LoRA), the pooled states of the training and validation windows
+    // never change: compute them once, in order, and train the head on
+    // them.
+    let frozen = !model.trains_through_llm();
     let states = if frozen {
         Some(model.features_batched(&train.x, bs)?)
     } else {
@@ -380,6 +394,7 @@ pub fn tune_sensorllm(
     )?;
     let selected = step.best.clone();
     Ok(summary(
+        started,
         outcome,
         n,
         loop_cfg.batch_size,
