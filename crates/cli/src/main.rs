@@ -8,6 +8,7 @@
 //! wearlang pretrain --store synth.parquet --config configs/pretrain_synth.toml --out runs/mae
 //! wearlang train --store windows.parquet --config configs/nls_clip.toml --out runs/nls
 //! wearlang embed --model runs/nls --store windows.parquet --split test --out emb.parquet
+//! wearlang classify --model runs/nls --store mine.parquet --labels "walking,sitting" --out pred.csv
 //! wearlang eval --checkpoint runs/nls --store windows.parquet --out runs/nls/eval
 //! wearlang llm generate --prompt "What does an accelerometer measure?"
 //! wearlang paraphrase --n 4 --out crates/captioning/data/paraphrases.toml
@@ -17,6 +18,7 @@
 use clap::{Parser, Subcommand};
 
 mod caption;
+mod classify;
 mod embed;
 mod eval;
 mod ingest;
@@ -55,6 +57,9 @@ enum Command {
     Train(Box<train::TrainArgs>),
     /// Embed sensor windows or texts with a trained model (Parquet out).
     Embed(Box<embed::EmbedArgs>),
+    /// Zero-shot classification of a store's windows over any label names
+    /// or descriptions (CSV out: prediction and scores per window).
+    Classify(Box<classify::ClassifyArgs>),
     /// Evaluate a trained run with every protocol (zero-shot, baselines,
     /// few-shot, unseen activities, retrieval, captioning): metrics.json,
     /// report.md and plots.
@@ -80,6 +85,7 @@ fn main() {
         Command::Train(a) => train::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Classify(a) => classify::run(a),
         Command::Llm(a) => llm::run(a),
         Command::Sensorllm(a) => sensorllm::run(a),
         Command::Paraphrase(a) => paraphrase::run(a),

@@ -86,6 +86,12 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         100.0 * summary.data_wait_fraction,
         summary.checkpoint.display()
     );
+    if summary.unlabelled_skipped > 0 {
+        println!(
+            "left out {} unlabelled training windows ({} takes its text from labels or needs them)",
+            summary.unlabelled_skipped, cfg.name
+        );
+    }
     if a.no_report {
         return Ok(());
     }

@@ -413,6 +413,230 @@ fn eval_writes_metrics_report_and_plots_on_the_fixture() {
         std::fs::read(eval_dir.join("metrics.json")).unwrap(),
         before
     );
+
+    // A user's own store: three of the classes under other names, the
+    // channels in reverse order, one more channel the model does not read.
+    let mine = dir.path().join("mine.parquet");
+    let renamed = relabelled_store(&store, &mine);
+    let mine_eval = dir.path().join("mine_eval");
+    let out = wearlang(&[
+        "eval",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--store",
+        mine.to_str().unwrap(),
+        "--out",
+        mine_eval.to_str().unwrap(),
+        "--minilm",
+        minilm.to_str().unwrap(),
+        "--protocol",
+        "zero-shot,linear-probe",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(mine_eval.join("metrics.json")).unwrap())
+            .unwrap();
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut classes = names(&metrics["classes"]);
+    classes.sort();
+    let mut expected: Vec<String> = renamed.iter().map(|(_, n)| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(classes, expected);
+    assert_eq!(names(&metrics["model_classes"]).len(), 7);
+    assert_eq!(names(&metrics["dropped_channels"]), ["temp"]);
+    let md = std::fs::read_to_string(mine_eval.join("report.md")).unwrap();
+    assert!(md.contains("New to it: 3 of 3"), "{md}");
+
+    // Label-open zero-shot over names and descriptions of the user's own.
+    let labels = dir.path().join("labels.txt");
+    std::fs::write(
+        &labels,
+        "# my classes\nswing: the arm hangs and swings like a pendulum\nraise sideways\n\nlift forward: the straight arm rises in front\n",
+    )
+    .unwrap();
+    let pred = dir.path().join("pred.csv");
+    let classify = |extra: &[&str]| {
+        let mut v = vec![
+            "classify",
+            "--model",
+            run.to_str().unwrap(),
+            "--store",
+            mine.to_str().unwrap(),
+            "--out",
+            pred.to_str().unwrap(),
+            "--minilm",
+            minilm.to_str().unwrap(),
+        ];
+        v.extend_from_slice(extra);
+        wearlang(&v)
+    };
+    let out = classify(&["--label-text", labels.to_str().unwrap(), "--split", "test"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(&pred).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "window,recording,subject,start_ms,split,label,predicted,score,\
+         score:swing,score:raise sideways,score:lift forward"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r.len(), 11, "{r:?}");
+        assert_eq!(r[4], "test");
+        assert!(
+            ["swing", "raise sideways", "lift forward"].contains(&r[6]),
+            "{r:?}"
+        );
+        // The prediction's score is the largest of the three.
+        let scores: Vec<f32> = r[8..].iter().map(|v| v.parse().unwrap()).collect();
+        let top: f32 = r[7].parse().unwrap();
+        assert!(scores.iter().all(|&v| v <= top), "{r:?}");
+    }
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(said.contains(&format!("{} windows", rows.len())), "{said}");
+    // The store's own names as candidates are scored against its labels.
+    let own = renamed
+        .iter()
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = classify(&["--labels", &own]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(said.contains("against the store's labels"), "{said}");
+    // Bad label lists and a store without a channel the model reads.
+    let out = classify(&["--labels", "walking"]);
+    assert!(stderr(&out).contains("at least 2"), "{}", stderr(&out));
+    let out = classify(&["--labels", "a,b,a"]);
+    assert!(
+        stderr(&out).contains("`a` is given twice"),
+        "{}",
+        stderr(&out)
+    );
+    let lacking = dir.path().join("lacking.parquet");
+    drop_channel(&store, &lacking, "wz");
+    let out = wearlang(&[
+        "classify",
+        "--model",
+        run.to_str().unwrap(),
+        "--store",
+        lacking.to_str().unwrap(),
+        "--labels",
+        "a,b",
+        "--out",
+        pred.to_str().unwrap(),
+        "--minilm",
+        minilm.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success()
+            && err.contains("lacking.parquet")
+            && err.contains("without [\"wz\"]"),
+        "{err}"
+    );
+}
+
+/// Rewrite `store` into `out` with the channels of `keep(channels)`, the
+/// windows `relabel` keeps (and their new labels), and one more constant
+/// channel `temp` when `extra`.
+fn rewrite_store(
+    store: &std::path::Path,
+    out: &std::path::Path,
+    keep: impl Fn(&[String]) -> Vec<usize>,
+    relabel: impl Fn(&str) -> Option<String>,
+    extra: bool,
+) {
+    use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split};
+    use wearlang_store::{ReadOptions, StoreReader, StoreWriter};
+    let reader = StoreReader::open(store).unwrap();
+    let mut meta = reader.meta().clone();
+    let names: Vec<String> = meta.channels.iter().map(|c| c.name.clone()).collect();
+    let order = keep(&names);
+    let c = names.len();
+    let mut windows = Vec::new();
+    for mut w in reader.read_all(ReadOptions::default()).unwrap() {
+        let Some(label) = w.label.as_deref().and_then(&relabel) else {
+            continue;
+        };
+        w.label = Some(label);
+        let steps = w.values.len() / c;
+        let width = order.len() + usize::from(extra);
+        let (mut v, mut m) = (Vec::with_capacity(steps * width), Vec::new());
+        for t in 0..steps {
+            v.extend(order.iter().map(|&j| w.values[t * c + j]));
+            m.extend(order.iter().map(|&j| w.missing[t * c + j]));
+            if extra {
+                v.push(36.5);
+                m.push(false);
+            }
+        }
+        w.values = v;
+        w.missing = m;
+        w.channels = width;
+        windows.push(w);
+    }
+    meta.channels = order.iter().map(|&j| meta.channels[j].clone()).collect();
+    if extra {
+        meta.channels
+            .push(ChannelSpec::new("temp", "C", ChannelKind::Other));
+    }
+    let mut labels: Vec<String> = windows.iter().filter_map(|w| w.label.clone()).collect();
+    labels.sort();
+    labels.dedup();
+    meta.labels = LabelVocab::new(labels);
+    meta.normalisation = Some(Normalisation::fit(
+        windows.iter().filter(|w| w.split == Split::Train),
+        meta.channels.len(),
+    ));
+    let mut writer = StoreWriter::create(out, meta).unwrap();
+    writer.write(&windows).unwrap();
+    writer.finish().unwrap();
+}
+
+/// Three classes of `store` under new names, channels reversed, plus a
+/// `temp` channel; returns (old, new) label names.
+fn relabelled_store(
+    store: &std::path::Path,
+    out: &std::path::Path,
+) -> [(&'static str, &'static str); 3] {
+    let renamed = [
+        ("PEN", "arm swing"),
+        ("ABD", "side raise"),
+        ("FEL", "front raise"),
+    ];
+    rewrite_store(
+        store,
+        out,
+        |names| (0..names.len()).rev().collect(),
+        |l| {
+            renamed
+                .iter()
+                .find(|(old, _)| *old == l)
+                .map(|(_, new)| new.to_string())
+        },
+        true,
+    );
+    renamed
+}
+
+/// `store` without channel `name`.
+fn drop_channel(store: &std::path::Path, out: &std::path::Path, name: &str) {
+    rewrite_store(
+        store,
+        out,
+        |names| (0..names.len()).filter(|&j| names[j] != name).collect(),
+        |l| Some(l.to_string()),
+        false,
+    );
 }
 
 fn llm_path() -> std::path::PathBuf {

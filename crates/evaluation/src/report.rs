@@ -30,8 +30,15 @@ pub struct EvalReport {
     pub steps: u64,
     /// The store.
     pub store: PathBuf,
-    /// Candidate classes.
+    /// Candidate classes: the store's labels.
     pub classes: Vec<String>,
+    /// The classes the model was trained with (empty when unknown, e.g. a
+    /// fork's model evaluated through [`run_protocols`] alone).
+    #[serde(default)]
+    pub model_classes: Vec<String>,
+    /// Channels of the store the model does not read (left out).
+    #[serde(default)]
+    pub dropped_channels: Vec<String>,
     /// Training windows.
     pub train_windows: usize,
     /// Test windows (held-out subjects).
@@ -58,6 +65,8 @@ pub fn run_protocols(
         steps: ctx.model.training_steps(),
         store: ctx.store.to_path_buf(),
         classes: ctx.classes.clone(),
+        model_classes: Vec::new(),
+        dropped_channels: Vec::new(),
         train_windows: ctx.train.len(),
         test_windows: ctx.test.len(),
         results: Vec::new(),
@@ -127,10 +136,23 @@ impl EvalReport {
         s
     }
 
+    /// The store's classes the model was not trained with (empty when
+    /// [`Self::model_classes`] is unknown).
+    pub fn new_classes(&self) -> Vec<String> {
+        if self.model_classes.is_empty() {
+            return Vec::new();
+        }
+        self.classes
+            .iter()
+            .filter(|c| !self.model_classes.contains(c))
+            .cloned()
+            .collect()
+    }
+
     /// The title and the line about the run, the store and the classes.
     fn header_markdown(&self) -> String {
         let k = self.classes.len();
-        format!(
+        let mut s = format!(
             "# Evaluation of `{}`\n\n{} steps; store `{}`; {} training windows, {} test windows (held-out subjects); {k} classes (chance macro-F1 ≈ {:.2}).\n\n",
             self.run,
             self.steps,
@@ -138,7 +160,23 @@ impl EvalReport {
             self.train_windows,
             self.test_windows,
             1.0 / k.max(1) as f64
-        )
+        );
+        if !self.model_classes.is_empty() && self.model_classes != self.classes {
+            let new = self.new_classes();
+            s.push_str(&format!(
+                "The model was trained on other classes than this store's: {:?}. New to it: {} of {k} ({:?}); every score here is over the store's classes.\n\n",
+                self.model_classes,
+                new.len(),
+                new
+            ));
+        }
+        if !self.dropped_channels.is_empty() {
+            s.push_str(&format!(
+                "Channels of the store the model does not read, left out: {:?}.\n\n",
+                self.dropped_channels
+            ));
+        }
+        s
     }
 
     /// The summary table ([`Self::summary`]) and the skipped protocols.

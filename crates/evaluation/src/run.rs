@@ -2,7 +2,7 @@
 //! model and the store's splits, run the protocols, write `metrics.json`,
 //! `report.md`, `summary.json` and the plots.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use wearlang_core::Split;
 use wearlang_models::{
@@ -55,7 +55,12 @@ pub struct RunEvaluation {
 /// Evaluate the run in `opts.checkpoint` on `opts.store` with the protocols
 /// asked for, writing into `opts.out`; `log` is told when each protocol
 /// starts. The protocol names and the pretraining report are checked before
-/// the model is loaded, and the store's labels must be the model's. Nothing
+/// the model is loaded. The store's channels are matched to the model's by
+/// name (reordered; extra ones dropped; a missing one is an error). The
+/// candidate classes are the store's own labels, whether or not the model
+/// was trained on them: the report lists the classes it saw in training
+/// ([`EvalReport::model_classes`]) and which of the store's are new to it.
+/// Nothing
 /// is written to `opts.out` before the protocols have run (except what they
 /// train), and each file is written atomically.
 pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunEvaluation> {
@@ -70,14 +75,19 @@ pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunE
         wearlang_device::parse_device(&opts.config.supervised.device).map_err(ModelError::from)?;
     let loaded = load_sensor_language(&opts.checkpoint, opts.minilm_dir.as_deref(), device)
         .context_with(|| format!("loading the model in {}", opts.checkpoint.display()))?;
-    let train = load_training_windows(&opts.store)?;
-    let test = load_split(&opts.store, Split::Test)
-        .context_with(|| "evaluation needs test windows".to_string())?;
-    check_labels(
-        &opts.store,
-        train.meta.labels.labels(),
-        &loaded.config.labels,
-    )?;
+    let name = opts.store.display().to_string();
+    let channels = &loaded.config.channels;
+    let (train, _) = load_training_windows(&opts.store)?.onto_channels(channels, &name)?;
+    let (test, dropped) = load_split(&opts.store, Split::Test)
+        .context_with(|| "evaluation needs test windows".to_string())?
+        .onto_channels(channels, &name)?;
+    let classes = train.meta.labels.labels().to_vec();
+    if classes.len() < 2 {
+        return Err(EvalError::Data(format!(
+            "{name}: {} label(s) in its vocabulary; evaluation needs at least 2 classes",
+            classes.len()
+        )));
+    }
     std::fs::create_dir_all(&opts.out).map_err(|cause| EvalError::Io {
         path: opts.out.clone(),
         cause,
@@ -87,7 +97,7 @@ pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunE
         store: &opts.store,
         train: &train,
         test: &test,
-        classes: loaded.config.labels.clone(),
+        classes,
         work_dir: opts.out.clone(),
         minilm_dir: opts.minilm_dir.clone(),
         progress: opts.progress,
@@ -95,6 +105,8 @@ pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunE
     };
     let mut report = run_protocols(&ctx, &evals, log)?;
     report.pretraining = pretraining;
+    report.model_classes = loaded.config.labels.clone();
+    report.dropped_channels = dropped;
     let plots = report.write_plots(&opts.out, find_metrics_log(&opts.checkpoint).as_deref())?;
     report.write(&opts.out, &plots)?;
     Ok(RunEvaluation {
@@ -102,33 +114,4 @@ pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunE
         plots,
         markdown: opts.out.join("report.md"),
     })
-}
-
-/// The store's label vocabulary must be the one the model was trained with.
-fn check_labels(store: &Path, store_labels: &[String], model_labels: &[String]) -> Result<()> {
-    if store_labels != model_labels {
-        return Err(EvalError::Data(format!(
-            "{}: its labels {:?} differ from the ones the model was trained with {:?}",
-            store.display(),
-            store_labels,
-            model_labels
-        )));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_mismatch_names_the_store() {
-        let a = vec!["run".to_string(), "walk".to_string()];
-        let b = vec!["walk".to_string(), "run".to_string()];
-        assert!(check_labels(Path::new("s.parquet"), &a, &a).is_ok());
-        let err = check_labels(Path::new("s.parquet"), &a, &b)
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("s.parquet: its labels"), "{err}");
-    }
 }

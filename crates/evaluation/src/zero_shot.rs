@@ -62,6 +62,111 @@ pub fn class_embeddings(
     Ok((wearlang_objectives::normalize(&mean), per))
 }
 
+/// One candidate class of label-open zero-shot classification: a name, and
+/// optionally the user's own description of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateLabel {
+    /// The label as written in the output (a store label, a knowledge-base
+    /// code, or any activity name).
+    pub name: String,
+    /// A description, used as one more prompt of the class.
+    pub description: Option<String>,
+}
+
+impl CandidateLabel {
+    /// Parse a label list: one label per line (or per comma when
+    /// `commas`), `name: description` or just `name`; blank lines and
+    /// lines starting with `#` are skipped. Errors name the line of an
+    /// empty name or a label given twice, and a list of fewer than 2.
+    pub fn parse_list(text: &str, commas: bool, source: &str) -> Result<Vec<CandidateLabel>> {
+        let items: Vec<&str> = if commas {
+            text.split(',').collect()
+        } else {
+            text.lines().collect()
+        };
+        let mut out: Vec<CandidateLabel> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let item = item.trim();
+            if item.is_empty() || item.starts_with('#') {
+                continue;
+            }
+            let (name, description) = match item.split_once(':') {
+                Some((n, d)) if !commas => (n.trim(), Some(d.trim()).filter(|d| !d.is_empty())),
+                _ => (item, None),
+            };
+            let at = if commas {
+                format!("item {}", i + 1)
+            } else {
+                format!("line {}", i + 1)
+            };
+            if name.is_empty() {
+                return Err(EvalError::Data(format!(
+                    "{source}, {at}: an empty label name"
+                )));
+            }
+            if out.iter().any(|c| c.name == name) {
+                return Err(EvalError::Data(format!(
+                    "{source}, {at}: the label `{name}` is given twice"
+                )));
+            }
+            out.push(CandidateLabel {
+                name: name.to_string(),
+                description: description.map(str::to_string),
+            });
+        }
+        if out.len() < 2 {
+            return Err(EvalError::Data(format!(
+                "{source}: {} label(s); zero-shot classification needs at least 2",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+}
+
+/// Label-open zero-shot scores: the cosine similarity (one row of `K` per
+/// window) of windows
+/// `x` `[N, T, C]` (normalised, in the model's channel order) with each
+/// candidate's class embedding. A class's prompts are the templates of
+/// `cfg` with its name (plain name and knowledge from the built-in
+/// knowledge base when it knows the label), plus its description when
+/// given; their embeddings are averaged and re-normalised.
+pub fn zero_shot_scores(
+    model: &dyn SensorTextModel,
+    x: &Tensor,
+    candidates: &[CandidateLabel],
+    cfg: &ZeroShotConfig,
+) -> Result<Vec<Vec<f32>>> {
+    if candidates.is_empty() {
+        return Err(EvalError::Data("zero-shot: no candidate classes".into()));
+    }
+    let names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
+    let prompts = class_prompts(
+        &names,
+        PromptOptions {
+            templates: cfg.templates,
+            knowledge: cfg.knowledge,
+        },
+    );
+    let mut rows = Vec::with_capacity(candidates.len());
+    for (mut p, c) in prompts.into_iter().zip(candidates) {
+        if let Some(d) = &c.description {
+            p.push(d.clone());
+        }
+        let e = model.embed_texts(&p, cfg.batch)?;
+        rows.push(e.mean_dim(0, false, Kind::Float));
+    }
+    let cls = wearlang_objectives::normalize(&Tensor::stack(&rows, 0));
+    let s = model.embed_windows(x, cfg.batch)?;
+    let scores = s
+        .matmul(&cls.to_device(s.device()).tr())
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .contiguous();
+    let flat = Vec::<f32>::try_from(scores.flatten(0, -1))?;
+    Ok(flat.chunks(candidates.len()).map(<[f32]>::to_vec).collect())
+}
+
 /// Classify `set`'s windows among `classes` (label names of the store's
 /// vocabulary). Windows whose label is not among `classes` are an error
 /// (use [`WindowSet`] filtering for unseen-class protocols).

@@ -288,6 +288,8 @@ fn full_report() -> (EvalReport, Vec<PathBuf>) {
         steps: 3000,
         store: PathBuf::from("data/fixture.parquet"),
         classes: classes(),
+        model_classes: Vec::new(),
+        dropped_channels: Vec::new(),
         train_windows: 900,
         test_windows: 321,
         results,
@@ -343,6 +345,8 @@ fn sparse_report() -> (EvalReport, Vec<PathBuf>) {
         steps: 10,
         store: PathBuf::from("/tmp/some store/windows.parquet"),
         classes: classes(),
+        model_classes: Vec::new(),
+        dropped_channels: Vec::new(),
         train_windows: 40,
         test_windows: 9,
         results,
@@ -370,6 +374,8 @@ fn empty_report() -> (EvalReport, Vec<PathBuf>) {
         steps: 0,
         store: PathBuf::from("s.parquet"),
         classes: Vec::new(),
+        model_classes: Vec::new(),
+        dropped_channels: Vec::new(),
         train_windows: 0,
         test_windows: 0,
         results: Vec::new(),
@@ -455,4 +461,29 @@ fn accessors_find_their_results() {
     assert_eq!(full.supervised().unwrap().train_windows, 815);
     let (empty, _) = empty_report();
     assert!(empty.zero_shot().is_none() && empty.supervised().is_none());
+}
+
+/// A store whose classes differ from the model's: the header names the
+/// classes the model saw and the ones new to it, and the channels left out.
+#[test]
+fn the_header_says_which_classes_are_new_to_the_model() {
+    let (mut report, plots) = empty_report();
+    report.classes = vec!["walking".into(), "sitting".into(), "PEN".into()];
+    report.model_classes = vec!["PEN".into(), "ABD".into()];
+    report.dropped_channels = vec!["heart_rate".into()];
+    assert_eq!(report.new_classes(), ["walking", "sitting"]);
+    let md = report.to_markdown(&plots);
+    assert!(
+        md.contains(r#"trained on other classes than this store's: ["PEN", "ABD"]. New to it: 2 of 3 (["walking", "sitting"])"#),
+        "{md}"
+    );
+    assert!(md.contains(r#"left out: ["heart_rate"]"#), "{md}");
+    report.model_classes = report.classes.clone();
+    report.dropped_channels.clear();
+    assert!(report.new_classes().is_empty());
+    let md = report.to_markdown(&plots);
+    assert!(
+        !md.contains("New to it") && !md.contains("left out"),
+        "{md}"
+    );
 }

@@ -26,14 +26,18 @@ pub struct StoreEmbeddings {
 }
 
 /// Embed the windows of `store` (only `split`, or all when `None`) with
-/// `model`: normalised with the store's training statistics, 256 per
+/// `model`, which reads `channels` (its checkpoint's): the store's channels
+/// are matched by name and reordered (extra ones dropped; a missing one is
+/// an error), normalised with the store's training statistics, 256 per
 /// forward pass. Errors when the split is empty.
 pub fn embed_store(
     model: &SensorLanguageModel,
+    channels: &[String],
     store: &Path,
     split: Option<Split>,
 ) -> Result<StoreEmbeddings> {
     let set = WindowSet::load(store, split, true)?;
+    let (set, _) = set.onto_channels(channels, &store.display().to_string())?;
     let e = model.embed_windows(&set.x, WINDOW_BATCH)?;
     Ok(StoreEmbeddings {
         windows: set.windows,

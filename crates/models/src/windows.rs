@@ -90,6 +90,68 @@ impl WindowSet {
         })
     }
 
+    /// The same windows with their channels in the order of `names` (a
+    /// model's channels): the store's channels matched by name, reordered,
+    /// and those the model does not read dropped. A channel of `names` the
+    /// store lacks is an error naming it and `source` (the store).
+    /// Returns the set and the names of the channels dropped.
+    pub fn onto_channels(self, names: &[String], source: &str) -> Result<(Self, Vec<String>)> {
+        let have: Vec<&str> = self.meta.channels.iter().map(|c| c.name.as_str()).collect();
+        if have.iter().copied().eq(names.iter().map(String::as_str)) {
+            return Ok((self, Vec::new()));
+        }
+        let mut order = Vec::with_capacity(names.len());
+        let mut missing = Vec::new();
+        for n in names {
+            match have.iter().position(|h| h == n) {
+                Some(j) => order.push(j),
+                None => missing.push(n.as_str()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(ModelError::Data(format!(
+                "{source}: the model reads channels {names:?}; the store has {have:?}, \
+                 without {missing:?}"
+            )));
+        }
+        let dropped: Vec<String> = have
+            .iter()
+            .filter(|h| !names.iter().any(|n| n == *h))
+            .map(|h| h.to_string())
+            .collect();
+        let c = have.len();
+        let mut meta = self.meta;
+        let channels: Vec<_> = order.iter().map(|&j| meta.channels[j].clone()).collect();
+        meta.channels = channels;
+        if let Some(norm) = &mut meta.normalisation {
+            if norm.mean.len() == c && norm.std.len() == c {
+                norm.mean = order.iter().map(|&j| norm.mean[j]).collect();
+                norm.std = order.iter().map(|&j| norm.std[j]).collect();
+            }
+        }
+        let mut windows = self.windows;
+        for w in &mut windows {
+            let steps = w.values.len() / c.max(1);
+            let pick = |t: usize, j: usize| t * c + j;
+            let mut v = Vec::with_capacity(steps * order.len());
+            let mut m = Vec::with_capacity(if w.missing.is_empty() {
+                0
+            } else {
+                v.capacity()
+            });
+            for t in 0..steps {
+                v.extend(order.iter().map(|&j| w.values[pick(t, j)]));
+                if w.missing.len() == w.values.len() {
+                    m.extend(order.iter().map(|&j| w.missing[pick(t, j)]));
+                }
+            }
+            w.values = v;
+            w.missing = m;
+            w.channels = order.len();
+        }
+        Ok((Self::from_windows(windows, meta)?, dropped))
+    }
+
     /// The windows at `idx` (in that order) as a new set; errors when an
     /// index is out of range or `idx` is empty.
     pub fn select(&self, idx: &[usize]) -> Result<WindowSet> {
@@ -266,5 +328,42 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("in memory") && err.contains("val"), "{err}");
+    }
+
+    /// A store with the model's channels in another order, plus one more:
+    /// matched by name, reordered, the extra one dropped; a missing one is
+    /// an error naming it.
+    #[test]
+    fn channels_are_matched_by_name() {
+        use wearlang_core::{ChannelKind, ChannelSpec};
+        let spec = |n: &str| ChannelSpec::new(n, "g", ChannelKind::Accelerometer);
+        let meta = StoreMeta::new(vec![spec("ay"), spec("hr"), spec("ax")], 2, 1.0);
+        // Two steps × (ay, hr, ax).
+        let mut w = Window::from_values("s", "r", 0, 1.0, 3, vec![1., 2., 3., 4., 5., 6.]).unwrap();
+        w.missing = vec![false, false, true, false, false, false];
+        let set = WindowSet::from_windows(vec![w], meta).unwrap();
+        let names = vec!["ax".to_string(), "ay".to_string()];
+        let (set, dropped) = set.onto_channels(&names, "s.parquet").unwrap();
+        assert_eq!(dropped, ["hr"]);
+        assert_eq!(set.channels(), 2);
+        assert_eq!(set.meta.channels[0].name, "ax");
+        assert_eq!(
+            Vec::<f32>::try_from(set.x.flatten(0, -1)).unwrap(),
+            [3., 1., 6., 4.]
+        );
+        assert_eq!(set.windows[0].values, [3., 1., 6., 4.]);
+        assert_eq!(set.windows[0].missing, [true, false, false, false]);
+        assert_eq!(set.windows[0].channels, 2);
+        let (same, none) = set.onto_channels(&names, "s.parquet").unwrap();
+        assert!(none.is_empty());
+        let err = same
+            .onto_channels(&["ax".into(), "gz".into()], "s.parquet")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("s.parquet") && err.contains("without [\"gz\"]"),
+            "{err}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use tch::{Device, Tensor};
 
 use wearlang_models::sensor_language::{
     resolve_minilm_dir, Batch, SensorLanguageCheckpointConfig, SensorLanguageConfig,
-    SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, TextSampler,
+    SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, TextSampler, ACTIVITY,
 };
 use wearlang_models::{load_training_windows, step_seed, WindowSet};
 use wearlang_optim::AdamW;
@@ -126,19 +126,36 @@ pub fn train_sensor_language(
         &cfg.exclude_labels,
         opts,
     )?;
-    let sampler = TextSampler::new(&cfg.text, cfg.seed);
-    sampler.check(&train.windows)?;
-    let needs_labels = cfg.objective.needs_labels();
-    if needs_labels {
-        if let Some(i) = train.labels.iter().position(Option::is_none) {
+    // Text from labels (the `activity` variant) and objectives that need
+    // labels cannot use unlabelled windows (a real recording between
+    // labelled intervals): leave them out and say how many.
+    let needs_labels =
+        cfg.objective.needs_labels() || cfg.text.variants.iter().any(|v| v == ACTIVITY);
+    let (train, unlabelled_skipped) = if needs_labels {
+        let labelled: Vec<usize> = (0..train.len())
+            .filter(|&i| train.labels[i].is_some())
+            .collect();
+        if labelled.is_empty() {
             return Err(TrainError::Data(format!(
-                "{}: window {i} (subject {}) has no label, which {} needs",
+                "{}: no labelled training window, and {} needs labels (its text variants {:?} \
+                 or its objective)",
                 opts.store.display(),
-                train.subjects[i],
-                cfg.name
+                cfg.name,
+                cfg.text.variants
             )));
         }
-    }
+        let skipped = train.len() - labelled.len();
+        let set = if skipped > 0 {
+            train.select(&labelled)?
+        } else {
+            train
+        };
+        (set, skipped)
+    } else {
+        (train, 0)
+    };
+    let sampler = TextSampler::new(&cfg.text, cfg.seed);
+    sampler.check(&train.windows)?;
     let n = train.len();
     if n < 2 {
         return Err(TrainError::Data(format!(
@@ -219,6 +236,7 @@ pub fn train_sensor_language(
     Ok(SensorLanguageSummary {
         steps: outcome.state.step,
         train_windows: n,
+        unlabelled_skipped,
         parameters: model.num_parameters(),
         final_loss: outcome.final_loss,
         samples_per_s: (done * bs as u64) as f64 / elapsed,

@@ -395,3 +395,39 @@ fn the_corpus_holds_every_activity_text_with_knowledge() {
         }
     }
 }
+
+/// A store where every third training window is unlabelled (a real
+/// recording between labelled intervals): text from labels leaves those
+/// windows out and says how many; text from captions uses them all.
+#[test]
+fn unlabelled_windows_are_left_out_of_label_text_only() {
+    use wearlang_store::{ReadOptions, StoreReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let labelled = store(tmp.path());
+    let reader = StoreReader::open(&labelled).unwrap();
+    let mut windows = reader.read_all(ReadOptions::default()).unwrap();
+    let mut gaps = 0;
+    for (i, w) in windows.iter_mut().enumerate() {
+        if w.split == Split::Train && i % 3 == 0 {
+            w.label = None;
+            gaps += 1;
+        }
+    }
+    let n_train = windows.iter().filter(|w| w.split == Split::Train).count();
+    let path = tmp.path().join("gaps.parquet");
+    let mut writer = StoreWriter::create(&path, reader.meta().clone()).unwrap();
+    writer.write(&windows).unwrap();
+    writer.finish().unwrap();
+
+    let s = train_sensor_language(&config(3), &opts(&path, &tmp.path().join("a"), false, None))
+        .unwrap();
+    assert_eq!(s.unlabelled_skipped, gaps);
+    assert_eq!(s.train_windows, n_train - gaps);
+
+    let mut trend = config(3);
+    trend.text.variants = vec!["trend".into()];
+    let s =
+        train_sensor_language(&trend, &opts(&path, &tmp.path().join("t"), false, None)).unwrap();
+    assert_eq!(s.unlabelled_skipped, 0);
+    assert_eq!(s.train_windows, n_train);
+}

@@ -54,6 +54,9 @@ pub struct SensorLanguageSummary {
     pub steps: u64,
     /// Training windows.
     pub train_windows: usize,
+    /// Unlabelled training windows left out (their text would come from a
+    /// label, or the objective needs one).
+    pub unlabelled_skipped: usize,
     /// Trainable parameters.
     pub parameters: i64,
     /// Mean loss of the last logged steps.
