@@ -77,8 +77,8 @@ pub fn run(a: &ClassifyArgs) -> Result<()> {
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let name = a.store.display().to_string();
-    let (set, dropped) =
-        WindowSet::load(&a.store, split, true)?.onto_channels(&loaded.config.channels, &name)?;
+    let (set, dropped) = WindowSet::load(&a.store, split, true)?
+        .onto_channels(&loaded.config.channel_schema(), &name)?;
     if !dropped.is_empty() {
         eprintln!("note: channels the model does not read, left out: {dropped:?}");
     }

@@ -50,7 +50,7 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
                 Some("test") => Some(Split::Test),
                 Some(s) => bail!("--split {s}: expected train, val or test"),
             };
-            let e = embed_store(model, &loaded.config.channels, store, split)?;
+            let e = embed_store(model, &loaded.config.channel_schema(), store, split)?;
             write_window_embeddings(&a.out, &e.windows, &e.embeddings)?;
             println!(
                 "{} windows → {} ({}-d embeddings)",

@@ -415,7 +415,8 @@ fn eval_writes_metrics_report_and_plots_on_the_fixture() {
     );
 
     // A user's own store: three of the classes under other names, the
-    // channels in reverse order, one more channel the model does not read.
+    // channels under other names (`accel_x`, `gyro_x`, matched by kind and
+    // axis) in reverse order, one more channel the model does not read.
     let mine = dir.path().join("mine.parquet");
     let renamed = relabelled_store(&store, &mine);
     let mine_eval = dir.path().join("mine_eval");
@@ -545,14 +546,15 @@ fn eval_writes_metrics_report_and_plots_on_the_fixture() {
     );
 }
 
-/// Rewrite `store` into `out` with the channels of `keep(channels)`, the
-/// windows `relabel` keeps (and their new labels), and one more constant
-/// channel `temp` when `extra`.
+/// Rewrite `store` into `out` with the channels of `keep(channels)`
+/// renamed by `rename`, the windows `relabel` keeps (and their new labels),
+/// and one more constant channel `temp` when `extra`.
 fn rewrite_store(
     store: &std::path::Path,
     out: &std::path::Path,
     keep: impl Fn(&[String]) -> Vec<usize>,
     relabel: impl Fn(&str) -> Option<String>,
+    rename: impl Fn(&str) -> String,
     extra: bool,
 ) {
     use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split};
@@ -584,7 +586,14 @@ fn rewrite_store(
         w.channels = width;
         windows.push(w);
     }
-    meta.channels = order.iter().map(|&j| meta.channels[j].clone()).collect();
+    meta.channels = order
+        .iter()
+        .map(|&j| {
+            let mut c = meta.channels[j].clone();
+            c.name = rename(&c.name);
+            c
+        })
+        .collect();
     if extra {
         meta.channels
             .push(ChannelSpec::new("temp", "C", ChannelKind::Other));
@@ -623,6 +632,10 @@ fn relabelled_store(
                 .find(|(old, _)| *old == l)
                 .map(|(_, new)| new.to_string())
         },
+        |name| match name.split_at(1) {
+            ("a", axis) => format!("accel_{axis}"),
+            (_, axis) => format!("gyro_{axis}"),
+        },
         true,
     );
     renamed
@@ -635,6 +648,7 @@ fn drop_channel(store: &std::path::Path, out: &std::path::Path, name: &str) {
         out,
         |names| (0..names.len()).filter(|&j| names[j] != name).collect(),
         |l| Some(l.to_string()),
+        str::to_string,
         false,
     );
 }

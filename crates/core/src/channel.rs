@@ -76,9 +76,62 @@ impl ChannelSpec {
     }
 }
 
+impl ChannelSpec {
+    /// The axis of a motion channel (accelerometer, gyroscope,
+    /// magnetometer) whose name ends in `x`, `y` or `z` (`ax`, `acc_x`,
+    /// `gyro-Y`); `None` for other channels.
+    pub fn axis(&self) -> Option<char> {
+        let motion = matches!(
+            self.kind,
+            ChannelKind::Accelerometer | ChannelKind::Gyroscope | ChannelKind::Magnetometer
+        );
+        let last = self.name.chars().last()?.to_ascii_lowercase();
+        (motion && matches!(last, 'x' | 'y' | 'z')).then_some(last)
+    }
+
+    /// The channel's identity across data sets: kind and axis for motion
+    /// channels (`accelerometer_x`: the same for `ax`, `acc_x` or
+    /// `Accel-X`), kind for the other known kinds (`heart_rate`), the
+    /// lower-case name for [`ChannelKind::Other`]. Units are not part of
+    /// it: stores are normalised per channel with their own statistics.
+    pub fn canonical(&self) -> String {
+        let kind = serde_json::to_value(self.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        match (self.kind, self.axis()) {
+            (ChannelKind::Other, _) => self.name.to_lowercase(),
+            (_, Some(a)) => format!("{kind}_{a}"),
+            _ => kind,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_names_ignore_naming_conventions() {
+        let acc = |n: &str| ChannelSpec::new(n, "g", ChannelKind::Accelerometer);
+        for n in ["ax", "acc_x", "Accel-X"] {
+            assert_eq!(acc(n).canonical(), "accelerometer_x", "{n}");
+        }
+        assert_eq!(
+            ChannelSpec::new("wz", "rad/s", ChannelKind::Gyroscope).canonical(),
+            "gyroscope_z"
+        );
+        assert_eq!(acc("magnitude").axis(), None);
+        assert_eq!(acc("magnitude").canonical(), "accelerometer");
+        assert_eq!(
+            ChannelSpec::new("hr", "bpm", ChannelKind::HeartRate).canonical(),
+            "heart_rate"
+        );
+        assert_eq!(
+            ChannelSpec::new("Lux", "lx", ChannelKind::Other).canonical(),
+            "lux"
+        );
+    }
 
     #[test]
     fn kinds_parse_and_group() {

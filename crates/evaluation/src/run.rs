@@ -76,7 +76,7 @@ pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunE
     let loaded = load_sensor_language(&opts.checkpoint, opts.minilm_dir.as_deref(), device)
         .context_with(|| format!("loading the model in {}", opts.checkpoint.display()))?;
     let name = opts.store.display().to_string();
-    let channels = &loaded.config.channels;
+    let channels = &loaded.config.channel_schema();
     let (train, _) = load_training_windows(&opts.store)?.onto_channels(channels, &name)?;
     let (test, dropped) = load_split(&opts.store, Split::Test)
         .context_with(|| "evaluation needs test windows".to_string())?

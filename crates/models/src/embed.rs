@@ -26,13 +26,14 @@ pub struct StoreEmbeddings {
 }
 
 /// Embed the windows of `store` (only `split`, or all when `None`) with
-/// `model`, which reads `channels` (its checkpoint's): the store's channels
-/// are matched by name and reordered (extra ones dropped; a missing one is
-/// an error), normalised with the store's training statistics, 256 per
+/// `model`, which reads `channels` (its checkpoint's
+/// `channel_schema()`): the store's channels are matched by name or by kind
+/// and axis and reordered (extra ones dropped; a missing one is an error),
+/// normalised with the store's training statistics, 256 per
 /// forward pass. Errors when the split is empty.
 pub fn embed_store(
     model: &SensorLanguageModel,
-    channels: &[String],
+    channels: &[wearlang_core::ChannelSpec],
     store: &Path,
     split: Option<Split>,
 ) -> Result<StoreEmbeddings> {

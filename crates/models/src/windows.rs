@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
-use wearlang_core::{Split, Window};
+use wearlang_core::{ChannelSpec, Split, Window};
 use wearlang_store::{ReadOptions, StoreMeta, StoreReader, WindowSource};
 
 use crate::{ModelError, Result};
@@ -90,34 +90,58 @@ impl WindowSet {
         })
     }
 
-    /// The same windows with their channels in the order of `names` (a
-    /// model's channels): the store's channels matched by name, reordered,
-    /// and those the model does not read dropped. A channel of `names` the
-    /// store lacks is an error naming it and `source` (the store).
-    /// Returns the set and the names of the channels dropped.
-    pub fn onto_channels(self, names: &[String], source: &str) -> Result<(Self, Vec<String>)> {
+    /// The same windows with their channels in the order of `model` (a
+    /// model's channels): each matched to the store's channel of the same
+    /// name, or else of the same [`ChannelSpec::canonical`] identity (kind
+    /// and axis: `acc_x` reads the model's `ax`), reordered; store channels
+    /// the model does not read are dropped. A model channel the store
+    /// lacks, or matches twice, is an error naming it and `source` (the
+    /// store). Returns the set and the names of the channels dropped.
+    pub fn onto_channels(self, model: &[ChannelSpec], source: &str) -> Result<(Self, Vec<String>)> {
         let have: Vec<&str> = self.meta.channels.iter().map(|c| c.name.as_str()).collect();
-        if have.iter().copied().eq(names.iter().map(String::as_str)) {
+        if have
+            .iter()
+            .copied()
+            .eq(model.iter().map(|c| c.name.as_str()))
+        {
             return Ok((self, Vec::new()));
         }
-        let mut order = Vec::with_capacity(names.len());
+        let mut order = Vec::with_capacity(model.len());
         let mut missing = Vec::new();
-        for n in names {
-            match have.iter().position(|h| h == n) {
-                Some(j) => order.push(j),
-                None => missing.push(n.as_str()),
+        for m in model {
+            let by_name = have.iter().position(|h| *h == m.name);
+            let by_kind: Vec<usize> = (0..have.len())
+                .filter(|&j| self.meta.channels[j].canonical() == m.canonical())
+                .collect();
+            match (by_name, by_kind.as_slice()) {
+                (Some(j), _) | (None, &[j]) => order.push(j),
+                (None, []) => missing.push(m.name.as_str()),
+                (None, many) => {
+                    return Err(ModelError::Data(format!(
+                        "{source}: the model's channel `{}` ({}) matches {:?} of the store",
+                        m.name,
+                        m.canonical(),
+                        many.iter().map(|&j| have[j]).collect::<Vec<_>>()
+                    )))
+                }
             }
         }
         if !missing.is_empty() {
+            let names: Vec<&str> = model.iter().map(|c| c.name.as_str()).collect();
             return Err(ModelError::Data(format!(
                 "{source}: the model reads channels {names:?}; the store has {have:?}, \
-                 without {missing:?}"
+                 without {missing:?} (matched by name, or by kind and axis)"
             )));
         }
-        let dropped: Vec<String> = have
-            .iter()
-            .filter(|h| !names.iter().any(|n| n == *h))
-            .map(|h| h.to_string())
+        if let Some(j) = (0..order.len()).find(|&i| order[..i].contains(&order[i])) {
+            return Err(ModelError::Data(format!(
+                "{source}: the store's channel `{}` would feed two of the model's",
+                have[order[j]]
+            )));
+        }
+        let dropped: Vec<String> = (0..have.len())
+            .filter(|j| !order.contains(j))
+            .map(|j| have[j].to_string())
             .collect();
         let c = have.len();
         let mut meta = self.meta;
@@ -335,14 +359,14 @@ mod tests {
     /// an error naming it.
     #[test]
     fn channels_are_matched_by_name() {
-        use wearlang_core::{ChannelKind, ChannelSpec};
+        use wearlang_core::ChannelKind;
         let spec = |n: &str| ChannelSpec::new(n, "g", ChannelKind::Accelerometer);
         let meta = StoreMeta::new(vec![spec("ay"), spec("hr"), spec("ax")], 2, 1.0);
         // Two steps × (ay, hr, ax).
         let mut w = Window::from_values("s", "r", 0, 1.0, 3, vec![1., 2., 3., 4., 5., 6.]).unwrap();
         w.missing = vec![false, false, true, false, false, false];
         let set = WindowSet::from_windows(vec![w], meta).unwrap();
-        let names = vec!["ax".to_string(), "ay".to_string()];
+        let names = vec![spec("ax"), spec("ay")];
         let (set, dropped) = set.onto_channels(&names, "s.parquet").unwrap();
         assert_eq!(dropped, ["hr"]);
         assert_eq!(set.channels(), 2);
@@ -356,8 +380,16 @@ mod tests {
         assert_eq!(set.windows[0].channels, 2);
         let (same, none) = set.onto_channels(&names, "s.parquet").unwrap();
         assert!(none.is_empty());
+        // Another naming convention matches by kind and axis.
+        let other = vec![spec("acc_y"), spec("Acc-X")];
+        let (same, _) = same.onto_channels(&other, "s.parquet").unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(same.x.flatten(0, -1)).unwrap(),
+            [1., 3., 4., 6.]
+        );
+        let gyro = ChannelSpec::new("gz", "rad/s", ChannelKind::Gyroscope);
         let err = same
-            .onto_channels(&["ax".into(), "gz".into()], "s.parquet")
+            .onto_channels(&[spec("ax"), gyro], "s.parquet")
             .err()
             .unwrap()
             .to_string();

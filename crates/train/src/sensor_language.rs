@@ -187,6 +187,7 @@ pub fn train_sensor_language(
         model: model.resolved().clone(),
         text: model.text_identity().clone(),
         channels: train.meta.channels.iter().map(|c| c.name.clone()).collect(),
+        channel_specs: train.meta.channels.clone(),
         labels: train.meta.labels.labels().to_vec(),
         store: opts.store.clone(),
     };

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::config::SensorLanguageConfig;
+use wearlang_core::{ChannelKind, ChannelSpec};
+
 use super::model::{resolve_minilm_dir, ResolvedModel, SensorLanguageModel, TextIdentity};
 use crate::checkpoint::{self, CONFIG_FILE, STATE_FILE};
 use crate::{ModelError, Result};
@@ -24,10 +26,29 @@ pub struct SensorLanguageCheckpointConfig {
     pub text: TextIdentity,
     /// The store's channel names, in order.
     pub channels: Vec<String>,
+    /// The store's channels in full (unit, kind): what a store to embed is
+    /// matched against (by name, or by kind and axis). Empty in
+    /// checkpoints written before it was recorded.
+    #[serde(default)]
+    pub channel_specs: Vec<ChannelSpec>,
     /// The store's label vocabulary.
     pub labels: Vec<String>,
     /// The store file.
     pub store: PathBuf,
+}
+
+impl SensorLanguageCheckpointConfig {
+    /// The channels the model reads, in order: [`Self::channel_specs`], or
+    /// for an older checkpoint its names alone (matched by name only).
+    pub fn channel_schema(&self) -> Vec<ChannelSpec> {
+        if self.channel_specs.len() == self.channels.len() && !self.channel_specs.is_empty() {
+            return self.channel_specs.clone();
+        }
+        self.channels
+            .iter()
+            .map(|n| ChannelSpec::new(n.clone(), "", ChannelKind::Other))
+            .collect()
+    }
 }
 
 /// Where and how to run.
