@@ -13,9 +13,15 @@ use wearlang_train::{train_sensor_language, SensorLanguageConfig, SensorLanguage
 /// Arguments of `wearlang train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The window store (its train split is used for training).
+    /// The window store (its train split is used for training, its test
+    /// split for the report).
     #[arg(long)]
     pub store: PathBuf,
+    /// Another store whose training windows join (repeatable): one model
+    /// over several data sets, channels matched by name or by kind and
+    /// axis, each store normalised with its own statistics.
+    #[arg(long = "extra-store")]
+    pub extra_stores: Vec<PathBuf>,
     /// A TOML run config (see `configs/*.toml`); defaults (NLS-style CLIP) when left out.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -67,6 +73,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         &cfg,
         &SensorLanguageOptions {
             store: a.store.clone(),
+            extra_stores: a.extra_stores.clone(),
             out: a.out.clone(),
             resume: a.resume,
             progress: !a.quiet,

@@ -166,6 +166,7 @@ impl Evaluator for UnseenEval {
                     &cfg,
                     &SensorLanguageOptions {
                         store: ctx.store.to_path_buf(),
+                        extra_stores: Vec::new(),
                         out: dir.clone(),
                         resume: existing == Some(false),
                         progress: ctx.progress,

@@ -130,6 +130,7 @@ fn train(store: &Path, out: &Path, cfg: &SensorLanguageConfig) {
         cfg,
         &SensorLanguageOptions {
             store: store.to_path_buf(),
+            extra_stores: Vec::new(),
             out: out.to_path_buf(),
             resume: false,
             progress: false,
@@ -418,6 +419,7 @@ fn bad_settings_are_named_errors() {
         &c,
         &SensorLanguageOptions {
             store: store.clone(),
+            extra_stores: Vec::new(),
             out: dir.path().join("x"),
             minilm_dir: Some(minilm()),
             ..SensorLanguageOptions::default()

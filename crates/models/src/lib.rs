@@ -71,5 +71,6 @@ pub use sensor_text::{ProjectionHeads, SensorTextModel, WindowCaptioner};
 pub use supervised::{SupervisedClassifier, SupervisedConfig};
 pub use trainer::Trainer;
 pub use windows::{
-    epoch_order, load_split, load_training_windows, step_seed, training_windows, WindowSet,
+    epoch_order, load_split, load_training_union, load_training_windows, step_seed,
+    training_windows, WindowSet,
 };

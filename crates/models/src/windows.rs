@@ -293,6 +293,62 @@ pub fn training_windows(source: &dyn WindowSource) -> Result<WindowSet> {
     }
 }
 
+/// The training windows of several stores as one set (a model trained on
+/// more than one data set): each store's windows normalised with its own
+/// training statistics (so units and offsets need no conversion), mapped
+/// onto the first store's channels ([`WindowSet::onto_channels`]: by name,
+/// or by kind and axis; channels the first store lacks are dropped, one it
+/// has that another lacks is an error naming that store), under the union of
+/// their label vocabularies (sorted). All stores must share the first one's
+/// window length and sample rate. Returns the set and, per store, its
+/// window count.
+pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> {
+    let (first, rest) = stores
+        .split_first()
+        .ok_or_else(|| ModelError::Data("no store to train on".into()))?;
+    let base = load_training_windows(first)?;
+    if rest.is_empty() {
+        let n = base.len();
+        return Ok((base, vec![n]));
+    }
+    let schema = base.meta.channels.clone();
+    let mut counts = vec![base.len()];
+    let mut meta = base.meta.clone();
+    let mut windows = base.windows;
+    for store in rest {
+        let name = store.display().to_string();
+        let set = load_training_windows(store)?;
+        if set.meta.window_len != meta.window_len || set.meta.rate_hz != meta.rate_hz {
+            return Err(ModelError::Data(format!(
+                "{name}: windows of {} steps at {} Hz, {} has {} steps at {} Hz (resample or \
+                 re-window it to match)",
+                set.meta.window_len,
+                set.meta.rate_hz,
+                first.display(),
+                meta.window_len,
+                meta.rate_hz
+            )));
+        }
+        let (set, _) = set.onto_channels(&schema, &name)?;
+        counts.push(set.len());
+        windows.extend(set.windows);
+    }
+    let mut labels: Vec<String> = windows.iter().filter_map(|w| w.label.clone()).collect();
+    labels.extend(meta.labels.labels().iter().cloned());
+    labels.sort();
+    labels.dedup();
+    meta.labels = wearlang_core::LabelVocab::new(labels);
+    meta.source = format!(
+        "union of {}",
+        stores
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok((WindowSet::from_windows(windows, meta)?, counts))
+}
+
 /// Windows of one split of a store (normalised with the store's training
 /// statistics), e.g. the test subjects for evaluation.
 pub fn load_split(store: &Path, split: Split) -> Result<WindowSet> {

@@ -2,13 +2,15 @@
 //! and their text prepared on the prefetch thread, the model's loss as the
 //! step.
 
+use std::path::PathBuf;
+
 use tch::{Device, Tensor};
 
 use wearlang_models::sensor_language::{
     resolve_minilm_dir, Batch, SensorLanguageCheckpointConfig, SensorLanguageConfig,
     SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, TextSampler, ACTIVITY,
 };
-use wearlang_models::{load_training_windows, step_seed, WindowSet};
+use wearlang_models::{load_training_union, step_seed, WindowSet};
 use wearlang_optim::AdamW;
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
@@ -121,11 +123,10 @@ pub fn train_sensor_language(
     cfg.validate()?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     wearlang_device::set_threads(cfg.threads);
-    let train = exclude_labels(
-        load_training_windows(&opts.store)?,
-        &cfg.exclude_labels,
-        opts,
-    )?;
+    let mut stores = vec![opts.store.as_path()];
+    stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
+    let (union, _) = load_training_union(&stores)?;
+    let train = exclude_labels(union, &cfg.exclude_labels, opts)?;
     // Text from labels (the `activity` variant) and objectives that need
     // labels cannot use unlabelled windows (a real recording between
     // labelled intervals): leave them out and say how many.
@@ -190,6 +191,7 @@ pub fn train_sensor_language(
         channel_specs: train.meta.channels.clone(),
         labels: train.meta.labels.labels().to_vec(),
         store: opts.store.clone(),
+        extra_stores: opts.extra_stores.clone(),
     };
     let state = engine::initial_state(
         &opts.out,

@@ -118,6 +118,7 @@ fn config(max_steps: u64) -> SensorLanguageConfig {
 fn opts(store: &Path, out: &Path, resume: bool, stop_after: Option<u64>) -> SensorLanguageOptions {
     SensorLanguageOptions {
         store: store.to_path_buf(),
+        extra_stores: Vec::new(),
         out: out.to_path_buf(),
         resume,
         progress: false,
@@ -430,4 +431,75 @@ fn unlabelled_windows_are_left_out_of_label_text_only() {
         train_sensor_language(&trend, &opts(&path, &tmp.path().join("t"), false, None)).unwrap();
     assert_eq!(s.unlabelled_skipped, 0);
     assert_eq!(s.train_windows, n_train);
+}
+
+/// Two data sets as one model: a second store with its channels under
+/// other names (matched by kind and axis), other labels and values in other
+/// units (×9.81) trains with the first; the checkpoint records the union of
+/// labels and both stores; a store of another window length is refused.
+#[test]
+fn stores_train_together_under_one_schema() {
+    use wearlang_store::{ReadOptions, StoreReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let first = store(tmp.path());
+    let reader = StoreReader::open(&first).unwrap();
+    let rewrite = |path: &Path, steps: usize| {
+        let mut meta = reader.meta().clone();
+        for c in &mut meta.channels {
+            c.name = format!("acc_{}", &c.name[1..]);
+            c.unit = "m/s^2".into();
+        }
+        meta.window_len = steps;
+        meta.labels = LabelVocab::sorted(["strolling", "resting"]);
+        let mut windows = reader.read_all(ReadOptions::default()).unwrap();
+        for w in &mut windows {
+            w.values.truncate(steps * 2);
+            w.missing.truncate(steps * 2);
+            for v in &mut w.values {
+                *v *= 9.81;
+            }
+            w.label = w.label.as_deref().map(|l| {
+                if l == "walking" {
+                    "strolling"
+                } else {
+                    "resting"
+                }
+                .to_string()
+            });
+        }
+        meta.normalisation = Some(Normalisation::fit(
+            windows.iter().filter(|w| w.split == Split::Train),
+            2,
+        ));
+        let mut writer = StoreWriter::create(path, meta).unwrap();
+        writer.write(&windows).unwrap();
+        writer.finish().unwrap();
+    };
+    let second = tmp.path().join("second.parquet");
+    rewrite(&second, STEPS);
+    let n_train = load_split(&first, Split::Train).unwrap().len();
+    let out = tmp.path().join("both");
+    let mut o = opts(&first, &out, false, None);
+    o.extra_stores = vec![second.clone()];
+    let s = train_sensor_language(&config(3), &o).unwrap();
+    assert_eq!(s.train_windows, 2 * n_train);
+    let loaded = load_sensor_language(&out, Some(&minilm()), tch::Device::Cpu).unwrap();
+    assert_eq!(
+        loaded.config.labels,
+        ["resting", "sitting", "strolling", "walking"]
+    );
+    assert_eq!(loaded.config.extra_stores, [second]);
+    assert_eq!(loaded.config.channels, ["ax", "ay"]);
+
+    let short = tmp.path().join("short.parquet");
+    rewrite(&short, STEPS / 2);
+    let mut o = opts(&first, &tmp.path().join("x"), false, None);
+    o.extra_stores = vec![short];
+    let err = train_sensor_language(&config(3), &o)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("short.parquet") && err.contains("steps"),
+        "{err}"
+    );
 }

@@ -72,6 +72,7 @@ fn main() -> Result<()> {
         &cfg,
         &SensorLanguageOptions {
             store: args.store.clone(),
+            extra_stores: Vec::new(),
             out: run.clone(),
             resume: false,
             progress: false,

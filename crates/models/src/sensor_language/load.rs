@@ -35,6 +35,10 @@ pub struct SensorLanguageCheckpointConfig {
     pub labels: Vec<String>,
     /// The store file.
     pub store: PathBuf,
+    /// The other stores it was trained on, with their training windows
+    /// (empty: `store` alone).
+    #[serde(default)]
+    pub extra_stores: Vec<PathBuf>,
 }
 
 impl SensorLanguageCheckpointConfig {
@@ -54,8 +58,11 @@ impl SensorLanguageCheckpointConfig {
 /// Where and how to run.
 #[derive(Clone, Debug, Default)]
 pub struct SensorLanguageOptions {
-    /// The window store.
+    /// The window store (its test split is the one a run's report scores).
     pub store: PathBuf,
+    /// More stores whose training windows join `store`'s (one model over
+    /// several data sets; see `wearlang_models::load_training_union`).
+    pub extra_stores: Vec<PathBuf>,
     /// The run directory.
     pub out: PathBuf,
     /// Continue from `out`'s checkpoint.
