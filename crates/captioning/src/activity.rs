@@ -387,6 +387,61 @@ mod tests {
     }
 
     #[test]
+    fn uci_hapt_labels_map_to_words_with_descriptions() {
+        let kb = KnowledgeBase::from_toml_str(BUILTIN_KNOWLEDGE).unwrap();
+        let names: Vec<String> = [
+            ("WALKING", "walking"),
+            ("WALKING_UPSTAIRS", "climbing stairs"),
+            ("WALKING_DOWNSTAIRS", "going down stairs"),
+            ("SITTING", "sitting"),
+            ("STANDING", "standing"),
+            ("LAYING", "lying down"),
+            ("STAND_TO_SIT", "stand to sit"),
+            ("SIT_TO_STAND", "sit to stand"),
+            ("SIT_TO_LIE", "sit to lie"),
+            ("LIE_TO_SIT", "lie to sit"),
+            ("STAND_TO_LIE", "stand to lie"),
+            ("LIE_TO_STAND", "lie to stand"),
+        ]
+        .into_iter()
+        .map(|(label, name)| {
+            let a = kb.lookup(label).unwrap_or_else(|| panic!("{label}"));
+            assert_eq!(a.name, name, "{label}");
+            assert!(!a.body_parts.is_empty(), "{label}");
+            let d = a.description_sentence().unwrap();
+            assert!(d.split_whitespace().count() >= 12, "{label}: {d}");
+            a.name.clone()
+        })
+        .collect();
+        // The transitions are data-set classes with their code.
+        for code in ["STAND_TO_SIT", "LIE_TO_STAND"] {
+            assert_eq!(kb.lookup(code).unwrap().code.as_deref(), Some(code));
+        }
+        // Twelve distinct words, none inside another: a caption naming one
+        // class does not also name a second.
+        for (i, a) in names.iter().enumerate() {
+            for (j, b) in names.iter().enumerate() {
+                assert!(i == j || !a.contains(b.as_str()), "'{a}' contains '{b}'");
+            }
+        }
+        // Text supervision uses the words, not the codes.
+        let captioner = ActivityCaptioner::new(ActivityConfig {
+            template: TemplateChoice::Base,
+            body_parts: false,
+            description: true,
+            paraphrases: false,
+        });
+        let text = captioner.caption_label("SIT_TO_STAND", 0).unwrap();
+        assert!(
+            text.starts_with(
+                "This is wearable sensor data for a person engaged in sit to stand. From sitting,"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('_'), "{text}");
+    }
+
+    #[test]
     fn bad_knowledge_files_are_errors() {
         assert!(KnowledgeBase::from_toml_str("[[activity]]\nname = ''\n").is_err());
         assert!(KnowledgeBase::from_toml_str("[[activity]]\nnam = 'x'\n").is_err());

@@ -6,9 +6,12 @@ use arrow::datatypes::{Float32Type, Int32Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use wearlang_core::{ChannelKind, Split, SplitSpec, Window};
+use wearlang_core::{Split, SplitSpec, Window};
 use wearlang_ingest::{ingest, IngestOptions};
 use wearlang_store::{ReadOptions, StoreReader};
+
+mod common;
+use common::assert_imu_store;
 
 const CHANNELS: [&str; 6] = ["ax", "ay", "az", "wx", "wy", "wz"];
 const WIN: usize = 100; // 2 s at 50 Hz
@@ -127,16 +130,7 @@ fn shoulder_fixture_ingests_to_the_expected_store() {
     let windows: Vec<Window> = reader.read_all(ReadOptions::default()).unwrap();
 
     // Shape and channels.
-    assert_eq!(meta.window_len, WIN);
-    assert_eq!(meta.rate_hz, 50.0);
-    let names: Vec<&str> = meta.channels.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, CHANNELS);
-    for c in &meta.channels[..3] {
-        assert_eq!((c.unit.as_str(), c.kind), ("g", ChannelKind::Accelerometer));
-    }
-    for c in &meta.channels[3..] {
-        assert_eq!((c.unit.as_str(), c.kind), ("rad/s", ChannelKind::Gyroscope));
-    }
+    assert_imu_store(&meta, &CHANNELS);
 
     // Counts: total, per class, per recording.
     assert_eq!(windows.len(), expected_total);

@@ -117,3 +117,20 @@ pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Assert the layout of a store of six inertial channels at 50 Hz in 2-s
+/// windows: the channels are `names` in order, the first three accelerometer
+/// axes in g and the last three gyroscope axes in rad/s.
+pub fn assert_imu_store(meta: &wearlang_store::StoreMeta, names: &[&str]) {
+    use wearlang_core::ChannelKind;
+    assert_eq!((meta.window_len, meta.rate_hz), (100, 50.0));
+    let got: Vec<&str> = meta.channels.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(got, names);
+    assert_eq!(names.len(), 6);
+    for c in &meta.channels[..3] {
+        assert_eq!((c.unit.as_str(), c.kind), ("g", ChannelKind::Accelerometer));
+    }
+    for c in &meta.channels[3..] {
+        assert_eq!((c.unit.as_str(), c.kind), ("rad/s", ChannelKind::Gyroscope));
+    }
+}
