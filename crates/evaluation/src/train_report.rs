@@ -53,7 +53,8 @@ pub struct TrainReport {
 }
 
 /// Score the run of `cfg` (trained for `steps` steps) in `opts.run_dir` on
-/// the test split of `opts.store`: zero-shot with the base template and with
+/// the labelled windows of the test split of `opts.store`, among the
+/// store's classes: zero-shot with the base template and with
 /// the ensemble and, when the model has a decoder, beam-3 captions of at
 /// most `opts.caption_windows` windows against the run's text variants (the
 /// activity text with its base template).
@@ -64,9 +65,21 @@ pub fn train_report(
 ) -> Result<TrainReport> {
     let device = wearlang_device::parse_device(&cfg.device).map_err(ModelError::from)?;
     let loaded = load_sensor_language(&opts.run_dir, opts.minilm_dir.as_deref(), device)?;
-    let test = load_split(&opts.store, Split::Test)
+    let all = load_split(&opts.store, Split::Test)
         .context_with(|| "the report needs test windows".to_string())?;
-    let classes = loaded.config.labels.clone();
+    let labelled: Vec<usize> = (0..all.len())
+        .filter(|&i| all.labels[i].is_some())
+        .collect();
+    let (test, _) = all
+        .select(&labelled)
+        .context_with(|| "the report needs labelled test windows".to_string())?
+        .onto_channels(
+            &loaded.config.channel_schema(),
+            &opts.store.display().to_string(),
+        )?;
+    // The store's own classes: a model trained on several stores knows
+    // more, and its report is about this one.
+    let classes = test.meta.labels.labels().to_vec();
     let base = zero_shot(
         &loaded.model,
         &test,

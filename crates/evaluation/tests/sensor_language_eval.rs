@@ -486,3 +486,69 @@ fn class_partitions_are_seeded_disjoint_and_balanced() {
     let differs = (2..10).any(|s| partition_classes(&classes, 3, s).unwrap() != a);
     assert!(differs, "the seed changes the partition");
 }
+
+/// A store whose test split has unlabelled windows (a recording between
+/// labelled intervals): the training report scores the labelled ones only,
+/// and a full evaluation runs every protocol that reads labels.
+#[test]
+fn unlabelled_windows_are_left_out_of_the_scores() {
+    use wearlang_store::{ReadOptions, StoreReader};
+    let dir = tempfile::tempdir().unwrap();
+    let full = store(dir.path());
+    let reader = StoreReader::open(&full).unwrap();
+    let mut windows = reader.read_all(ReadOptions::default()).unwrap();
+    for (i, w) in windows.iter_mut().enumerate() {
+        if i % 4 == 1 {
+            w.label = None;
+        }
+    }
+    let labelled_test = windows
+        .iter()
+        .filter(|w| w.split == Split::Test && w.label.is_some())
+        .count();
+    let path = dir.path().join("gaps.parquet");
+    let mut writer = StoreWriter::create(&path, reader.meta().clone()).unwrap();
+    writer.write(&windows).unwrap();
+    writer.finish().unwrap();
+
+    let mut cfg = config();
+    cfg.max_steps = 4;
+    let run = dir.path().join("run");
+    train(&path, &run, &cfg);
+    let report = wearlang_evaluation::train_report(
+        &cfg,
+        4,
+        &wearlang_evaluation::TrainReportOptions {
+            run_dir: run.clone(),
+            store: path.clone(),
+            minilm_dir: Some(minilm()),
+            caption_windows: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(report.test_windows, labelled_test);
+
+    let mut e = small_eval();
+    e.supervised.steps = 4;
+    let out = wearlang_evaluation::evaluate_run(
+        &wearlang_evaluation::RunEvalOptions {
+            checkpoint: run,
+            store: path,
+            out: dir.path().join("eval"),
+            protocols: vec![
+                "zero-shot".into(),
+                "linear-probe".into(),
+                "supervised".into(),
+                "few-shot".into(),
+            ],
+            config: e,
+            pretrain: None,
+            minilm_dir: Some(minilm()),
+            progress: false,
+            trainer: Some(&DefaultTrainer),
+        },
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(out.report.results.len(), 4);
+}
