@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use wearlang_core::Split;
+use wearlang_models::checkpoint::{find_checkpoint, read_json, TrainState, STATE_FILE};
 use wearlang_models::{
     load_sensor_language, load_split, load_training_windows, ModelError, Trainer,
 };
@@ -106,6 +107,18 @@ pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunE
     let mut report = run_protocols(&ctx, &evals, log)?;
     report.pretraining = pretraining;
     report.model_classes = loaded.config.labels.clone();
+    // A run budgeted in epochs has `max_steps = 0`: the checkpoint knows
+    // the steps it took.
+    if report.steps == 0 {
+        let ckpt = if opts.checkpoint.join(STATE_FILE).is_file() {
+            Some(opts.checkpoint.clone())
+        } else {
+            find_checkpoint(&opts.checkpoint)
+        };
+        if let Some(state) = ckpt.and_then(|c| read_json::<TrainState>(&c, STATE_FILE).ok()) {
+            report.steps = state.total_steps;
+        }
+    }
     report.dropped_channels = dropped;
     let plots = report.write_plots(&opts.out, find_metrics_log(&opts.checkpoint).as_deref())?;
     report.write(&opts.out, &plots)?;

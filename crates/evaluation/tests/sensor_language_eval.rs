@@ -511,13 +511,22 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
     writer.write(&windows).unwrap();
     writer.finish().unwrap();
 
+    // Budgeted in epochs (max_steps 0): the report's header takes the
+    // steps from the checkpoint.
     let mut cfg = config();
-    cfg.max_steps = 4;
+    cfg.max_steps = 0;
+    cfg.epochs = 1;
     let run = dir.path().join("run");
     train(&path, &run, &cfg);
+    let state: wearlang_models::TrainState = read_json(
+        &find_checkpoint(&run).unwrap(),
+        wearlang_models::checkpoint::STATE_FILE,
+    )
+    .unwrap();
+    assert!(state.total_steps > 0);
     let report = wearlang_evaluation::train_report(
         &cfg,
-        4,
+        state.total_steps,
         &wearlang_evaluation::TrainReportOptions {
             run_dir: run.clone(),
             store: path.clone(),
@@ -551,4 +560,5 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
     )
     .unwrap();
     assert_eq!(out.report.results.len(), 4);
+    assert_eq!(out.report.steps, state.total_steps);
 }

@@ -42,8 +42,10 @@ pub struct SensorLanguageCheckpointConfig {
 }
 
 impl SensorLanguageCheckpointConfig {
-    /// The channels the model reads, in order: [`Self::channel_specs`], or
-    /// for an older checkpoint its names alone (matched by name only).
+    /// The channels the model reads, in order: [`Self::channel_specs`] (for
+    /// an older checkpoint, [`load_sensor_language`] reads them from its
+    /// recorded store when that is still there), or else its names alone
+    /// (matched by name only).
     pub fn channel_schema(&self) -> Vec<ChannelSpec> {
         if self.channel_specs.len() == self.channels.len() && !self.channel_specs.is_empty() {
             return self.channel_specs.clone();
@@ -119,7 +121,17 @@ pub fn load_sensor_language(
         checkpoint::find_checkpoint(dir)
             .ok_or_else(|| ModelError::checkpoint(dir, "no checkpoint in this directory"))?
     };
-    let config: SensorLanguageCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
+    let mut config: SensorLanguageCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
+    if config.channel_specs.is_empty() {
+        // An older checkpoint: its store, when still there with the same
+        // channel names, says what the channels are.
+        if let Ok(reader) = wearlang_store::StoreReader::open(&config.store) {
+            let specs = &reader.meta().channels;
+            if specs.iter().map(|c| &c.name).eq(config.channels.iter()) {
+                config.channel_specs = specs.clone();
+            }
+        }
+    }
     if config.kind != "sensor_language" {
         return Err(ModelError::checkpoint(
             &ckpt,
