@@ -331,6 +331,8 @@ struct Ctx<'a> {
     /// The ingested fixture windows and the synthetic days.
     fixture_store: PathBuf,
     synth_store: PathBuf,
+    /// UCI HAPT as `cargo xtask setup` converted it (`hapt.parquet`).
+    hapt_input: PathBuf,
 }
 
 /// Run the pipeline.
@@ -365,6 +367,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         minilm: setup.minilm.clone(),
         fixture_store: out.join("windows.parquet"),
         synth_store: out.join("synthetic_days.parquet"),
+        hapt_input: setup.hapt.join("hapt.parquet"),
         out,
     };
 
@@ -375,18 +378,22 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     // default model (NLS) with every protocol, the others with the
     // protocols that compare them.
     let runs = runs(&ctx.root)?;
+    let mut first_key: Option<String> = None;
     for run in &runs {
         if args.profile == "smoke" && !run.in_smoke {
             eprintln!("== stage train {}: not in the smoke profile", run.name);
             continue;
         }
         let train_key = train_stage(&ctx, &mut stages, run, &caption_key, &pretrain_keys)?;
+        first_key.get_or_insert_with(|| train_key.clone());
         eval_stage(&ctx, &mut stages, run, train_key, &pretrain_keys)?;
     }
     // The evaluation needs a sensor-language checkpoint to open the store
     // with: the default model's (the first run, always in smoke).
     if let Some(first) = runs.first() {
         sensorllm_stages(&ctx, &mut stages, &caption_key, &pretrain_keys[0], first)?;
+        let first_key = first_key.unwrap_or_default();
+        cross_dataset_stages(&ctx, &mut stages, &caption_key, first, &first_key)?;
     }
 
     let total = started.elapsed().as_secs_f64();
@@ -782,6 +789,195 @@ fn sensorllm_stages(
     )
 }
 
+/// The evaluation settings of the cross-data-set stages.
+const CROSS_EVAL_CONFIG: &str = "configs/eval_cross_dataset.toml";
+
+/// The cross-data-set evaluations: `(directory, report heading, model)`.
+const CROSS_EVALS: [(&str, &str, &str); 5] = [
+    (
+        "eval_hapt",
+        "UCI HAPT in domain: NLS trained on HAPT, scored on HAPT's test subjects",
+        "nls_hapt",
+    ),
+    (
+        "eval_hapt_on_fixture",
+        "Across data sets: NLS trained on HAPT, scored on the shoulder fixture",
+        "nls_hapt → fixture",
+    ),
+    (
+        "eval_fixture_on_hapt",
+        "Across data sets: NLS trained on the shoulder fixture, scored on HAPT",
+        "nls_clip → hapt",
+    ),
+    (
+        "eval_union_on_fixture",
+        "One model for both: NLS trained on the fixture and HAPT, scored on the fixture",
+        "nls_union → fixture",
+    ),
+    (
+        "eval_union_on_hapt",
+        "One model for both: NLS trained on the fixture and HAPT, scored on HAPT",
+        "nls_union → hapt",
+    ),
+];
+
+/// A second real data set (UCI HAPT, converted by setup): ingest it, train
+/// the default recipe of `first` (the default model) on it and on the union
+/// of both data sets (`first_key`: the default model's training key), and
+/// evaluate every model on both data sets' test
+/// subjects (zero-shot over the target's own labels, linear probe, few-shot
+/// adaptation from 1 to 100 windows per class where the model never saw the
+/// target's data; the supervised conv baseline on HAPT).
+fn cross_dataset_stages(
+    ctx: &Ctx,
+    stages: &mut Stages,
+    caption_key: &str,
+    first: &Run,
+    first_key: &str,
+) -> Result<()> {
+    let (bin, p, root) = (&ctx.bin, &ctx.p, &ctx.root);
+    let hapt_store = ctx.out.join("hapt.parquet");
+    let manifest = root.join("fixtures/hapt/manifest.toml");
+    let ingest_key = key_of(&[
+        "ingest hapt".into(),
+        ctx.bin_key.clone(),
+        file_key(&manifest)?,
+        file_key(&ctx.hapt_input)?,
+    ]);
+    stages.run("ingest hapt", &ingest_key, &[&hapt_store], |_| {
+        exec(
+            Command::new(bin)
+                .arg("ingest")
+                .arg(&ctx.hapt_input)
+                .arg("--manifest")
+                .arg(&manifest)
+                .arg("--out")
+                .arg(&hapt_store),
+        )
+    })?;
+    let config = root.join(&first.config);
+    let mut keys = std::collections::BTreeMap::new();
+    for (name, stores) in [
+        ("nls_hapt", vec![&hapt_store]),
+        ("nls_union", vec![&ctx.fixture_store, &hapt_store]),
+    ] {
+        let dir = ctx.out.join(name);
+        let key = key_of(&[
+            "train".into(),
+            caption_key.to_string(),
+            ingest_key.clone(),
+            file_key(&config)?,
+            p.train_steps.to_string(),
+            stores.len().to_string(),
+        ]);
+        stages.run(
+            &format!("train {name}"),
+            &key,
+            &[&dir.join("checkpoint/config.json")],
+            |resume| {
+                fresh(&dir, resume)?;
+                let mut cmd = Command::new(bin);
+                cmd.arg("train").arg("--store").arg(stores[0]);
+                for extra in &stores[1..] {
+                    cmd.arg("--extra-store").arg(extra);
+                }
+                cmd.arg("--config")
+                    .arg(&config)
+                    .arg("--out")
+                    .arg(&dir)
+                    .arg("--max-steps")
+                    .arg(p.train_steps.to_string())
+                    .arg("--minilm")
+                    .arg(&ctx.minilm)
+                    .arg("--no-report");
+                if resume && dir.join("checkpoint").exists() {
+                    cmd.arg("--resume");
+                }
+                exec(&mut cmd)
+            },
+        )?;
+        keys.insert(name, key);
+    }
+    let fixture = &ctx.fixture_store;
+    let plan: [(&str, &str, &Path, &str); 5] = [
+        (
+            "eval_hapt",
+            "nls_hapt",
+            &hapt_store,
+            "zero-shot,linear-probe,supervised",
+        ),
+        (
+            "eval_hapt_on_fixture",
+            "nls_hapt",
+            fixture,
+            "zero-shot,linear-probe,few-shot",
+        ),
+        (
+            "eval_fixture_on_hapt",
+            first.name.as_str(),
+            &hapt_store,
+            "zero-shot,linear-probe,few-shot",
+        ),
+        (
+            "eval_union_on_fixture",
+            "nls_union",
+            fixture,
+            "zero-shot,linear-probe",
+        ),
+        (
+            "eval_union_on_hapt",
+            "nls_union",
+            &hapt_store,
+            "zero-shot,linear-probe",
+        ),
+    ];
+    let eval_config = root.join(CROSS_EVAL_CONFIG);
+    for (eval_dir, model, store, protocols) in plan {
+        let out = ctx.out.join(eval_dir);
+        let key = key_of(&[
+            "eval".into(),
+            keys.get(model)
+                .cloned()
+                .unwrap_or_else(|| first_key.to_string()),
+            ingest_key.clone(),
+            file_key(&eval_config)?,
+            protocols.into(),
+            p.few_shot_seeds.to_string(),
+            p.supervised_steps.to_string(),
+        ]);
+        stages.run(
+            &format!("evaluate {eval_dir}"),
+            &key,
+            &[&out.join("metrics.json")],
+            |resume| {
+                fresh(&out, resume)?;
+                exec(
+                    Command::new(bin)
+                        .arg("eval")
+                        .arg("--checkpoint")
+                        .arg(ctx.out.join(model))
+                        .arg("--store")
+                        .arg(store)
+                        .arg("--out")
+                        .arg(&out)
+                        .arg("--minilm")
+                        .arg(&ctx.minilm)
+                        .arg("--config")
+                        .arg(&eval_config)
+                        .arg("--protocol")
+                        .arg(protocols)
+                        .arg("--few-shot-seeds")
+                        .arg(p.few_shot_seeds.to_string())
+                        .arg("--supervised-steps")
+                        .arg(p.supervised_steps.to_string())
+                        .arg("--quiet"),
+                )
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Rewrite a sub-report's image links and headings for inclusion under
 /// `prefix/`, one heading level down.
 fn include_report(text: &str, prefix: &str) -> String {
@@ -864,6 +1060,11 @@ fn evaluations(runs: &[Run]) -> Vec<(String, String, String)> {
         "SensorLLM (AIM encoder + frozen SmolLM2-135M-Instruct)".into(),
         "sensorllm".into(),
     ));
+    all.extend(
+        CROSS_EVALS
+            .iter()
+            .map(|(d, t, m)| (d.to_string(), t.to_string(), m.to_string())),
+    );
     all
 }
 
