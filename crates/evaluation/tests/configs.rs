@@ -1,5 +1,5 @@
 //! Every TOML under `configs/` parses and validates as the kind its name
-//! says (pretraining, SensorLLM, evaluation, or sensor-language training), so a config
+//! says (pretraining, SensorLLM, evaluation (`eval`, `eval_*`), or sensor-language training), so a config
 //! the docs point to cannot rot unnoticed.
 
 use std::path::Path;
@@ -26,6 +26,8 @@ fn every_shipped_config_parses() {
             let cfg = EvalConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
             // The shipped file documents the defaults: it must be them.
             assert_eq!(cfg, EvalConfig::default(), "configs/eval.toml drifted");
+        } else if name.starts_with("eval_") {
+            EvalConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
         } else {
             let cfg = SensorLanguageConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(
@@ -42,6 +44,7 @@ fn every_shipped_config_parses() {
         "nls_clip_knowledge",
         "sensorlm_coca",
         "eval",
+        "eval_cross_dataset",
         "pretrain_fixture",
     ] {
         assert!(
