@@ -7,6 +7,7 @@
 //! - `cargo xtask pipeline` setup, release build, then the end-to-end stages
 //! - `cargo xtask bench X`  benchmarks that print figures and ratios
 //! - `cargo xtask arch`     check the crate dependency rules (`arch.rs`)
+//! - `cargo xtask release`  a versioned model directory with its card (`release.rs`)
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -17,6 +18,7 @@ mod bench_llm;
 mod bench_pretrain;
 mod bench_train;
 mod pipeline;
+mod release;
 mod setup;
 mod util;
 
@@ -48,6 +50,9 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Write a versioned, self-contained model directory (weights, config,
+    /// channel schema, labels, MODEL_CARD.md, SHA256SUMS) from a train run.
+    Release(release::ReleaseArgs),
     /// Check the crate dependency rules (no tch below the model crates, no
     /// evaluation <-> train, ...) against `cargo metadata`.
     Arch,
@@ -61,6 +66,7 @@ fn main() {
         Cmd::Pipeline(args) => pipeline::run(&args),
         Cmd::Bench { what, args } => bench::run(&what, &args),
         Cmd::Arch => arch::run(),
+        Cmd::Release(args) => release::run(&args).map(|dir| println!("{}", dir.display())),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -975,8 +975,56 @@ fn cross_dataset_stages(
             },
         )?;
     }
+    // The model trained on both data sets, released as a self-contained
+    // directory with its card, then used from that directory alone.
+    let release_out = ctx.out.join("release");
+    let release_key = key_of(&[
+        "release".into(),
+        keys["nls_union"].clone(),
+        file_key(&root.join("xtask/src/release.rs"))?,
+        p.few_shot_seeds.to_string(),
+    ]);
+    let released = release_out.join(format!("{RELEASE_NAME}-{RELEASE_VERSION}"));
+    stages.run(
+        "release nls_union",
+        &release_key,
+        &[&released.join("SHA256SUMS")],
+        |_| {
+            fresh(&release_out, false)?;
+            crate::release::run(&crate::release::ReleaseArgs {
+                run: ctx.out.join("nls_union"),
+                name: RELEASE_NAME.into(),
+                version: RELEASE_VERSION.into(),
+                out: release_out.clone(),
+                eval: vec![
+                    ctx.out.join("eval_union_on_fixture"),
+                    ctx.out.join("eval_union_on_hapt"),
+                ],
+            })?;
+            exec(
+                Command::new(bin)
+                    .arg("classify")
+                    .arg("--model")
+                    .arg(&released)
+                    .arg("--store")
+                    .arg(&hapt_store)
+                    .arg("--split")
+                    .arg("test")
+                    .arg("--labels")
+                    .arg("walking,climbing stairs,going down stairs,sitting,standing,lying down")
+                    .arg("--out")
+                    .arg(release_out.join("classify_hapt_test.csv"))
+                    .arg("--minilm")
+                    .arg(&ctx.minilm),
+            )
+        },
+    )?;
     Ok(())
 }
+
+/// Name and version of the model the pipeline releases.
+const RELEASE_NAME: &str = "wearlang-nls-fixture-hapt";
+const RELEASE_VERSION: &str = "0.1.0";
 
 /// Rewrite a sub-report's image links and headings for inclusion under
 /// `prefix/`, one heading level down.

