@@ -10,6 +10,10 @@
 //!   frozen, so their features are computed once.
 //! - `linear_probe`: a [`LinearProbe`] on the frozen sensor features of the
 //!   k-shot windows.
+//! - `supervised_from_scratch` (off by default): the supervised conv
+//!   classifier of the `supervised` protocol trained from scratch on the
+//!   same k-shot windows (`supervised_steps` steps, the run's seed), through
+//!   the context's trainer: the reference adaptation is measured against.
 //!
 //! The k windows of a class are drawn by a ChaCha8 shuffle seeded with
 //! `(seed, k)`; a class with fewer training windows uses all it has.
@@ -22,7 +26,7 @@ use tch::{Kind, Tensor};
 use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
 use wearlang_engine::{LoopConfig, Step, StepLoss};
 use wearlang_metrics::{ClassificationReport, MeanStd};
-use wearlang_models::{ProjectionHeads, TrainState};
+use wearlang_models::{ProjectionHeads, SupervisedConfig, TrainState};
 use wearlang_objectives::normalize;
 use wearlang_optim::{AdamW, OptimConfig};
 
@@ -47,6 +51,9 @@ pub struct FewShotConfig {
     pub head_steps: usize,
     /// Adam learning rate of the projection-head update.
     pub head_lr: f64,
+    /// Steps of each from-scratch conv classifier
+    /// (`supervised_from_scratch`; its other settings are `[supervised]`'s).
+    pub supervised_steps: u64,
 }
 
 impl Default for FewShotConfig {
@@ -57,6 +64,7 @@ impl Default for FewShotConfig {
             methods: vec![FewShotMethod::ProjectionHeads, FewShotMethod::LinearProbe],
             head_steps: 50,
             head_lr: 1e-3,
+            supervised_steps: 200,
         }
     }
 }
@@ -69,6 +77,9 @@ pub struct FewShotEval {
     pub probe: ProbeConfig,
     /// Prompts for the zero-shot step after the head update.
     pub zero_shot: ZeroShotConfig,
+    /// The from-scratch classifier's settings (`steps` and `seed` replaced
+    /// by `supervised_steps` and each run's seed).
+    pub supervised: SupervisedConfig,
 }
 
 /// Restores the projection heads and the `requires_grad` flags on drop.
@@ -372,6 +383,20 @@ impl Evaluator for FewShotEval {
                                 },
                             )?;
                             probe.predict(&f_test)?
+                        }
+                        FewShotMethod::SupervisedFromScratch => {
+                            let windows: Vec<usize> = idx.iter().map(|&j| tr_idx[j]).collect();
+                            let subset = ctx.train.select(&windows)?;
+                            let clf = ctx.trainer("few-shot")?.fit_supervised(
+                                &subset,
+                                n_classes,
+                                &SupervisedConfig {
+                                    seed,
+                                    steps: self.cfg.supervised_steps,
+                                    ..self.supervised.clone()
+                                },
+                            )?;
+                            clf.predict(&rows(&ctx.test.x, &te_idx), 256)?
                         }
                         FewShotMethod::ProjectionHeads => {
                             let a = adapt.as_ref().ok_or_else(|| {

@@ -145,6 +145,7 @@ pub fn evaluators(cfg: &EvalConfig, names: &[String]) -> Result<Vec<Box<dyn Eval
             cfg: cfg.few_shot.clone(),
             probe: cfg.probe.clone(),
             zero_shot: cfg.zero_shot.clone(),
+            supervised: cfg.supervised.clone(),
         }));
     }
     if wanted("unseen") {

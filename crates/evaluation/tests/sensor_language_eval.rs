@@ -539,6 +539,13 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
 
     let mut e = small_eval();
     e.supervised.steps = 4;
+    // Adaptation against the conv classifier trained from scratch on the
+    // same k windows.
+    e.few_shot.methods = vec![
+        FewShotMethod::LinearProbe,
+        FewShotMethod::SupervisedFromScratch,
+    ];
+    e.few_shot.supervised_steps = 30;
     let out = wearlang_evaluation::evaluate_run(
         &wearlang_evaluation::RunEvalOptions {
             checkpoint: run,
@@ -561,4 +568,28 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
     .unwrap();
     assert_eq!(out.report.results.len(), 4);
     assert_eq!(out.report.steps, state.total_steps);
+    let few = out
+        .report
+        .results
+        .iter()
+        .find_map(|r| match r {
+            ProtocolResult::FewShot(f) => Some(f),
+            _ => None,
+        })
+        .unwrap();
+    let scratch = &few.series[1];
+    assert_eq!(scratch.method, FewShotMethod::SupervisedFromScratch);
+    assert_eq!(scratch.macro_f1.len(), 2);
+    assert!(scratch
+        .macro_f1
+        .iter()
+        .flatten()
+        .all(|v| (0.0..=1.0).contains(v)));
+    // Four windows per class of four distinct signals are enough to learn
+    // from (chance is 0.25).
+    assert!(
+        scratch.summary[1].mean > 0.4,
+        "from scratch at k = 4: {:?}",
+        scratch.macro_f1
+    );
 }

@@ -12,6 +12,9 @@ pub enum FewShotMethod {
     ProjectionHeads,
     /// A linear probe on frozen sensor features.
     LinearProbe,
+    /// The supervised conv classifier trained from scratch on the same k
+    /// windows per class (what adaptation is measured against).
+    SupervisedFromScratch,
 }
 
 impl FewShotMethod {
@@ -20,6 +23,7 @@ impl FewShotMethod {
         match self {
             FewShotMethod::ProjectionHeads => "projection heads (contrastive)",
             FewShotMethod::LinearProbe => "linear probe",
+            FewShotMethod::SupervisedFromScratch => "conv classifier from scratch",
         }
     }
 }
