@@ -827,7 +827,8 @@ const CROSS_EVALS: [(&str, &str, &str); 5] = [
 /// evaluate every model on both data sets' test
 /// subjects (zero-shot over the target's own labels, linear probe, few-shot
 /// adaptation from 1 to 100 windows per class where the model never saw the
-/// target's data; the supervised conv baseline on HAPT).
+/// target's data, against a conv classifier trained from scratch on the same
+/// windows; on HAPT the supervised conv baseline and unseen activities).
 fn cross_dataset_stages(
     ctx: &Ctx,
     stages: &mut Stages,
@@ -904,7 +905,7 @@ fn cross_dataset_stages(
             "eval_hapt",
             "nls_hapt",
             &hapt_store,
-            "zero-shot,linear-probe,supervised",
+            "zero-shot,linear-probe,supervised,unseen",
         ),
         (
             "eval_hapt_on_fixture",
@@ -944,6 +945,7 @@ fn cross_dataset_stages(
             protocols.into(),
             p.few_shot_seeds.to_string(),
             p.supervised_steps.to_string(),
+            p.unseen_steps.to_string(),
         ]);
         stages.run(
             &format!("evaluate {eval_dir}"),
@@ -970,6 +972,8 @@ fn cross_dataset_stages(
                         .arg(p.few_shot_seeds.to_string())
                         .arg("--supervised-steps")
                         .arg(p.supervised_steps.to_string())
+                        .arg("--unseen-steps")
+                        .arg(p.unseen_steps.to_string())
                         .arg("--quiet"),
                 )
             },
