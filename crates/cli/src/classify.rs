@@ -71,9 +71,9 @@ pub fn run(a: &ClassifyArgs) -> Result<()> {
         None => None,
         Some(s) => Some(Split::parse(s).with_context(|| format!("--split {s}"))?),
     };
-    if a.out == a.store {
-        bail!("--out {} is the input store", a.out.display());
-    }
+    let mut inputs = vec![a.store.as_path()];
+    inputs.extend(a.label_text.as_deref());
+    wearlang_core::fs::check_output_not_input(&a.out, &inputs)?;
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let name = a.store.display().to_string();

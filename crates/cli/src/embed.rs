@@ -38,6 +38,13 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
     if a.store.is_some() == a.texts.is_some() {
         bail!("give either --store (windows) or --texts (a file with one text per line)");
     }
+    let inputs: Vec<&std::path::Path> = a
+        .store
+        .iter()
+        .chain(&a.texts)
+        .map(PathBuf::as_path)
+        .collect();
+    wearlang_core::fs::check_output_not_input(&a.out, &inputs)?;
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let model = &loaded.model;

@@ -200,6 +200,12 @@ fn apply_split(args: &IngestArgs, opts: &mut IngestOptions) -> anyhow::Result<()
 /// Run `wearlang ingest`: ingest and print a summary.
 pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     let opts = options(args)?;
+    let mut inputs: Vec<&std::path::Path> = Vec::new();
+    inputs.extend(opts.input.path.as_deref());
+    inputs.extend(opts.streams.iter().map(|s| s.path.as_path()));
+    inputs.extend(opts.labels.as_ref().map(|l| l.path.as_path()));
+    inputs.extend(args.manifest.as_deref());
+    wearlang_core::fs::check_output_not_input(&args.out, &inputs)?;
     let summary = wearlang_ingest::ingest(&opts, &args.out)
         .with_context(|| format!("ingest into {} failed", args.out.display()))?;
     if args.json {

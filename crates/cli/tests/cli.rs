@@ -268,6 +268,27 @@ fn train_then_embed_windows_and_texts() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(embedding_file(&temb), (3, 16));
 
+    // An output that is the input is refused, and the input is untouched.
+    let before = std::fs::read(&store).unwrap();
+    let out = wearlang(&[
+        "embed",
+        "--model",
+        run.to_str().unwrap(),
+        "--store",
+        store_s,
+        "--out",
+        store_s,
+        "--minilm",
+        minilm.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("replace the input"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+
     // Neither input, or a model directory without a checkpoint: clear errors.
     let out = wearlang(&[
         "embed",
@@ -739,4 +760,35 @@ fn llm_generate_streams_the_reference_answer_and_refuses_bad_settings() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn ingest_refuses_to_write_over_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("data.csv");
+    let text = "time_ms,x\n0,1.0\n20,2.0\n";
+    std::fs::write(&csv, text).unwrap();
+    let csv_s = csv.to_str().unwrap();
+    let out = wearlang(&["ingest", csv_s, "--out", csv_s, "--channels", "x"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("replace the input") && err.contains("data.csv"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), text);
+    // Inside an input directory, too.
+    let inside = dir.path().join("w.parquet");
+    let out = wearlang(&[
+        "ingest",
+        dir.path().to_str().unwrap(),
+        "--out",
+        inside.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("inside the input"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!inside.exists());
 }

@@ -180,6 +180,61 @@ fn sync_dir(path: &Path) {
     let _ = path;
 }
 
+/// `path` made absolute with its links resolved; for a path that does not
+/// exist yet, its nearest existing ancestor is resolved and the rest
+/// appended.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let mut rest = Vec::new();
+    let mut cur = path.to_path_buf();
+    while let Some(name) = cur.file_name() {
+        rest.push(name.to_os_string());
+        if !cur.pop() {
+            break;
+        }
+        let base = if cur.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            cur.as_path()
+        };
+        if let Ok(mut p) = base.canonicalize() {
+            for r in rest.iter().rev() {
+                p.push(r);
+            }
+            return p;
+        }
+    }
+    path.to_path_buf()
+}
+
+/// Refuse an output `out` that would replace or land inside one of
+/// `inputs` (the same file after resolving links, or a path under an input
+/// directory): writing it would lose the input. The error names both.
+pub fn check_output_not_input(out: &Path, inputs: &[&Path]) -> Result<()> {
+    let o = resolved(out);
+    for input in inputs {
+        let i = resolved(input);
+        if o == i || (i.is_dir() && o.starts_with(&i)) {
+            return Err(Error::param(
+                "output",
+                format!(
+                    "{} would {} the input {}: choose another output path",
+                    out.display(),
+                    if o == i {
+                        "replace"
+                    } else {
+                        "be written inside"
+                    },
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +368,33 @@ mod tests {
         assert!(err.contains(&taken.display().to_string()), "{err}");
         assert_eq!(dir.entries(), ["taken"]);
         assert!(AtomicFile::create(Path::new("/")).is_err());
+    }
+
+    #[test]
+    fn an_output_that_is_an_input_is_refused() {
+        let d = TempDir::new("out-in");
+        let input = d.0.join("data.csv");
+        std::fs::write(&input, b"t,x\n").unwrap();
+        let dir_in = d.0.join("recordings");
+        std::fs::create_dir_all(&dir_in).unwrap();
+        let err = check_output_not_input(&input, &[&input])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("replace the input"), "{err}");
+        // The same file by another spelling.
+        let other = d.0.join("recordings/../data.csv");
+        assert!(check_output_not_input(&other, &[&input]).is_err());
+        #[cfg(unix)]
+        {
+            let link = d.0.join("link.csv");
+            std::os::unix::fs::symlink(&input, &link).unwrap();
+            assert!(check_output_not_input(&link, &[&input]).is_err());
+        }
+        let inside = dir_in.join("new/windows.parquet");
+        let err = check_output_not_input(&inside, &[&dir_in])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("inside the input"), "{err}");
+        assert!(check_output_not_input(&d.0.join("windows.parquet"), &[&input, &dir_in]).is_ok());
     }
 }
