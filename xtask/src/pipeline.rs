@@ -310,6 +310,14 @@ impl Stages {
     }
 }
 
+/// Remove a training run's directory unless the stage resumes and a
+/// checkpoint is there to resume from (`wearlang` refuses a fresh run into
+/// a directory that holds one; an attempt cut before its first checkpoint
+/// starts again).
+fn fresh_run(dir: &Path, resume: bool) -> Result<()> {
+    fresh(dir, resume && dir.join("checkpoint").exists())
+}
+
 /// Remove a run directory that a fresh (not resumed) stage will rewrite.
 fn fresh(dir: &Path, resume: bool) -> Result<()> {
     if !resume && dir.exists() {
@@ -510,7 +518,7 @@ fn pretrain_stages(ctx: &Ctx, stages: &mut Stages, caption_key: &str) -> Result<
         ]);
         let report = dir.join("report.json");
         stages.run(&format!("pretrain {run}"), &key, &[&report], |resume| {
-            fresh(&dir, resume)?;
+            fresh_run(&dir, resume)?;
             let mut cmd = Command::new(bin);
             cmd.arg("pretrain")
                 .arg("--store")
@@ -561,7 +569,7 @@ fn train_stage(
     let ckpt = dir.join("checkpoint/config.json");
     let name = format!("train {}", run.name);
     stages.run(&name, &train_key, &[&ckpt], |resume| {
-        fresh(&dir, resume)?;
+        fresh_run(&dir, resume)?;
         let mut cmd = Command::new(bin);
         cmd.arg("train")
             .arg("--store")
@@ -703,7 +711,7 @@ fn sensorllm_stages(
         &align_key,
         &[&align_dir.join("checkpoint/config.json")],
         |resume| {
-            fresh(&align_dir, resume)?;
+            fresh_run(&align_dir, resume)?;
             let mut cmd = stage_cmd(
                 "align",
                 &config,
@@ -726,7 +734,7 @@ fn sensorllm_stages(
         &tune_key,
         &[&tune_dir.join("selected/config.json")],
         |resume| {
-            fresh(&tune_dir, resume)?;
+            fresh_run(&tune_dir, resume)?;
             // The config's settings apply, with the profile's caps on the
             // validation windows each selection scores and the training
             // windows.
@@ -876,7 +884,7 @@ fn cross_dataset_stages(
             &key,
             &[&dir.join("checkpoint/config.json")],
             |resume| {
-                fresh(&dir, resume)?;
+                fresh_run(&dir, resume)?;
                 let mut cmd = Command::new(bin);
                 cmd.arg("train").arg("--store").arg(stores[0]);
                 for extra in &stores[1..] {

@@ -26,6 +26,7 @@ mod inspect;
 mod llm;
 mod paraphrase;
 mod pretrain;
+mod run_dir;
 mod sensorllm;
 mod synth;
 mod train;

@@ -24,6 +24,9 @@ pub struct PretrainArgs {
     /// Continue the run in `--out` from its checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Start afresh even if `--out` already holds a run (it is replaced).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// Override the config's step budget.
     #[arg(long)]
     pub max_steps: Option<u64>,
@@ -53,6 +56,7 @@ pub fn run(a: &PretrainArgs) -> Result<()> {
     if let Some(s) = a.seed {
         cfg.seed = s;
     }
+    crate::run_dir::check_fresh(&a.out, a.resume, a.overwrite)?;
     let summary = pretrain(
         &cfg,
         &PretrainOptions {

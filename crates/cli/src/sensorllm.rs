@@ -53,6 +53,9 @@ pub struct StageArgs {
     /// Continue the run in `--out` from its checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Start afresh even if `--out` already holds a run (it is replaced).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// Hide the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -120,6 +123,7 @@ fn stage(a: &StageArgs, align: bool) -> Result<()> {
             .clone()
             .context("tune needs --from (a `wearlang sensorllm align` run)")?
     };
+    crate::run_dir::check_fresh(&a.out, a.resume, a.overwrite)?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     let llm = load_llm(cfg.llm.as_deref(), device)?;
     let opts = SensorLlmOptions {

@@ -31,6 +31,9 @@ pub struct TrainArgs {
     /// Continue the run in `--out` from its checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Start afresh even if `--out` already holds a run (it is replaced).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// Override the config's step budget.
     #[arg(long)]
     pub max_steps: Option<u64>,
@@ -69,6 +72,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     if let Some(p) = &a.init_from {
         cfg.sensor.init_from = Some(p.clone());
     }
+    crate::run_dir::check_fresh(&a.out, a.resume, a.overwrite)?;
     let summary = train_sensor_language(
         &cfg,
         &SensorLanguageOptions {

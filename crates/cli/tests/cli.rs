@@ -235,6 +235,22 @@ fn train_then_embed_windows_and_texts() {
     let out = wearlang(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(run.join("checkpoint/model.safetensors").is_file());
+    // Training afresh into it is refused (the run is kept) unless asked.
+    let weights = std::fs::read(run.join("checkpoint/model.safetensors")).unwrap();
+    let out = wearlang(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("already holds a run"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(run.join("checkpoint/model.safetensors")).unwrap(),
+        weights
+    );
+    let again = args(&["--overwrite"]);
+    let out = wearlang(&again.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", stderr(&out));
 
     let emb = dir.path().join("w.parquet");
     let out = wearlang(&[
