@@ -553,7 +553,7 @@ fn find_download(dir: &Path, wheel: &PypiFile) -> Result<Option<PathBuf>> {
 }
 
 /// A file's SHA-256 as lower-case hex.
-fn sha256_file(path: &Path) -> Result<String> {
+pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
