@@ -120,6 +120,10 @@ impl LlmModel {
                 ),
             ));
         }
+        // Building the layers draws their initial values from torch's global
+        // generator; hold it so that a seeded run elsewhere in the process is
+        // not disturbed (the values are overwritten below).
+        let _rng = wearlang_device::lock_rng();
         let vs = nn::VarStore::new(device);
         let llama = Llama::new(&vs.root(), &config)?;
         load_gguf_weights(&vs, &gguf, &config)?;

@@ -64,6 +64,10 @@ pub fn tiny_tokenizer() -> Result<BpeTokenizer> {
 pub fn tiny_llm(seed: u64, device: Device) -> Result<LlmModel> {
     let tokenizer = tiny_tokenizer()?;
     let cfg = LlamaConfig::tiny(tokenizer.vocab_size() as i64);
+    // Building the layers draws their initial values from torch's global
+    // generator; hold it so that a seeded run elsewhere in the process is
+    // not disturbed (the values are overwritten below).
+    let _rng = wearlang_device::lock_rng();
     let vs = nn::VarStore::new(device);
     let llama = Llama::new(&vs.root(), &cfg)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

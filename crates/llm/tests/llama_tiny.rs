@@ -526,6 +526,7 @@ fn lora_starts_as_the_identity_and_trains_only_its_adapters() {
     let x = llama.embed_tokens(&ids(&[5, 9, 40, 41, 42, 3]));
     let plain = llama.forward_embeds(&x, None, None).unwrap();
 
+    let _rng = wearlang_device::lock_rng();
     let lora_vs = nn::VarStore::new(Device::Cpu);
     tch::manual_seed(1);
     let cfg = LoraConfig {

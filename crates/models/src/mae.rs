@@ -236,6 +236,10 @@ pub fn load_mae(dir: &Path, device: Device) -> Result<LoadedMae> {
             format!("kind is `{}`, expected `mae`", config.kind),
         ));
     }
+    // Building the layers draws their initial values from torch's global
+    // generator; hold it so that a seeded run elsewhere in the process is
+    // not disturbed (the values are overwritten below).
+    let _rng = wearlang_device::lock_rng();
     let mut vs = nn::VarStore::new(device);
     let model = MaskedAutoencoder::new(vs.root(), &config.model)?;
     checkpoint::load_model(&ckpt, &mut vs)?;

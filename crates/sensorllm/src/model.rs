@@ -376,6 +376,9 @@ impl SensorLlm {
                 ),
             ));
         }
+        // The new layers draw from torch's global generator before the
+        // checkpoint overwrites them; do not disturb a seeded run elsewhere.
+        let _rng = wearlang_device::lock_rng();
         let mut m = SensorLlm::new(
             &rec.run,
             encoder,

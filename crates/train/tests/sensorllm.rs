@@ -318,6 +318,19 @@ fn an_interrupted_stage_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
     let mae = encoder(dir.path(), &store);
+    // Another thread keeps loading models (whose layers draw initial values
+    // before the weights overwrite them) the whole time: loading must not
+    // disturb the seeded runs' generator (it did, and CI caught it).
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let loader = {
+        let (done, mae) = (done.clone(), mae.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(llm());
+                drop(wearlang_models::load_mae(&mae, Device::Cpu).unwrap());
+            }
+        })
+    };
     let cfg = config(20, 20);
     let straight = dir.path().join("straight");
     align_sensorllm(&cfg, &opts(&store, &mae, &straight, false, None), llm()).unwrap();
@@ -397,4 +410,6 @@ fn an_interrupted_stage_resumes_exactly() {
     .unwrap()
     .to_string();
     assert!(err.contains("no caption `semantic`"), "{err}");
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    loader.join().unwrap();
 }

@@ -289,6 +289,10 @@ impl MiniLmEncoder {
     pub fn load(dir: &Path, device: Device) -> Result<Self> {
         let cfg = BertConfig::from_file(&dir.join("config.json"))?;
         let tokenizer = WordPieceTokenizer::from_vocab(&dir.join("vocab.txt"))?;
+        // Building the layers draws their initial values from torch's global
+        // generator; hold it so that a seeded run elsewhere in the process is
+        // not disturbed (the values are overwritten below).
+        let _rng = wearlang_device::lock_rng();
         let mut vs = nn::VarStore::new(device);
         let model = MiniLm::new(vs.root(), &cfg);
         let n = load_safetensors_into(&vs, &dir.join("model.safetensors"), "")?;
