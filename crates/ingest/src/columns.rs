@@ -75,6 +75,12 @@ impl SourceSpec {
     pub fn default_keys(&self, file: &Path, root: Option<&Path>) -> (String, String) {
         default_keys(file, root, self)
     }
+
+    /// Whether the subject column is also the recording column: each
+    /// recording is then a subject of its own.
+    pub(crate) fn subject_is_recording(&self) -> bool {
+        self.subject_column.is_some() && self.subject_column == self.recording_column
+    }
 }
 
 /// Column indices (in the file's header / schema) for each role.
@@ -109,13 +115,18 @@ pub(crate) fn resolve(
     };
     let opt =
         |name: &Option<String>| -> Result<Option<usize>> { name.as_deref().map(find).transpose() };
+    let subject = opt(&spec.subject_column)?;
+    let recording = opt(&spec.recording_column)?;
+    let label = opt(&spec.label_column)?;
+    let keys = [subject, recording, label];
     let (time, time_mode) = match (&spec.time.column, spec.time.rate_hz) {
         (Some(c), _) => (Some(find(c)?), TimeMode::Column(c.clone(), spec.time.unit)),
         (None, Some(r)) => (None, TimeMode::Fixed(r)),
         (None, None) => {
-            let found = header
-                .iter()
-                .position(|h| TIME_NAMES.contains(&h.to_ascii_lowercase().as_str()));
+            let found = (0..header.len()).find(|&i| {
+                !keys.contains(&Some(i))
+                    && TIME_NAMES.contains(&header[i].to_ascii_lowercase().as_str())
+            });
             match found {
                 Some(i) => (Some(i), TimeMode::Column(header[i].clone(), spec.time.unit)),
                 None => {
@@ -132,9 +143,16 @@ pub(crate) fn resolve(
             }
         }
     };
-    let subject = opt(&spec.subject_column)?;
-    let recording = opt(&spec.recording_column)?;
-    let label = opt(&spec.label_column)?;
+    check_one_role_per_column(
+        file,
+        header,
+        &[
+            ("time", time),
+            ("subject", subject),
+            ("recording", recording),
+            ("label", label),
+        ],
+    )?;
     let taken = [time, subject, recording, label];
     let (channels, specs) = if spec.channels.is_empty() {
         let idx: Vec<usize> = (0..header.len())
@@ -184,6 +202,29 @@ pub(crate) fn resolve(
     })
 }
 
+/// Check that no column plays two of the `roles` (role name, column index).
+///
+/// Errors (naming the file and column): a column has two roles.
+fn check_one_role_per_column(
+    file: &Path,
+    header: &[String],
+    roles: &[(&str, Option<usize>)],
+) -> Result<()> {
+    for (k, &(role, column)) in roles.iter().enumerate() {
+        let Some(i) = column else { continue };
+        if let Some((other, _)) = roles[k + 1..].iter().find(|(_, c)| *c == Some(i)) {
+            return Err(Error::data(
+                Location::file(file).column(header[i].clone()),
+                format!(
+                    "the column is both the {role} column and the {other} column; \
+                     give each role a column of its own"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Default subject and recording of a file: the recording is the file stem;
 /// the subject is `spec.subject`, else the parent directory's name when the
 /// file lies in a sub-directory of the input directory, else the stem.
@@ -207,4 +248,51 @@ pub(crate) fn default_keys(
         }
     });
     (subject, spec.recording.clone().unwrap_or(stem))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::IngestOptions;
+
+    fn header(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn spec() -> SourceSpec {
+        SourceSpec::main(&IngestOptions::new("d.csv"))
+    }
+
+    fn resolve_all_numeric(names: &[&str], spec: &SourceSpec) -> Result<Resolved> {
+        resolve(Path::new("d.csv"), &header(names), spec, |_| true)
+    }
+
+    #[test]
+    fn a_column_with_two_roles_is_an_error_naming_it_and_both_roles() {
+        let mut s = spec();
+        s.time.column = Some("t".into());
+        s.label_column = Some("t".into());
+        let e = resolve_all_numeric(&["t", "ax"], &s)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("file d.csv, column 't'"), "{e}");
+        assert!(e.contains("time column and the label column"), "{e}");
+        let mut s = spec();
+        s.subject_column = Some("id".into());
+        s.recording_column = Some("id".into());
+        let e = resolve_all_numeric(&["time", "id", "ax"], &s)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("subject column and the recording column"), "{e}");
+    }
+
+    #[test]
+    fn the_time_column_is_not_guessed_among_columns_with_other_roles() {
+        let mut s = spec();
+        s.label_column = Some("time".into());
+        let r = resolve_all_numeric(&["time", "timestamp", "ax"], &s).unwrap();
+        assert_eq!((r.time, r.label, r.channels), (Some(1), Some(0), vec![2]));
+    }
 }

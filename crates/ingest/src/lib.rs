@@ -94,7 +94,9 @@
 //! ```
 #![warn(missing_docs)]
 
+mod adapt;
 mod arrow_src;
+mod checks;
 mod columns;
 mod csv;
 mod formats;
@@ -104,6 +106,7 @@ mod parse;
 mod pipeline;
 mod resample;
 mod source;
+mod walk;
 
 pub use arrow_src::ArrowSource;
 pub use columns::SourceSpec;

@@ -1,10 +1,13 @@
 //! The ingest pipeline: sources → resampling → windows → store.
+use crate::adapt::{ChannelLayout, SubjectFromRecording};
+use crate::checks::{check_no_recording_twice, check_split_subjects, RecordingSpan};
 use crate::columns::{default_keys, SourceSpec};
 use crate::formats;
 use crate::labels::{IntervalCursor, IntervalLabels};
 use crate::options::{IngestOptions, InputFormat};
 use crate::resample::{window_label, Grid, Resampler, Windower};
 use crate::source::{Recording, RecordingSource};
+use crate::walk;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -21,7 +24,8 @@ use wearlang_store::{StoreMeta, StoreSummary, StoreWriter};
 /// when the file is one of several (used for the default subject). The
 /// reader is that of `spec.format`, or with `auto` that of the format
 /// claiming the file's extension (built-in formats first, then the
-/// registered ones).
+/// registered ones). A subject column that is also the recording column
+/// makes each recording a subject of its own.
 ///
 /// Errors: the extension is not recognised under `auto`, the format is a
 /// name nothing is registered under, or the reader's own errors.
@@ -30,6 +34,14 @@ pub fn open_source(
     root: Option<&Path>,
     spec: &SourceSpec,
 ) -> Result<Box<dyn RecordingSource>> {
+    if spec.subject_is_recording() {
+        let keys_from_recording = SourceSpec {
+            subject_column: None,
+            ..spec.clone()
+        };
+        let src = open_source(path, root, &keys_from_recording)?;
+        return Ok(Box::new(SubjectFromRecording(src)));
+    }
     match spec.format.resolve(path) {
         Some(InputFormat::Auto) | None => Err(Error::data(
             Location::file(path),
@@ -67,6 +79,8 @@ fn is_not_data(path: &Path) -> bool {
 /// The files of an input: the file itself, or the files of a directory
 /// (recursively, sorted; hidden files, unknown extensions when the format
 /// is `auto`, and manifests and documentation (`.toml`, `.json`, `.yaml`, `.yml`, `.md`, `.rst`, `.html`) skipped).
+/// Links to directories are followed only inside the directory and never
+/// into one already visited; a file with several names is listed once.
 /// Under `auto` a file's format is that of its extension, the built-in
 /// extensions first, then those of the registered formats; a registered
 /// format's claimed extension is listed even if it is one of the skipped
@@ -76,27 +90,15 @@ pub fn list_files(path: &Path, format: &InputFormat) -> Result<Vec<PathBuf>> {
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-            let p = entry.map_err(|e| Error::io(&dir, e))?.path();
-            let hidden = p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if hidden {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Some(f) = format.resolve(&p) {
-                if !is_not_data(&p) || formats::claims_extension(&f, &p) {
-                    out.push(p);
-                }
-            }
-        }
-    }
-    out.sort();
+    let data = walk::files_under(path)?
+        .into_iter()
+        .filter(|p| {
+            format
+                .resolve(p)
+                .is_some_and(|f| !is_not_data(p) || formats::claims_extension(&f, p))
+        })
+        .collect();
+    let out = walk::sorted_without_aliases(data);
     if out.is_empty() {
         return Err(Error::data(Location::file(path), no_files_message(format)));
     }
@@ -199,10 +201,16 @@ struct Stats {
     dropped_missing: usize,
     rows: u64,
     span: Option<(f64, f64)>,
+    /// Subjects of the recordings read.
+    subjects: BTreeSet<String>,
+    /// Where each recording lies in each file (single stream only).
+    spans: Vec<RecordingSpan>,
 }
 
 impl Stats {
     fn merge(&mut self, o: &Stats) {
+        self.subjects.extend(o.subjects.iter().cloned());
+        self.spans.extend(o.spans.iter().cloned());
         self.files += o.files;
         self.recordings += o.recordings;
         self.too_short += o.too_short;
@@ -292,6 +300,8 @@ struct RecProc<'a> {
     ctx: &'a Ctx<'a>,
     key: Key,
     t0: f64,
+    /// Time of the last source sample fed, in ms.
+    last_ms: f64,
     resampler: Resampler,
     grid: Grid,
     windower: Windower,
@@ -309,6 +319,7 @@ impl<'a> RecProc<'a> {
             ctx,
             key,
             t0,
+            last_ms: t0,
             resampler: Resampler::new(t0, ctx.rate, channels, gap_s),
             grid: Grid::new(channels),
             windower: Windower::new(ctx.len, ctx.hop),
@@ -328,7 +339,21 @@ impl<'a> RecProc<'a> {
                 &mut self.grid,
             );
         }
+        if let Some(last) = part.n.checked_sub(1) {
+            self.last_ms = part.time_ms(last);
+        }
         self.stats.rows += part.n as u64;
+    }
+
+    /// Where the samples fed so far lie, as samples of `file`.
+    fn span_in(&self, file: &Path) -> RecordingSpan {
+        RecordingSpan {
+            file: file.to_path_buf(),
+            subject: self.key.0.clone(),
+            recording: self.key.1.clone(),
+            first_ms: self.t0,
+            last_ms: self.last_ms,
+        }
     }
 
     fn label_rows(&mut self) {
@@ -385,6 +410,7 @@ impl<'a> RecProc<'a> {
         self.drain(out)?;
         let n = self.grid.end();
         self.stats.recordings = 1;
+        self.stats.subjects.insert(self.key.0.clone());
         if n < self.ctx.len {
             self.stats.too_short = 1;
         }
@@ -396,18 +422,18 @@ impl<'a> RecProc<'a> {
     }
 }
 
-/// Stream one single-stream file through resampling and windowing, handing
-/// windows to `sink` in batches.
+/// Stream one single-stream file, its channels matched by name to
+/// `layout`, through resampling and windowing, handing windows to `sink` in
+/// batches.
 fn process_file(
     ctx: &Ctx<'_>,
     path: &Path,
     root: Option<&Path>,
     spec: &SourceSpec,
-    expected: &[ChannelSpec],
+    layout: &ChannelLayout,
     sink: &mut dyn FnMut(Vec<Window>) -> Result<()>,
 ) -> Result<Stats> {
-    let mut src = open_source(path, root, spec)?;
-    check_channels(path, src.channels(), expected)?;
+    let mut src = layout.conform(path, open_source(path, root, spec)?)?;
     let gap = ctx.opts.resample.max_interp_gap_s;
     let mut stats = Stats {
         files: 1,
@@ -430,11 +456,11 @@ fn process_file(
             p.feed(&part);
             p.drain(&mut out)?;
             if part.last {
+                let p = cur.take().expect("current recording");
+                let span = p.span_in(path);
                 let total = ctx.grid_len.get(&key).copied();
-                let s = cur
-                    .take()
-                    .expect("current recording")
-                    .finish(total, &mut out)?;
+                let mut s = p.finish(total, &mut out)?;
+                s.spans.push(span);
                 stats.merge(&s);
             }
         }
@@ -446,21 +472,6 @@ fn process_file(
         sink(out)?;
     }
     Ok(stats)
-}
-
-fn check_channels(path: &Path, got: &[ChannelSpec], expected: &[ChannelSpec]) -> Result<()> {
-    let names = |c: &[ChannelSpec]| c.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
-    if names(got) != names(expected) {
-        return Err(Error::data(
-            Location::file(path),
-            format!(
-                "channels {:?} differ from those of the first file {:?}",
-                names(got),
-                names(expected)
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// First pass: (subject, recording) → (first ms, last ms), reading only the
@@ -569,12 +580,16 @@ struct Whole {
     labels: Vec<Option<Arc<str>>>,
 }
 
-fn read_whole(input: &StreamInput) -> Result<(Vec<Key>, HashMap<Key, Whole>, u64)> {
+fn read_whole(
+    input: &StreamInput,
+    layout: &ChannelLayout,
+) -> Result<(Vec<Key>, HashMap<Key, Whole>, u64)> {
     let per_file: Vec<Result<Vec<(Key, Whole)>>> = input
         .files
         .par_iter()
         .map(|f| {
-            let mut src = open_source(f, input.root.as_deref(), &input.spec)?;
+            let src = open_source(f, input.root.as_deref(), &input.spec)?;
+            let mut src = layout.conform(f, src)?;
             let mut out: Vec<(Key, Whole)> = Vec::new();
             while let Some(p) = src.next_part()? {
                 let key = (p.subject.clone(), p.recording.clone());
@@ -613,22 +628,28 @@ fn read_whole(input: &StreamInput) -> Result<(Vec<Key>, HashMap<Key, Whole>, u64
 ///
 /// Nothing is left at `out` unless the whole ingest succeeds (the store is
 /// written to a temporary file and renamed at the end).
+///
+/// Errors (besides those of the options and readers): the files of one
+/// input differ in channels (by name), one recording has samples at the
+/// same times in two files, the split lists name a subject the data lacks,
+/// or no window results.
 pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
     let started = Instant::now();
     opts.validate()?;
     let inputs = stream_inputs(opts)?;
     let intervals = opts.labels.as_ref().map(IntervalLabels::read).transpose()?;
-    let per_stream = stream_channels(&inputs)?;
-    let channels = per_stream.concat();
+    let layouts = stream_layouts(&inputs)?;
+    let channels: Vec<ChannelSpec> = layouts.iter().flat_map(|l| l.channels.to_vec()).collect();
     let meta = store_meta(opts, &channels)?;
     let mut ctx = Ctx::new(opts, channels.len(), intervals.as_ref());
     let mut output = Output::create(out, meta, channels.len())?;
     let stats = if inputs.len() == 1 {
-        run_single_stream(&mut ctx, &inputs[0], &channels, &mut output)?
+        run_single_stream(&mut ctx, &inputs[0], &layouts[0], &mut output)?
     } else {
-        let widths = per_stream.iter().map(Vec::len).collect();
-        run_multi_stream(&mut ctx, &inputs, widths, &mut output)?
+        run_multi_stream(&mut ctx, &inputs, &layouts, &mut output)?
     };
+    check_no_recording_twice(&stats.spans)?;
+    check_split_subjects(&opts.split, &stats.subjects)?;
     if let Some(iv) = &intervals {
         iv.check_overlap(stats.span)?;
     }
@@ -642,12 +663,13 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
 /// The channels of each stream: those of its first file, in stream order.
 ///
 /// Errors: the first file of a stream cannot be opened.
-fn stream_channels(inputs: &[StreamInput]) -> Result<Vec<Vec<ChannelSpec>>> {
+fn stream_layouts(inputs: &[StreamInput]) -> Result<Vec<ChannelLayout>> {
     inputs
         .iter()
         .map(|inp| {
-            let src = open_source(&inp.files[0], inp.root.as_deref(), &inp.spec)?;
-            Ok(src.channels().to_vec())
+            let first = &inp.files[0];
+            let src = open_source(first, inp.root.as_deref(), &inp.spec)?;
+            Ok(ChannelLayout::of(first, src.as_ref()))
         })
         .collect()
 }
@@ -745,7 +767,7 @@ fn plan_single_stream(ctx: &mut Ctx<'_>, inp: &StreamInput) -> Result<()> {
 fn run_single_stream(
     ctx: &mut Ctx<'_>,
     inp: &StreamInput,
-    channels: &[ChannelSpec],
+    layout: &ChannelLayout,
     output: &mut Output,
 ) -> Result<Stats> {
     plan_single_stream(ctx, inp)?;
@@ -753,7 +775,7 @@ fn run_single_stream(
     let root = inp.root.as_deref();
     let mut stats = Stats::default();
     if let [file] = inp.files.as_slice() {
-        let s = process_file(ctx, file, root, &inp.spec, channels, &mut |ws| {
+        let s = process_file(ctx, file, root, &inp.spec, layout, &mut |ws| {
             output.write(ws)
         })?;
         stats.merge(&s);
@@ -761,7 +783,7 @@ fn run_single_stream(
     }
     write_in_groups(&inp.files, &mut stats, output, |f| {
         let mut ws = Vec::new();
-        let s = process_file(ctx, f, root, &inp.spec, channels, &mut |mut b| {
+        let s = process_file(ctx, f, root, &inp.spec, layout, &mut |mut b| {
             ws.append(&mut b);
             Ok(())
         })?;
@@ -805,16 +827,21 @@ struct Streams<'a> {
 }
 
 impl<'a> Streams<'a> {
-    /// Read every stream whole, counting its files and rows into `stats`.
+    /// Read every stream whole, its files' channels put into the order of
+    /// its `layouts` entry, counting its files and rows into `stats`.
     ///
-    /// Errors: a file cannot be read, or a recording is in two files of
-    /// one stream.
-    fn read(inputs: &'a [StreamInput], widths: Vec<usize>, stats: &mut Stats) -> Result<Self> {
+    /// Errors: a file cannot be read or differs in channels, or a recording
+    /// is in two files of one stream.
+    fn read(
+        inputs: &'a [StreamInput],
+        layouts: &[ChannelLayout],
+        stats: &mut Stats,
+    ) -> Result<Self> {
         let mut order: Vec<Key> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut maps = Vec::new();
-        for inp in inputs {
-            let (o, m, rows) = read_whole(inp)?;
+        for (inp, layout) in inputs.iter().zip(layouts) {
+            let (o, m, rows) = read_whole(inp, layout)?;
             stats.rows += rows;
             stats.files += inp.files.len();
             for k in o {
@@ -826,7 +853,7 @@ impl<'a> Streams<'a> {
         }
         Ok(Self {
             inputs,
-            widths,
+            widths: layouts.iter().map(|l| l.channels.len()).collect(),
             order,
             maps,
         })
@@ -916,11 +943,11 @@ fn resample_whole(w: &Whole, t0: f64, rate: f64, width: usize, gap_s: f64, total
 fn run_multi_stream(
     ctx: &mut Ctx<'_>,
     inputs: &[StreamInput],
-    widths: Vec<usize>,
+    layouts: &[ChannelLayout],
     output: &mut Output,
 ) -> Result<Stats> {
     let mut stats = Stats::default();
-    let streams = Streams::read(inputs, widths, &mut stats)?;
+    let streams = Streams::read(inputs, layouts, &mut stats)?;
     for k in &streams.order {
         let (a, b) = streams.span(k);
         ctx.set_span(k, a, b);
