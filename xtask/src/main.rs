@@ -7,6 +7,7 @@
 //! - `cargo xtask pipeline` setup, release build, then the end-to-end stages
 //! - `cargo xtask bench X`  benchmarks that print figures and ratios
 //! - `cargo xtask arch`     check the crate dependency rules (`arch.rs`)
+//! - `cargo xtask kill-test` `kill -9` training runs, resume, compare byte for byte
 //! - `cargo xtask release`  a versioned model directory with its card (`release.rs`)
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -17,6 +18,7 @@ mod bench_caption;
 mod bench_llm;
 mod bench_pretrain;
 mod bench_train;
+mod kill_test;
 mod pipeline;
 mod release;
 mod setup;
@@ -56,6 +58,9 @@ enum Cmd {
     /// Check the crate dependency rules (no tch below the model crates, no
     /// evaluation <-> train, ...) against `cargo metadata`.
     Arch,
+    /// `kill -9` pretrain and train at random moments and during checkpoint writes, resume,
+    /// and compare with an uninterrupted run byte for byte.
+    KillTest(kill_test::KillTestArgs),
 }
 
 fn main() {
@@ -66,6 +71,7 @@ fn main() {
         Cmd::Pipeline(args) => pipeline::run(&args),
         Cmd::Bench { what, args } => bench::run(&what, &args),
         Cmd::Arch => arch::run(),
+        Cmd::KillTest(args) => kill_test::run(&args),
         Cmd::Release(args) => release::run(&args).map(|dir| println!("{}", dir.display())),
     };
     if let Err(e) = result {
@@ -89,8 +95,15 @@ fn test() -> Result<()> {
     ])?;
     util::cargo(&["test", "--workspace"])?;
     // The end-to-end smoke pipeline (about a minute after its release build).
-    pipeline::run(&pipeline::PipelineArgs::smoke(
-        util::target_dir().join("pipeline-smoke"),
-    ))?;
+    let smoke = util::target_dir().join("pipeline-smoke");
+    pipeline::run(&pipeline::PipelineArgs::smoke(smoke.clone()))?;
+    // Faults: kills during training, resumed, equal an uninterrupted run.
+    kill_test::run(&kill_test::KillTestArgs {
+        bin: Some(util::target_dir().join("release/wearlang")),
+        store: Some(smoke.join("windows.parquet")),
+        out: util::target_dir().join("kill-test"),
+        kills: 4,
+        seed: 0,
+    })?;
     Ok(())
 }
