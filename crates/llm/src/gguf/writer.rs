@@ -2,7 +2,6 @@
 //! by the tests (tiny random models, malformed files) and by anyone who
 //! wants to hand a small model to the reader.
 
-use std::io::Write;
 use std::path::Path;
 
 use super::{GgmlType, MetaValue, DEFAULT_ALIGNMENT, MAGIC};
@@ -156,11 +155,8 @@ impl GgufWriter {
 
     /// Write the file.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut f = std::fs::File::create(path).map_err(|e| LlmError::File {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        f.write_all(&self.to_bytes()).map_err(|e| LlmError::File {
+        // Atomically: a reader (or a crash) never sees half a model file.
+        wearlang_core::fs::write_atomic(path, &self.to_bytes()).map_err(|e| LlmError::File {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
