@@ -1012,6 +1012,7 @@ fn cross_dataset_stages(
                     ctx.out.join("eval_union_on_fixture"),
                     ctx.out.join("eval_union_on_hapt"),
                 ],
+                minilm: None,
             })?;
             exec(
                 Command::new(bin)
@@ -1025,9 +1026,8 @@ fn cross_dataset_stages(
                     .arg("--labels")
                     .arg("walking,climbing stairs,going down stairs,sitting,standing,lying down")
                     .arg("--out")
-                    .arg(release_out.join("classify_hapt_test.csv"))
-                    .arg("--minilm")
-                    .arg(&ctx.minilm),
+                    // No --minilm: a release reads its own text model.
+                    .arg(release_out.join("classify_hapt_test.csv")),
             )
         },
     )?;

@@ -5,8 +5,9 @@
 //! `config.json` with the channel schema, label vocabulary and text-model
 //! identity, `state.json`), so `wearlang eval / embed / classify --model
 //! DIR` load it as they load a run; beside them `channels.json`,
-//! `labels.json`, the evaluation summaries given with `--eval`,
-//! `MODEL_CARD.md` and `SHA256SUMS`. It is written into a temporary
+//! `labels.json`, the text model it was trained with under `text/`
+//! (checked against the SHA-256 the checkpoint recorded), the evaluation
+//! summaries given with `--eval`, `MODEL_CARD.md` and `SHA256SUMS`. It is written into a temporary
 //! directory and renamed into place, and an existing release is never
 //! overwritten.
 
@@ -38,6 +39,48 @@ pub struct ReleaseArgs {
     /// `metrics.json` header the card reports (repeatable).
     #[arg(long)]
     pub eval: Vec<PathBuf>,
+    /// The text model's directory to bundle under `text/` (default: the one
+    /// `cargo xtask setup` links at `target/models/all-MiniLM-L6-v2`); its
+    /// files must be the ones the run was trained with.
+    #[arg(long)]
+    pub minilm: Option<PathBuf>,
+}
+
+/// The text model's files a release bundles: the vocabulary always, the
+/// weights and their config when the model uses MiniLM's weights.
+fn text_files(config: &Value) -> Vec<(&'static str, Option<&'static str>)> {
+    let weights = config["text"]["model_sha256"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty());
+    let mut files = vec![("vocab.txt", Some("vocab_sha256"))];
+    if weights {
+        files.push(("model.safetensors", Some("model_sha256")));
+        files.push(("config.json", None));
+    }
+    files
+}
+
+/// Copy the text model into `dest` after checking each file against the
+/// SHA-256 the checkpoint recorded.
+fn bundle_text(config: &Value, src: &Path, dest: &Path) -> Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for (file, hash_field) in text_files(config) {
+        let from = src.join(file);
+        if let Some(field) = hash_field {
+            let want = config["text"][field].as_str().unwrap_or_default();
+            let have = sha256_file(&from)?;
+            if have != want {
+                bail!(
+                    "{}: SHA-256 {have}, the run was trained with {want} (`text.{field}` of its \
+                     config.json); give the right files with --minilm",
+                    from.display()
+                );
+            }
+        }
+        std::fs::copy(&from, dest.join(file))
+            .with_context(|| format!("copying {}", from.display()))?;
+    }
+    Ok(())
 }
 
 /// Known data sets: (file stem of a store, name, licence and origin).
@@ -144,6 +187,11 @@ pub fn run(args: &ReleaseArgs) -> Result<PathBuf> {
             tmp.join("labels.json"),
             serde_json::to_string_pretty(&config["labels"])?,
         )?;
+        let minilm = args
+            .minilm
+            .clone()
+            .unwrap_or_else(|| crate::util::target_dir().join("models/all-MiniLM-L6-v2"));
+        bundle_text(&config, &minilm, &tmp.join("text"))?;
         for (i, (_, summary, _)) in evals.iter().enumerate() {
             std::fs::write(
                 tmp.join(format!("eval_{i}.summary.json")),
@@ -156,7 +204,11 @@ pub fn run(args: &ReleaseArgs) -> Result<PathBuf> {
         )?;
         let mut names: Vec<String> = std::fs::read_dir(&tmp)?
             .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect::<std::io::Result<_>>()?;
+            .collect::<std::io::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|n| n != "text")
+            .chain(text_files(&config).iter().map(|(f, _)| format!("text/{f}")))
+            .collect();
         names.sort();
         let mut sums = String::new();
         for n in names {
@@ -297,8 +349,11 @@ fn model_card(
          `docs/sensor-language.md`, e.g. `sensor.*`, `sensor_proj.*`, `text_proj.*`, \
          `logit_scale`), `config.json` (architecture, run configuration, channels, labels, text \
          identity), `state.json`, `channels.json`, `labels.json`, `eval_*.summary.json`, \
-         `SHA256SUMS` (`sha256sum -c SHA256SUMS`).\n\nIn wearlang: `wearlang classify --model \
-         <this directory> ...` (MiniLM from `cargo xtask setup`). In PyTorch:\n\n```python\n\
+         `text/` (the text model it was trained with: `vocab.txt`, and for MiniLM its \
+         `model.safetensors` and `config.json`; sentence-transformers/all-MiniLM-L6-v2, \
+         Apache-2.0), `SHA256SUMS` (`sha256sum -c SHA256SUMS`).\n\nIn wearlang: `wearlang \
+         classify --model <this directory> ...` (nothing else needed: the text model is read \
+         from `text/`). In PyTorch:\n\n```python\n\
          from safetensors.torch import load_file\nimport json\nweights = load_file(\"model.safetensors\")  \
          # dict name -> tensor\nconfig = json.load(open(\"config.json\"))\nprint(sorted(weights)[:5], \
          config[\"labels\"])\n```\n\nThe tensors are the parameters of the modules named in \
@@ -319,16 +374,29 @@ mod tests {
         d
     }
 
-    /// A run directory with a finished checkpoint (small stand-in files).
+    /// A text model directory of small stand-in files.
+    fn text_dir(root: &Path) -> PathBuf {
+        let d = root.join("minilm");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("vocab.txt"), b"[PAD]\n[UNK]\n").unwrap();
+        std::fs::write(d.join("model.safetensors"), b"text weights").unwrap();
+        std::fs::write(d.join("config.json"), b"{}").unwrap();
+        d
+    }
+
+    /// A run directory with a finished checkpoint (small stand-in files),
+    /// trained with the text model of [`text_dir`].
     fn run_dir(root: &Path, step: u64) -> PathBuf {
         let ckpt = root.join("run/checkpoint");
         std::fs::create_dir_all(&ckpt).unwrap();
         std::fs::write(ckpt.join("model.safetensors"), b"weights").unwrap();
+        let text = text_dir(root);
         let config = serde_json::json!({
             "kind": "sensor_language",
             "run": {"name": "nls_clip", "sensor": {"kind": "conv"}, "text": {"kind": "minilm", "trainable": false},
                     "objective": {"kind": "clip"}, "batch_size": 64, "seed": 0},
-            "text": {"vocab_sha256": "abc", "model_sha256": "def"},
+            "text": {"vocab_sha256": sha256_file(&text.join("vocab.txt")).unwrap(),
+                     "model_sha256": sha256_file(&text.join("model.safetensors")).unwrap()},
             "channels": ["ax"],
             "channel_specs": [{"name": "ax", "unit": "g", "kind": "accelerometer", "group": "Motion"}],
             "labels": ["PEN", "WALKING"],
@@ -365,6 +433,7 @@ mod tests {
             version: "0.1.0".into(),
             out: root.join("out"),
             eval: vec![eval],
+            minilm: Some(root.join("minilm")),
         };
         let dir = run(&args).unwrap();
         assert_eq!(dir, root.join("out/wearlang-test-0.1.0"));
@@ -377,6 +446,9 @@ mod tests {
             "labels.json",
             "model.safetensors",
             "state.json",
+            "text/vocab.txt",
+            "text/model.safetensors",
+            "text/config.json",
         ] {
             let line = sums
                 .lines()
@@ -398,6 +470,17 @@ mod tests {
         }
         let err = run(&args).unwrap_err().to_string();
         assert!(err.contains("never overwritten"), "{err}");
+        // Another text model than the one trained with is refused.
+        std::fs::write(root.join("minilm/vocab.txt"), b"[PAD]\n").unwrap();
+        let other = ReleaseArgs {
+            version: "0.1.1".into(),
+            ..args.clone()
+        };
+        let err = run(&other).unwrap_err().to_string();
+        assert!(
+            err.contains("vocab.txt") && err.contains("--minilm"),
+            "{err}"
+        );
         // Nothing half-written is left beside it.
         let left: Vec<_> = std::fs::read_dir(root.join("out")).unwrap().collect();
         assert_eq!(left.len(), 1);
@@ -413,6 +496,7 @@ mod tests {
             version: "1".into(),
             out: root.join("out"),
             eval: Vec::new(),
+            minilm: None,
         };
         let err = run(&args).unwrap_err().to_string();
         assert!(err.contains("unfinished (step 4 of 10)"), "{err}");

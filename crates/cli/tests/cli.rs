@@ -326,6 +326,35 @@ fn train_then_embed_windows_and_texts() {
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no checkpoint"), "{}", stderr(&out));
+
+    // A model directory with its text model under `text/` (as `cargo xtask
+    // release` writes it) needs no other copy of MiniLM.
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir_all(bundle.join("text")).unwrap();
+    let ckpt = run.join("checkpoint");
+    for f in ["model.safetensors", "config.json", "state.json"] {
+        std::fs::copy(ckpt.join(f), bundle.join(f)).unwrap();
+    }
+    let embed_alone = |model: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_wearlang"))
+            .args(["embed", "--model"])
+            .arg(model)
+            .arg("--texts")
+            .arg(&texts)
+            .arg("--out")
+            .arg(dir.path().join("bundle_texts.parquet"))
+            .current_dir(dir.path())
+            .env("WEARLANG_MINILM", dir.path().join("no-minilm-here"))
+            .output()
+            .unwrap()
+    };
+    let out = embed_alone(&bundle);
+    assert!(!out.status.success(), "found a text model without text/");
+    for f in ["vocab.txt", "model.safetensors", "config.json"] {
+        std::fs::copy(minilm.join(f), bundle.join("text").join(f)).unwrap();
+    }
+    let out = embed_alone(&bundle);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

@@ -107,9 +107,14 @@ pub struct LoadedSensorLanguage {
     pub config: SensorLanguageCheckpointConfig,
 }
 
+/// The directory of a checkpoint (a release) that holds its text model.
+pub const BUNDLED_TEXT_DIR: &str = "text";
+
 /// Load a `wearlang train` run directory (or its checkpoint directory).
 /// MiniLM's files must be the ones the checkpoint was trained with (checked
-/// by SHA-256).
+/// by SHA-256); they are read from `minilm_dir` when given, else from the
+/// checkpoint's `text/` when it has one (a release), else from the
+/// configured or default location.
 pub fn load_sensor_language(
     dir: &Path,
     minilm_dir: Option<&Path>,
@@ -138,6 +143,14 @@ pub fn load_sensor_language(
             format!("kind is `{}`, expected `sensor_language`", config.kind),
         ));
     }
+    // A release bundles the text model it was trained with under `text/`.
+    let bundled = ckpt.join(BUNDLED_TEXT_DIR);
+    let minilm_dir = minilm_dir.or_else(|| {
+        bundled
+            .join("vocab.txt")
+            .is_file()
+            .then_some(bundled.as_path())
+    });
     let minilm = resolve_minilm_dir(&config.run, minilm_dir);
     let _rng = wearlang_device::lock_rng();
     tch::manual_seed(config.run.seed as i64);
