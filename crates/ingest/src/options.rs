@@ -455,6 +455,10 @@ impl LabelsOptions {
     }
 }
 
+/// The most samples a window may hold (per channel): a day at 100 Hz is
+/// 8.64 million; more is a mistake in the rate or size, not a window.
+pub const MAX_WINDOW_SAMPLES: usize = 10_000_000;
+
 /// Everything `ingest` needs; the manifest is this struct in TOML.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -581,6 +585,16 @@ impl IngestOptions {
                 format!("{} s at {} Hz is less than one sample", w.size_s, w.rate_hz),
             ));
         }
+        if w.rate_hz * w.size_s > MAX_WINDOW_SAMPLES as f64 {
+            return Err(Error::param(
+                "window.size_s",
+                format!(
+                    "{} s at {} Hz is more than {MAX_WINDOW_SAMPLES} samples per window \
+                     (check window.rate_hz and window.size_s)",
+                    w.size_s, w.rate_hz
+                ),
+            ));
+        }
         if !(w.max_missing.is_finite() && (0.0..=1.0).contains(&w.max_missing)) {
             return Err(Error::param(
                 "window.max_missing",
@@ -639,6 +653,20 @@ impl IngestOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absurd_window_is_refused_before_anything_is_allocated() {
+        let mut o = IngestOptions::new("x.csv");
+        o.window.rate_hz = 1e300;
+        let err = o.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("window.size_s") && err.contains("samples per window"),
+            "{err}"
+        );
+        o.window.rate_hz = 100.0;
+        o.window.size_s = 86_400.0;
+        assert!(o.validate().is_ok(), "a day at 100 Hz is a window");
+    }
 
     #[test]
     fn manifest_parses_and_resolves_paths() {
