@@ -51,6 +51,7 @@ pub fn run(args: &CaptionArgs) -> Result<()> {
     }
     drop(reader);
     let out = args.out.clone().unwrap_or_else(|| args.store.clone());
+    let _lock = crate::run_dir::lock_output(&out)?;
     let mut samples: Vec<Vec<String>> = vec![Vec::new(); variants.len()];
     let summary = rewrite_batches(
         &args.store,

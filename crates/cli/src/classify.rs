@@ -74,6 +74,7 @@ pub fn run(a: &ClassifyArgs) -> Result<()> {
     let mut inputs = vec![a.store.as_path()];
     inputs.extend(a.label_text.as_deref());
     wearlang_core::fs::check_output_not_input(&a.out, &inputs)?;
+    crate::run_dir::warn_if_unfinished(&a.model);
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let name = a.store.display().to_string();

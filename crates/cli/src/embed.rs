@@ -45,6 +45,8 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
         .map(PathBuf::as_path)
         .collect();
     wearlang_core::fs::check_output_not_input(&a.out, &inputs)?;
+    let _lock = crate::run_dir::lock_output(&a.out)?;
+    crate::run_dir::warn_if_unfinished(&a.model);
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let model = &loaded.model;

@@ -108,6 +108,15 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         cfg.retrieval.variant = Some(v.clone());
     }
     cfg.supervised.device = a.device.clone();
+    crate::run_dir::warn_if_unfinished(&a.checkpoint);
+    for dir in a
+        .pretrain
+        .iter()
+        .chain(&cfg.sensorllm.align)
+        .chain(&cfg.sensorllm.tune)
+    {
+        crate::run_dir::warn_if_unfinished(dir);
+    }
     let done = evaluate_run(
         &RunEvalOptions {
             checkpoint: a.checkpoint.clone(),

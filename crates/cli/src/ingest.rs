@@ -206,6 +206,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     inputs.extend(opts.labels.as_ref().map(|l| l.path.as_path()));
     inputs.extend(args.manifest.as_deref());
     wearlang_core::fs::check_output_not_input(&args.out, &inputs)?;
+    let _lock = crate::run_dir::lock_output(&args.out)?;
     let summary = wearlang_ingest::ingest(&opts, &args.out)
         .with_context(|| format!("ingest into {} failed", args.out.display()))?;
     if args.json {

@@ -56,6 +56,7 @@ pub fn run(a: &PretrainArgs) -> Result<()> {
     if let Some(s) = a.seed {
         cfg.seed = s;
     }
+    let _lock = crate::run_dir::lock(&a.out)?;
     crate::run_dir::check_fresh(&a.out, a.resume, a.overwrite)?;
     let summary = pretrain(
         &cfg,

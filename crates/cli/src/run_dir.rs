@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use wearlang_core::fs::LockGuard;
 
 /// What a run writes that marks its directory as holding one.
 const RUN_FILES: [&str; 4] = ["checkpoint", "checkpoint.old", "metrics.jsonl", "selected"];
@@ -23,6 +24,34 @@ pub fn check_fresh(out: &Path, resume: bool, overwrite: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Lock the run directory `out` (created if missing) for the whole
+/// command: a second `train` / `pretrain` / `sensorllm` into the same
+/// `--out` fails with an error naming the directory and the process
+/// holding it. The lock ends with the process.
+pub fn lock(out: &Path) -> Result<LockGuard> {
+    Ok(wearlang_core::fs::lock_run_dir(out)?)
+}
+
+/// Lock the output file `out` (a store, an embedding file) for the whole
+/// command, through `.{name}.lock` beside it. `None` when its directory
+/// does not exist (the writer then reports that, naming the path).
+pub fn lock_output(out: &Path) -> Result<Option<LockGuard>> {
+    match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => Ok(None),
+        _ => Ok(Some(wearlang_core::fs::lock_output(out)?)),
+    }
+}
+
+/// Warn on stderr when the run in `dir` is unfinished (its checkpoint is
+/// of step 100 of 300, say) before it is evaluated, embedded with or
+/// initialised from. Such a checkpoint is still used (it is a valid model,
+/// and inspecting a run part-way is useful); the warning says which step.
+pub fn warn_if_unfinished(dir: &Path) {
+    if let Some(w) = wearlang_models::checkpoint::unfinished_warning(dir) {
+        eprintln!("warning: {w}");
+    }
 }
 
 #[cfg(test)]

@@ -123,6 +123,8 @@ fn stage(a: &StageArgs, align: bool) -> Result<()> {
             .clone()
             .context("tune needs --from (a `wearlang sensorllm align` run)")?
     };
+    let _lock = crate::run_dir::lock(&a.out)?;
+    crate::run_dir::warn_if_unfinished(&from);
     crate::run_dir::check_fresh(&a.out, a.resume, a.overwrite)?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     let llm = load_llm(cfg.llm.as_deref(), device)?;

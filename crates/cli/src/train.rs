@@ -72,6 +72,10 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     if let Some(p) = &a.init_from {
         cfg.sensor.init_from = Some(p.clone());
     }
+    let _lock = crate::run_dir::lock(&a.out)?;
+    if let Some(p) = &cfg.sensor.init_from {
+        crate::run_dir::warn_if_unfinished(p);
+    }
     crate::run_dir::check_fresh(&a.out, a.resume, a.overwrite)?;
     let summary = train_sensor_language(
         &cfg,

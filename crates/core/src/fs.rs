@@ -6,6 +6,13 @@
 //! file, and two writers of one destination never share a temporary file
 //! (the last rename wins). [`write_atomic`] writes bytes at once;
 //! [`AtomicFile`] streams (for writers such as Parquet's `ArrowWriter`).
+//! Temporary files that killed processes left for a destination are removed
+//! by its next write ([`remove_stale_temp_files`]).
+//!
+//! One writer at a time: [`lock_run_dir`] locks a run directory for a whole
+//! run (`<dir>/.lock`) and [`lock_output`] an output file (`.{name}.lock`
+//! beside it), so a second process fails at once with an error naming the
+//! directory or file and the process holding it.
 //!
 //! ```
 //! use std::io::Write;
@@ -73,6 +80,8 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // Temporary files of this destination left by killed processes.
+        remove_stale_temp_files(&path);
         let pid = std::process::id();
         // A stale temporary file of a crashed process with the same id makes
         // `create_new` fail; move on to the next counter value.
@@ -161,6 +170,206 @@ impl Drop for AtomicFile {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// An exclusive, advisory lock on a file, held until dropped: what
+/// [`lock_exclusive`], [`lock_run_dir`] and [`lock_output`] return.
+///
+/// Locks are re-entrant within one thread: taking a lock this thread
+/// already holds (a library function called by a CLI command that locked
+/// the same run directory) succeeds and returns a guard that releases
+/// nothing; the first guard releases the lock. Another thread of the same
+/// process is refused like another process.
+#[derive(Debug)]
+pub struct LockGuard {
+    /// The lock file (absolute, links resolved) when this guard owns it.
+    owned: Option<(PathBuf, File)>,
+}
+
+impl LockGuard {
+    /// Whether this guard holds the lock itself (false for a re-entrant
+    /// guard inside an outer one).
+    pub fn is_owner(&self) -> bool {
+        self.owned.is_some()
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some((key, file)) = self.owned.take() {
+            held_locks()
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            let _ = file.unlock();
+            // The file stays: removing it would race with a process that
+            // has just opened it and is about to lock it.
+        }
+    }
+}
+
+/// The lock files this process holds, with the thread holding each.
+type HeldLocks = std::sync::Mutex<std::collections::HashMap<PathBuf, std::thread::ThreadId>>;
+
+fn held_locks() -> &'static HeldLocks {
+    static HELD: std::sync::OnceLock<HeldLocks> = std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default)
+}
+
+/// Take an exclusive lock on the file `path` (created if missing), without
+/// waiting: when another process holds it, fail with an error that names
+/// `what` (the run directory or output being protected) and the holder's
+/// process id, which the holder writes into the lock file. The lock is
+/// released when the guard is dropped or the process ends (also by a
+/// crash or `kill -9`: the operating system releases it).
+pub fn lock_exclusive(path: &Path, what: &Path) -> Result<LockGuard> {
+    let key = resolved(path);
+    let mut held = held_locks().lock().unwrap_or_else(|e| e.into_inner());
+    match held.get(&key) {
+        Some(t) if *t == std::thread::current().id() => return Ok(LockGuard { owned: None }),
+        Some(_) => {
+            return Err(Error::param(
+                "output",
+                format!(
+                    "{} is in use by another thread of this process ({}; lock file {})",
+                    what.display(),
+                    std::process::id(),
+                    path.display()
+                ),
+            ))
+        }
+        None => {}
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = io::Read::read_to_string(&mut file, &mut text);
+            let holder = text
+                .trim()
+                .parse::<u32>()
+                .map(|pid| format!("process {pid}"))
+                .unwrap_or_else(|_| "another process".into());
+            return Err(Error::param(
+                "output",
+                format!(
+                    "{} is in use by {holder} (lock file {}): wait for it to finish, \
+                     or choose another output",
+                    what.display(),
+                    path.display()
+                ),
+            ));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+    }
+    // Record the holder for the error message of the next one.
+    let _ = file.set_len(0);
+    let _ = io::Seek::seek(&mut file, io::SeekFrom::Start(0));
+    let _ = writeln!(file, "{}", std::process::id());
+    let _ = file.flush();
+    held.insert(key.clone(), std::thread::current().id());
+    Ok(LockGuard {
+        owned: Some((key, file)),
+    })
+}
+
+/// Lock the run directory `dir` (created if missing) for this process:
+/// `dir/.lock`. Every writer of a run directory (training, pretraining,
+/// SensorLLM's stages, their reports) holds it for the whole run, so two
+/// runs into one directory fail cleanly instead of mixing their files.
+pub fn lock_run_dir(dir: &Path) -> Result<LockGuard> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    lock_exclusive(&dir.join(".lock"), dir)
+}
+
+/// Whether this process (any of its threads) holds the lock of the run
+/// directory `dir` (taken with [`lock_run_dir`]).
+pub fn holds_run_lock(dir: &Path) -> bool {
+    let key = resolved(&dir.join(".lock"));
+    held_locks()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains_key(&key)
+}
+
+/// Lock the output file `path` (a store, an embedding file): the lock file
+/// `.{name}.lock` beside it. Its directory must exist.
+pub fn lock_output(path: &Path) -> Result<LockGuard> {
+    let name = path.file_name().ok_or_else(|| {
+        Error::io(
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        )
+    })?;
+    let mut lock_name = std::ffi::OsString::from(".");
+    lock_name.push(name);
+    lock_name.push(".lock");
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    lock_exclusive(&dir.join(lock_name), path)
+}
+
+/// Whether the process `pid` is known to be gone. On Linux, `/proc/<pid>`
+/// is absent; elsewhere nothing is known, so this is false.
+pub fn process_is_gone(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        Path::new("/proc").is_dir() && !Path::new("/proc").join(pid.to_string()).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Remove the temporary files that [`AtomicFile`] left for `path` (named
+/// `.{name}.{pid}.{n}.tmp`) when their process is gone (killed, aborted).
+/// Best effort; returns how many were removed.
+pub fn remove_stale_temp_files(path: &Path) -> usize {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return 0;
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(f) = file_name.to_str() else {
+            continue;
+        };
+        let Some(rest) = f.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) else {
+            continue;
+        };
+        let mut parts = rest.split('.');
+        let (Some(pid), Some(n), None) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(pid), Ok(_)) = (pid.parse::<u32>(), n.parse::<u64>()) else {
+            continue;
+        };
+        if process_is_gone(pid) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Best-effort fsync of the directory holding `path`, so that a rename into
@@ -368,6 +577,72 @@ mod tests {
         assert!(err.contains(&taken.display().to_string()), "{err}");
         assert_eq!(dir.entries(), ["taken"]);
         assert!(AtomicFile::create(Path::new("/")).is_err());
+    }
+
+    #[test]
+    fn a_locked_run_directory_is_refused_naming_it_and_the_holder() {
+        let dir = TempDir::new("lock");
+        let run = dir.0.join("run");
+        let guard = lock_run_dir(&run).unwrap();
+        assert!(guard.is_owner());
+        assert_eq!(
+            std::fs::read_to_string(run.join(".lock")).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        // Re-entrant in this process (a library call inside a CLI command).
+        let inner = lock_run_dir(&run).unwrap();
+        assert!(!inner.is_owner());
+        drop(inner);
+        assert!(holds_run_lock(&run));
+        // Not re-entrant for another thread.
+        let err = std::thread::scope(|s| s.spawn(|| lock_run_dir(&run).unwrap_err()).join())
+            .unwrap()
+            .to_string();
+        assert!(err.contains("another thread"), "{err}");
+        // Another holder (another open file, as another process would have).
+        drop(guard);
+        let other = OpenOptions::new()
+            .write(true)
+            .open(run.join(".lock"))
+            .unwrap();
+        other.try_lock().unwrap();
+        std::fs::write(run.join(".lock"), "4242\n").unwrap();
+        let err = lock_run_dir(&run).unwrap_err().to_string();
+        assert!(
+            err.contains(&run.display().to_string()) && err.contains("process 4242"),
+            "{err}"
+        );
+        other.unlock().unwrap();
+        assert!(lock_run_dir(&run).unwrap().is_owner());
+
+        let store = dir.0.join("windows.parquet");
+        let g = lock_output(&store).unwrap();
+        assert!(dir.0.join(".windows.parquet.lock").exists());
+        drop(g);
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_are_removed() {
+        let dir = TempDir::new("stale");
+        let path = dir.0.join("w.parquet");
+        // 999999999 is above any Linux pid_max: a dead process.
+        let dead = dir.0.join(".w.parquet.999999999.3.tmp");
+        let live = dir
+            .0
+            .join(format!(".w.parquet.{}.9999.tmp", std::process::id()));
+        let other = dir.0.join(".other.parquet.999999999.0.tmp");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, b"half").unwrap();
+        }
+        write_atomic(&path, b"x").unwrap();
+        let e = dir.entries();
+        if cfg!(target_os = "linux") {
+            assert!(
+                !e.contains(&".w.parquet.999999999.3.tmp".to_string()),
+                "{e:?}"
+            );
+        }
+        assert!(live.exists() && other.exists(), "{e:?}");
     }
 
     #[test]

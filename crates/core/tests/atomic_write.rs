@@ -25,7 +25,10 @@ fn planted_symlinks_are_not_followed_and_the_umask_is_respected() {
     write_atomic(&out, b"{\"ok\": true}").unwrap();
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     assert_eq!(std::fs::read(&out).unwrap(), b"{\"ok\": true}");
-    assert!(!std::fs::symlink_metadata(&out).unwrap().file_type().is_symlink());
+    assert!(!std::fs::symlink_metadata(&out)
+        .unwrap()
+        .file_type()
+        .is_symlink());
 
     // SAFETY: umask only swaps the process's file-creation mask.
     let old = unsafe { libc::umask(0o077) };

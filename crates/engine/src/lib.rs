@@ -74,10 +74,12 @@
 
 mod error;
 mod log;
+mod record;
 mod run;
 mod step;
 
 pub use error::{EngineError, Result};
 pub use log::MetricsLog;
+pub use record::{record_differences, FileIdentity, RunRecord, IGNORED_ON_RESUME};
 pub use run::{initial_state, progress_bar, resume_from, run};
 pub use step::{BatchSource, LoopConfig, LoopOutcome, Step, StepLoss};

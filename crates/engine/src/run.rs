@@ -37,17 +37,21 @@ pub fn resume_from<E: From<EngineError>>(
 }
 
 /// The progress a run starts from: fresh, or with `resume` the run
-/// directory's checkpoint loaded into `vs` and `opt`, after `same` accepted
-/// its recorded `config.json` (a refusal is an error naming the checkpoint
-/// and saying it was written with a different `what`).
-pub fn initial_state<C: serde::de::DeserializeOwned>(
+/// directory's checkpoint loaded into `vs` and `opt`, after its recorded
+/// `config.json` matched `now` (what this run will record, usually a
+/// [`crate::RunRecord`]) in every field but those in `ignore` and
+/// [`crate::IGNORED_ON_RESUME`]. A mismatch is an error naming the
+/// checkpoint's `config.json` and listing each difference as
+/// `field: then → now` (see [`crate::record_differences`]); nothing is
+/// written.
+pub fn initial_state(
     out: &Path,
     resume: bool,
     vs: &mut VarStore,
     opt: &mut AdamW,
     total_steps: u64,
-    what: &str,
-    same: impl FnOnce(&C) -> bool,
+    now: &impl Serialize,
+    ignore: &[&str],
 ) -> Result<TrainState> {
     if !resume {
         return Ok(TrainState {
@@ -55,14 +59,32 @@ pub fn initial_state<C: serde::de::DeserializeOwned>(
             ..TrainState::default()
         });
     }
+    // Through text, as `config.json` is written: an `f32` reads back as
+    // its shortest decimal (0.8), not as the widened f64.
+    let now: serde_json::Value = serde_json::to_string(now)
+        .and_then(|s| serde_json::from_str(&s))
+        .map_err(|e| {
+            EngineError::from(ModelError::checkpoint(
+                out,
+                format!("recording the run: {e}"),
+            ))
+        })?;
     resume_from(out, vs, opt, total_steps, |dir| -> Result<()> {
-        let saved: C = checkpoint::read_json(dir, checkpoint::CONFIG_FILE)?;
-        if same(&saved) {
+        let saved: serde_json::Value = checkpoint::read_json(dir, checkpoint::CONFIG_FILE)?;
+        let mut skip: Vec<&str> = crate::IGNORED_ON_RESUME.to_vec();
+        skip.extend_from_slice(ignore);
+        let diffs = crate::record_differences(&saved, &now, &skip);
+        if diffs.is_empty() {
             Ok(())
         } else {
             Err(EngineError::from(ModelError::checkpoint(
-                dir,
-                format!("--resume: the checkpoint was written with a different {what}"),
+                dir.join(checkpoint::CONFIG_FILE),
+                format!(
+                    "--resume: the run was started with other settings or inputs \
+                     (field: then → now):\n  {}\nresume with the same ones, or start \
+                     afresh with --overwrite or another --out",
+                    diffs.join("\n  ")
+                ),
             )))
         }
     })
@@ -94,9 +116,14 @@ where
             EngineError::config("log_every / checkpoint_every", "must be at least 1").into(),
         );
     }
+    let mut _run_lock = None;
     let mut log = match &cfg.out {
         Some(out) => {
             std::fs::create_dir_all(out).map_err(|e| EngineError::io(out, e))?;
+            // Held for the loop (re-entrant when the caller holds it for the
+            // whole run): a second run into `out` fails here.
+            _run_lock = Some(wearlang_core::fs::lock_run_dir(out).map_err(EngineError::from)?);
+            checkpoint::remove_stale_checkpoint_temps(out);
             Some(MetricsLog::open(&out.join("metrics.jsonl"), state.step)?)
         }
         None => None,
@@ -111,6 +138,14 @@ where
     let mut wait_total = 0.0f64;
     let mut last_mean = f64::NAN;
     let (n, seed) = (cfg.items, cfg.seed);
+
+    // Loss sums since the last record, carried over from the checkpoint a
+    // run resumed from (see `TrainState::log_sums`).
+    let mut acc = std::mem::take(&mut state.log_sums);
+    let mut acc_n = std::mem::take(&mut state.log_steps);
+    if acc_n == 0 {
+        acc.clear();
+    }
 
     let (tx, rx) = mpsc::sync_channel::<Result<S::Batch, S::Error>>(2);
     let result = std::thread::scope(|scope| -> Result<(), T::Error> {
@@ -134,7 +169,6 @@ where
 
         let mut window_t = Instant::now();
         let mut window_wait = 0.0f64;
-        let (mut acc, mut acc_n) = (Vec::<(String, f64)>::new(), 0u64);
         while state.step < stop {
             let step = state.step;
             let epoch = step / steps_per_epoch;
@@ -173,7 +207,11 @@ where
                 slot.1 += v;
             }
             acc_n += 1;
-            if state.step.is_multiple_of(cfg.log_every) || state.step == stop {
+            // Records at multiples of `log_every` and at the run's end; a
+            // run stopped early (`stop_after`) carries its sums in the
+            // checkpoint instead, so resuming it logs what an uninterrupted
+            // run does.
+            if state.step.is_multiple_of(cfg.log_every) || state.step == total {
                 let dt = window_t.elapsed().as_secs_f64().max(1e-9);
                 let mut rec = serde_json::Map::new();
                 rec.insert("step".into(), state.step.into());
@@ -201,6 +239,8 @@ where
             bar.set_position(state.step);
             if let Some(out) = &cfg.out {
                 if state.step.is_multiple_of(cfg.checkpoint_every) && state.step < stop {
+                    state.log_sums = acc.clone();
+                    state.log_steps = acc_n;
                     state.wall_s += started.elapsed().as_secs_f64();
                     checkpoint::save_checkpoint(out, vs, Some(opt), &state, ckpt_config).lift()?;
                     state.wall_s -= started.elapsed().as_secs_f64();
@@ -214,6 +254,8 @@ where
     let elapsed = started.elapsed().as_secs_f64();
     state.wall_s += elapsed;
     state.finished = state.step == total;
+    state.log_sums = acc;
+    state.log_steps = acc_n;
     let ckpt = match &cfg.out {
         Some(out) => {
             Some(checkpoint::save_checkpoint(out, vs, Some(opt), &state, ckpt_config).lift()?)

@@ -102,7 +102,7 @@ pub use probe::{LinearProbe, ProbeConfig};
 pub use protocol::{
     evaluators, register_protocol, registered_protocols, EvalConfig, ProtocolFactory, PROTOCOLS,
 };
-pub use report::{find_metrics_log, loss_series, run_protocols, EvalReport};
+pub use report::{check_metrics_log, find_metrics_log, loss_series, run_protocols, EvalReport};
 pub use results::{
     CaptionEval, ClassifierResult, CustomResult, DescriptionScores, FaithfulnessSummary,
     FewShotMethod, FewShotResult, FewShotSeries, ProtocolResult, RetrievalResult, SensorLlmResult,

@@ -26,7 +26,8 @@ const LOSS_PLOT: &str = "loss_curves";
 pub struct EvalReport {
     /// The evaluated run's name.
     pub run: String,
-    /// Its steps (the run's budget).
+    /// The steps its weights were trained for (the checkpoint's step: less
+    /// than the run's budget for an unfinished run).
     pub steps: u64,
     /// The store.
     pub store: PathBuf,
@@ -317,8 +318,27 @@ impl EvalReport {
 
 /// Loss series from a `metrics.jsonl`: `loss` and every loss term (keys
 /// other than step, epoch, lr, grad_norm, logit scale / bias, throughput and
-/// data wait).
+/// data wait). A torn last line (no newline after it and not valid JSON: a
+/// write interrupted by a crash) is skipped; [`check_metrics_log`] reports
+/// it. Any other bad line is an error naming the file and line.
 pub fn loss_series(path: &Path) -> Result<Vec<Series>> {
+    Ok(read_loss_series(path)?.0)
+}
+
+/// Check a `metrics.jsonl` before any work is done on it: an error naming
+/// the file and line for a bad line, `Ok(Some(warning))` when its torn last
+/// line will be skipped, `Ok(None)` when it is whole.
+pub fn check_metrics_log(path: &Path) -> Result<Option<String>> {
+    Ok(read_loss_series(path)?.1.map(|n| {
+        format!(
+            "{}: line {n} is incomplete (a write interrupted by a crash); it is skipped",
+            path.display()
+        )
+    }))
+}
+
+/// The loss series and the number of a skipped torn last line.
+fn read_loss_series(path: &Path) -> Result<(Vec<Series>, Option<usize>)> {
     const NOT_LOSS: [&str; 8] = [
         "step",
         "epoch",
@@ -334,12 +354,28 @@ pub fn loss_series(path: &Path) -> Result<Vec<Series>> {
         cause: e,
     })?;
     let mut by_key: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let n_lines = text.lines().count();
+    let mut torn = None;
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| EvalError::Data(format!("{}: line {}: {e}", path.display(), n + 1)))?;
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            // Every record is written with its newline: a last line
+            // without one is a write cut short.
+            Err(_) if n + 1 == n_lines && !text.ends_with('\n') => {
+                torn = Some(n + 1);
+                continue;
+            }
+            Err(e) => {
+                return Err(EvalError::Data(format!(
+                    "{}: line {}: {e}",
+                    path.display(),
+                    n + 1
+                )))
+            }
+        };
         let obj = v.as_object().ok_or_else(|| {
             EvalError::Data(format!(
                 "{}: line {} is not an object",
@@ -366,10 +402,13 @@ pub fn loss_series(path: &Path) -> Result<Vec<Series>> {
     if let Some(total) = by_key.get("loss").cloned() {
         by_key.retain(|k, v| k == "loss" || *v != total);
     }
-    Ok(by_key
-        .into_iter()
-        .map(|(k, (x, y))| Series::new(&k, &x, &y))
-        .collect())
+    Ok((
+        by_key
+            .into_iter()
+            .map(|(k, (x, y))| Series::new(&k, &x, &y))
+            .collect(),
+        torn,
+    ))
 }
 
 /// `value` as pretty JSON.
@@ -396,4 +435,36 @@ fn has_png(plots: &[PathBuf], stem: &str) -> bool {
     plots.iter().any(|p| {
         p.file_stem().is_some_and(|s| s == stem) && p.extension().is_some_and(|e| e == "png")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_line_of_the_metrics_log_is_skipped_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
+        let whole = "{\"step\":1,\"loss\":2.0}\n{\"step\":2,\"loss\":1.5}\n";
+        std::fs::write(&path, whole).unwrap();
+        assert_eq!(check_metrics_log(&path).unwrap(), None);
+        let series = loss_series(&path).unwrap();
+        assert_eq!(series.len(), 1);
+
+        // Killed while writing the third record.
+        std::fs::write(&path, format!("{whole}{{\"step\":3,\"lo")).unwrap();
+        let warning = check_metrics_log(&path).unwrap().unwrap();
+        assert!(
+            warning.contains("metrics.jsonl") && warning.contains("line 3"),
+            "{warning}"
+        );
+        assert_eq!(loss_series(&path).unwrap().len(), 1);
+
+        // A bad line that is not the torn last one stays an error.
+        std::fs::write(&path, format!("{{\"step\":1,\"lo\n{whole}")).unwrap();
+        let err = check_metrics_log(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
+        std::fs::write(&path, format!("{whole}not json\n")).unwrap();
+        assert!(loss_series(&path).is_err());
+    }
 }

@@ -64,9 +64,16 @@ pub struct RunEvaluation {
 /// Nothing
 /// is written to `opts.out` before the protocols have run (except what they
 /// train), and each file is written atomically.
-pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunEvaluation> {
+pub fn evaluate_run(opts: &RunEvalOptions, mut log: impl FnMut(&str)) -> Result<RunEvaluation> {
     // Check what can be checked before loading anything.
     let evals = evaluators(&opts.config, &opts.protocols)?;
+    // The training log is plotted at the end: a bad line fails now, not
+    // after every protocol ran; a torn last line is skipped.
+    if let Some(metrics) = find_metrics_log(&opts.checkpoint) {
+        if let Some(warning) = crate::check_metrics_log(&metrics)? {
+            log(&format!("warning: {warning}"));
+        }
+    }
     let pretraining = opts
         .pretrain
         .as_deref()
@@ -116,7 +123,8 @@ pub fn evaluate_run(opts: &RunEvalOptions, log: impl FnMut(&str)) -> Result<RunE
             find_checkpoint(&opts.checkpoint)
         };
         if let Some(state) = ckpt.and_then(|c| read_json::<TrainState>(&c, STATE_FILE).ok()) {
-            report.steps = state.total_steps;
+            // The steps trained (short of the budget for an unfinished run).
+            report.steps = state.step;
         }
     }
     report.dropped_channels = dropped;

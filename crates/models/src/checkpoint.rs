@@ -49,6 +49,38 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     fs::write(path, text).map_err(|e| ModelError::io(path, e))
 }
 
+/// Remove the temporary checkpoint directories (`.checkpoint.tmp-<pid>`)
+/// that killed processes left in the run directory `out`: those of a
+/// process that is gone, and, while this process holds the run
+/// directory's lock ([`wearlang_core::fs::lock_run_dir`]), those of any
+/// other process (no other process can be writing there). Best effort;
+/// returns how many were removed.
+pub fn remove_stale_checkpoint_temps(out: &Path) -> usize {
+    let me = std::process::id();
+    let locked = wearlang_core::fs::holds_run_lock(out);
+    let Ok(entries) = fs::read_dir(out) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".checkpoint.tmp-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != me
+            && (locked || wearlang_core::fs::process_is_gone(pid))
+            && fs::remove_dir_all(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Save a checkpoint into `out/checkpoint` atomically. `optimizer` may be
 /// `None` for a final, inference-only checkpoint.
 pub fn save_checkpoint(
@@ -59,6 +91,7 @@ pub fn save_checkpoint(
     config: &impl Serialize,
 ) -> Result<PathBuf> {
     fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
+    remove_stale_checkpoint_temps(out);
     let tmp = out.join(format!(".checkpoint.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
@@ -211,4 +244,47 @@ pub struct TrainState {
     pub last_loss: f64,
     /// Whether the run reached `total_steps`.
     pub finished: bool,
+    /// Sums of the loss and each loss term (in the order logged) over the
+    /// steps since the last `metrics.jsonl` record: a checkpoint between two
+    /// records carries them, so a resumed run writes the records an
+    /// uninterrupted one does. Empty at a record's step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_sums: Vec<(String, f64)>,
+    /// Steps summed in [`TrainState::log_sums`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub log_steps: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The progress (`state.json`) of the checkpoint of `dir` (a run directory
+/// or a checkpoint directory); `None` when there is none or it cannot be
+/// read (a release, which has none).
+pub fn read_state(dir: &Path) -> Option<TrainState> {
+    let ckpt = if dir.join(STATE_FILE).is_file() {
+        dir.to_path_buf()
+    } else {
+        find_checkpoint(dir)?
+    };
+    read_json(&ckpt, STATE_FILE).ok()
+}
+
+/// A warning to show before using the checkpoint of `dir` (to evaluate,
+/// embed or initialise from): `Some` when it is of an unfinished run,
+/// naming the directory and the steps trained of the budget. `None` for a
+/// finished run or a directory without `state.json`.
+pub fn unfinished_warning(dir: &Path) -> Option<String> {
+    let state = read_state(dir)?;
+    (!state.finished).then(|| {
+        format!(
+            "{} holds an unfinished run (step {} of {}): its weights are those of step {}; \
+             finish it with --resume to use the trained model",
+            dir.display(),
+            state.step,
+            state.total_steps,
+            state.step
+        )
+    })
 }

@@ -37,7 +37,8 @@ pub trait SensorTextModel {
     /// The run's name (the report's title).
     fn run_name(&self) -> &str;
 
-    /// The run's training budget in steps (the report's header).
+    /// The steps the model was trained for (the report's header): the
+    /// checkpoint's step, which an unfinished run has short of its budget.
     fn training_steps(&self) -> u64;
 
     /// The device the model computes on.
@@ -137,7 +138,7 @@ impl SensorTextModel for SensorLanguageModel {
     }
 
     fn training_steps(&self) -> u64 {
-        self.config().max_steps
+        self.trained_steps()
     }
 
     fn device(&self) -> Device {

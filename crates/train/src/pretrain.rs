@@ -52,6 +52,8 @@ pub struct PretrainSummary {
 /// Run (or resume) masked pretraining as configured.
 pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<PretrainSummary> {
     cfg.validate()?;
+    // Two runs into one directory would mix their checkpoints and logs.
+    let _lock = wearlang_core::fs::lock_run_dir(&opts.out)?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     wearlang_device::set_threads(cfg.threads);
     let train = load_training_windows(&opts.store)?;
@@ -68,6 +70,9 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         store: opts.store.clone(),
     };
 
+    // Recorded in each checkpoint; `--resume` requires the same.
+    let record = engine::RunRecord::new(&ckpt_cfg, &[("store", &opts.store)])?;
+
     // Concurrent runs in this process take turns on torch's generator.
     let _rng = wearlang_device::lock_rng();
     tch::manual_seed(cfg.seed as i64);
@@ -80,12 +85,8 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         &mut vs,
         &mut opt,
         total,
-        "model, seed or batch size",
-        |saved: &PretrainCheckpointConfig| {
-            saved.model == model_cfg
-                && saved.run.seed == cfg.seed
-                && saved.run.batch_size == cfg.batch_size
-        },
+        &record,
+        &[],
     )?;
     let loop_cfg = LoopConfig {
         seed: cfg.seed,
@@ -113,7 +114,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         &vs,
         &mut opt,
         state,
-        &ckpt_cfg,
+        &record,
     )?;
 
     let val_loss = validation_loss(&model, &opts.store, cfg, device)?;

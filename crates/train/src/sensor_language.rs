@@ -121,6 +121,8 @@ pub fn train_sensor_language(
     opts: &SensorLanguageOptions,
 ) -> Result<SensorLanguageSummary> {
     cfg.validate()?;
+    // Two runs into one directory would mix their checkpoints and logs.
+    let _lock = wearlang_core::fs::lock_run_dir(&opts.out)?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     wearlang_device::set_threads(cfg.threads);
     let mut stores = vec![opts.store.as_path()];
@@ -193,20 +195,23 @@ pub fn train_sensor_language(
         store: opts.store.clone(),
         extra_stores: opts.extra_stores.clone(),
     };
+    // Recorded in each checkpoint; `--resume` requires the same.
+    let extra_roles: Vec<String> = (0..opts.extra_stores.len())
+        .map(|i| format!("extra_store.{i}"))
+        .collect();
+    let mut inputs: Vec<(&str, &std::path::Path)> = vec![("store", opts.store.as_path())];
+    for (role, p) in extra_roles.iter().zip(&opts.extra_stores) {
+        inputs.push((role.as_str(), p.as_path()));
+    }
+    let record = engine::RunRecord::new(&ckpt_cfg, &inputs)?;
     let state = engine::initial_state(
         &opts.out,
         opts.resume,
         &mut model.vs,
         &mut opt,
         total,
-        "model, text model, seed or batch size",
-        |saved: &SensorLanguageCheckpointConfig| {
-            saved.kind == "sensor_language"
-                && saved.model == ckpt_cfg.model
-                && saved.text == ckpt_cfg.text
-                && saved.run.seed == cfg.seed
-                && saved.run.batch_size == cfg.batch_size
-        },
+        &record,
+        &[],
     )?;
     let loop_cfg = LoopConfig {
         seed: cfg.seed,
@@ -232,7 +237,7 @@ pub fn train_sensor_language(
         device,
     };
     let outcome = engine::run(
-        &loop_cfg, source, &mut step, &model.vs, &mut opt, state, &ckpt_cfg,
+        &loop_cfg, source, &mut step, &model.vs, &mut opt, state, &record,
     )?;
     let done = outcome.state.step - outcome.start_step;
     let elapsed = outcome.elapsed_s.max(1e-9);

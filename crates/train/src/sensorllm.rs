@@ -137,6 +137,8 @@ pub fn align_sensorllm(
 ) -> Result<SensorLlmSummary> {
     let started = Instant::now();
     cfg.validate()?;
+    // Two runs into one directory would mix their checkpoints and logs.
+    let _lock = wearlang_core::fs::lock_run_dir(&opts.out)?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     wearlang_device::set_threads(cfg.threads);
     let train = load_training_windows(&opts.store)?;
@@ -185,7 +187,7 @@ pub fn align_sensorllm(
         &model.vs,
         &mut opt,
         state,
-        &record,
+        &run_record(&record, opts)?,
     )?;
     Ok(summary(
         started,
@@ -216,18 +218,20 @@ fn start(
         &mut model.vs,
         &mut opt,
         loop_cfg.total_steps,
-        "SensorLLM configuration, encoder, LLM or labels",
-        |saved: &SensorLlmCheckpointConfig| same_run(saved, &record),
+        &run_record(&record, opts)?,
+        // Their content is compared by hash (`encoder_sha256`, `llm_sha256`).
+        &["encoder_run", "llm_path"],
     )?;
     Ok((loop_cfg, opt, state))
 }
 
-fn same_run(saved: &SensorLlmCheckpointConfig, now: &SensorLlmCheckpointConfig) -> bool {
-    saved.run == now.run
-        && saved.llm_sha256 == now.llm_sha256
-        && saved.encoder_sha256 == now.encoder_sha256
-        && saved.layout == now.layout
-        && saved.labels == now.labels
+/// What a stage records as its checkpoint's `config.json`, and compares on
+/// `--resume`: its record and the store's identity.
+fn run_record<'a>(
+    record: &'a SensorLlmCheckpointConfig,
+    opts: &SensorLlmOptions,
+) -> Result<engine::RunRecord<'a, SensorLlmCheckpointConfig>> {
+    Ok(engine::RunRecord::new(record, &[("store", &opts.store)])?)
 }
 
 /// Windows with their tokenised answers.
@@ -273,6 +277,8 @@ pub fn tune_sensorllm(
 ) -> Result<SensorLlmSummary> {
     let started = Instant::now();
     cfg.validate()?;
+    // Two runs into one directory would mix their checkpoints and logs.
+    let _lock = wearlang_core::fs::lock_run_dir(&opts.out)?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     wearlang_device::set_threads(cfg.threads);
     let align_ckpt = wearlang_sensorllm::find(&opts.from)?;
@@ -390,7 +396,7 @@ pub fn tune_sensorllm(
         &model.vs,
         &mut opt,
         state,
-        &record,
+        &run_record(&record, opts)?,
     )?;
     let selected = step.best.clone();
     Ok(summary(

@@ -187,7 +187,13 @@ fn bad_configs_and_resume_mismatches_are_errors() {
     let err = pretrain(&other, &opts(&store, &out, true, None))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("different model"), "{err}");
+    // Every difference is named with both values.
+    assert!(
+        err.contains("config.json")
+            && err.contains("run.encoder.dim: null → 32")
+            && err.contains("run.max_steps: 2 → 4"),
+        "{err}"
+    );
 
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "batch_size = 0\n").unwrap();

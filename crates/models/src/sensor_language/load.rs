@@ -169,5 +169,8 @@ pub fn load_sensor_language(
         ));
     }
     checkpoint::load_model(&ckpt, &mut model.vs)?;
+    if let Some(state) = checkpoint::read_state(&ckpt) {
+        model.set_trained_steps(state.step);
+    }
     Ok(LoadedSensorLanguage { model, config })
 }

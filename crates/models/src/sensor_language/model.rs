@@ -111,6 +111,8 @@ pub struct SensorLanguageModel {
     cfg: SensorLanguageConfig,
     resolved: ResolvedModel,
     identity: TextIdentity,
+    /// Steps its weights were trained for, when loaded from a checkpoint.
+    trained_steps: Option<u64>,
 }
 
 impl std::fmt::Debug for SensorLanguageModel {
@@ -312,6 +314,7 @@ impl SensorLanguageModel {
             cfg: cfg.clone(),
             resolved,
             identity,
+            trained_steps: None,
         })
     }
 
@@ -495,6 +498,19 @@ impl SensorLanguageModel {
             None
         };
         Ok((decoder, decoder_map))
+    }
+
+    /// The optimiser steps its weights were trained for: the checkpoint's
+    /// recorded step when loaded from one (less than the configured budget
+    /// for an unfinished run), else the configured budget.
+    pub fn trained_steps(&self) -> u64 {
+        self.trained_steps.unwrap_or(self.cfg.max_steps)
+    }
+
+    /// Record the steps its weights were trained for (see
+    /// [`Self::trained_steps`]); the loaders do this.
+    pub fn set_trained_steps(&mut self, steps: u64) {
+        self.trained_steps = Some(steps);
     }
 
     /// The run configuration.
