@@ -7,6 +7,7 @@
 //! - `cargo xtask pipeline` setup, release build, then the end-to-end stages
 //! - `cargo xtask bench X`  benchmarks that print figures and ratios
 //! - `cargo xtask arch`     check the crate dependency rules (`arch.rs`)
+//! - `cargo xtask fuzz T`   fuzz file reader T (or `all`) on stable Rust (`crates/fuzz`)
 //! - `cargo xtask kill-test` `kill -9` training runs, resume, compare byte for byte
 //! - `cargo xtask release`  a versioned model directory with its card (`release.rs`)
 use anyhow::Result;
@@ -58,6 +59,15 @@ enum Cmd {
     /// Check the crate dependency rules (no tch below the model crates, no
     /// evaluation <-> train, ...) against `cargo metadata`.
     Arch,
+    /// Fuzz a file reader (`cargo xtask fuzz csv --seconds 60`, or `all`); crashes go to
+    /// target/fuzz/crashes. Extra arguments go to `wearlang-fuzz run`.
+    Fuzz {
+        /// A target (`cargo xtask fuzz list`) or `all`.
+        target: String,
+        /// Arguments for `wearlang-fuzz run` (--seconds, --runs, --seed, --mem-mib, --verbose).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// `kill -9` pretrain and train at random moments and during checkpoint writes, resume,
     /// and compare with an uninterrupted run byte for byte.
     KillTest(kill_test::KillTestArgs),
@@ -71,6 +81,7 @@ fn main() {
         Cmd::Pipeline(args) => pipeline::run(&args),
         Cmd::Bench { what, args } => bench::run(&what, &args),
         Cmd::Arch => arch::run(),
+        Cmd::Fuzz { target, args } => fuzz(&target, &args),
         Cmd::KillTest(args) => kill_test::run(&args),
         Cmd::Release(args) => release::run(&args).map(|dir| println!("{}", dir.display())),
     };
@@ -97,7 +108,8 @@ fn test() -> Result<()> {
     // The end-to-end smoke pipeline (about a minute after its release build).
     let smoke = util::target_dir().join("pipeline-smoke");
     pipeline::run(&pipeline::PipelineArgs::smoke(smoke.clone()))?;
-    // Faults: kills during training, resumed, equal an uninterrupted run.
+    // Faults: kills during training, then a short seeded fuzz run of every
+    // file reader (the corpus of past crashes is replayed by `cargo test`).
     kill_test::run(&kill_test::KillTestArgs {
         bin: Some(util::target_dir().join("release/wearlang")),
         store: Some(smoke.join("windows.parquet")),
@@ -105,5 +117,23 @@ fn test() -> Result<()> {
         kills: 4,
         seed: 0,
     })?;
+    fuzz("all", &["--runs".into(), "150".into()])?;
     Ok(())
+}
+
+/// Build `wearlang-fuzz` in release and run `wearlang-fuzz run <target> <args>`
+/// (`list` lists the targets).
+fn fuzz(target: &str, args: &[String]) -> Result<()> {
+    util::cargo(&["build", "--release", "-p", "wearlang-fuzz"])?;
+    let bin = util::target_dir().join("release/wearlang-fuzz");
+    let mut cmd = std::process::Command::new(bin);
+    if target == "list" {
+        cmd.arg("list");
+    } else {
+        cmd.args(["run", target])
+            .args(args)
+            .arg("--out")
+            .arg(util::target_dir().join("fuzz"));
+    }
+    util::exec(&mut cmd)
 }

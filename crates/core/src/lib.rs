@@ -29,6 +29,7 @@ mod channel;
 mod error;
 mod event;
 pub mod fs;
+pub mod guard;
 mod label;
 mod norm;
 pub mod registry;

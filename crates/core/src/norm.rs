@@ -29,8 +29,33 @@ impl Normalisation {
         acc.finish()
     }
 
+    /// Check the statistics: as many standard deviations as means, all
+    /// finite, every standard deviation positive. Errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.std.len() != self.mean.len() {
+            return Err(Error::param(
+                "normalisation.std",
+                format!("{} values for {} means", self.std.len(), self.mean.len()),
+            ));
+        }
+        if let Some(i) = self.mean.iter().position(|m| !m.is_finite()) {
+            return Err(Error::param(
+                format!("normalisation.mean[{i}]"),
+                format!("not finite ({})", self.mean[i]),
+            ));
+        }
+        if let Some(i) = self.std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(Error::param(
+                format!("normalisation.std[{i}]"),
+                format!("must be finite and positive, got {}", self.std[i]),
+            ));
+        }
+        Ok(())
+    }
+
     /// Normalise `values` (time-major, `channels` wide) in place; NaN stays NaN.
     pub fn apply(&self, values: &mut [f32]) -> Result<()> {
+        self.validate()?;
         let c = self.mean.len();
         if c == 0 || !values.len().is_multiple_of(c) {
             return Err(Error::Shape(format!(
@@ -48,6 +73,7 @@ impl Normalisation {
 
     /// Undo [`Normalisation::apply`] in place.
     pub fn invert(&self, values: &mut [f32]) -> Result<()> {
+        self.validate()?;
         let c = self.mean.len();
         if c == 0 || !values.len().is_multiple_of(c) {
             return Err(Error::Shape(format!(

@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use wearlang_core::guard::catch_reader_panic;
 use wearlang_core::{ChannelSpec, Error, Location, Result};
 
 const BATCH_ROWS: usize = 65_536;
@@ -40,6 +41,62 @@ pub struct ArrowSource {
     finished: bool,
 }
 
+/// Check an Arrow IPC file's footer before arrow reads it: every record
+/// batch and dictionary block must lie inside the file. arrow-ipc allocates
+/// a block's stated length before reading it, so one corrupt length would
+/// abort the process (an allocation failure cannot be caught).
+fn check_ipc_blocks(path: &Path, f: &mut File) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let bad = |why: String| {
+        Error::data(
+            Location::file(path),
+            format!("not a valid Arrow IPC file: {why}"),
+        )
+    };
+    let io = |e| Error::io(path, e);
+    let len = f.metadata().map_err(io)?.len();
+    // "ARROW1" + 2 padding bytes, …, footer, footer length (i32), "ARROW1".
+    if len < 8 + 10 {
+        return Err(bad(format!("{len} bytes is too short (truncated?)")));
+    }
+    let mut tail = [0u8; 10];
+    f.seek(SeekFrom::End(-10)).map_err(io)?;
+    f.read_exact(&mut tail).map_err(io)?;
+    if &tail[4..] != b"ARROW1" {
+        return Err(bad(
+            "no ARROW1 magic at its end (truncated, or the stream format?)".into(),
+        ));
+    }
+    let footer_len = i32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    if footer_len <= 0 || footer_len as u64 > len - 10 - 8 {
+        return Err(bad(format!(
+            "footer length {footer_len} in a file of {len} bytes"
+        )));
+    }
+    let mut footer = vec![0u8; footer_len as usize];
+    f.seek(SeekFrom::End(-10 - footer_len as i64)).map_err(io)?;
+    f.read_exact(&mut footer).map_err(io)?;
+    let parsed = arrow::ipc::root_as_footer(&footer).map_err(|e| bad(format!("footer: {e}")))?;
+    let blocks = parsed
+        .recordBatches()
+        .into_iter()
+        .flatten()
+        .chain(parsed.dictionaries().into_iter().flatten());
+    for (i, b) in blocks.enumerate() {
+        let end = (b.offset() as i128) + (b.metaDataLength() as i128) + (b.bodyLength() as i128);
+        if b.offset() < 0 || b.metaDataLength() < 0 || b.bodyLength() < 0 || end > len as i128 {
+            return Err(bad(format!(
+                "block {i} (offset {}, metadata {} bytes, body {} bytes) lies outside the file of {len} bytes",
+                b.offset(),
+                b.metaDataLength(),
+                b.bodyLength()
+            )));
+        }
+    }
+    f.seek(SeekFrom::Start(0)).map_err(io)?;
+    Ok(())
+}
+
 fn numeric(dt: &DataType) -> bool {
     dt.is_numeric() || matches!(dt, DataType::Boolean)
 }
@@ -54,6 +111,12 @@ fn corrupt(file: &Path, what: &str, e: impl std::fmt::Display) -> Error {
 impl ArrowSource {
     /// Open a Parquet file.
     pub fn open_parquet(path: &Path, root: Option<&Path>, spec: &SourceSpec) -> Result<Self> {
+        catch_reader_panic(path, "Parquet", || {
+            Self::open_parquet_inner(path, root, spec)
+        })
+    }
+
+    fn open_parquet_inner(path: &Path, root: Option<&Path>, spec: &SourceSpec) -> Result<Self> {
         let f = File::open(path).map_err(|e| Error::io(path, e))?;
         if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
             return Err(Error::data(Location::file(path), "empty file"));
@@ -81,10 +144,15 @@ impl ArrowSource {
 
     /// Open an Arrow IPC (file format) file.
     pub fn open_ipc(path: &Path, root: Option<&Path>, spec: &SourceSpec) -> Result<Self> {
-        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        catch_reader_panic(path, "Arrow IPC", || Self::open_ipc_inner(path, root, spec))
+    }
+
+    fn open_ipc_inner(path: &Path, root: Option<&Path>, spec: &SourceSpec) -> Result<Self> {
+        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
         if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
             return Err(Error::data(Location::file(path), "empty file"));
         }
+        check_ipc_blocks(path, &mut f)?;
         let probe = arrow::ipc::reader::FileReader::try_new(BufReader::new(f), None)
             .map_err(|e| corrupt(path, "Arrow IPC (truncated or not IPC?)", e))?;
         let schema = probe.schema();
@@ -358,7 +426,16 @@ impl RecordingSource for ArrowSource {
             if self.finished {
                 return Ok(None);
             }
-            match self.batches.next() {
+            let batches = &mut self.batches;
+            let next = catch_reader_panic(&self.file, "Parquet / Arrow IPC", || Ok(batches.next()))
+                .map_err(|e| match e {
+                    Error::Data { location, message } => Error::Data {
+                        location: location.row(self.next_row),
+                        message,
+                    },
+                    other => other,
+                })?;
+            match next {
                 Some(Ok(batch)) => {
                     let block = self.block(&batch)?;
                     self.next_row += batch.num_rows() as u64;

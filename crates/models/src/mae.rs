@@ -220,6 +220,76 @@ pub struct LoadedMae {
     pub config: PretrainCheckpointConfig,
 }
 
+/// A lower bound of the values a masked autoencoder of `m` allocates: the
+/// Transformer blocks' weights (4·d² attention, 2·r·d² MLP) and the
+/// positional table (tokens × d) of the encoder and the decoder.
+fn values_implied(m: &MaskedAutoencoderConfig) -> f64 {
+    let e = &m.encoder;
+    let block = |d: i64, depth: i64, r: f64| {
+        let d = d.max(0) as f64;
+        depth.max(0) as f64 * d * d * (4.0 + 2.0 * r.max(0.0))
+    };
+    let tokens = (e.steps as f64 / e.patch_time.max(1) as f64)
+        * (e.channels as f64 / e.patch_channel.max(1) as f64);
+    block(e.dim, e.depth, e.mlp_ratio)
+        + block(m.decoder.dim, m.decoder.depth, m.decoder.mlp_ratio)
+        + tokens * (e.dim.max(0) + m.decoder.dim.max(0)) as f64
+}
+
+/// Refuse, before allocating anything, a `config.json` with a non-positive
+/// size or that describes a model far larger than the weights beside it (a corrupt or edited config
+/// would otherwise make libtorch try to allocate it and abort).
+fn check_size_against_weights(ckpt: &Path, model: &MaskedAutoencoderConfig) -> Result<()> {
+    let (e, d) = (&model.encoder, &model.decoder);
+    let positive = [
+        ("model.encoder.dim", e.dim),
+        ("model.encoder.depth", e.depth),
+        ("model.encoder.heads", e.heads),
+        ("model.encoder.steps", e.steps as i64),
+        ("model.encoder.channels", e.channels as i64),
+        ("model.encoder.patch_time", e.patch_time as i64),
+        ("model.encoder.patch_channel", e.patch_channel as i64),
+        ("model.decoder.dim", d.dim),
+        ("model.decoder.heads", d.heads),
+    ];
+    for (field, v) in positive {
+        if v <= 0 {
+            return Err(ModelError::checkpoint(
+                ckpt,
+                format!("config.json: {field} is {v}, must be positive"),
+            ));
+        }
+    }
+    for (field, r) in [
+        ("model.encoder.mlp_ratio", e.mlp_ratio),
+        ("model.decoder.mlp_ratio", d.mlp_ratio),
+    ] {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(ModelError::checkpoint(
+                ckpt,
+                format!("config.json: {field} is {r}, must be positive"),
+            ));
+        }
+    }
+    let weights = ckpt.join(checkpoint::MODEL_FILE);
+    let stored = std::fs::metadata(&weights)
+        .map_err(|e| ModelError::io(&weights, e))?
+        .len() as f64
+        / 4.0;
+    let implied = values_implied(model);
+    if !implied.is_finite() || implied > 2.0 * stored + 1e6 {
+        return Err(ModelError::checkpoint(
+            ckpt,
+            format!(
+                "config.json describes a model of at least {implied:.3e} values, but {} holds \
+                 {stored:.3e}: the configuration does not belong to these weights",
+                weights.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Load the model of a pretraining checkpoint (`dir` is the run directory or
 /// the checkpoint directory itself).
 pub fn load_mae(dir: &Path, device: Device) -> Result<LoadedMae> {
@@ -240,6 +310,7 @@ pub fn load_mae(dir: &Path, device: Device) -> Result<LoadedMae> {
     // generator; hold it so that a seeded run elsewhere in the process is
     // not disturbed (the values are overwritten below).
     let _rng = wearlang_device::lock_rng();
+    check_size_against_weights(&ckpt, &config.model)?;
     let mut vs = nn::VarStore::new(device);
     let model = MaskedAutoencoder::new(vs.root(), &config.model)?;
     checkpoint::load_model(&ckpt, &mut vs)?;

@@ -56,6 +56,47 @@ impl StoreMeta {
         }
     }
 
+    /// Check what readers rely on: a positive window length and rate, a
+    /// values-per-window count that fits, normalisation statistics with one
+    /// finite mean and positive standard deviation per channel. Errors name
+    /// the field.
+    pub fn validate(&self) -> wearlang_core::Result<()> {
+        use wearlang_core::Error;
+        if self.channels.is_empty() {
+            return Err(Error::param("channels", "no channels"));
+        }
+        if self.window_len == 0 || self.window_len.checked_mul(self.channels.len()).is_none() {
+            return Err(Error::param(
+                "window_len",
+                format!(
+                    "{} samples × {} channels",
+                    self.window_len,
+                    self.channels.len()
+                ),
+            ));
+        }
+        if !(self.rate_hz.is_finite() && self.rate_hz > 0.0) {
+            return Err(Error::param(
+                "rate_hz",
+                format!("must be a positive number, got {}", self.rate_hz),
+            ));
+        }
+        if let Some(n) = &self.normalisation {
+            if n.mean.len() != self.channels.len() {
+                return Err(Error::param(
+                    "normalisation.mean",
+                    format!(
+                        "{} values for {} channels",
+                        n.mean.len(),
+                        self.channels.len()
+                    ),
+                ));
+            }
+            n.validate()?;
+        }
+        Ok(())
+    }
+
     /// Number of values per window (`window_len * channels.len()`).
     pub fn values_per_window(&self) -> usize {
         self.window_len * self.channels.len()

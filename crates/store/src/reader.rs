@@ -47,7 +47,12 @@ impl StoreReader {
     /// Open a store: reads and checks the footer, the metadata (format
     /// version) and the schema. Errors name the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
+        let path = path.as_ref();
+        wearlang_core::guard::catch_reader_panic(path, "store (Parquet)", || Self::open_inner(path))
+    }
+
+    fn open_inner(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
         let reader_meta =
             ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
@@ -79,6 +84,8 @@ impl StoreReader {
             ));
         }
         let meta: StoreMeta = serde_json::from_str(&json)
+            .map_err(|e| not_a_store(&path, format!("bad '{META_KEY}' metadata: {e}")))?;
+        meta.validate()
             .map_err(|e| not_a_store(&path, format!("bad '{META_KEY}' metadata: {e}")))?;
         check_schema(reader_meta.schema(), &meta, &path)?;
         Ok(Self {
@@ -205,7 +212,12 @@ impl StoreReader {
             .build()
             .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
         let mut acc = SummaryBuilder::default();
-        for batch in reader {
+        let mut reader = reader;
+        let path = self.path.clone();
+        let mut next = move || {
+            wearlang_core::guard::catch_reader_panic(&path, "store (Parquet)", || Ok(reader.next()))
+        };
+        while let Some(batch) = next()? {
             let batch =
                 batch.map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
             let c = BatchColumns::new(&self.path, &batch);
@@ -241,7 +253,16 @@ impl Iterator for WindowBatches {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let batch = match self.inner.next()? {
+            let inner = &mut self.inner;
+            let next =
+                wearlang_core::guard::catch_reader_panic(&self.path, "store (Parquet)", || {
+                    Ok(inner.next())
+                });
+            let next = match next {
+                Ok(n) => n,
+                Err(e) => return Some(Err(e)),
+            };
+            let batch = match next? {
                 Ok(b) => b,
                 Err(e) => {
                     return Some(Err(Error::data(
