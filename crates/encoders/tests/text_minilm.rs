@@ -107,6 +107,24 @@ fn missing_model_files_are_clear_errors() {
 }
 
 #[test]
+fn a_config_with_zero_heads_or_sizes_is_an_error_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = default_model_dir(None, &workspace()).join("config.json");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(real).unwrap()).unwrap();
+    for field in ["num_attention_heads", "hidden_size", "vocab_size"] {
+        let mut bad = cfg.clone();
+        bad[field] = serde_json::json!(0);
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, bad.to_string()).unwrap();
+        let err = wearlang_encoders::text::BertConfig::from_file(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field) && err.contains("config.json"), "{err}");
+    }
+}
+
+#[test]
 fn frozen_encoder_has_no_trainable_variables() {
     let enc = encoder();
     assert!(enc.vs.variables().values().all(|v| !v.requires_grad()));

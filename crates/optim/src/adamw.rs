@@ -269,12 +269,24 @@ impl AdamW {
         let step = map
             .remove("step")
             .ok_or_else(|| OptimError::checkpoint("optimizer", "no `step` tensor"))?;
+        if step.size() != [1] {
+            return Err(OptimError::checkpoint(
+                "optimizer",
+                format!("`step` has shape {:?}, expected [1]", step.size()),
+            ));
+        }
         for p in &mut self.params {
             for (prefix, slot) in [("m", &mut p.m), ("v", &mut p.v)] {
                 let key = format!("{prefix}.{}", p.name);
                 let t = map.remove(&key).ok_or_else(|| {
                     OptimError::checkpoint("optimizer", format!("no tensor `{key}`"))
                 })?;
+                if t.kind() != slot.kind() {
+                    return Err(OptimError::checkpoint(
+                        "optimizer",
+                        format!("`{key}` is {:?}, the model {:?}", t.kind(), slot.kind()),
+                    ));
+                }
                 if t.size() != slot.size() {
                     return Err(OptimError::checkpoint(
                         "optimizer",

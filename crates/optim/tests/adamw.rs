@@ -136,6 +136,19 @@ fn state_round_trip_and_mismatch_errors() {
         assert_eq!(ka, kb);
         assert!(va.equal(vb), "{ka}");
     }
+    // A `step` of another shape, or a moment of another dtype, is an error
+    // naming the tensor (the first panicked).
+    let mut with = |name: &str, t: Tensor| -> String {
+        let edited: Vec<(String, Tensor)> = state
+            .iter()
+            .map(|(k, v)| (k.clone(), if k == name { t.copy() } else { v.copy() }))
+            .collect();
+        opt2.load_state_tensors(edited).unwrap_err().to_string()
+    };
+    let err = with("step", Tensor::from(2i64));
+    assert!(err.contains("`step` has shape []"), "{err}");
+    let err = with("m.x", Tensor::from_slice(&[1i32, 2]).reshape([1, 2]));
+    assert!(err.contains("m.x"), "{err}");
     // A state missing a moment is rejected with its name.
     let partial: Vec<(String, Tensor)> = state.into_iter().filter(|(k, _)| k != "v.x").collect();
     let err = opt2.load_state_tensors(partial).unwrap_err().to_string();

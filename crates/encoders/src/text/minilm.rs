@@ -51,6 +51,22 @@ impl BertConfig {
                 format!("`{}` is not supported (gelu)", cfg.hidden_act),
             ));
         }
+        for (field, v) in [
+            ("hidden_size", cfg.hidden_size),
+            ("num_hidden_layers", cfg.num_hidden_layers),
+            ("num_attention_heads", cfg.num_attention_heads),
+            ("intermediate_size", cfg.intermediate_size),
+            ("max_position_embeddings", cfg.max_position_embeddings),
+            ("type_vocab_size", cfg.type_vocab_size),
+            ("vocab_size", cfg.vocab_size),
+        ] {
+            if v <= 0 {
+                return Err(EncoderError::File {
+                    path: path.to_path_buf(),
+                    reason: format!("`{field}` is {v}, must be positive"),
+                });
+            }
+        }
         if cfg.hidden_size % cfg.num_attention_heads != 0 {
             return Err(EncoderError::config(
                 "num_attention_heads",
