@@ -208,7 +208,21 @@ fn decoder_learns_context_dependent_captions_and_decodes_them() {
                 ..Default::default()
             }
         )
-        .is_err());
+        .is_err()); // More beams than tokens: an error naming `beam` (tch's topk panicked).
+    let err = d
+        .generate(
+            &ctx,
+            None,
+            1,
+            2,
+            &DecodeOptions {
+                beam: 100_000,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("beam") && err.contains("vocabulary"), "{err}");
 }
 
 #[test]

@@ -242,6 +242,15 @@ impl CaptionDecoder {
         if opts.beam == 0 {
             return Err(EncoderError::config("beam", "must be at least 1"));
         }
+        if opts.beam as i64 > self.cfg.vocab_size {
+            return Err(EncoderError::config(
+                "beam",
+                format!(
+                    "{} beams for a vocabulary of {} tokens (at most the vocabulary)",
+                    opts.beam, self.cfg.vocab_size
+                ),
+            ));
+        }
         let max_new = opts.max_new_tokens.min(self.cfg.max_len as usize - 1);
         tch::no_grad(|| {
             if opts.beam == 1 {
