@@ -177,6 +177,16 @@ pub fn load_named(
         let mut var = vars[name].shallow_clone();
         match src.remove(rest) {
             Some(t) => {
+                if t.kind() != var.kind() {
+                    return Err(ModelError::checkpoint(
+                        origin,
+                        format!(
+                            "tensor `{src_prefix}{rest}` is {:?}, the model's `{name}` {:?}",
+                            t.kind(),
+                            var.kind()
+                        ),
+                    ));
+                }
                 if t.size() != var.size() {
                     return Err(ModelError::checkpoint(
                         origin,
