@@ -142,7 +142,10 @@ fn num(s: &[u8]) -> Option<i64> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(s.iter().fold(0i64, |a, &b| a * 10 + (b - b'0') as i64))
+    // Checked: a number too long for i64 is not a number (it wrapped).
+    s.iter().try_fold(0i64, |a, &b| {
+        a.checked_mul(10)?.checked_add((b - b'0') as i64)
+    })
 }
 
 /// Parse an ISO-8601 date-time (`YYYY-MM-DD`, optionally `[T ]hh:mm[:ss[.fff]]`
@@ -187,7 +190,10 @@ pub(crate) fn parse_iso8601_ms(cell: &[u8]) -> Option<f64> {
             if n == 0 {
                 return None;
             }
-            let frac = num(&tail[..n])? as f64 / 10f64.powi(n as i32);
+            // Nanoseconds at most; further digits are below f64's
+            // resolution of a timestamp (and 19 of them overflowed i64).
+            let used = n.min(9);
+            let frac = num(&tail[..used])? as f64 / 10f64.powi(used as i32);
             ms += frac * 1000.0;
             rest = &tail[n..];
         }
@@ -293,6 +299,16 @@ mod tests {
             parse_iso8601_ms(b"2024-03-01T13:00:00+01:00"),
             parse_iso8601_ms(b"2024-03-01T12:00:00Z")
         );
+        // 19 or more fractional digits wrapped around (off by 553 ms).
+        assert_eq!(
+            parse_iso8601_ms(b"2024-03-01T12:00:00.2500000000000000000Z"),
+            Some(1_709_294_400_250.0)
+        );
+        assert_eq!(
+            parse_iso8601_ms(b"2024-03-01T12:00:00.123456789123456789123Z"),
+            parse_iso8601_ms(b"2024-03-01T12:00:00.123456789Z")
+        );
+        assert_eq!(num(b"99999999999999999999"), None);
         assert_eq!(parse_iso8601_ms(b"12345"), None);
         assert_eq!(parse_iso8601_ms(b"2024-13-01"), None);
         assert_eq!(parse_f64(b"1700000000000"), Some(1.7e12));
