@@ -337,9 +337,19 @@ impl CsvSource {
         let mut buf = Vec::with_capacity(BLOCK_BYTES + 4096);
         let mut bytes = 0u64;
         // Read until the first two lines (header + first data row) are in.
-        let mut eof = false;
+        let (mut eof, mut lines, mut counted) = (false, 0usize, 0usize);
         loop {
-            let lines = buf.iter().filter(|&&c| c == b'\n').count();
+            // Count only the bytes read since the last pass (linear).
+            lines += buf[counted..].iter().filter(|&&c| c == b'\n').count();
+            counted = buf.len();
+            if lines == 0 && (eof || buf.len() >= 1 << 16) && buf.contains(&b'\r') {
+                return Err(Error::data(
+                    Location::file(path),
+                    "no line break but carriage returns in the first 64 KiB: CR-only line \
+                     endings (classic Mac) are not read; convert them to LF, e.g. \
+                     `tr '\\r' '\\n' < in.csv > out.csv`",
+                ));
+            }
             if lines >= 2 || eof {
                 break;
             }

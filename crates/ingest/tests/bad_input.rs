@@ -285,3 +285,17 @@ fn recording_rows_must_be_contiguous() {
     assert_names(&e, "interleaved.csv", Some(402), None);
     assert!(e.to_string().contains("contiguous"), "{e}");
 }
+
+#[test]
+fn cr_only_line_endings_are_named_in_a_short_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in [50, 200_000] {
+        let text = rows(n).replace('\n', "\r");
+        let p = write(dir.path(), &format!("mac{n}.csv"), &text);
+        let e = fail(&csv_opts(&p), dir.path());
+        let msg = e.to_string();
+        assert_names(&e, &format!("mac{n}.csv"), None, None);
+        assert!(msg.contains("CR-only"), "{msg}");
+        assert!(msg.len() < 400, "{} bytes of error", msg.len());
+    }
+}
