@@ -233,6 +233,33 @@ impl Stats {
 type Key = (String, String);
 
 /// Read-only context of the window-making stage.
+/// The most grid rows one gap between two samples may span (11.6 days at
+/// 50 Hz): the resampler writes every row of a gap, so a wrong timestamp
+/// would otherwise allocate without bound.
+pub const MAX_GAP_ROWS: f64 = 50_000_000.0;
+
+/// Refuse a non-finite time, or a jump from `prev` to `t` that spans more
+/// than [`MAX_GAP_ROWS`] grid rows at `rate` Hz, naming the row.
+fn check_jump(prev: f64, t: f64, rate: f64, part: &Recording, i: usize) -> Result<()> {
+    let at = || Location::file(&part.file).row(part.first_row + i as u64);
+    if !t.is_finite() {
+        return Err(Error::data(at(), format!("time is {t}")));
+    }
+    let rows = (t - prev) / 1000.0 * rate;
+    if rows > MAX_GAP_ROWS {
+        return Err(Error::data(
+            at(),
+            format!(
+                "time jumps by {:.0} s after the previous sample ({rows:.3e} grid rows at {rate} Hz, \
+                 more than {MAX_GAP_ROWS:.0}): a wrong timestamp or time unit? A real gap this long \
+                 belongs in separate recordings (a recording column or separate files)",
+                (t - prev) / 1000.0
+            ),
+        ));
+    }
+    Ok(())
+}
+
 struct Ctx<'a> {
     opts: &'a IngestOptions,
     len: usize,
@@ -247,7 +274,8 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn grid_len(&self, first: f64, last: f64) -> usize {
-        ((last - first) / self.dt + 0.5).floor() as usize + 1
+        // Saturating: an absurd span is refused when its rows are fed.
+        (((last - first) / self.dt + 0.5).floor() as usize).saturating_add(1)
     }
 
     fn split(&self, subject: &str, key: &Key, start: usize) -> Result<Split> {
@@ -329,11 +357,15 @@ impl<'a> RecProc<'a> {
         }
     }
 
-    fn feed(&mut self, part: &Recording) {
+    fn feed(&mut self, part: &Recording) -> Result<()> {
         let c = part.channels.len();
+        let mut prev = self.last_ms;
         for i in 0..part.n {
+            let t = part.time_ms(i);
+            check_jump(prev, t, self.ctx.rate, part, i)?;
+            prev = t;
             self.resampler.push(
-                part.time_ms(i),
+                t,
                 &part.values[i * c..(i + 1) * c],
                 part.labels.get(i).and_then(|l| l.as_ref()),
                 &mut self.grid,
@@ -343,6 +375,7 @@ impl<'a> RecProc<'a> {
             self.last_ms = part.time_ms(last);
         }
         self.stats.rows += part.n as u64;
+        Ok(())
     }
 
     /// Where the samples fed so far lie, as samples of `file`.
@@ -453,7 +486,7 @@ fn process_file(
             ));
         }
         if let Some(p) = cur.as_mut() {
-            p.feed(&part);
+            p.feed(&part)?;
             p.drain(&mut out)?;
             if part.last {
                 let p = cur.take().expect("current recording");
@@ -950,6 +983,26 @@ fn run_multi_stream(
     let streams = Streams::read(inputs, layouts, &mut stats)?;
     for k in &streams.order {
         let (a, b) = streams.span(k);
+        let rows = (b - a) / 1000.0 * ctx.rate;
+        if rows.is_nan() || rows > MAX_GAP_ROWS {
+            let file = inputs
+                .first()
+                .and_then(|i| i.files.first())
+                .cloned()
+                .unwrap_or_default();
+            return Err(Error::data(
+                Location::file(file),
+                format!(
+                    "recording {}/{} spans {:.0} s ({rows:.3e} grid rows at {} Hz, more than \
+                     {MAX_GAP_ROWS:.0}) across its streams: a wrong timestamp or time unit? Streams \
+                     are aligned in memory per recording",
+                    k.0,
+                    k.1,
+                    (b - a) / 1000.0,
+                    ctx.rate
+                ),
+            ));
+        }
         ctx.set_span(k, a, b);
     }
     if let SplitSpec::SubjectRatios { .. } = ctx.opts.split {

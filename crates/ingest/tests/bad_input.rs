@@ -299,3 +299,21 @@ fn cr_only_line_endings_are_named_in_a_short_error() {
         assert!(msg.len() < 400, "{} bytes of error", msg.len());
     }
 }
+
+#[test]
+fn one_absurd_timestamp_is_an_error_naming_its_row_not_an_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, last) in [("epoch", "1700000000000"), ("huge", "1e300")] {
+        let mut text = rows(200);
+        text += &format!("{last},1.0,1.0\n");
+        let p = write(dir.path(), &format!("{name}.csv"), &text);
+        let e = fail(&csv_opts(&p), dir.path());
+        // Header is row 1, the 200 rows are 2..=201, the jump is row 202.
+        assert_names(&e, &format!("{name}.csv"), Some(202), None);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("time jumps") || msg.contains("time is"),
+            "{msg}"
+        );
+    }
+}
