@@ -80,6 +80,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         Some(p) => EvalConfig::from_file(p)?,
         None => EvalConfig::default(),
     };
+    // One evaluation at a time into an output directory.
+    let _lock = crate::run_dir::lock(&a.out)?;
     if let Some(s) = a.unseen_steps {
         cfg.unseen.steps = s;
     }

@@ -364,3 +364,23 @@ fn an_unfinished_checkpoint_is_used_with_a_warning_and_its_real_steps() {
         "the warning comes before the protocols: {err}"
     );
 }
+
+#[test]
+fn a_second_evaluation_into_a_locked_output_directory_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("eval");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let _held = hold_lock(&out_dir.join(".lock"), 4244);
+    let out = wearlang(&[
+        "eval",
+        "--checkpoint",
+        dir.path().join("model").to_str().unwrap(),
+        "--store",
+        dir.path().join("store.parquet").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("in use by process 4244"), "{err}");
+}
