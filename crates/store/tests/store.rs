@@ -567,7 +567,8 @@ fn bad_metadata_is_refused_on_open_naming_the_field() {
     // Normalisation with fewer standard deviations than means (an index
     // panic when windows were normalised), a non-positive std.
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, fn(&mut StoreMeta)); 2] = [
+    type Edit = fn(&mut StoreMeta);
+    let cases: [(&str, Edit); 2] = [
         ("normalisation.std", |m| {
             if let Some(n) = m.normalisation.as_mut() {
                 n.std.pop();
