@@ -594,7 +594,7 @@ fn bad_metadata_is_refused_on_open_naming_the_field() {
             assert_eq!(i, 0, "only the length mismatch is the writer's to refuse");
             continue;
         }
-        let err = StoreReader::open(&path).err().expect("refused").to_string();
+        let err = StoreReader::open(&path).unwrap_err().to_string();
         assert!(
             err.contains(field) && err.contains(&format!("s{i}.parquet")),
             "{err}"
