@@ -81,7 +81,7 @@ fn main() {
         Cmd::Pipeline(args) => pipeline::run(&args),
         Cmd::Bench { what, args } => bench::run(&what, &args),
         Cmd::Arch => arch::run(),
-        Cmd::Fuzz { target, args } => fuzz(&target, &args),
+        Cmd::Fuzz { target, args } => fuzz(&target, &args, true),
         Cmd::KillTest(args) => kill_test::run(&args),
         Cmd::Release(args) => release::run(&args).map(|dir| println!("{}", dir.display())),
     };
@@ -110,22 +110,29 @@ fn test() -> Result<()> {
     pipeline::run(&pipeline::PipelineArgs::smoke(smoke.clone()))?;
     // Faults: kills during training, then a short seeded fuzz run of every
     // file reader (the corpus of past crashes is replayed by `cargo test`).
+    // Both on the dev-profile binaries `cargo test` built (the smoke
+    // pipeline uses that `wearlang` too): no release build here.
     kill_test::run(&kill_test::KillTestArgs {
-        bin: Some(util::target_dir().join("release/wearlang")),
+        bin: Some(util::target_dir().join("debug/wearlang")),
         store: Some(smoke.join("windows.parquet")),
         out: util::target_dir().join("kill-test"),
         kills: 4,
         seed: 0,
     })?;
-    fuzz("all", &["--runs".into(), "150".into()])?;
+    fuzz("all", &["--runs".into(), "150".into()], false)?;
     Ok(())
 }
 
-/// Build `wearlang-fuzz` in release and run `wearlang-fuzz run <target> <args>`
-/// (`list` lists the targets).
-fn fuzz(target: &str, args: &[String]) -> Result<()> {
-    util::cargo(&["build", "--release", "-p", "wearlang-fuzz"])?;
-    let bin = util::target_dir().join("release/wearlang-fuzz");
+/// Build `wearlang-fuzz` (in release, or the dev profile) and run
+/// `wearlang-fuzz run <target> <args>` (`list` lists the targets).
+fn fuzz(target: &str, args: &[String], release: bool) -> Result<()> {
+    let bin = if release {
+        util::cargo(&["build", "--release", "-p", "wearlang-fuzz"])?;
+        util::target_dir().join("release/wearlang-fuzz")
+    } else {
+        util::cargo(&["build", "-p", "wearlang-fuzz"])?;
+        util::target_dir().join("debug/wearlang-fuzz")
+    };
     let mut cmd = std::process::Command::new(bin);
     if target == "list" {
         cmd.arg("list");

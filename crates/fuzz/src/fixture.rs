@@ -106,6 +106,9 @@ impl Fixture {
 
     /// The seed files [`Fixture::build`] wrote into `dir` earlier.
     pub fn open(dir: &Path) -> Self {
+        // Absolute: the manifests name the seed files, and a relative path
+        // in a manifest is read against the manifest's own directory.
+        let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         Fixture {
             dir: dir.to_path_buf(),
             csv: dir.join("seed.csv"),

@@ -91,7 +91,11 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::List => list(),
-        Cmd::Run(args) => supervise(&args),
+        Cmd::Run(mut args) => {
+            // Absolute: manifests in the scratch directories name their files.
+            args.out = std::path::absolute(&args.out).unwrap_or(args.out);
+            supervise(&args)
+        }
         Cmd::Replay { target, inputs } => replay(&target, &inputs),
         Cmd::Worker {
             target,
