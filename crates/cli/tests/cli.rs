@@ -1,16 +1,7 @@
 //! End-to-end tests of the `wearlang` binary.
-use std::process::{Command, Output};
-
-fn wearlang(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wearlang"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{minilm_dir, stderr, wearlang};
+use std::process::Command;
 
 #[test]
 fn synth_then_inspect_json_round_trip() {
@@ -179,14 +170,6 @@ fn caption_of_an_empty_store_fails_and_leaves_it_alone() {
     );
     assert_eq!(std::fs::read(&store).unwrap(), before);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-}
-
-fn minilm_dir() -> std::path::PathBuf {
-    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    match std::env::var_os("WEARLANG_MINILM") {
-        Some(p) => p.into(),
-        None => ws.join("target/models/all-MiniLM-L6-v2"),
-    }
 }
 
 /// Rows and the width of the `embedding` column of an embeddings file.

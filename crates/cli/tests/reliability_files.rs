@@ -2,8 +2,10 @@
 //! crashing the parquet and arrow readers (kept in `crates/fuzz/corpus/`)
 //! end with rc 1 and an error naming the file, no panic message and no abort
 //! (read with the fuzz target's manifest: `crates/fuzz/src/fixture.rs`).
+mod common;
+use common::wearlang;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn corpus(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,13 +19,6 @@ fn corpus(target: &str) -> Vec<PathBuf> {
     files.sort();
     assert!(!files.is_empty(), "no corpus in {}", dir.display());
     files
-}
-
-fn wearlang(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wearlang"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
 }
 
 /// rc 1, the file named, nothing printed about a panic.

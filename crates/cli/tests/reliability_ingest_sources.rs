@@ -4,23 +4,14 @@
 //! a subject column that is the recording column. Each ends in a correct
 //! store (rc 0) or an error naming the file, column or subject (rc 1),
 //! never a panic.
+mod common;
+use common::{assert_fails_naming, summary, wearlang};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use wearlang_store::{ReadOptions, StoreReader};
 
 /// Samples per file: 6 s at 50 Hz.
 const N: usize = 300;
-
-fn wearlang(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wearlang"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// `wearlang ingest` with `args` and `--out <dir>/out.parquet --json`;
 /// returns the run and the store path.
@@ -29,24 +20,6 @@ fn ingest(dir: &Path, args: &[&str]) -> (Output, PathBuf) {
     let mut all = vec!["ingest", "--out", out.to_str().unwrap(), "--json"];
     all.extend_from_slice(args);
     (wearlang(&all), out)
-}
-
-/// The summary of a successful ingest.
-fn summary(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "{}", stderr(o));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-/// Assert that an ingest failed with rc 1, without a panic or a store, and
-/// that its message mentions every one of `parts`.
-fn assert_fails_naming(o: &Output, store: &Path, parts: &[&str]) {
-    let msg = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "{msg}");
-    assert!(!msg.contains("panicked"), "{msg}");
-    assert!(!store.exists(), "no store may be left behind");
-    for p in parts {
-        assert!(msg.contains(p), "'{msg}' should mention {p}");
-    }
 }
 
 /// The constant value of each channel column of the test files.

@@ -1,20 +1,10 @@
 //! Reliability of run directories, store outputs, checkpoints and resume,
 //! through the `wearlang` binary: two processes writing one output, temporary
 //! files left by killed processes.
+mod common;
+use common::{minilm_dir, stderr, wearlang};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn wearlang(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wearlang"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A pid above any Linux `pid_max`: a process that is surely gone.
 const DEAD_PID: u32 = 999_999_999;
@@ -236,14 +226,6 @@ fn resume_with_other_settings_or_another_store_is_refused_listing_the_difference
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-fn minilm_dir() -> PathBuf {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    match std::env::var_os("WEARLANG_MINILM") {
-        Some(p) => p.into(),
-        None => ws.join("target/models/all-MiniLM-L6-v2"),
-    }
-}
-
 /// Make the checkpoint of `run` look like one of an interrupted run: step
 /// `step` of `total`, unfinished.
 fn mark_unfinished(run: &Path, step: u64, total: u64) {
@@ -316,19 +298,22 @@ fn an_unfinished_checkpoint_is_used_with_a_warning_and_its_real_steps() {
     );
 
     let eval_dir = dir.path().join("eval");
-    let out = wearlang(&[
-        "eval",
-        "--checkpoint",
-        run.to_str().unwrap(),
-        "--store",
-        store_s,
-        "--out",
-        eval_dir.to_str().unwrap(),
-        "--protocol",
-        "zero-shot",
-        "--minilm",
-        minilm.to_str().unwrap(),
-    ]);
+    let eval_zero_shot = || {
+        wearlang(&[
+            "eval",
+            "--checkpoint",
+            run.to_str().unwrap(),
+            "--store",
+            store_s,
+            "--out",
+            eval_dir.to_str().unwrap(),
+            "--protocol",
+            "zero-shot",
+            "--minilm",
+            minilm.to_str().unwrap(),
+        ])
+    };
+    let out = eval_zero_shot();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("unfinished run (step 1 of 3)"));
     let metrics: serde_json::Value =
@@ -342,19 +327,7 @@ fn an_unfinished_checkpoint_is_used_with_a_warning_and_its_real_steps() {
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     f.write_all(b"{\"step\":4,\"epoch\":0,\"lo").unwrap();
     drop(f);
-    let out = wearlang(&[
-        "eval",
-        "--checkpoint",
-        run.to_str().unwrap(),
-        "--store",
-        store_s,
-        "--out",
-        eval_dir.to_str().unwrap(),
-        "--protocol",
-        "zero-shot",
-        "--minilm",
-        minilm.to_str().unwrap(),
-    ]);
+    let out = eval_zero_shot();
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("metrics.jsonl: line 4 is incomplete"), "{err}");

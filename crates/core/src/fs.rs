@@ -76,10 +76,7 @@ impl AtomicFile {
                 io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
             )
         })?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let dir = dir_of(&path).to_path_buf();
         // Temporary files of this destination left by killed processes.
         remove_stale_temp_files(&path);
         let pid = std::process::id();
@@ -311,11 +308,7 @@ pub fn lock_output(path: &Path) -> Result<LockGuard> {
     let mut lock_name = std::ffi::OsString::from(".");
     lock_name.push(name);
     lock_name.push(".lock");
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    lock_exclusive(&dir.join(lock_name), path)
+    lock_exclusive(&dir_of(path).join(lock_name), path)
 }
 
 /// Whether the process `pid` is known to be gone. On Linux, `/proc/<pid>`
@@ -341,10 +334,7 @@ pub fn remove_stale_temp_files(path: &Path) -> usize {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return 0;
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     let prefix = format!(".{name}.");
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -372,16 +362,20 @@ pub fn remove_stale_temp_files(path: &Path) -> usize {
     removed
 }
 
+/// The directory holding the file `path` (`.` for a bare file name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Best-effort fsync of the directory holding `path`, so that a rename into
 /// it is durable.
 fn sync_dir(path: &Path) {
     #[cfg(unix)]
     {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        if let Ok(d) = File::open(dir) {
+        if let Ok(d) = File::open(dir_of(path)) {
             let _ = d.sync_all();
         }
     }

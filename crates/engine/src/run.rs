@@ -123,7 +123,7 @@ where
             // Held for the loop (re-entrant when the caller holds it for the
             // whole run): a second run into `out` fails here.
             _run_lock = Some(wearlang_core::fs::lock_run_dir(out).map_err(EngineError::from)?);
-            checkpoint::remove_stale_checkpoint_temps(out);
+            // (Temporary checkpoints of killed runs go at the first save.)
             Some(MetricsLog::open(&out.join("metrics.jsonl"), state.step)?)
         }
         None => None,
