@@ -49,6 +49,14 @@ pub struct IngestArgs {
     /// Source sampling rate in Hz when there is no timestamp column.
     #[arg(long)]
     pub source_rate: Option<f64>,
+    /// Sort the rows of each recording by time (rows out of time order are
+    /// an error otherwise); holds a recording in memory.
+    #[arg(long)]
+    pub sort_by_time: bool,
+    /// Rows of a recording with the same timestamp: error (default), first
+    /// (keep the first row) or mean (average them).
+    #[arg(long, value_name = "POLICY")]
+    pub duplicate_times: Option<String>,
     /// Channel columns, comma-separated (`name` or `name:unit:kind`).
     #[arg(long, value_delimiter = ',')]
     pub channels: Option<Vec<String>>,
@@ -64,6 +72,9 @@ pub struct IngestArgs {
     /// Interval labels file (CSV with start, end, label and optionally recording columns).
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
+    /// Unit of the interval labels' numeric times: auto, ms, s.
+    #[arg(long, value_name = "UNIT")]
+    pub labels_unit: Option<String>,
     /// Split kind: subject or time.
     #[arg(long)]
     pub split: Option<String>,
@@ -127,6 +138,12 @@ pub fn options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
     if let Some(u) = &args.time_unit {
         opts.time.unit = TimeUnit::parse(u)?;
     }
+    if args.sort_by_time {
+        opts.time.sort = true;
+    }
+    if let Some(d) = &args.duplicate_times {
+        opts.time.duplicates = wearlang_ingest::DuplicateTimes::parse(d)?;
+    }
     if let Some(r) = args.source_rate {
         opts.time.rate_hz = Some(r);
         if args.time_column.is_none() {
@@ -150,6 +167,14 @@ pub fn options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
     }
     if let Some(l) = &args.labels {
         opts.labels = Some(LabelsOptions::new(l));
+    }
+    if let Some(u) = &args.labels_unit {
+        match opts.labels.as_mut() {
+            Some(l) => l.unit = TimeUnit::parse(u)?,
+            None => {
+                bail!("--labels-unit needs interval labels (--labels or [labels] in the manifest)")
+            }
+        }
     }
     apply_split(args, &mut opts)?;
     Ok(opts)

@@ -1,7 +1,7 @@
 //! Which columns of a file play which role.
 use crate::options::{ChannelOption, IngestOptions, InputFormat, StreamOptions, TimeOptions};
 use crate::parse::missing_column_message;
-use crate::source::TimeMode;
+use crate::source::{TimeMode, TimeOrder};
 use std::path::Path;
 use wearlang_core::{ChannelSpec, Error, Location, Result};
 
@@ -120,7 +120,10 @@ pub(crate) fn resolve(
     let label = opt(&spec.label_column)?;
     let keys = [subject, recording, label];
     let (time, time_mode) = match (&spec.time.column, spec.time.rate_hz) {
-        (Some(c), _) => (Some(find(c)?), TimeMode::Column(c.clone(), spec.time.unit)),
+        (Some(c), _) => (
+            Some(find(c)?),
+            TimeMode::Column(c.clone(), spec.time.unit, TimeOrder::of(&spec.time)),
+        ),
         (None, Some(r)) => (None, TimeMode::Fixed(r)),
         (None, None) => {
             let found = (0..header.len()).find(|&i| {
@@ -128,7 +131,14 @@ pub(crate) fn resolve(
                     && TIME_NAMES.contains(&header[i].to_ascii_lowercase().as_str())
             });
             match found {
-                Some(i) => (Some(i), TimeMode::Column(header[i].clone(), spec.time.unit)),
+                Some(i) => (
+                    Some(i),
+                    TimeMode::Column(
+                        header[i].clone(),
+                        spec.time.unit,
+                        TimeOrder::of(&spec.time),
+                    ),
+                ),
                 None => {
                     return Err(Error::data(
                         Location::file(file),

@@ -13,6 +13,9 @@ use wearlang_core::{ChannelSpec, Error, Location, Result};
 
 const BLOCK_BYTES: usize = 8 << 20;
 const MIN_PIECE_BYTES: usize = 256 << 10;
+/// The longest line read: a longer one is an error (a file with CR-only
+/// line endings after its first lines reads as one line).
+const MAX_LINE_BYTES: usize = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Role {
@@ -104,6 +107,30 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).trim().to_string()
 }
 
+/// The most characters of a cell an error quotes.
+const QUOTE_CHARS: usize = 40;
+
+/// A cell as an error quotes it: at most [`QUOTE_CHARS`] characters (then
+/// `…` and its length), and a note when it holds carriage returns (a file
+/// whose later lines end in CR only reads as one long line).
+fn shown(b: &[u8]) -> String {
+    let t = text(b);
+    let n = t.chars().count();
+    let mut out: String = if n > QUOTE_CHARS {
+        let head: String = t.chars().take(QUOTE_CHARS).collect();
+        format!("{head}…' ({} bytes", b.len())
+    } else {
+        format!("{t}'")
+    };
+    if b.contains(&b'\r') {
+        out += if n > QUOTE_CHARS { "; " } else { " (" };
+        out += "it holds carriage returns: CR-only line endings? convert them to LF)";
+    } else if n > QUOTE_CHARS {
+        out += ")";
+    }
+    out
+}
+
 impl Ctx {
     /// The location of cell `col` of `row`, for errors.
     fn cell(&self, row: u64, col: usize) -> Location {
@@ -113,11 +140,16 @@ impl Ctx {
     }
 
     /// The error of a row with `got` fields where the header has another
-    /// number.
-    fn field_count_error(&self, row: u64, got: usize) -> Error {
+    /// number; a `line` holding carriage returns is named as CR-only line endings.
+    fn field_count_error(&self, row: u64, got: usize, line: &[u8]) -> Error {
+        let cr = if line.contains(&b'\r') {
+            " (the line holds carriage returns: CR-only line endings? convert them to LF)"
+        } else {
+            ""
+        };
         Error::data(
             Location::file(&self.file).row(row),
-            format!("{got} fields, but the header has {}", self.roles.len()),
+            format!("{got} fields, but the header has {}{cr}", self.roles.len()),
         )
     }
 }
@@ -131,13 +163,13 @@ fn parse_channel(field: &[u8], ctx: &Ctx, row: u64, col: usize) -> Result<f32> {
         Num::Infinite => Err(Error::data(
             ctx.cell(row, col),
             format!(
-                "infinite value '{}' (use NaN or an empty cell for missing)",
-                text(field)
+                "infinite value '{} (use NaN or an empty cell for missing)",
+                shown(field)
             ),
         )),
         Num::Invalid => Err(Error::data(
             ctx.cell(row, col),
-            format!("not a number: '{}'", text(field)),
+            format!("not a number: '{}", shown(field)),
         )),
     }
 }
@@ -157,8 +189,8 @@ fn parse_timestamp(field: &[u8], ctx: &Ctx, row: u64, col: usize) -> Result<(f64
         Err(Error::data(
             ctx.cell(row, col),
             format!(
-                "not a timestamp: '{}' (expected epoch ms, epoch s or ISO-8601)",
-                text(field)
+                "not a timestamp: '{} (expected epoch ms, epoch s or ISO-8601)",
+                shown(field)
             ),
         ))
     }
@@ -232,7 +264,7 @@ impl<'c> PieceParser<'c> {
         while let Some(p) = pos {
             if col >= ncols {
                 let got = split_fields(line, ctx.delim).len();
-                return Err(ctx.field_count_error(row, got));
+                return Err(ctx.field_count_error(row, got, line));
             }
             let (field, next) = next_field(line, p, ctx.delim);
             match ctx.roles[col] {
@@ -255,7 +287,7 @@ impl<'c> PieceParser<'c> {
             pos = next;
         }
         if col < ncols {
-            return Err(ctx.field_count_error(row, col));
+            return Err(ctx.field_count_error(row, col, line));
         }
         Ok(keys)
     }
@@ -452,6 +484,17 @@ impl CsvSource {
         } else {
             match self.buf.iter().rposition(|&c| c == b'\n') {
                 Some(p) => p + 1,
+                None if self.buf.len() > MAX_LINE_BYTES => {
+                    let cr = if self.buf.contains(&b'\r') {
+                        ": it holds carriage returns, CR-only line endings? convert them to LF"
+                    } else {
+                        ": not a CSV file?"
+                    };
+                    return Err(Error::data(
+                        Location::file(&self.ctx.file).row(self.next_row),
+                        format!("a line longer than {} MiB{cr}", MAX_LINE_BYTES >> 20),
+                    ));
+                }
                 None => {
                     // A line longer than a block: read more.
                     let n = read_more(&mut self.file, &mut self.buf, BLOCK_BYTES, &self.ctx.file)?;
@@ -544,5 +587,27 @@ impl RecordingSource for CsvSource {
             }
             self.fill()?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_quote_cells_short_and_name_carriage_returns() {
+        assert_eq!(shown(b" abc "), "abc'");
+        let long = "9".repeat(5000);
+        let s = shown(long.as_bytes());
+        assert!(s.starts_with(&"9".repeat(QUOTE_CHARS)), "{s}");
+        assert!(s.ends_with("…' (5000 bytes)"), "{s}");
+        let cr = b"1.0\r2,3\r4,5";
+        assert!(shown(cr).contains("CR-only"), "{}", shown(cr));
+        let long_cr = "1,2\r".repeat(1000);
+        let s = shown(long_cr.as_bytes());
+        assert!(
+            s.len() < 200 && s.contains("4000 bytes; it holds carriage returns"),
+            "{s}"
+        );
     }
 }

@@ -29,6 +29,8 @@ pub struct IntervalLabels {
     pub file: PathBuf,
     /// The intervals, sorted by start.
     pub intervals: Vec<Interval>,
+    /// Whether numbers were read as seconds by `unit = "auto"`.
+    seconds_guessed: bool,
     hits: AtomicU64,
 }
 
@@ -179,6 +181,7 @@ impl IntervalLabels {
         Ok(Self {
             file,
             intervals: raw,
+            seconds_guessed: opts.unit == TimeUnit::Auto && !iso && factor == 1000.0,
             hits: AtomicU64::new(0),
         })
     }
@@ -203,6 +206,50 @@ impl IntervalLabels {
     /// Grid rows labelled so far.
     pub fn hits(&self) -> u64 {
         self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Error when `unit = "auto"` read the intervals as seconds but they
+    /// reach more than the data's length past its end (`data_span`, ms),
+    /// while read as milliseconds they would lie within it (give or take a
+    /// tenth of it and a second): relative milliseconds read as seconds.
+    pub fn check_unit(&self, data_span: Option<(f64, f64)>) -> Result<()> {
+        let (Some((a, b)), true) = (data_span, self.seconds_guessed) else {
+            return Ok(());
+        };
+        let first = self
+            .intervals
+            .iter()
+            .map(|i| i.start_ms)
+            .fold(f64::MAX, f64::min);
+        let last = self
+            .intervals
+            .iter()
+            .map(|i| i.end_ms)
+            .fold(f64::MIN, f64::max);
+        let span = b - a;
+        let slack = span / 10.0 + 1000.0;
+        let beyond = last > b + span.max(1000.0);
+        let fits_as_ms = first / 1000.0 >= a - slack && last / 1000.0 <= b + slack;
+        if !(beyond && fits_as_ms) {
+            return Ok(());
+        }
+        let none = if self.hits() == 0 {
+            "no label interval overlaps the data: "
+        } else {
+            ""
+        };
+        Err(Error::data(
+            Location::file(&self.file),
+            format!(
+                "{none}the interval times were read as seconds (unit auto: numbers below 1e11) and \
+                 span {} .. {} s, but the data spans {} .. {} s; read as milliseconds they fit \
+                 the data: set labels.unit = \"ms\" (--labels-unit ms)",
+                first / 1000.0,
+                last / 1000.0,
+                a / 1000.0,
+                b / 1000.0
+            ),
+        ))
     }
 
     /// Error unless some interval labelled some data.

@@ -114,9 +114,10 @@ pub use csv::CsvSource;
 pub use formats::{register_input_format, registered_input_formats, InputFormatFactory};
 pub use labels::{Interval, IntervalLabels};
 pub use options::{
-    ChannelOption, ColumnOptions, IngestOptions, InputFormat, InputOptions, LabelsOptions,
-    MixedLabels, ResampleOptions, StreamOptions, TimeOptions, TimeUnit, WindowOptions,
+    ChannelOption, ColumnOptions, DuplicateTimes, IngestOptions, InputFormat, InputOptions,
+    LabelsOptions, MixedLabels, ResampleOptions, StreamOptions, TimeOptions, TimeUnit,
+    WindowOptions,
 };
-pub use pipeline::{ingest, list_files, open_source, IngestSummary};
+pub use pipeline::{ingest, list_files, open_source, IngestSummary, MAX_GAP_ROWS, MAX_TIME_JUMP_S};
 pub use resample::{window_count, window_label, Grid, Resampler, Windower};
-pub use source::{Recording, RecordingSource, Timing};
+pub use source::{Recording, RecordingSource, Timing, MAX_ABS_TIME_MS};

@@ -135,7 +135,8 @@ impl From<InputFormat> for String {
 #[serde(rename_all = "snake_case")]
 pub enum TimeUnit {
     /// Detect per file: ISO-8601 strings, or numbers (≥ 1e11 → ms, ≥ 1e8 or
-    /// fractional → s, small integers → ms). Set the unit when in doubt.
+    /// fractional → s, small integers → ms; small integers one apart are
+    /// an error, as likely seconds). Set the unit when in doubt.
     #[default]
     Auto,
     /// Milliseconds (epoch or relative).
@@ -159,6 +160,39 @@ impl TimeUnit {
                 format!("unknown time unit '{other}' (expected auto, ms, s or iso8601)"),
             )),
         }
+    }
+}
+
+/// What to do with rows of one recording that share a timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateTimes {
+    /// An error naming the row (default).
+    #[default]
+    Error,
+    /// Keep the first of the rows (in file order), drop the others.
+    First,
+    /// One sample with each channel's mean over the rows' observed values
+    /// (missing when none is) and the first row's label.
+    Mean,
+}
+
+impl DuplicateTimes {
+    /// Parse `error`, `first` or `mean`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "error" => Ok(Self::Error),
+            "first" => Ok(Self::First),
+            "mean" => Ok(Self::Mean),
+            other => Err(Error::param(
+                "time.duplicates",
+                format!("unknown policy '{other}' (expected error, first or mean)"),
+            )),
+        }
+    }
+
+    fn is_error(&self) -> bool {
+        *self == Self::Error
     }
 }
 
@@ -301,6 +335,16 @@ pub struct TimeOptions {
     /// Source rate in Hz when there is no timestamp column (samples are
     /// then at `i / rate_hz` seconds from the recording start).
     pub rate_hz: Option<f64>,
+    /// Sort the rows of each recording by time (stable: rows of one time
+    /// keep their file order) instead of refusing rows out of time order.
+    /// A recording is then held in memory whole.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sort: bool,
+    /// Rows of one recording with the same timestamp: an error (default),
+    /// the first row, or their mean. Other than `error`, a recording is
+    /// held in memory whole.
+    #[serde(default, skip_serializing_if = "DuplicateTimes::is_error")]
+    pub duplicates: DuplicateTimes,
 }
 
 /// `[columns]`: column roles of the main input.
@@ -556,6 +600,39 @@ impl IngestOptions {
         Self::from_toml(&text, base, path)
     }
 
+    /// A declared source rate `rate` (option `name`) whose samples lie
+    /// further apart than a window and than the interpolation limit
+    /// `gap_s` would leave nearly every window value missing: an error
+    /// with the numbers (a rate in the wrong unit, e.g. samples per
+    /// minute or per hour).
+    fn check_source_rate(&self, name: &str, rate: f64, gap_s: f64) -> Result<()> {
+        let every_s = 1.0 / rate;
+        let w = &self.window;
+        if every_s > w.size_s && every_s > gap_s {
+            return Err(Error::param(
+                name,
+                format!(
+                    "{rate} Hz is one sample every {every_s} s: windows of {} s at {} Hz \
+                     would be nearly all missing. Give the source rate in samples per second \
+                     (Hz{}), or set {} to at least {every_s} to interpolate between samples",
+                    w.size_s,
+                    w.rate_hz,
+                    if name == "time.rate_hz" {
+                        ", --source-rate"
+                    } else {
+                        ""
+                    },
+                    if name == "time.rate_hz" {
+                        "resample.max_interp_gap_s (--max-interp-gap-s)".to_string()
+                    } else {
+                        name.replace("time.rate_hz", "max_interp_gap_s")
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Check rates, window size, overlap, ratios, that there is an input,
     /// and that the registered formats named (`input.format`,
     /// `streams[i].format`) are registered.
@@ -610,10 +687,17 @@ impl IngestOptions {
         }
         if let Some(r) = self.time.rate_hz {
             pos("time.rate_hz", r)?;
+            if self.time.column.is_none() {
+                self.check_source_rate("time.rate_hz", r, g)?;
+            }
         }
         for (i, s) in self.streams.iter().enumerate() {
             if let Some(r) = s.time.rate_hz {
-                pos(&format!("streams[{i}].time.rate_hz"), r)?;
+                let name = format!("streams[{i}].time.rate_hz");
+                pos(&name, r)?;
+                if s.time.column.is_none() {
+                    self.check_source_rate(&name, r, s.max_interp_gap_s.unwrap_or(g))?;
+                }
             }
             if let Some(g) = s.max_interp_gap_s {
                 if !(g.is_finite() && g >= 0.0) {
@@ -717,6 +801,42 @@ val = 0.1
         let e = IngestOptions::from_toml(text, Path::new("."), Path::new("m.toml")).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("m.toml") && msg.contains("row 3"), "{msg}");
+    }
+
+    #[test]
+    fn time_order_options_parse_and_stay_out_of_stored_options_by_default() {
+        let text = "[input]\npath = \"a.csv\"\n[time]\ncolumn = \"t\"\nsort = true\n\
+                    duplicates = \"mean\"\n";
+        let o = IngestOptions::from_toml(text, Path::new("."), Path::new("m.toml")).unwrap();
+        assert!(o.time.sort);
+        assert_eq!(o.time.duplicates, DuplicateTimes::Mean);
+        let bad = text.replace("mean", "last");
+        let e = IngestOptions::from_toml(&bad, Path::new("."), Path::new("m.toml")).unwrap_err();
+        assert!(e.to_string().contains("row 6"), "{e}");
+        // Defaults are not written, so stored options of old ingests compare equal.
+        let json = serde_json::to_value(TimeOptions::default()).unwrap();
+        assert!(json.get("sort").is_none() && json.get("duplicates").is_none());
+        assert_eq!(
+            DuplicateTimes::parse("First").unwrap(),
+            DuplicateTimes::First
+        );
+        assert!(DuplicateTimes::parse("last").is_err());
+    }
+
+    #[test]
+    fn a_declared_source_rate_far_below_the_window_is_refused() {
+        let mut o = IngestOptions::new("a.csv");
+        o.time.rate_hz = Some(0.001);
+        let e = o.validate().unwrap_err().to_string();
+        assert!(e.contains("time.rate_hz") && e.contains("1000 s"), "{e}");
+        // 1 Hz (heart rate) against 2 s windows is fine; 0.1 Hz is fine
+        // when interpolated across 15 s.
+        o.time.rate_hz = Some(1.0);
+        o.validate().unwrap();
+        o.time.rate_hz = Some(0.1);
+        assert!(o.validate().is_err());
+        o.resample.max_interp_gap_s = 15.0;
+        o.validate().unwrap();
     }
 
     #[test]

@@ -85,7 +85,7 @@ fn fast_f32(s: &[u8]) -> Option<f32> {
                         return None;
                     }
                 }
-                mant = mant * 10 + (b - b'0') as u32;
+                mant = mant.checked_mul(10)?.checked_add((b - b'0') as u32)?;
                 if seen_dot {
                     frac += 1;
                 }
@@ -114,10 +114,8 @@ pub(crate) fn parse_f64(cell: &[u8]) -> Option<f64> {
         _ => (false, s),
     };
     if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
-        let mut v: i64 = 0;
-        for &b in digits {
-            v = v * 10 + (b - b'0') as i64;
-        }
+        // At most 18 digits fit in i64; checked all the same.
+        let v = num(digits)?;
         return Some(if neg { -(v as f64) } else { v as f64 });
     }
     let t = std::str::from_utf8(s).ok()?;

@@ -232,34 +232,108 @@ impl Stats {
 
 type Key = (String, String);
 
-/// Read-only context of the window-making stage.
-/// The most grid rows one gap between two samples may span (11.6 days at
-/// 50 Hz): the resampler writes every row of a gap, so a wrong timestamp
-/// would otherwise allocate without bound.
+/// The most grid rows one gap between two samples may span when it is
+/// interpolated (`resample.max_interp_gap_s` at least as long as the gap:
+/// its rows are written), and the longest span of a recording of several
+/// streams (aligned in memory): 11.6 days at 50 Hz.
 pub const MAX_GAP_ROWS: f64 = 50_000_000.0;
 
-/// Refuse a non-finite time, or a jump from `prev` to `t` that spans more
+/// The longest time between two consecutive samples of one recording, in
+/// seconds (366 days). A hole costs no memory (windows lying wholly in it
+/// are skipped without writing its rows), but a longer jump is almost
+/// always a wrong timestamp or time unit.
+pub const MAX_TIME_JUMP_S: f64 = 366.0 * 86_400.0;
+
+/// Refuse a non-finite time, a jump from `prev` to `t` of more than
+/// [`MAX_TIME_JUMP_S`], or an interpolated jump (at most `gap_s`) of more
 /// than [`MAX_GAP_ROWS`] grid rows at `rate` Hz, naming the row.
-fn check_jump(prev: f64, t: f64, rate: f64, part: &Recording, i: usize) -> Result<()> {
+fn check_jump(prev: f64, t: f64, rate: f64, gap_s: f64, part: &Recording, i: usize) -> Result<()> {
     let at = || Location::file(&part.file).row(part.first_row + i as u64);
     if !t.is_finite() {
         return Err(Error::data(at(), format!("time is {t}")));
     }
-    let rows = (t - prev) / 1000.0 * rate;
-    if rows > MAX_GAP_ROWS {
+    let jump_s = (t - prev) / 1000.0;
+    let rows = jump_s * rate;
+    let interpolated = jump_s <= gap_s;
+    if jump_s > MAX_TIME_JUMP_S || (interpolated && rows > MAX_GAP_ROWS) {
+        let limit = if interpolated {
+            format!("{rows:.3e} grid rows at {rate} Hz to interpolate, more than {MAX_GAP_ROWS:.0}")
+        } else {
+            format!("more than {:.0} days", MAX_TIME_JUMP_S / 86_400.0)
+        };
         return Err(Error::data(
             at(),
             format!(
-                "time jumps by {:.0} s after the previous sample ({rows:.3e} grid rows at {rate} Hz, \
-                 more than {MAX_GAP_ROWS:.0}): a wrong timestamp or time unit? A real gap this long \
-                 belongs in separate recordings (a recording column or separate files)",
-                (t - prev) / 1000.0
+                "time jumps by {jump_s:.0} s after the previous sample ({limit}): a wrong \
+                 timestamp or time unit? A real gap this long belongs in separate recordings \
+                 (a recording column or separate files)"
             ),
         ));
     }
     Ok(())
 }
 
+/// The options a rate error names: the time unit's (manifest, CLI) and
+/// the interpolation limit's.
+struct RateOptions {
+    unit: (String, &'static str),
+    gap: (String, &'static str),
+}
+
+/// Where errors about a time axis point: `file`, and the time column if
+/// one is named.
+fn time_location(file: &Path, time: &crate::options::TimeOptions) -> Location {
+    let at = Location::file(file);
+    match &time.column {
+        Some(c) => at.column(c.clone()),
+        None => at,
+    }
+}
+
+/// Refuse the samples of recording `key` whose `intervals` (ms, between
+/// its first samples; reordered here) have a median longer than a window
+/// and than the interpolation limit `gap_s`: nearly every value of every
+/// window would be missing, almost always a wrong time unit (milliseconds
+/// read as seconds). Needs three intervals at least.
+fn check_rate(
+    intervals: &mut [f64],
+    key: &Key,
+    opts: &IngestOptions,
+    gap_s: f64,
+    names: &RateOptions,
+    at: Location,
+) -> Result<()> {
+    if intervals.len() < 3 {
+        return Ok(());
+    }
+    let mid = intervals.len() / 2;
+    let median_s = *intervals.select_nth_unstable_by(mid, f64::total_cmp).1 / 1000.0;
+    let w = &opts.window;
+    if median_s <= w.size_s || median_s <= gap_s {
+        return Ok(());
+    }
+    Err(Error::data(
+        at,
+        format!(
+            "samples of recording '{}' of subject '{}' are a median {median_s} s apart \
+             ({:.3e} Hz): longer than a window of {} s and than {} = {gap_s} s, so nearly \
+             every window value would be missing at {} Hz. A wrong time unit? Set {} ({}); \
+             or set {}{} to interpolate between samples",
+            key.1,
+            key.0,
+            1.0 / median_s,
+            w.size_s,
+            names.gap.0,
+            w.rate_hz,
+            names.unit.0,
+            names.unit.1,
+            names.gap.0,
+            names.gap.1,
+        ),
+    ))
+}
+
+/// Read-only context of the window-making stage.
 struct Ctx<'a> {
     opts: &'a IngestOptions,
     len: usize,
@@ -335,8 +409,20 @@ struct RecProc<'a> {
     windower: Windower,
     cursor: Option<IntervalCursor>,
     labelled_upto: usize,
+    /// Longest hole interpolated, in seconds.
+    gap_s: f64,
+    /// Intervals between the first samples (ms), until the rate is checked.
+    intervals: Vec<f64>,
+    /// Whether the sample interval has been checked against the window.
+    rate_checked: bool,
+    /// The file of the samples fed (none for aligned streams).
+    file: Option<PathBuf>,
     stats: Stats,
 }
+
+/// Intervals between the first samples of a recording whose median is
+/// checked against the window ([`RecProc::check_rate`]).
+const RATE_SAMPLE: usize = 1000;
 
 impl<'a> RecProc<'a> {
     fn new(ctx: &'a Ctx<'a>, key: Key, t0: f64, channels: usize, gap_s: f64) -> Self {
@@ -353,28 +439,87 @@ impl<'a> RecProc<'a> {
             windower: Windower::new(ctx.len, ctx.hop),
             cursor,
             labelled_upto: 0,
+            gap_s,
+            intervals: Vec::new(),
+            rate_checked: false,
+            file: None,
             stats: Stats::default(),
         }
     }
 
-    fn feed(&mut self, part: &Recording) -> Result<()> {
+    /// Feed the samples of `part`, handing the windows that a hole
+    /// completes to `out` (the rest come with [`drain`](Self::drain)).
+    fn feed(&mut self, part: &Recording, out: &mut Vec<Window>) -> Result<()> {
         let c = part.channels.len();
+        if self.file.is_none() {
+            self.file = Some(part.file.clone());
+        }
         let mut prev = self.last_ms;
         for i in 0..part.n {
             let t = part.time_ms(i);
-            check_jump(prev, t, self.ctx.rate, part, i)?;
+            check_jump(prev, t, self.ctx.rate, self.gap_s, part, i)?;
+            if !self.rate_checked && (i > 0 || self.stats.rows > 0) {
+                self.intervals.push(t - prev);
+                if self.intervals.len() >= RATE_SAMPLE {
+                    self.check_rate(&part.file)?;
+                }
+            }
             prev = t;
-            self.resampler.push(
-                t,
-                &part.values[i * c..(i + 1) * c],
-                part.labels.get(i).and_then(|l| l.as_ref()),
-                &mut self.grid,
-            );
+            let row = &part.values[i * c..(i + 1) * c];
+            let label = part.labels.get(i).and_then(|l| l.as_ref());
+            if let Some((first, end)) = self.resampler.nan_gap_before(t) {
+                self.skip_hole(first, end, (t, row, label), out)?;
+            }
+            self.resampler.push(t, row, label, &mut self.grid);
         }
         if let Some(last) = part.n.checked_sub(1) {
             self.last_ms = part.time_ms(last);
         }
         self.stats.rows += part.n as u64;
+        Ok(())
+    }
+
+    /// Refuse samples whose median interval (over the first ones) is longer
+    /// than a window and than the interpolation limit ([`check_rate`]).
+    fn check_rate(&mut self, file: &Path) -> Result<()> {
+        self.rate_checked = true;
+        let mut v = std::mem::take(&mut self.intervals);
+        let opts = self.ctx.opts;
+        let names = RateOptions {
+            unit: ("time.unit".into(), "--time-unit ms|s|iso8601"),
+            gap: ("resample.max_interp_gap_s".into(), " (--max-interp-gap-s)"),
+        };
+        let at = time_location(file, &opts.time);
+        check_rate(&mut v, &self.key, opts, self.gap_s, &names, at)
+    }
+
+    /// A NaN hole of grid rows `[first, end)` before `sample`: when it is
+    /// longer than two windows, emit the hole's rows that windows starting
+    /// before it need, hand those windows to `out`, count the windows
+    /// lying wholly in the hole as too missing without writing them, and
+    /// continue at the first window that reaches `end`. Memory stays
+    /// proportional to the data, not to the hole.
+    fn skip_hole(
+        &mut self,
+        first: usize,
+        end: usize,
+        sample: (f64, &[f32], Option<&Arc<str>>),
+        out: &mut Vec<Window>,
+    ) -> Result<()> {
+        let (len, hop) = (self.ctx.len, self.ctx.hop);
+        if end - first <= 2 * len + hop {
+            return Ok(());
+        }
+        let (t, row, label) = sample;
+        self.resampler
+            .emit_before(t, row, label, first + len - 1, &mut self.grid);
+        self.drain(out)?;
+        let skipped = self.windower.skip_to(end + 1 - len);
+        self.stats.dropped_missing += skipped;
+        let at = self.windower.next_start();
+        self.grid.restart_at(at);
+        self.resampler.skip_to(at);
+        self.labelled_upto = at;
         Ok(())
     }
 
@@ -439,6 +584,11 @@ impl<'a> RecProc<'a> {
     }
 
     fn finish(mut self, total: Option<usize>, out: &mut Vec<Window>) -> Result<Stats> {
+        if let Some(file) = self.file.take() {
+            if !self.rate_checked {
+                self.check_rate(&file)?;
+            }
+        }
         self.resampler.finish(total, &mut self.grid);
         self.drain(out)?;
         let n = self.grid.end();
@@ -486,7 +636,7 @@ fn process_file(
             ));
         }
         if let Some(p) = cur.as_mut() {
-            p.feed(&part)?;
+            p.feed(&part, &mut out)?;
             p.drain(&mut out)?;
             if part.last {
                 let p = cur.take().expect("current recording");
@@ -684,6 +834,7 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
     check_no_recording_twice(&stats.spans)?;
     check_split_subjects(&opts.split, &stats.subjects)?;
     if let Some(iv) = &intervals {
+        iv.check_unit(stats.span)?;
         iv.check_overlap(stats.span)?;
     }
     if output.windows == 0 {
@@ -892,6 +1043,36 @@ impl<'a> Streams<'a> {
         })
     }
 
+    /// Refuse a stream whose samples are further apart than a window and
+    /// than its interpolation limit ([`check_rate`]), naming the stream's
+    /// options.
+    fn check_rates(&self, opts: &IngestOptions) -> Result<()> {
+        let main = usize::from(opts.input.path.is_some());
+        for (s, inp) in self.inputs.iter().enumerate() {
+            let (unit, gap) = match s.checked_sub(main) {
+                None => ("time.unit".into(), "resample.max_interp_gap_s".into()),
+                Some(i) => (
+                    format!("streams[{i}].time.unit"),
+                    format!("streams[{i}].max_interp_gap_s"),
+                ),
+            };
+            let names = RateOptions {
+                unit: (unit, "ms, s or iso8601"),
+                gap: (gap, ""),
+            };
+            let place = inp.root.as_deref().unwrap_or(&inp.files[0]);
+            for k in &self.order {
+                if let Some(w) = self.maps[s].get(k) {
+                    let n = w.times.len().min(RATE_SAMPLE + 1);
+                    let mut v: Vec<f64> = w.times[..n].windows(2).map(|p| p[1] - p[0]).collect();
+                    let at = time_location(place, &inp.spec.time);
+                    check_rate(&mut v, k, opts, inp.gap_s, &names, at)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// First and last time (ms) of recording `k` over all streams
     /// (`(inf, -inf)` when no stream has samples of it).
     fn span(&self, k: &Key) -> (f64, f64) {
@@ -981,6 +1162,7 @@ fn run_multi_stream(
 ) -> Result<Stats> {
     let mut stats = Stats::default();
     let streams = Streams::read(inputs, layouts, &mut stats)?;
+    streams.check_rates(ctx.opts)?;
     for k in &streams.order {
         let (a, b) = streams.span(k);
         let rows = (b - a) / 1000.0 * ctx.rate;

@@ -34,6 +34,16 @@ impl Grid {
     pub fn end(&self) -> usize {
         self.start + self.rows()
     }
+
+    /// Drop every row held and continue at grid row `row` (at least
+    /// [`end`](Self::end)): the rows in between are never held (rows of a
+    /// hole that no window needs, see [`Resampler::nan_gap_before`]).
+    pub fn restart_at(&mut self, row: usize) {
+        debug_assert!(row >= self.end(), "restart_at goes back");
+        self.values.clear();
+        self.labels.clear();
+        self.start = row;
+    }
 }
 
 /// A source sample: time in ms, values, label.
@@ -139,6 +149,46 @@ impl Resampler {
         }
     }
 
+    /// The grid rows `[first, end)` that a sample at `t_ms` (after the
+    /// previous one) would fill with NaN only: a hole longer than the
+    /// interpolation limit, or rows before the first sample. `None` when
+    /// there is no such row (or the rows would be interpolated).
+    pub fn nan_gap_before(&self, t_ms: f64) -> Option<(usize, usize)> {
+        let b = self.bin(t_ms);
+        let first = self.next_out.max(self.cur_bin + 1);
+        let interpolated = self.has_prev && t_ms - self.prev_t <= self.max_gap_ms;
+        (b > first && first >= 0 && !interpolated).then_some((first as usize, b as usize))
+    }
+
+    /// Emit what [`push`](Self::push) of the sample `(t_ms, row, label)`
+    /// would emit before the sample's own bin, but only up to grid row
+    /// `end` (exclusive): the current bin and the first rows of a hole.
+    pub fn emit_before(
+        &mut self,
+        t_ms: f64,
+        row: &[f32],
+        label: Option<&Arc<str>>,
+        end: usize,
+        out: &mut Grid,
+    ) {
+        let b = self.bin(t_ms);
+        if b == self.cur_bin {
+            return;
+        }
+        if self.cur_bin >= 0 {
+            self.emit_bin(out);
+        }
+        let end = b.min(i64::try_from(end).unwrap_or(i64::MAX));
+        self.emit_gap_until(end, Some((t_ms, row, label)), out);
+    }
+
+    /// Continue emitting at grid row `row`, leaving out the rows before it
+    /// (rows of a NaN hole that no window needs; the [`Grid`] is restarted
+    /// there with [`Grid::restart_at`]).
+    pub fn skip_to(&mut self, row: usize) {
+        self.next_out = self.next_out.max(i64::try_from(row).unwrap_or(i64::MAX));
+    }
+
     /// Add a source sample at `t_ms` (strictly after the previous one).
     pub fn push(&mut self, t_ms: f64, row: &[f32], label: Option<&Arc<str>>, out: &mut Grid) {
         let b = self.bin(t_ms);
@@ -204,6 +254,23 @@ impl Windower {
             hop: hop.max(1),
             next_start: 0,
         }
+    }
+
+    /// Grid row where the next window starts.
+    pub fn next_start(&self) -> usize {
+        self.next_start
+    }
+
+    /// Skip the windows that start before grid row `row` (windows lying
+    /// wholly in a hole); returns how many were skipped. The next window
+    /// then starts at the first start at or after `row`.
+    pub fn skip_to(&mut self, row: usize) -> usize {
+        if row <= self.next_start {
+            return 0;
+        }
+        let n = (row - self.next_start).div_ceil(self.hop);
+        self.next_start += n * self.hop;
+        n
     }
 
     /// Emit every complete window in `grid` as `(start row, values, labels)`
@@ -372,6 +439,34 @@ mod tests {
         }
         assert_eq!(a, b);
         assert!(grid.rows() < 1000, "consumed rows are dropped");
+    }
+
+    #[test]
+    fn holes_are_found_and_skipped_on_the_window_lattice() {
+        // 50 Hz, interpolation up to 0.1 s.
+        let mut r = Resampler::new(0.0, 50.0, 1, 0.1);
+        let mut g = Grid::new(1);
+        assert_eq!(r.nan_gap_before(0.0), None);
+        r.push(0.0, &[1.0], None, &mut g);
+        r.push(20.0, &[2.0], None, &mut g);
+        // 80 ms later: interpolated, no NaN hole.
+        assert_eq!(r.nan_gap_before(100.0), None);
+        // 10 s later: rows 2 … 500 are a NaN hole (row 501 has the sample).
+        assert_eq!(r.nan_gap_before(10_020.0), Some((2, 501)));
+        r.emit_before(10_020.0, &[3.0], None, 10, &mut g);
+        assert_eq!(g.end(), 10);
+        assert!(g.values[2..].iter().all(|v| v.is_nan()));
+        g.restart_at(400);
+        r.skip_to(400);
+        r.push(10_020.0, &[3.0], None, &mut g);
+        r.finish(None, &mut g);
+        assert_eq!((g.start, g.end()), (400, 502));
+        assert_eq!(g.values[101], 3.0);
+        let mut w = Windower::new(100, 50);
+        assert_eq!(w.skip_to(0), 0);
+        assert_eq!(w.skip_to(401), 9);
+        assert_eq!(w.next_start(), 450);
+        assert_eq!(w.skip_to(450), 0);
     }
 
     #[test]

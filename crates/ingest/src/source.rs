@@ -1,6 +1,6 @@
 //! The `RecordingSource` trait, recordings, and the assembler that turns
 //! row blocks of a file into recordings.
-use crate::options::TimeUnit;
+use crate::options::{DuplicateTimes, TimeOptions, TimeUnit};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -96,6 +96,11 @@ impl TsKind {
     }
 }
 
+/// The largest absolute time a sample may have, in ms (1e14 ms: the year
+/// 5138 as epoch milliseconds). Larger times (epoch micro- or nanoseconds
+/// read as milliseconds, `1e300`, infinities) are an error naming the row.
+pub const MAX_ABS_TIME_MS: f64 = 1e14;
+
 /// A block of parsed rows from a file.
 #[derive(Debug, Default)]
 pub(crate) struct Block {
@@ -118,11 +123,36 @@ pub(crate) struct Block {
     pub labels: Vec<(usize, Option<Arc<str>>)>,
 }
 
+/// What a time column's rows may do besides increase strictly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TimeOrder {
+    /// Sort each recording by time (`time.sort`).
+    pub sort: bool,
+    /// Rows with the same time (`time.duplicates`).
+    pub duplicates: DuplicateTimes,
+}
+
+impl TimeOrder {
+    /// The order options of `time`.
+    pub fn of(time: &TimeOptions) -> Self {
+        Self {
+            sort: time.sort,
+            duplicates: time.duplicates,
+        }
+    }
+
+    /// Whether a recording is held whole, to be sorted or to have rows of
+    /// one time merged when it ends.
+    fn holds_whole(&self) -> bool {
+        self.sort || self.duplicates != DuplicateTimes::Error
+    }
+}
+
 /// How a source finds its time axis.
 #[derive(Debug, Clone)]
 pub(crate) enum TimeMode {
-    /// A column, with its (possibly auto) unit.
-    Column(String, TimeUnit),
+    /// A column, with its (possibly auto) unit and the order it may have.
+    Column(String, TimeUnit, TimeOrder),
     /// A fixed rate.
     Fixed(f64),
 }
@@ -158,8 +188,8 @@ impl Assembler {
         has_labels: bool,
     ) -> Self {
         let factor = match &time {
-            TimeMode::Column(_, TimeUnit::Ms) => Some(1.0),
-            TimeMode::Column(_, TimeUnit::S) => Some(1000.0),
+            TimeMode::Column(_, TimeUnit::Ms, _) => Some(1.0),
+            TimeMode::Column(_, TimeUnit::S, _) => Some(1000.0),
             _ => None,
         };
         Self {
@@ -186,7 +216,7 @@ impl Assembler {
     fn loc(&self, row: u64) -> Location {
         let l = Location::file(&self.file).row(row);
         match &self.time {
-            TimeMode::Column(c, _) => l.column(c.clone()),
+            TimeMode::Column(c, ..) => l.column(c.clone()),
             TimeMode::Fixed(_) => l,
         }
     }
@@ -194,7 +224,7 @@ impl Assembler {
     fn detect_unit(&mut self, block: &Block) -> Result<()> {
         let kind = block.ts_kind.unwrap_or(TsKind::Number);
         let unit = match &self.time {
-            TimeMode::Column(_, u) => *u,
+            TimeMode::Column(_, u, _) => *u,
             TimeMode::Fixed(_) => return Ok(()),
         };
         self.file_kind = Some(kind);
@@ -221,6 +251,7 @@ impl Assembler {
                 } else if fractional || min >= 1e8 {
                     1000.0
                 } else {
+                    self.check_not_unit_steps(block, sample)?;
                     1.0
                 });
             }
@@ -228,6 +259,31 @@ impl Assembler {
             _ => self.factor = Some(1.0),
         }
         Ok(())
+    }
+
+    /// Small integer times read as milliseconds under `unit = "auto"`:
+    /// refuse them when their median step is 1, which is as likely 1 Hz in
+    /// seconds as 1000 Hz in milliseconds (integer seconds read as
+    /// milliseconds made a day of data 86 s long).
+    fn check_not_unit_steps(&self, block: &Block, sample: &[f64]) -> Result<()> {
+        let mut steps: Vec<f64> = sample
+            .windows(2)
+            .map(|p| p[1] - p[0])
+            .filter(|d| *d > 0.0)
+            .collect();
+        if steps.len() < 3 {
+            return Ok(());
+        }
+        let mid = steps.len() / 2;
+        if *steps.select_nth_unstable_by(mid, f64::total_cmp).1 != 1.0 {
+            return Ok(());
+        }
+        Err(Error::data(
+            self.loc(block.first_row),
+            "the times are integers one apart: 1 Hz in seconds or 1000 Hz in milliseconds? \
+             Unit auto reads small integers as milliseconds; set time.unit = \"s\" or \"ms\" \
+             (--time-unit s|ms)",
+        ))
     }
 
     fn open(&mut self, subject: String, recording: String, row: u64) -> Result<()> {
@@ -271,12 +327,29 @@ impl Assembler {
         }
     }
 
-    fn close(&mut self) {
+    /// The order options of the time column (the default without one).
+    fn order(&self) -> TimeOrder {
+        match &self.time {
+            TimeMode::Column(_, _, o) => *o,
+            TimeMode::Fixed(_) => TimeOrder::default(),
+        }
+    }
+
+    /// End the current recording: sort it and merge rows of one time when
+    /// the options say so, and queue it as its last part.
+    ///
+    /// Errors: rows share a time and `time.duplicates` is `error`.
+    fn close(&mut self) -> Result<()> {
         if let Some(mut part) = self.cur.take() {
+            let order = self.order();
+            if order.holds_whole() {
+                order_part(&mut part, order, self.loc(0))?;
+            }
             part.last = true;
             self.queue.push_back(part);
         }
         self.cur_key = None;
+        Ok(())
     }
 
     /// Add a block of rows.
@@ -328,9 +401,10 @@ impl Assembler {
                     .unwrap_or_else(|| self.default_recording.clone());
                 let row0 = block.first_row + start as u64;
                 if self.cur_key.as_ref() != Some(&(subject.clone(), recording.clone())) {
-                    self.close();
+                    self.close()?;
                     self.open(subject, recording, row0)?;
                 }
+                let (order, at) = (self.order(), self.loc(0));
                 let part = self.cur.as_mut().expect("open recording");
                 part.n += end - start;
                 part.values
@@ -338,22 +412,28 @@ impl Assembler {
                 if let Timing::Timestamps(ts) = &mut part.timing {
                     for i in start..end {
                         let t = block.ts[i] * factor;
+                        if t.is_nan() || t.abs() > MAX_ABS_TIME_MS {
+                            return Err(Error::data(
+                                at.row(block.first_row + i as u64),
+                                format!(
+                                    "time is {} ms, beyond ±{MAX_ABS_TIME_MS:e} ms (the year \
+                                     5138): a corrupt cell or a wrong unit (micro- or \
+                                     nanoseconds?)",
+                                    t
+                                ),
+                            ));
+                        }
                         if let Some(prev) = self.last_t {
-                            if t <= prev {
+                            let refused = if t == prev {
+                                !order.holds_whole()
+                            } else {
+                                t < prev && !order.sort
+                            };
+                            if refused {
                                 let row = block.first_row + i as u64;
-                                let what = if t == prev { "duplicate" } else { "decreasing" };
-                                let col = match &self.time {
-                                    TimeMode::Column(c, _) => c.clone(),
-                                    TimeMode::Fixed(_) => String::new(),
-                                };
                                 return Err(Error::data(
-                                    Location::file(&self.file).row(row).column(col),
-                                    format!(
-                                        "{what} timestamp {} (previous {}) in recording '{}'",
-                                        block.ts[i],
-                                        prev / factor,
-                                        part.recording
-                                    ),
+                                    at.row(row),
+                                    order_message(t == prev, block.ts[i], prev / factor, part),
                                 ));
                             }
                         }
@@ -381,8 +461,9 @@ impl Assembler {
             start = end;
         }
         self.rows += block.n as u64;
-        // Hand over what we have so far as a non-final part.
-        if self.cur.as_ref().is_some_and(|p| p.n > 0) {
+        // Hand over what we have so far as a non-final part (unless the
+        // recording is to be sorted or merged when it ends).
+        if !self.order().holds_whole() && self.cur.as_ref().is_some_and(|p| p.n > 0) {
             let key = self.cur_key.clone().expect("open recording has a key");
             let next = self.empty_part(&key, block.first_row + block.n as u64);
             if let Some(done) = self.cur.replace(next) {
@@ -405,7 +486,86 @@ impl Assembler {
                 },
             ));
         }
-        self.close();
-        Ok(())
+        self.close()
     }
+}
+
+/// The error of a row whose time repeats (`duplicate`) or goes back,
+/// naming the options that accept it.
+fn order_message(duplicate: bool, raw: f64, prev: f64, part: &Recording) -> String {
+    let rec = &part.recording;
+    if duplicate {
+        format!(
+            "duplicate timestamp {raw} (the previous row has it too) in recording '{rec}': set \
+             time.duplicates = \"first\" or \"mean\" (--duplicate-times first|mean) to keep \
+             the first row or average the rows of one time"
+        )
+    } else {
+        format!(
+            "decreasing timestamp {raw} (previous {prev}) in recording '{rec}': rows must be in \
+             time order; set time.sort = true (--sort-by-time) to sort each recording by time"
+        )
+    }
+}
+
+/// Sort a whole recording by time (stable) when `order.sort`, then merge
+/// the rows of each time by `order.duplicates`; `loc` locates the time
+/// column (its row is replaced).
+///
+/// Errors: rows share a time under [`DuplicateTimes::Error`], naming the
+/// later row in file order.
+fn order_part(part: &mut Recording, order: TimeOrder, loc: Location) -> Result<()> {
+    let Timing::Timestamps(ts) = &part.timing else {
+        return Ok(());
+    };
+    let c = part.channels.len();
+    let mut idx: Vec<usize> = (0..part.n).collect();
+    if order.sort {
+        idx.sort_by(|&a, &b| ts[a].total_cmp(&ts[b]));
+    }
+    let has_labels = !part.labels.is_empty();
+    let (mut times, mut values, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < idx.len() {
+        let first = idx[i];
+        let j = i + idx[i..].iter().take_while(|&&k| ts[k] == ts[first]).count();
+        let group = &idx[i..j];
+        match (group.len(), order.duplicates) {
+            (1, _) | (_, DuplicateTimes::First) => {
+                values.extend_from_slice(&part.values[first * c..(first + 1) * c]);
+            }
+            (_, DuplicateTimes::Error) => {
+                let row = part.first_row + group[1] as u64;
+                let msg = order_message(true, ts[first], ts[first], part);
+                return Err(Error::data(
+                    loc.row(row),
+                    format!("{msg} (also at row {})", part.first_row + first as u64),
+                ));
+            }
+            (_, DuplicateTimes::Mean) => {
+                for ch in 0..c {
+                    let (sum, n) = group
+                        .iter()
+                        .map(|&k| part.values[k * c + ch])
+                        .filter(|v| !v.is_nan())
+                        .fold((0f64, 0u32), |(s, n), v| (s + v as f64, n + 1));
+                    values.push(if n > 0 {
+                        (sum / n as f64) as f32
+                    } else {
+                        f32::NAN
+                    });
+                }
+            }
+        }
+        times.push(ts[first]);
+        if has_labels {
+            labels.push(part.labels[first].clone());
+        }
+        i = j;
+    }
+    part.n = times.len();
+    part.timing = Timing::Timestamps(times);
+    part.values = values;
+    part.labels = labels;
+    Ok(())
 }

@@ -248,6 +248,7 @@ fn zero_or_negative_rates_and_window_sizes() {
         column: None,
         unit: Default::default(),
         rate_hz: Some(0.0),
+        ..Default::default()
     };
     let e = fail(&o, dir.path());
     assert!(e.to_string().contains("time.rate_hz"), "{e}");

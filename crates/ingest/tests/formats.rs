@@ -239,6 +239,7 @@ fn streams_at_different_rates_are_aligned() {
             column: Some("time".into()),
             unit: TimeUnit::S,
             rate_hz: None,
+            ..Default::default()
         },
         channels: vec![ChannelOption::parse(ch).unwrap()],
         max_interp_gap_s: gap,

@@ -73,6 +73,7 @@ fn ms_time() -> TimeOptions {
         column: Some("t".into()),
         unit: wearlang_ingest::TimeUnit::Ms,
         rate_hz: None,
+        ..Default::default()
     }
 }
 
