@@ -198,6 +198,7 @@ mod tests {
                     .collect(),
                 labels: Vec::new(),
                 last: true,
+                rows: Vec::new(),
             }))
         }
     }

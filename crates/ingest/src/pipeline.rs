@@ -248,7 +248,7 @@ pub const MAX_TIME_JUMP_S: f64 = 366.0 * 86_400.0;
 /// [`MAX_TIME_JUMP_S`], or an interpolated jump (at most `gap_s`) of more
 /// than [`MAX_GAP_ROWS`] grid rows at `rate` Hz, naming the row.
 fn check_jump(prev: f64, t: f64, rate: f64, gap_s: f64, part: &Recording, i: usize) -> Result<()> {
-    let at = || Location::file(&part.file).row(part.first_row + i as u64);
+    let at = || Location::file(&part.file).row(part.row(i));
     if !t.is_finite() {
         return Err(Error::data(at(), format!("time is {t}")));
     }

@@ -44,12 +44,24 @@ pub struct Recording {
     pub labels: Vec<Option<Arc<str>>>,
     /// True for the recording's last part.
     pub last: bool,
+    /// The file row of each sample when rows were sorted or merged
+    /// (`time.sort`, `time.duplicates`); empty when sample `i` is row
+    /// `first_row + i`.
+    pub rows: Vec<u64>,
 }
 
 impl Recording {
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.n
+    }
+
+    /// The file row (as in errors) of sample `i`.
+    pub fn row(&self, i: usize) -> u64 {
+        match self.rows.get(i) {
+            Some(&r) => r,
+            None => self.first_row + i as u64,
+        }
     }
 
     /// True when the part has no samples (a final part may be empty).
@@ -324,6 +336,7 @@ impl Assembler {
             values: Vec::new(),
             labels: Vec::new(),
             last: false,
+            rows: Vec::new(),
         }
     }
 
@@ -525,6 +538,7 @@ fn order_part(part: &mut Recording, order: TimeOrder, loc: Location) -> Result<(
     }
     let has_labels = !part.labels.is_empty();
     let (mut times, mut values, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rows = Vec::new();
     let mut i = 0;
     while i < idx.len() {
         let first = idx[i];
@@ -535,11 +549,10 @@ fn order_part(part: &mut Recording, order: TimeOrder, loc: Location) -> Result<(
                 values.extend_from_slice(&part.values[first * c..(first + 1) * c]);
             }
             (_, DuplicateTimes::Error) => {
-                let row = part.first_row + group[1] as u64;
                 let msg = order_message(true, ts[first], ts[first], part);
                 return Err(Error::data(
-                    loc.row(row),
-                    format!("{msg} (also at row {})", part.first_row + first as u64),
+                    loc.row(part.row(group[1])),
+                    format!("{msg} (also at row {})", part.row(first)),
                 ));
             }
             (_, DuplicateTimes::Mean) => {
@@ -558,11 +571,18 @@ fn order_part(part: &mut Recording, order: TimeOrder, loc: Location) -> Result<(
             }
         }
         times.push(ts[first]);
+        rows.push(part.row(first));
         if has_labels {
             labels.push(part.labels[first].clone());
         }
         i = j;
     }
+    // Keep the file rows only where they no longer follow from positions.
+    let moved = rows
+        .iter()
+        .enumerate()
+        .any(|(i, &r)| r != part.first_row + i as u64);
+    part.rows = if moved { rows } else { Vec::new() };
     part.n = times.len();
     part.timing = Timing::Timestamps(times);
     part.values = values;

@@ -273,6 +273,7 @@ impl JsonLinesSource {
                     values: Vec::new(),
                     labels: Vec::new(),
                     last: true,
+                    rows: Vec::new(),
                 });
             }
             let part = parts.back_mut().expect("a part was pushed");

@@ -275,6 +275,27 @@ fn rows_out_of_time_order_are_an_error_naming_the_option_or_sorted_on_request() 
 }
 
 #[test]
+fn errors_after_sorting_or_merging_name_the_rows_of_the_file() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // A wrong timestamp (two years on) at file index 50, rows 100 and 101
+    // swapped and a duplicate of index 10: once sorted and merged, the bad
+    // sample is the last one (position 199, which read as row 201), but
+    // the error names its row in the file (index 51 after the inserted
+    // duplicate: row 53, row 1 being the header).
+    let mut ts = times(0.0, 200);
+    ts[50] = 2.0 * 366.0 * 86_400_000.0;
+    ts.swap(100, 101);
+    ts.insert(11, ts[10]);
+    let p = write(dir.path(), "late.csv", &csv_at(&ts));
+    let mut o = opts(&p);
+    o.time.sort = true;
+    o.time.duplicates = wearlang_ingest::DuplicateTimes::First;
+    let e = fail(&o, dir.path());
+    assert_mentions(&e, &["late.csv", "row 53:", "366 days"]);
+}
+
+#[test]
 fn duplicate_times_are_an_error_naming_the_option_or_resolved_first_or_mean() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
