@@ -95,6 +95,7 @@
 #![warn(missing_docs)]
 
 mod adapt;
+mod align;
 mod arrow_src;
 mod checks;
 mod columns;

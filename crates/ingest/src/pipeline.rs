@@ -1,5 +1,6 @@
 //! The ingest pipeline: sources → resampling → windows → store.
 use crate::adapt::{ChannelLayout, SubjectFromRecording};
+use crate::align::{self, common_hole, StreamCursor, Whole};
 use crate::checks::{check_no_recording_twice, check_split_subjects, RecordingSpan};
 use crate::columns::{default_keys, SourceSpec};
 use crate::formats;
@@ -234,8 +235,7 @@ type Key = (String, String);
 
 /// The most grid rows one gap between two samples may span when it is
 /// interpolated (`resample.max_interp_gap_s` at least as long as the gap:
-/// its rows are written), and the longest span of a recording of several
-/// streams (aligned in memory): 11.6 days at 50 Hz.
+/// its rows are written): 11.6 days at 50 Hz.
 pub const MAX_GAP_ROWS: f64 = 50_000_000.0;
 
 /// The longest time between two consecutive samples of one recording, in
@@ -514,13 +514,22 @@ impl<'a> RecProc<'a> {
         self.resampler
             .emit_before(t, row, label, first + len - 1, &mut self.grid);
         self.drain(out)?;
-        let skipped = self.windower.skip_to(end + 1 - len);
-        self.stats.dropped_missing += skipped;
-        let at = self.windower.next_start();
-        self.grid.restart_at(at);
+        let at = self.jump_over(end, usize::MAX);
         self.resampler.skip_to(at);
-        self.labelled_upto = at;
         Ok(())
+    }
+
+    /// Skip the windows lying wholly before grid row `end` (in a hole whose
+    /// first rows have been drained), counting them as too missing, and
+    /// restart the grid where the next window starts (at most `limit`, the
+    /// grid's length when known). Returns that row.
+    fn jump_over(&mut self, end: usize, limit: usize) -> usize {
+        let skipped = self.windower.skip_to(end + 1 - self.ctx.len);
+        self.stats.dropped_missing += skipped;
+        let at = self.windower.next_start().min(limit);
+        self.grid.restart_at(at);
+        self.labelled_upto = at;
+        at
     }
 
     /// Where the samples fed so far lie, as samples of `file`.
@@ -559,7 +568,8 @@ impl<'a> RecProc<'a> {
             .drain(&mut self.grid, |start, values, labels| {
                 let missing =
                     values.iter().filter(|v| v.is_nan()).count() as f64 / values.len() as f64;
-                if missing > ctx.opts.window.max_missing {
+                // A window without any observed value is never kept.
+                if missing > ctx.opts.window.max_missing || missing >= 1.0 {
                     stats.dropped_missing += 1;
                     return Ok(());
                 }
@@ -755,17 +765,13 @@ fn stream_inputs(opts: &IngestOptions) -> Result<Vec<StreamInput>> {
     Ok(v)
 }
 
-/// A whole recording of one stream, in memory (multi-stream alignment).
-#[derive(Default)]
-struct Whole {
-    times: Vec<f64>,
-    values: Vec<f32>,
-    labels: Vec<Option<Arc<str>>>,
-}
-
+/// Read every recording of one stream whole, its channels in `layout`'s
+/// order, checking the jumps between its samples ([`check_jump`], on the
+/// grid at `rate` Hz).
 fn read_whole(
     input: &StreamInput,
     layout: &ChannelLayout,
+    rate: f64,
 ) -> Result<(Vec<Key>, HashMap<Key, Whole>, u64)> {
     let per_file: Vec<Result<Vec<(Key, Whole)>>> = input
         .files
@@ -780,7 +786,13 @@ fn read_whole(
                     out.push((key.clone(), Whole::default()));
                 }
                 let w = &mut out.last_mut().expect("pushed").1;
-                w.times.extend((0..p.n).map(|i| p.time_ms(i)));
+                for i in 0..p.n {
+                    let t = p.time_ms(i);
+                    if let Some(&prev) = w.times.last() {
+                        check_jump(prev, t, rate, input.gap_s, &p, i)?;
+                    }
+                    w.times.push(t);
+                }
                 w.values.extend_from_slice(&p.values);
                 if !p.labels.is_empty() {
                     w.labels.extend(p.labels.iter().cloned());
@@ -1014,18 +1026,20 @@ impl<'a> Streams<'a> {
     /// Read every stream whole, its files' channels put into the order of
     /// its `layouts` entry, counting its files and rows into `stats`.
     ///
-    /// Errors: a file cannot be read or differs in channels, or a recording
-    /// is in two files of one stream.
+    /// Errors: a file cannot be read or differs in channels, a recording
+    /// is in two files of one stream, or its time jumps ([`check_jump`] on
+    /// the grid at `rate` Hz).
     fn read(
         inputs: &'a [StreamInput],
         layouts: &[ChannelLayout],
+        rate: f64,
         stats: &mut Stats,
     ) -> Result<Self> {
         let mut order: Vec<Key> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut maps = Vec::new();
         for (inp, layout) in inputs.iter().zip(layouts) {
-            let (o, m, rows) = read_whole(inp, layout)?;
+            let (o, m, rows) = read_whole(inp, layout, rate)?;
             stats.rows += rows;
             stats.files += inp.files.len();
             for k in o {
@@ -1073,6 +1087,41 @@ impl<'a> Streams<'a> {
         Ok(())
     }
 
+    /// Refuse a recording whose streams lie more than [`MAX_TIME_JUMP_S`]
+    /// apart (one ends that long before another starts): almost always
+    /// a wrong time unit in one stream. Names the later stream's input.
+    fn check_overlap(&self, k: &Key) -> Result<()> {
+        let mut spans: Vec<(f64, f64, usize)> = (self.maps.iter().enumerate())
+            .filter_map(|(s, m)| {
+                let w = m.get(k)?;
+                Some((*w.times.first()?, *w.times.last()?, s))
+            })
+            .collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut reach = f64::NEG_INFINITY;
+        for (first, last, s) in spans {
+            let apart_s = (first - reach) / 1000.0;
+            if reach.is_finite() && apart_s > MAX_TIME_JUMP_S {
+                let inp = &self.inputs[s];
+                let place = inp.root.as_deref().unwrap_or(&inp.files[0]);
+                return Err(Error::data(
+                    Location::file(place),
+                    format!(
+                        "recording {}/{}: this stream starts {:.0} days after the other \
+                         streams end (more than {:.0}): a wrong timestamp or time unit in one \
+                         of them?",
+                        k.0,
+                        k.1,
+                        apart_s / 86_400.0,
+                        MAX_TIME_JUMP_S / 86_400.0
+                    ),
+                ));
+            }
+            reach = reach.max(last);
+        }
+        Ok(())
+    }
+
     /// First and last time (ms) of recording `k` over all streams
     /// (`(inf, -inf)` when no stream has samples of it).
     fn span(&self, k: &Key) -> (f64, f64) {
@@ -1089,63 +1138,53 @@ impl<'a> Streams<'a> {
         (lo, hi)
     }
 
-    /// The `total` rows from `t0` of recording `k`, every stream resampled
-    /// and its channels placed side by side (NaN where a stream lacks the
-    /// recording); the labels are those of the first stream.
-    fn aligned_grid(&self, ctx: &Ctx<'_>, k: &Key, t0: f64, total: usize) -> Grid {
-        let width = ctx.channels;
-        let mut combined = Grid::new(width);
-        combined.values = vec![f32::NAN; total * width];
-        combined.labels = vec![None; total];
-        let mut offset = 0;
-        for (s, inp) in self.inputs.iter().enumerate() {
-            let c = self.widths[s];
-            if let Some(w) = self.maps[s].get(k) {
-                let g = resample_whole(w, t0, ctx.rate, c, inp.gap_s, total);
-                for row in 0..total {
-                    combined.values[row * width + offset..row * width + offset + c]
-                        .copy_from_slice(&g.values[row * c..(row + 1) * c]);
-                }
-                if s == 0 {
-                    combined.labels = g.labels;
-                }
-            }
-            offset += c;
-        }
-        combined
-    }
-
     /// The windows and counts of recording `k` (rows are counted when the
-    /// streams are read, so they are 0 here).
+    /// streams are read, so they are 0 here): every stream resampled onto
+    /// the grid spanning all of them a chunk at a time, its channels placed
+    /// side by side (NaN where a stream lacks the recording), the labels
+    /// those of the first stream. Rows where every stream is in a hole
+    /// longer than two windows are skipped, not written.
     ///
     /// Errors: a window cannot be made or its subject has no split.
     fn windows_of(&self, ctx: &Ctx<'_>, k: &Key) -> Result<(Vec<Window>, Stats)> {
         let (t0, _) = self.span(k);
+        let total = ctx.grid_len[k];
+        let (len, hop) = (ctx.len, ctx.hop);
         let mut p = RecProc::new(ctx, k.clone(), t0, ctx.channels, 0.0);
-        p.grid = self.aligned_grid(ctx, k, t0, ctx.grid_len[k]);
+        let mut cursors: Vec<StreamCursor<'_>> = self
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(s, inp)| {
+                StreamCursor::new(self.maps[s].get(k), t0, ctx.rate, self.widths[s], inp.gap_s)
+            })
+            .collect();
+        let chunk = (64 * (len + hop)).max(1 << 16);
         let mut ws = Vec::new();
-        p.drain(&mut ws)?;
+        while p.grid.end() < total {
+            let e = p.grid.end();
+            let hole = common_hole(&cursors).map(|(a, b)| (a, b.min(total)));
+            let hi = match hole {
+                Some((first, end)) if end > first + 2 * len + hop && first < e + chunk => {
+                    // Rows that windows starting before the hole need.
+                    let need = (first + len - 1).max(e);
+                    cursors.iter_mut().for_each(|c| c.fill_to(need));
+                    align::hand_over(&mut cursors, &mut p.grid);
+                    p.drain(&mut ws)?;
+                    let at = p.jump_over(end, total);
+                    cursors.iter_mut().for_each(|c| c.skip_to(at));
+                    continue;
+                }
+                _ => (e + chunk).min(total),
+            };
+            cursors.iter_mut().for_each(|c| c.fill_to(hi));
+            align::hand_over(&mut cursors, &mut p.grid);
+            p.drain(&mut ws)?;
+        }
         let mut s = p.finish(None, &mut ws)?;
         s.rows = 0;
         Ok((ws, s))
     }
-}
-
-/// Resample one stream's whole recording (`width` channels) onto the first
-/// `total` rows of the grid that starts at `t0`.
-fn resample_whole(w: &Whole, t0: f64, rate: f64, width: usize, gap_s: f64, total: usize) -> Grid {
-    let mut r = Resampler::new(t0, rate, width, gap_s);
-    let mut g = Grid::new(width);
-    for (i, &t) in w.times.iter().enumerate() {
-        r.push(
-            t,
-            &w.values[i * width..(i + 1) * width],
-            w.labels.get(i).and_then(|l| l.as_ref()),
-            &mut g,
-        );
-    }
-    r.finish(Some(total), &mut g);
-    g
 }
 
 /// Ingest several streams: read each whole, put every recording onto one
@@ -1161,30 +1200,11 @@ fn run_multi_stream(
     output: &mut Output,
 ) -> Result<Stats> {
     let mut stats = Stats::default();
-    let streams = Streams::read(inputs, layouts, &mut stats)?;
+    let streams = Streams::read(inputs, layouts, ctx.rate, &mut stats)?;
     streams.check_rates(ctx.opts)?;
     for k in &streams.order {
+        streams.check_overlap(k)?;
         let (a, b) = streams.span(k);
-        let rows = (b - a) / 1000.0 * ctx.rate;
-        if rows.is_nan() || rows > MAX_GAP_ROWS {
-            let file = inputs
-                .first()
-                .and_then(|i| i.files.first())
-                .cloned()
-                .unwrap_or_default();
-            return Err(Error::data(
-                Location::file(file),
-                format!(
-                    "recording {}/{} spans {:.0} s ({rows:.3e} grid rows at {} Hz, more than \
-                     {MAX_GAP_ROWS:.0}) across its streams: a wrong timestamp or time unit? Streams \
-                     are aligned in memory per recording",
-                    k.0,
-                    k.1,
-                    (b - a) / 1000.0,
-                    ctx.rate
-                ),
-            ));
-        }
         ctx.set_span(k, a, b);
     }
     if let SplitSpec::SubjectRatios { .. } = ctx.opts.split {

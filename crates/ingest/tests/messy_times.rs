@@ -494,3 +494,233 @@ fn interval_labels_in_milliseconds_read_as_seconds_are_an_error_naming_the_unit(
         ]
     );
 }
+
+/// One stream of a multi-stream test: its sample times (ms), the values of
+/// each sample, its channel names and its interpolation limit.
+struct TestStream {
+    times: Vec<f64>,
+    values: Vec<Vec<f32>>,
+    names: &'static [&'static str],
+    gap_s: f64,
+}
+
+impl TestStream {
+    fn csv(&self) -> String {
+        let mut s = format!("t,{}\n", self.names.join(","));
+        for (t, v) in self.times.iter().zip(&self.values) {
+            let cells: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+            s += &format!("{t},{}\n", cells.join(","));
+        }
+        s
+    }
+}
+
+/// The windows of one recording of several streams as the plain resampler
+/// makes them: each stream resampled whole onto every row of the grid
+/// spanning all streams (every hole written), the channels side by side,
+/// then windowed; windows wholly missing left out.
+fn aligned_reference(streams: &[TestStream], o: &IngestOptions) -> Vec<(i64, Vec<f32>)> {
+    let (rate, len, hop) = (o.window.rate_hz, o.window.len(), o.window.hop());
+    let t0 = streams
+        .iter()
+        .map(|s| s.times[0])
+        .fold(f64::INFINITY, f64::min);
+    let t1 = streams
+        .iter()
+        .map(|s| *s.times.last().unwrap())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let total = ((t1 - t0) * rate / 1000.0 + 0.5).floor() as usize + 1;
+    let width: usize = streams.iter().map(|s| s.names.len()).sum();
+    let mut all = Grid::new(width);
+    all.values = vec![f32::NAN; total * width];
+    all.labels = vec![None; total];
+    let mut offset = 0;
+    for s in streams {
+        let c = s.names.len();
+        let mut r = Resampler::new(t0, rate, c, s.gap_s);
+        let mut g = Grid::new(c);
+        for (t, v) in s.times.iter().zip(&s.values) {
+            r.push(*t, v, None, &mut g);
+        }
+        r.finish(Some(total), &mut g);
+        for row in 0..total {
+            all.values[row * width + offset..row * width + offset + c]
+                .copy_from_slice(&g.values[row * c..(row + 1) * c]);
+        }
+        offset += c;
+    }
+    let mut out = Vec::new();
+    Windower::new(len, hop)
+        .drain::<()>(&mut all, |s, v, _| {
+            if v.iter().any(|x| !x.is_nan()) {
+                out.push(((t0 + s as f64 * 1000.0 / rate).round() as i64, v.to_vec()));
+            }
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+/// Ingest `streams` as recording `r1` of subject `p1` (the first stream the
+/// main input, the others `[[streams]]`), returning the summary, the
+/// windows and the peak allocation.
+fn run_streams(streams: &[TestStream], dir: &Path) -> (IngestSummary, Vec<Window>, usize) {
+    let mut paths = Vec::new();
+    for (i, s) in streams.iter().enumerate() {
+        let d = dir.join(format!("s{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        write(&d, "r1.csv", &s.csv());
+        paths.push(d);
+    }
+    let mut o = opts(&paths[0]);
+    o.columns.channels = streams[0]
+        .names
+        .iter()
+        .map(|n| ChannelOption::new(*n))
+        .collect();
+    o.resample.max_interp_gap_s = streams[0].gap_s;
+    o.streams = streams[1..]
+        .iter()
+        .zip(&paths[1..])
+        .map(|(s, p)| wearlang_ingest::StreamOptions {
+            path: p.clone(),
+            format: Default::default(),
+            time: o.time.clone(),
+            channels: s.names.iter().map(|n| ChannelOption::new(*n)).collect(),
+            max_interp_gap_s: Some(s.gap_s),
+        })
+        .collect();
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    let before = LIVE.load(Ordering::Relaxed);
+    let (s, ws) = run(&o, dir);
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let want = aligned_reference(streams, &o);
+    same_windows(&ws, &want);
+    (s, ws, peak)
+}
+
+/// A 50 Hz accelerometer (two channels) at `times`, values from the index.
+fn acc(times: Vec<f64>) -> TestStream {
+    let values = (0..times.len())
+        .map(|i| vec![i as f32 * 0.5, (i % 7) as f32])
+        .collect();
+    TestStream {
+        times,
+        values,
+        names: &["ax", "ay"],
+        gap_s: 0.1,
+    }
+}
+
+/// Heart rate about once a second (jittered) over `[from, to)` ms,
+/// interpolated over gaps of up to 2.5 s.
+fn heart_rate(from: f64, to: f64, seed: u64) -> TestStream {
+    let mut times = Vec::new();
+    let mut t = from;
+    let mut x = seed;
+    while t < to {
+        times.push(t.round());
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        t += 700.0 + (x >> 33) as f64 % 600.0;
+    }
+    let values = (0..times.len())
+        .map(|i| vec![60.0 + (i % 11) as f32])
+        .collect();
+    TestStream {
+        times,
+        values,
+        names: &["hr"],
+        gap_s: 2.5,
+    }
+}
+
+#[test]
+fn several_streams_are_aligned_as_the_plain_resampler_aligns_them() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // The heart rate starts 1.3 s after the accelerometer and ends 9 s
+    // before it; both have short holes (some interpolated, some not).
+    let mut t = times(0.0, 900);
+    t.extend(times(18_000.0 + 3_210.0, 700));
+    t.extend(times(18_000.0 + 3_210.0 + 14_000.0 + 450.0, 1200));
+    let end = *t.last().unwrap();
+    let mut hr = heart_rate(1_300.0, 12_000.0, 3);
+    hr.times
+        .extend(heart_rate(19_500.0, end - 9_000.0, 5).times);
+    hr.values = (0..hr.times.len())
+        .map(|i| vec![60.0 + (i % 11) as f32])
+        .collect();
+    let (s, ws, _) = run_streams(&[acc(t), hr], dir.path());
+    assert_eq!(s.recordings, 1);
+    assert!(ws.len() > 40, "{} windows", ws.len());
+}
+
+#[test]
+fn a_hole_of_two_days_in_several_streams_costs_no_memory() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // Accelerometer and heart rate: 10 s, two days without data (the heart
+    // rate's hole a little shorter at both ends), 10 s more; the heart
+    // rate then stops while the accelerometer goes on for a day (one of its
+    // samples a minute).
+    let hole_ms = 2.0 * 86_400_000.0;
+    let mut t = times(0.0, 500);
+    t.extend(times(hole_ms + 10_000.0, 500));
+    let after = hole_ms + 20_000.0;
+    t.extend((1..=1440).map(|m| after + m as f64 * 60_000.0));
+    let mut hr = heart_rate(500.0, 12_000.0, 7);
+    hr.times
+        .extend(heart_rate(hole_ms + 9_000.0, after, 9).times);
+    hr.values = (0..hr.times.len())
+        .map(|i| vec![60.0 + (i % 11) as f32])
+        .collect();
+    let (s, ws, peak) = run_streams(&[acc(t), hr], dir.path());
+    // Aligned in memory, the grid of three days at 50 Hz took 13 million
+    // rows × (3 values + a label): over 350 MB.
+    assert!(peak < 64 << 20, "peak {} MB", peak >> 20);
+    assert!(ws.len() > 1440, "{} windows", ws.len());
+    assert!(s.dropped_missing > 100_000, "{}", s.dropped_missing);
+}
+
+#[test]
+fn streams_years_apart_or_a_jump_within_a_stream_are_errors_naming_the_stream() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // Epoch milliseconds beside a heart rate in epoch seconds read as ms.
+    let epoch = 1_700_000_000_000.0;
+    let streams = [
+        acc(times(epoch, 500)),
+        heart_rate(epoch / 1000.0, epoch / 1000.0 + 10_000.0, 1),
+    ];
+    let mut paths = Vec::new();
+    for (i, s) in streams.iter().enumerate() {
+        let d = dir.path().join(format!("s{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        write(&d, "r1.csv", &s.csv());
+        paths.push(d);
+    }
+    let with_streams = |paths: &[PathBuf]| {
+        let mut o = opts(&paths[0]);
+        o.streams = vec![wearlang_ingest::StreamOptions {
+            path: paths[1].clone(),
+            format: Default::default(),
+            time: o.time.clone(),
+            channels: vec![ChannelOption::new("hr")],
+            max_interp_gap_s: Some(2.5),
+        }];
+        o
+    };
+    let e = fail(&with_streams(&paths), dir.path());
+    assert_mentions(&e, &["s0", "p1/r1", "days after", "time unit"]);
+    // One heart-rate sample two years on: an error naming its file and row.
+    let mut hr = heart_rate(0.0, 10_000.0, 2);
+    hr.times.push(2.0 * 366.0 * 86_400_000.0);
+    hr.values.push(vec![70.0]);
+    write(&paths[1], "r1.csv", &hr.csv());
+    write(&paths[0], "r1.csv", &acc(times(0.0, 500)).csv());
+    let e = fail(&with_streams(&paths), dir.path());
+    let row = format!("row {}", hr.times.len() + 1);
+    assert_mentions(&e, &["s1", "r1.csv", &row, "366 days"]);
+}
