@@ -76,6 +76,13 @@ enum Command {
 }
 
 fn main() {
+    // Output piped into `head` and the like ends the process quietly, as
+    // for any Unix tool, instead of a panic on the next print.
+    // SAFETY: called before any thread starts; SIG_DFL is a valid handler.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Ingest(a) => ingest::run(a),
