@@ -4,60 +4,10 @@
 //! errors (rc 1) naming the tensor or field, never a panic or a silently
 //! different result.
 mod common;
-use common::{minilm_dir, stderr, wearlang};
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
-/// A small synthetic store with captions in `dir`.
-fn captioned_store(dir: &Path) -> PathBuf {
-    let store = dir.join("days.parquet");
-    let s = store.to_str().unwrap();
-    let out = wearlang(&[
-        "synth",
-        "--days",
-        "2",
-        "--subjects",
-        "4",
-        "--seed",
-        "1",
-        "--out",
-        s,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = wearlang(&["caption", s, "--show", "0"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    store
-}
-
-/// Train a tiny sensor-language run (with a captioning decoder when
-/// `decoder`) on `store` into `dir/name`, with MiniLM from `minilm`.
-fn train(dir: &Path, store: &Path, name: &str, decoder: bool, minilm: &Path) -> Output {
-    let cfg = dir.join(format!("{name}.toml"));
-    let mut text = "name = \"t\"\nbatch_size = 2\nmax_steps = 2\nlog_every = 1\n\
-                    checkpoint_every = 1\n[text]\nvariants = [\"high+middle+low\"]\n\
-                    [projection]\nout_dim = 16\n"
-        .to_string();
-    if decoder {
-        text.push_str(
-            "[decoder]\ndim = 16\ndepth = 1\nheads = 2\nmax_len = 16\n\
-             [objective]\nkind = \"sensorlm\"\nalpha = 1.0\nbeta = 1.0\ncontrastive = { kind = \"clip\" }\n",
-        );
-    }
-    std::fs::write(&cfg, text).unwrap();
-    wearlang(&[
-        "train",
-        "--store",
-        store.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        dir.join(name).to_str().unwrap(),
-        "--minilm",
-        minilm.to_str().unwrap(),
-        "--quiet",
-        "--no-report",
-    ])
-}
+use common::{
+    assert_clear_error, captioned_store, minilm_dir, stderr, train_tiny as train, wearlang,
+};
+use std::path::Path;
 
 /// Rewrite the JSON header of the safetensors file `path` with `edit`
 /// (the tensor data stays as it is).
@@ -73,23 +23,12 @@ fn edit_safetensors_header(path: &Path, edit: impl FnOnce(&mut serde_json::Value
     std::fs::write(path, out).unwrap();
 }
 
-/// Assert a failure with rc 1, no panic, and a message naming every one of
-/// `parts`.
-fn assert_clear_error(o: &Output, parts: &[&str]) {
-    let msg = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "{msg}");
-    assert!(!msg.contains("panicked"), "{msg}");
-    for p in parts {
-        assert!(msg.contains(p), "'{msg}' should mention {p}");
-    }
-}
-
 #[test]
 fn a_weight_of_another_dtype_is_refused_naming_the_tensor() {
     let dir = tempfile::tempdir().unwrap();
     let store = captioned_store(dir.path());
     let minilm = minilm_dir();
-    let out = train(dir.path(), &store, "run", false, &minilm);
+    let out = train(dir.path(), &store, "run", false, &minilm, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let run = dir.path().join("run");
     let emb = dir.path().join("emb.parquet");
@@ -133,7 +72,7 @@ fn an_optimizer_step_of_another_shape_is_refused_on_resume() {
     let dir = tempfile::tempdir().unwrap();
     let store = captioned_store(dir.path());
     let minilm = minilm_dir();
-    let out = train(dir.path(), &store, "run", false, &minilm);
+    let out = train(dir.path(), &store, "run", false, &minilm, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let run = dir.path().join("run");
     // Pretend the run stopped after its first step.
@@ -148,24 +87,10 @@ fn an_optimizer_step_of_another_shape_is_refused_on_resume() {
         assert_eq!(h["step"]["shape"], serde_json::json!([1]));
         h["step"]["shape"] = serde_json::json!([]);
     });
-    let out = train(dir.path(), &store, "run", false, &minilm);
+    let out = train(dir.path(), &store, "run", false, &minilm, &[]);
     // `train` above is a fresh run into an existing directory: refused.
     assert_clear_error(&out, &["--resume"]);
-    let cfg = dir.path().join("run.toml");
-    let out = wearlang(&[
-        "train",
-        "--store",
-        store.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--minilm",
-        minilm.to_str().unwrap(),
-        "--quiet",
-        "--no-report",
-        "--resume",
-    ]);
+    let out = train(dir.path(), &store, "run", false, &minilm, &["--resume"]);
     assert_clear_error(&out, &["optimizer", "`step` has shape []"]);
 }
 
@@ -189,7 +114,7 @@ fn a_minilm_config_with_zero_heads_is_refused_naming_the_field() {
                 .unwrap();
         }
     }
-    let out = train(dir.path(), &store, "run", false, &bad);
+    let out = train(dir.path(), &store, "run", false, &bad, &[]);
     assert_clear_error(&out, &["config.json", "`num_attention_heads` is 0"]);
 }
 
@@ -198,7 +123,7 @@ fn more_beams_than_the_decoder_has_tokens_is_refused_naming_beam() {
     let dir = tempfile::tempdir().unwrap();
     let store = captioned_store(dir.path());
     let minilm = minilm_dir();
-    let out = train(dir.path(), &store, "coca", true, &minilm);
+    let out = train(dir.path(), &store, "coca", true, &minilm, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let cfg = dir.path().join("eval.toml");
     std::fs::write(&cfg, "[captioning]\nwindows = 2\nbeam = 1000000\n").unwrap();

@@ -5,66 +5,18 @@
 //! fewer standard deviations than means, and ISO-8601 times with more
 //! fractional digits than nanoseconds.
 mod common;
-use common::{minilm_dir, stderr, wearlang};
+use common::{
+    assert_clear_error, captioned_store, minilm_dir, stderr, synth_store_of, train_tiny, wearlang,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// A small synthetic store with captions in `dir`.
-fn captioned_store(dir: &Path) -> PathBuf {
-    let store = dir.join("days.parquet");
-    let s = store.to_str().unwrap();
-    let out = wearlang(&[
-        "synth",
-        "--days",
-        "2",
-        "--subjects",
-        "4",
-        "--seed",
-        "1",
-        "--out",
-        s,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = wearlang(&["caption", s, "--show", "0"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    store
-}
+use std::process::Command;
 
 /// A tiny sensor-language run on `store` in `dir/run`.
 fn tiny_run(dir: &Path, store: &Path) -> PathBuf {
-    let cfg = dir.join("run.toml");
-    std::fs::write(
-        &cfg,
-        "name = \"t\"\nbatch_size = 2\nmax_steps = 2\nlog_every = 1\n\
-         [text]\nvariants = [\"high+middle+low\"]\n[projection]\nout_dim = 16\n",
-    )
-    .unwrap();
-    let run = dir.join("run");
-    let out = wearlang(&[
-        "train",
-        "--store",
-        store.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--minilm",
-        minilm_dir().to_str().unwrap(),
-        "--quiet",
-        "--no-report",
-    ]);
+    let out = train_tiny(dir, store, "run", false, &minilm_dir(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    run
-}
-
-fn assert_clear_error(o: &Output, parts: &[&str]) {
-    let msg = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "{msg}");
-    assert!(!msg.contains("panicked"), "{msg}");
-    for p in parts {
-        assert!(msg.contains(p), "'{msg}' should mention {p}");
-    }
+    dir.join("run")
 }
 
 #[test]
@@ -250,19 +202,7 @@ fn iso_times_with_twenty_fractional_digits_give_the_windows_of_nine() {
 #[test]
 fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("days.parquet");
-    let out = wearlang(&[
-        "synth",
-        "--days",
-        "4",
-        "--subjects",
-        "8",
-        "--seed",
-        "1",
-        "--out",
-        store.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let store = synth_store_of(dir.path(), 4, 8);
     // Far more than a pipe holds (64 KB): the captions of every window,
     // 260 KB.
     let out = Command::new("sh")

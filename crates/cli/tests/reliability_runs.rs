@@ -2,30 +2,12 @@
 //! through the `wearlang` binary: two processes writing one output, temporary
 //! files left by killed processes.
 mod common;
-use common::{minilm_dir, stderr, wearlang};
+use common::{minilm_dir, stderr, synth_store_of, wearlang};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A pid above any Linux `pid_max`: a process that is surely gone.
 const DEAD_PID: u32 = 999_999_999;
-
-/// A small synthetic store in `dir`.
-fn synth_store(dir: &Path) -> PathBuf {
-    let store = dir.join("days.parquet");
-    let out = wearlang(&[
-        "synth",
-        "--days",
-        "2",
-        "--subjects",
-        "4",
-        "--seed",
-        "1",
-        "--out",
-        store.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    store
-}
 
 /// A tiny pretraining config for the synthetic days.
 fn tiny_pretrain_config(dir: &Path) -> PathBuf {
@@ -71,7 +53,7 @@ fn hold_lock(path: &Path, pid: u32) -> std::fs::File {
 #[test]
 fn a_second_run_into_a_locked_directory_fails_naming_it_and_the_holder() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path());
+    let store = synth_store_of(dir.path(), 2, 4);
     let cfg = tiny_pretrain_config(dir.path());
     let run = dir.path().join("run");
     std::fs::create_dir_all(&run).unwrap();
@@ -102,7 +84,7 @@ fn a_second_run_into_a_locked_directory_fails_naming_it_and_the_holder() {
 #[test]
 fn a_second_writer_of_a_store_or_embedding_file_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path());
+    let store = synth_store_of(dir.path(), 2, 4);
     let store_s = store.to_str().unwrap();
     let before = std::fs::read(&store).unwrap();
     let held = hold_lock(&dir.path().join(".days.parquet.lock"), 4243);
@@ -135,7 +117,7 @@ fn temporary_files_of_killed_processes_are_cleaned_up() {
     // A store write aborted by a killed process.
     let stale = dir.path().join(format!(".days.parquet.{DEAD_PID}.0.tmp"));
     std::fs::write(&stale, b"half a parquet file").unwrap();
-    let store = synth_store(dir.path());
+    let store = synth_store_of(dir.path(), 2, 4);
     assert!(!stale.exists(), "{} is left", stale.display());
 
     // A checkpoint write of a killed run.
@@ -166,7 +148,7 @@ fn temporary_files_of_killed_processes_are_cleaned_up() {
 #[test]
 fn resume_with_other_settings_or_another_store_is_refused_listing_the_differences() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path());
+    let store = synth_store_of(dir.path(), 2, 4);
     let store_s = store.to_str().unwrap();
     let cfg = tiny_pretrain_config(dir.path());
     let cfg_s = cfg.to_str().unwrap();
@@ -241,7 +223,7 @@ fn mark_unfinished(run: &Path, step: u64, total: u64) {
 #[test]
 fn an_unfinished_checkpoint_is_used_with_a_warning_and_its_real_steps() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path());
+    let store = synth_store_of(dir.path(), 2, 4);
     let store_s = store.to_str().unwrap();
     let out = wearlang(&["caption", store_s, "--show", "0"]);
     assert!(out.status.success(), "{}", stderr(&out));

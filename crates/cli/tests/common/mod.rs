@@ -45,3 +45,83 @@ pub fn assert_fails_naming(o: &Output, store: &Path, parts: &[&str]) {
         assert!(msg.contains(p), "'{msg}' should mention {p}");
     }
 }
+
+/// A synthetic store of `days` days of `subjects` subjects (seed 1) at
+/// `dir/days.parquet`.
+pub fn synth_store_of(dir: &Path, days: u32, subjects: u32) -> PathBuf {
+    let store = dir.join("days.parquet");
+    let (days, subjects) = (days.to_string(), subjects.to_string());
+    let out = wearlang(&[
+        "synth",
+        "--days",
+        &days,
+        "--subjects",
+        &subjects,
+        "--seed",
+        "1",
+        "--out",
+        store.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    store
+}
+
+/// A small synthetic store (two days of four subjects) with captions.
+pub fn captioned_store(dir: &Path) -> PathBuf {
+    let store = synth_store_of(dir, 2, 4);
+    let out = wearlang(&["caption", store.to_str().unwrap(), "--show", "0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    store
+}
+
+/// Assert a failure with rc 1, no panic, and a message naming every one
+/// of `parts`.
+pub fn assert_clear_error(o: &Output, parts: &[&str]) {
+    let msg = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{msg}");
+    assert!(!msg.contains("panicked"), "{msg}");
+    for p in parts {
+        assert!(msg.contains(p), "'{msg}' should mention {p}");
+    }
+}
+
+/// Train a tiny sensor-language run (with a captioning decoder when
+/// `decoder`) on `store` into `dir/name`, with MiniLM from `minilm` and
+/// the `extra` arguments.
+pub fn train_tiny(
+    dir: &Path,
+    store: &Path,
+    name: &str,
+    decoder: bool,
+    minilm: &Path,
+    extra: &[&str],
+) -> Output {
+    let cfg = dir.join(format!("{name}.toml"));
+    let mut text = "name = \"t\"\nbatch_size = 2\nmax_steps = 2\nlog_every = 1\n\
+                    checkpoint_every = 1\n[text]\nvariants = [\"high+middle+low\"]\n\
+                    [projection]\nout_dim = 16\n"
+        .to_string();
+    if decoder {
+        text.push_str(
+            "[decoder]\ndim = 16\ndepth = 1\nheads = 2\nmax_len = 16\n\
+             [objective]\nkind = \"sensorlm\"\nalpha = 1.0\nbeta = 1.0\ncontrastive = { kind = \"clip\" }\n",
+        );
+    }
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.join(name);
+    let mut args = vec![
+        "train",
+        "--store",
+        store.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--minilm",
+        minilm.to_str().unwrap(),
+        "--quiet",
+        "--no-report",
+    ];
+    args.extend_from_slice(extra);
+    wearlang(&args)
+}
