@@ -205,6 +205,71 @@ fn a_manifest_sorts_and_averages_duplicate_times() {
 }
 
 #[test]
+fn a_watch_export_of_several_streams_each_out_of_order_is_sorted_per_stream() {
+    // The accelerometer and a 1 Hz heart rate of one recording, both with
+    // rows out of order and duplicate times, as a real export has them.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("acc")).unwrap();
+    std::fs::create_dir_all(d.join("hr")).unwrap();
+    write(d, "acc/r1.csv", &watch_export());
+    let mut hr = String::from("t,hr\n");
+    let mut order: Vec<u64> = (0..12).collect();
+    order.swap(3, 4);
+    for (pos, &i) in order.iter().enumerate() {
+        hr += &format!("{},{}\n", 1_700_000_000_000u64 + i * 1000, 60 + i);
+        if pos == 6 {
+            hr += &format!("{},{}\n", 1_700_000_000_000u64 + i * 1000, 90);
+        }
+    }
+    write(d, "hr/r1.csv", &hr);
+    let manifest_text = |policy: &str| {
+        format!(
+            "[input]\npath = \"acc\"\n[time]\ncolumn = \"t\"\nsort = true\n\
+             duplicates = \"{policy}\"\n[[streams]]\npath = \"hr\"\n\
+             max_interp_gap_s = 1.5\n\
+             [streams.time]\ncolumn = \"t\"\nsort = true\nduplicates = \"{policy}\"\n"
+        )
+    };
+    let out = d.join("out.parquet");
+    let run = |policy: &str| {
+        let manifest = write(d, "manifest.toml", &manifest_text(policy));
+        wearlang(&[
+            "ingest",
+            "--manifest",
+            &manifest,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+    };
+    // Errors name the stream's file and the option.
+    let o = run("error");
+    assert_fails_naming(&o, &out, &["r1.csv", "duplicate", "time.duplicates"]);
+    let o = run("mean");
+    assert_eq!(windows(&o), 11);
+    let ws = StoreReader::open(&out)
+        .unwrap()
+        .read_all(ReadOptions {
+            batch_size: 64,
+            split: None,
+            normalise: false,
+        })
+        .unwrap();
+    // Channels ax, hr; window w starts at w s (hop 1 s, 50 rows). The heart
+    // rate's swapped rows are back in order (63 at 3 s, 64 at 4 s), its
+    // duplicate at 6 s averaged ((66 + 90) / 2), interpolated in between.
+    let hr_at = |w: usize, row: usize| ws[w].values[row * 2 + 1];
+    assert_eq!(hr_at(0, 0), 60.0);
+    assert_eq!(hr_at(0, 50), 61.0);
+    assert_eq!(hr_at(3, 0), 63.0);
+    assert_eq!(hr_at(4, 0), 64.0);
+    assert_eq!(hr_at(6, 0), 78.0);
+    assert_eq!(hr_at(5, 50), 78.0);
+    assert_eq!(hr_at(6, 25), 72.5);
+}
+
+#[test]
 fn cr_only_line_endings_fail_in_a_short_message_naming_them() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
