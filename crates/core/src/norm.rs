@@ -10,6 +10,11 @@ pub struct Normalisation {
     pub mean: Vec<f64>,
     /// Standard deviation per channel (at least `min_std`).
     pub std: Vec<f64>,
+    /// Observed training values per channel the statistics come from
+    /// (empty when unknown: stores written before it was recorded). What
+    /// [`Normalisation::pool`] weighs shards by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub count: Vec<u64>,
 }
 
 impl Normalisation {
@@ -51,6 +56,79 @@ impl Normalisation {
             ));
         }
         Ok(())
+    }
+
+    /// The statistics of the union of the data behind each of `parts` (the
+    /// shards of one store), as one fit over all of it would give them (up
+    /// to rounding): means weighted by counts, variances pooled with the
+    /// spread of the means. Parts without data (count 0) do not count.
+    ///
+    /// Errors: a part without counts (and statistics that differ from the
+    /// first part's: identical ones pool to themselves), or parts of
+    /// different channel counts.
+    pub fn pool(parts: &[&Normalisation]) -> Result<Normalisation> {
+        let Some(first) = parts.first() else {
+            return Err(Error::param("normalisation", "nothing to pool"));
+        };
+        if parts
+            .iter()
+            .all(|p| p.mean == first.mean && p.std == first.std)
+        {
+            return Ok((*first).clone());
+        }
+        let c = first.mean.len();
+        for p in parts {
+            if p.mean.len() != c {
+                return Err(Error::param(
+                    "normalisation",
+                    format!("parts of {} and {c} channels", p.mean.len()),
+                ));
+            }
+            if p.count.len() != c {
+                return Err(Error::param(
+                    "normalisation.count",
+                    "the parts' statistics differ and some lack value counts to pool them by \
+                     (written before counts were recorded): ingest again",
+                ));
+            }
+        }
+        let mut out = Normalisation {
+            mean: vec![0.0; c],
+            std: vec![1.0; c],
+            count: vec![0; c],
+        };
+        for j in 0..c {
+            let n: u64 = parts.iter().map(|p| p.count[j]).sum();
+            out.count[j] = n;
+            if n == 0 {
+                continue;
+            }
+            let mean = parts
+                .iter()
+                .map(|p| p.count[j] as f64 * p.mean[j])
+                .sum::<f64>()
+                / n as f64;
+            // Each part's sum of squared deviations (0 below two values,
+            // where its std is a placeholder), plus its mean's offset.
+            let m2: f64 = parts
+                .iter()
+                .filter(|p| p.count[j] > 0)
+                .map(|p| {
+                    let k = p.count[j] as f64;
+                    let own = if p.count[j] < 2 {
+                        0.0
+                    } else {
+                        p.std[j] * p.std[j] * k
+                    };
+                    own + k * (p.mean[j] - mean).powi(2)
+                })
+                .sum();
+            out.mean[j] = mean;
+            if n >= 2 {
+                out.std[j] = (m2 / n as f64).sqrt().max(Self::MIN_STD);
+            }
+        }
+        Ok(out)
     }
 
     /// Normalise `values` (time-major, `channels` wide) in place; NaN stays NaN.
@@ -147,7 +225,11 @@ impl NormAccumulator {
             .zip(&self.mean)
             .map(|(&n, &m)| if n == 0 { 0.0 } else { m })
             .collect();
-        Normalisation { mean, std }
+        Normalisation {
+            mean,
+            std,
+            count: self.n,
+        }
     }
 }
 
@@ -173,5 +255,39 @@ mod tests {
         n.invert(&mut v).unwrap();
         assert_eq!(v[2], 3.0);
         assert!(n.apply(&mut [1.0, 2.0, 3.0]).is_err());
+    }
+
+    #[test]
+    fn pooled_statistics_equal_one_fit_over_all_parts() {
+        let window = |vals: Vec<f32>| {
+            let mut w = Window::from_values("s", "r", 0, 1.0, 2, vals).unwrap();
+            w.split = Split::Train;
+            w
+        };
+        let parts = [
+            vec![window(vec![1.0, 5.0, 2.0, f32::NAN, 4.0, 7.0])],
+            vec![window(vec![10.0, f32::NAN, -3.0, f32::NAN])],
+            vec![window(vec![f32::NAN, 2.0])],
+            vec![],
+        ];
+        let fits: Vec<Normalisation> = parts.iter().map(|p| Normalisation::fit(p, 2)).collect();
+        let pooled = Normalisation::pool(&fits.iter().collect::<Vec<_>>()).unwrap();
+        let all = Normalisation::fit(parts.iter().flatten(), 2);
+        assert_eq!(pooled.count, all.count);
+        for j in 0..2 {
+            assert!((pooled.mean[j] - all.mean[j]).abs() < 1e-12);
+            assert!((pooled.std[j] - all.std[j]).abs() < 1e-12);
+        }
+        // Without counts, only identical statistics pool.
+        let bare = |n: &Normalisation| Normalisation {
+            count: Vec::new(),
+            ..n.clone()
+        };
+        assert_eq!(
+            Normalisation::pool(&[&bare(&all), &bare(&all)]).unwrap(),
+            bare(&all)
+        );
+        let e = Normalisation::pool(&[&bare(&fits[0]), &bare(&fits[1])]).unwrap_err();
+        assert!(e.to_string().contains("normalisation.count"), "{e}");
     }
 }

@@ -385,6 +385,7 @@ mod tests {
         meta.normalisation = Some(Normalisation {
             mean: vec![60.0],
             std: vec![10.0],
+            count: Vec::new(),
         });
         let windows: Vec<Window> = (0..5)
             .map(|i| {

@@ -42,11 +42,13 @@ pub mod embeddings;
 mod meta;
 mod reader;
 mod schema;
+pub mod shards;
 mod source;
 mod writer;
 
 pub use meta::{StoreMeta, StoreSummary, FORMAT_VERSION, META_KEY};
 pub use reader::{ReadOptions, StoreReader, WindowBatches, DEFAULT_BATCH_SIZE};
+pub use shards::ShardSpec;
 pub use source::{MemorySource, WindowBatchIter, WindowSource};
 pub use writer::{StoreWriter, WriteOptions};
 

@@ -28,11 +28,19 @@ pub struct ReadOptions {
     pub normalise: bool,
 }
 
-/// An open window store.
+/// An open window store: one Parquet file, or a directory of shards read
+/// as one store (see [`crate::shards`]).
 #[derive(Debug, Clone)]
 pub struct StoreReader {
     path: PathBuf,
     meta: StoreMeta,
+    parts: Vec<Part>,
+}
+
+/// One Parquet file of a store.
+#[derive(Debug, Clone)]
+struct Part {
+    path: PathBuf,
     reader_meta: ArrowReaderMetadata,
 }
 
@@ -45,53 +53,31 @@ fn not_a_store(path: &Path, why: impl std::fmt::Display) -> Error {
 
 impl StoreReader {
     /// Open a store: reads and checks the footer, the metadata (format
-    /// version) and the schema. Errors name the file.
+    /// version) and the schema. A directory is read as a sharded store:
+    /// every shard present, their metadata compatible (labels joined,
+    /// normalisation pooled). Errors name the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        wearlang_core::guard::catch_reader_panic(path, "store (Parquet)", || Self::open_inner(path))
-    }
-
-    fn open_inner(path: &Path) -> Result<Self> {
-        let path = path.to_path_buf();
-        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let reader_meta =
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
-                not_a_store(
-                    &path,
-                    format!("unreadable Parquet (truncated or not Parquet): {e}"),
-                )
-            })?;
-        let kv = reader_meta.metadata().file_metadata().key_value_metadata();
-        let json = kv
-            .and_then(|kv| kv.iter().find(|k| k.key == META_KEY))
-            .and_then(|k| k.value.clone())
-            .ok_or_else(|| {
-                not_a_store(
-                    &path,
-                    format!("no '{META_KEY}' metadata in the Parquet footer"),
-                )
-            })?;
-        let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&json)
-            .ok()
-            .and_then(|v| v.get("format_version").and_then(|v| v.as_u64()));
-        if version != Some(FORMAT_VERSION as u64) {
-            return Err(Error::data(
-                Location::file(&path),
-                format!(
-                    "store format version {}, this build reads version {FORMAT_VERSION}",
-                    version.map_or("unknown".to_string(), |v| v.to_string())
-                ),
-            ));
+        if !path.is_dir() {
+            let (meta, part) = open_part(path)?;
+            return Ok(Self {
+                path: path.to_path_buf(),
+                meta,
+                parts: vec![part],
+            });
         }
-        let meta: StoreMeta = serde_json::from_str(&json)
-            .map_err(|e| not_a_store(&path, format!("bad '{META_KEY}' metadata: {e}")))?;
-        meta.validate()
-            .map_err(|e| not_a_store(&path, format!("bad '{META_KEY}' metadata: {e}")))?;
-        check_schema(reader_meta.schema(), &meta, &path)?;
+        let files = crate::shards::shard_files(path)?;
+        let (metas, parts): (Vec<StoreMeta>, Vec<Part>) = files
+            .iter()
+            .map(|f| open_part(f))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        let meta = crate::shards::merge_meta(&metas, &files)?;
         Ok(Self {
-            path,
+            path: path.to_path_buf(),
             meta,
-            reader_meta,
+            parts,
         })
     }
 
@@ -105,16 +91,109 @@ impl StoreReader {
         &self.meta
     }
 
+    /// The Parquet files of the store (one, or its shards in order).
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.parts.iter().map(|p| p.path.as_path())
+    }
+
     /// Number of windows (rows) in the store.
     pub fn num_windows(&self) -> usize {
-        self.reader_meta.metadata().file_metadata().num_rows() as usize
+        self.parts
+            .iter()
+            .map(|p| p.reader_meta.metadata().file_metadata().num_rows() as usize)
+            .sum()
     }
 
     /// Number of row groups (units of streaming).
     pub fn num_row_groups(&self) -> usize {
-        self.reader_meta.metadata().num_row_groups()
+        self.parts
+            .iter()
+            .map(|p| p.reader_meta.metadata().num_row_groups())
+            .sum()
     }
 
+    /// Stream the windows in batches of at most `opts.batch_size`, one row
+    /// group in memory at a time (shard after shard).
+    pub fn batches(&self, opts: ReadOptions) -> Result<WindowBatches> {
+        if opts.normalise && self.meta.normalisation.is_none() {
+            return Err(Error::param(
+                "normalise",
+                format!("{} has no normalisation statistics", self.path.display()),
+            ));
+        }
+        Ok(WindowBatches {
+            store: self.clone(),
+            opts,
+            next_part: 0,
+            inner: None,
+        })
+    }
+
+    /// All windows (that pass `opts`) in one vector.
+    pub fn read_all(&self, opts: ReadOptions) -> Result<Vec<Window>> {
+        let mut out = Vec::new();
+        for batch in self.batches(opts)? {
+            out.extend(batch?);
+        }
+        Ok(out)
+    }
+
+    /// Counts over the whole store, streaming only the small columns
+    /// (values are not decoded).
+    pub fn summary(&self) -> Result<StoreSummary> {
+        let mut acc = SummaryBuilder::default();
+        for part in &self.parts {
+            part.add_to_summary(&mut acc)?;
+        }
+        Ok(acc.finish(&self.meta))
+    }
+}
+
+/// Open and check one Parquet file of a store.
+fn open_part(path: &Path) -> Result<(StoreMeta, Part)> {
+    wearlang_core::guard::catch_reader_panic(path, "store (Parquet)", || open_part_inner(path))
+}
+
+fn open_part_inner(path: &Path) -> Result<(StoreMeta, Part)> {
+    let path = path.to_path_buf();
+    let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let reader_meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
+        not_a_store(
+            &path,
+            format!("unreadable Parquet (truncated or not Parquet): {e}"),
+        )
+    })?;
+    let kv = reader_meta.metadata().file_metadata().key_value_metadata();
+    let json = kv
+        .and_then(|kv| kv.iter().find(|k| k.key == META_KEY))
+        .and_then(|k| k.value.clone())
+        .ok_or_else(|| {
+            not_a_store(
+                &path,
+                format!("no '{META_KEY}' metadata in the Parquet footer"),
+            )
+        })?;
+    let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&json)
+        .ok()
+        .and_then(|v| v.get("format_version").and_then(|v| v.as_u64()));
+    if version != Some(FORMAT_VERSION as u64) {
+        return Err(Error::data(
+            Location::file(&path),
+            format!(
+                "store format version {}, this build reads version {FORMAT_VERSION}",
+                version.map_or("unknown".to_string(), |v| v.to_string())
+            ),
+        ));
+    }
+    let meta: StoreMeta = serde_json::from_str(&json)
+        .map_err(|e| not_a_store(&path, format!("bad '{META_KEY}' metadata: {e}")))?;
+    meta.validate()
+        .map_err(|e| not_a_store(&path, format!("bad '{META_KEY}' metadata: {e}")))?;
+    check_schema(reader_meta.schema(), &meta, &path)?;
+    Ok((meta, Part { path, reader_meta }))
+}
+
+impl Part {
     fn builder(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
@@ -152,47 +231,20 @@ impl StoreReader {
         Ok(RowFilter::new(vec![Box::new(pred)]))
     }
 
-    /// Stream the windows in batches of at most `opts.batch_size`, one row
-    /// group in memory at a time.
-    pub fn batches(&self, opts: ReadOptions) -> Result<WindowBatches> {
-        if opts.normalise && self.meta.normalisation.is_none() {
-            return Err(Error::param(
-                "normalise",
-                format!("{} has no normalisation statistics", self.path.display()),
-            ));
-        }
-        let batch_size = if opts.batch_size == 0 {
-            DEFAULT_BATCH_SIZE
-        } else {
-            opts.batch_size
-        };
+    /// A reader of this file's windows (batches of `batch_size`, only those
+    /// of `split` when given).
+    fn reader(&self, batch_size: usize, split: Option<Split>) -> Result<ParquetRecordBatchReader> {
         let mut builder = self.builder()?.with_batch_size(batch_size);
-        if let Some(split) = opts.split {
+        if let Some(split) = split {
             builder = builder.with_row_filter(self.split_filter(split)?);
         }
-        let inner = builder
+        builder
             .build()
-            .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
-        Ok(WindowBatches {
-            path: self.path.clone(),
-            meta: self.meta.clone(),
-            inner,
-            normalise: opts.normalise,
-        })
+            .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))
     }
 
-    /// All windows (that pass `opts`) in one vector.
-    pub fn read_all(&self, opts: ReadOptions) -> Result<Vec<Window>> {
-        let mut out = Vec::new();
-        for batch in self.batches(opts)? {
-            out.extend(batch?);
-        }
-        Ok(out)
-    }
-
-    /// Counts over the whole store, streaming only the small columns
-    /// (values are not decoded).
-    pub fn summary(&self) -> Result<StoreSummary> {
+    /// Add this file's windows to `acc`, streaming only the small columns.
+    fn add_to_summary(&self, acc: &mut SummaryBuilder) -> Result<()> {
         let cols = [
             col::SUBJECT,
             col::RECORDING,
@@ -205,14 +257,12 @@ impl StoreReader {
             .map(|c| self.root_index(c))
             .collect::<Result<Vec<_>>>()?;
         let mask = ProjectionMask::roots(self.reader_meta.parquet_schema(), idx);
-        let reader = self
+        let mut reader = self
             .builder()?
             .with_projection(mask)
             .with_batch_size(8192)
             .build()
             .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
-        let mut acc = SummaryBuilder::default();
-        let mut reader = reader;
         let path = self.path.clone();
         let mut next = move || {
             wearlang_core::guard::catch_reader_panic(&path, "store (Parquet)", || Ok(reader.next()))
@@ -236,16 +286,53 @@ impl StoreReader {
                 );
             }
         }
-        Ok(acc.finish(&self.meta))
+        Ok(())
     }
 }
 
 /// Iterator over batches of windows from [`StoreReader::batches`].
 pub struct WindowBatches {
-    path: PathBuf,
-    meta: StoreMeta,
-    inner: ParquetRecordBatchReader,
-    normalise: bool,
+    store: StoreReader,
+    opts: ReadOptions,
+    next_part: usize,
+    /// The file being read and its reader.
+    inner: Option<(PathBuf, ParquetRecordBatchReader)>,
+}
+
+impl WindowBatches {
+    /// The next batch of Parquet rows, moving on to the next file at the end
+    /// of one; `None` after the last file.
+    fn next_rows(&mut self) -> Option<Result<(PathBuf, RecordBatch)>> {
+        loop {
+            if self.inner.is_none() {
+                let part = self.store.parts.get(self.next_part)?;
+                self.next_part += 1;
+                let size = match self.opts.batch_size {
+                    0 => DEFAULT_BATCH_SIZE,
+                    n => n,
+                };
+                match part.reader(size, self.opts.split) {
+                    Ok(r) => self.inner = Some((part.path.clone(), r)),
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            let (path, reader) = self.inner.as_mut().expect("a reader was just opened");
+            let next = wearlang_core::guard::catch_reader_panic(path, "store (Parquet)", || {
+                Ok(reader.next())
+            });
+            match next {
+                Err(e) => return Some(Err(e)),
+                Ok(None) => self.inner = None,
+                Ok(Some(Err(e))) => {
+                    return Some(Err(Error::data(
+                        Location::file(path.as_path()),
+                        format!("reading store: {e}"),
+                    )))
+                }
+                Ok(Some(Ok(b))) => return Some(Ok((path.clone(), b))),
+            }
+        }
+    }
 }
 
 impl Iterator for WindowBatches {
@@ -253,33 +340,20 @@ impl Iterator for WindowBatches {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let inner = &mut self.inner;
-            let next =
-                wearlang_core::guard::catch_reader_panic(&self.path, "store (Parquet)", || {
-                    Ok(inner.next())
-                });
-            let next = match next {
-                Ok(n) => n,
+            let (path, batch) = match self.next_rows()? {
+                Ok(x) => x,
                 Err(e) => return Some(Err(e)),
-            };
-            let batch = match next? {
-                Ok(b) => b,
-                Err(e) => {
-                    return Some(Err(Error::data(
-                        Location::file(&self.path),
-                        format!("reading store: {e}"),
-                    )))
-                }
             };
             if batch.num_rows() == 0 {
                 continue;
             }
-            let mut windows = match from_batch(&batch, &self.meta, &self.path) {
+            let meta = &self.store.meta;
+            let mut windows = match from_batch(&batch, meta, &path) {
                 Ok(w) => w,
                 Err(e) => return Some(Err(e)),
             };
-            if self.normalise {
-                if let Some(norm) = &self.meta.normalisation {
+            if self.opts.normalise {
+                if let Some(norm) = &meta.normalisation {
                     for w in &mut windows {
                         if let Err(e) = norm.apply(&mut w.values) {
                             return Some(Err(e));

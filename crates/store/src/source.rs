@@ -179,6 +179,7 @@ mod tests {
         meta.normalisation = Some(Normalisation {
             mean: vec![1.0, 2.0],
             std: vec![2.0, 4.0],
+            count: Vec::new(),
         });
         (meta, out)
     }

@@ -43,6 +43,7 @@ fn store(dir: &Path) -> PathBuf {
     meta.normalisation = Some(Normalisation {
         mean: vec![0.0, 0.0],
         std: vec![1.0, 1.0],
+        count: Vec::new(),
     });
     meta.caption_columns = vec!["trend".into()];
     let mut windows = Vec::new();

@@ -1,0 +1,259 @@
+//! Sharded stores: a directory of `shard-IIIII-of-NNNNN.parquet` files,
+//! each an ordinary store holding the windows of the subjects that
+//! [`ShardSpec`] puts in it, read by [`crate::StoreReader`] as one store.
+//!
+//! Shards are written independently (`wearlang ingest --shard I/N`, one job
+//! of a Slurm or Kubernetes array per shard, no coordination): the
+//! partition is a stable hash of the subject, so every job agrees on it
+//! without talking to the others. A reader refuses a directory with a shard
+//! missing, so a failed job cannot silently shrink the data.
+use crate::StoreMeta;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use wearlang_core::{Error, LabelVocab, Location, Normalisation, Result};
+
+/// Shard `index` of `count` (0-based), as `--shard I/N` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    /// This shard, `0 ≤ index < count`.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl ShardSpec {
+    /// Parse `I/N` (e.g. `2/8`), naming `what` (the option) in errors.
+    pub fn parse(text: &str, what: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::param(
+                what,
+                format!("'{text}': {why} (expected I/N, 0 ≤ I < N, e.g. 0/4)"),
+            )
+        };
+        let (i, n) = text.split_once('/').ok_or_else(|| bad("no '/'"))?;
+        let index: usize = i.trim().parse().map_err(|_| bad("I is not a number"))?;
+        let count: usize = n.trim().parse().map_err(|_| bad("N is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(bad("out of range"));
+        }
+        if count > MAX_SHARDS {
+            return Err(bad(&format!("more than {MAX_SHARDS} shards")));
+        }
+        Ok(Self { index, count })
+    }
+
+    /// The shard a subject's windows go to: FNV-1a (64 bit) of the subject
+    /// id modulo the count, the same on every machine and in every release.
+    pub fn of_subject(subject: &str, count: usize) -> usize {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in subject.as_bytes() {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        (h % count as u64) as usize
+    }
+
+    /// Whether `subject`'s windows belong to this shard.
+    pub fn holds(&self, subject: &str) -> bool {
+        Self::of_subject(subject, self.count) == self.index
+    }
+
+    /// The shard's file name in a sharded store directory.
+    pub fn file_name(&self) -> String {
+        format!("shard-{:05}-of-{:05}.parquet", self.index, self.count)
+    }
+
+    /// The shard's file in the sharded store directory `dir`.
+    pub fn path_in(&self, dir: &Path) -> PathBuf {
+        dir.join(self.file_name())
+    }
+}
+
+impl std::fmt::Display for ShardSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The most shards a store may have.
+pub const MAX_SHARDS: usize = 99_999;
+
+/// Parse a shard file name `shard-IIIII-of-NNNNN.parquet`.
+fn parse_name(name: &str) -> Option<ShardSpec> {
+    let rest = name.strip_prefix("shard-")?.strip_suffix(".parquet")?;
+    let (i, n) = rest.split_once("-of-")?;
+    let (index, count) = (i.parse().ok()?, n.parse().ok()?);
+    (index < count).then_some(ShardSpec { index, count })
+}
+
+/// The shard files of the sharded store directory `dir`, in shard order.
+///
+/// Errors: `dir` cannot be read, holds no shard files, shards of different
+/// counts, or lacks some shard (naming the missing ones: a job that failed).
+pub fn shard_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut found: Vec<(ShardSpec, PathBuf)> = Vec::new();
+    for e in entries {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        if let Some(spec) = e.file_name().to_str().and_then(parse_name) {
+            found.push((spec, e.path()));
+        }
+    }
+    let not_sharded = || {
+        Error::data(
+            Location::file(dir),
+            "a directory without shard files (shard-IIIII-of-NNNNN.parquet, written by \
+             `wearlang ingest --shard I/N`)",
+        )
+    };
+    let count = found.first().ok_or_else(not_sharded)?.0.count;
+    if let Some((other, p)) = found.iter().find(|(s, _)| s.count != count) {
+        return Err(Error::data(
+            Location::file(p),
+            format!(
+                "a shard of {} beside shards of {count}: shards of two ingests in one directory",
+                other.count
+            ),
+        ));
+    }
+    found.sort_by_key(|(s, _)| s.index);
+    let missing: Vec<String> = (0..count)
+        .filter(|i| found.binary_search_by_key(i, |(s, _)| s.index).is_err())
+        .map(|i| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::data(
+            Location::file(dir),
+            format!(
+                "{} of {count} shards missing (index {}): a shard job did not finish",
+                missing.len(),
+                shown(&missing)
+            ),
+        ));
+    }
+    Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+fn shown(items: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut s = items[..items.len().min(SHOWN)].join(", ");
+    if items.len() > SHOWN {
+        s.push_str(", …");
+    }
+    s
+}
+
+/// The metadata of a store made of shards with metadata `metas` (from the
+/// files `paths`): that of the first shard, with the label vocabularies
+/// joined and the normalisation statistics pooled
+/// ([`Normalisation::pool`]).
+///
+/// Errors: the shards differ in channels, window length, rate, split or
+/// caption columns (naming the shard and the field), or their statistics
+/// cannot be pooled.
+pub fn merge_meta(metas: &[StoreMeta], paths: &[PathBuf]) -> Result<StoreMeta> {
+    let (first, rest) = metas
+        .split_first()
+        .ok_or_else(|| Error::param("shards", "no shards"))?;
+    let mut merged = first.clone();
+    for (m, p) in rest.iter().zip(&paths[1..]) {
+        let differs = |field: &str| {
+            Error::data(
+                Location::file(p),
+                format!(
+                    "`{field}` differs from {}'s: shards of different ingests?",
+                    paths[0].display()
+                ),
+            )
+        };
+        if m.channels != first.channels {
+            return Err(differs("channels"));
+        }
+        if m.window_len != first.window_len {
+            return Err(differs("window_len"));
+        }
+        if m.rate_hz != first.rate_hz {
+            return Err(differs("rate_hz"));
+        }
+        if m.split != first.split {
+            return Err(differs("split"));
+        }
+        if m.caption_columns != first.caption_columns {
+            return Err(differs("caption_columns"));
+        }
+    }
+    merged.labels = join_labels(metas.iter().map(|m| &m.labels));
+    let norms: Vec<&Normalisation> = metas
+        .iter()
+        .filter_map(|m| m.normalisation.as_ref())
+        .collect();
+    merged.normalisation = match norms.len() {
+        0 => None,
+        n if n == metas.len() => Some(
+            Normalisation::pool(&norms)
+                .map_err(|e| Error::data(Location::file(&paths[0]), e.to_string()))?,
+        ),
+        _ => {
+            return Err(Error::data(
+                Location::file(&paths[0]),
+                "some shards have normalisation statistics and some not",
+            ))
+        }
+    };
+    Ok(merged)
+}
+
+/// The labels of every vocabulary: sorted when each is sorted (as ingest
+/// writes them), else in order of first appearance.
+fn join_labels<'a>(vocabs: impl Iterator<Item = &'a LabelVocab> + Clone) -> LabelVocab {
+    let all = vocabs.clone().flat_map(|v| v.labels().iter().cloned());
+    if vocabs.clone().all(|v| v.labels().is_sorted()) {
+        LabelVocab::sorted(all)
+    } else {
+        LabelVocab::new(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_partition_stably() {
+        let s = ShardSpec::parse("2/4", "--shard").unwrap();
+        assert_eq!((s.index, s.count), (2, 4));
+        assert_eq!(s.file_name(), "shard-00002-of-00004.parquet");
+        assert_eq!(parse_name(&s.file_name()), Some(s));
+        for bad in ["4/4", "1", "a/2", "0/0", "1/-2"] {
+            let e = ShardSpec::parse(bad, "--shard").unwrap_err().to_string();
+            assert!(e.contains("--shard") && e.contains(bad), "{e}");
+        }
+        // Fixed values: the partition must never change between releases.
+        assert_eq!(ShardSpec::of_subject("s01", 4), 1);
+        assert_eq!(ShardSpec::of_subject("", 7), 0xcbf2_9ce4_8422_2325 % 7);
+        let held = (0..4)
+            .filter(|&i| ShardSpec { index: i, count: 4 }.holds("p17"))
+            .count();
+        assert_eq!(held, 1);
+    }
+
+    #[test]
+    fn a_missing_shard_or_a_foreign_one_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(shard_files(dir.path()).is_err());
+        for i in [0, 2] {
+            std::fs::write(
+                dir.path().join(format!("shard-0000{i}-of-00003.parquet")),
+                "",
+            )
+            .unwrap();
+        }
+        let e = shard_files(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("1 of 3 shards missing (index 1)"), "{e}");
+        std::fs::write(dir.path().join("shard-00001-of-00003.parquet"), "").unwrap();
+        assert_eq!(shard_files(dir.path()).unwrap().len(), 3);
+        std::fs::write(dir.path().join("shard-00001-of-00002.parquet"), "").unwrap();
+        let e = shard_files(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("two ingests"), "{e}");
+    }
+}
