@@ -120,56 +120,56 @@ impl<C: Captioner + ?Sized> Captioner for Box<C> {
     }
 }
 
-/// The seed used for the window at `index` of a batch captioned with `seed`.
-pub fn window_seed(seed: u64, index: usize) -> u64 {
-    derive_seed(seed, index as u64)
+/// The seed of `window`'s caption under `seed`: derived from the window's
+/// identity (subject, recording, start time), not its position, so a
+/// window's caption is the same whether its store is captioned whole, in
+/// batches, in another order or shard by shard.
+pub fn window_seed(seed: u64, window: &Window) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // A separator, so that ("ab", "c") and ("a", "bc") differ.
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    eat(window.subject.as_bytes());
+    eat(window.recording.as_bytes());
+    eat(&window.start_ms.to_le_bytes());
+    derive_seed(seed, h)
 }
 
-/// Caption every window in parallel (rayon); window `i` uses
-/// [`window_seed`]`(seed, i)`, so the output equals
-/// [`caption_all_sequential`]'s whatever the thread count. The first error
-/// (by window order) is returned.
+/// Caption every window in parallel (rayon); each uses
+/// [`window_seed`]`(seed, window)`, so the output equals
+/// [`caption_all_sequential`]'s whatever the thread count, and a window's
+/// caption does not depend on the batch it is in. The first error (by
+/// window order) is returned.
 pub fn caption_all<C: Captioner + ?Sized>(
     captioner: &C,
     windows: &[Window],
     channels: &[ChannelSpec],
     seed: u64,
 ) -> Result<Vec<String>> {
-    caption_all_from(captioner, windows, channels, seed, 0)
-}
-
-/// [`caption_all`] for a batch that starts at window `offset` of a larger
-/// sequence (a store read in batches): window `i` of the batch uses
-/// [`window_seed`]`(seed, offset + i)`, so captioning batch by batch gives
-/// the captions of captioning everything at once.
-pub fn caption_all_from<C: Captioner + ?Sized>(
-    captioner: &C,
-    windows: &[Window],
-    channels: &[ChannelSpec],
-    seed: u64,
-    offset: usize,
-) -> Result<Vec<String>> {
     windows
         .par_iter()
-        .enumerate()
-        .map(|(i, w)| captioner.caption(w, channels, window_seed(seed, offset + i)))
+        .map(|w| captioner.caption(w, channels, window_seed(seed, w)))
         .collect::<Vec<Result<String>>>()
         .into_iter()
         .collect()
 }
 
-/// Caption a batch of windows that starts at window `offset` (as
-/// [`caption_all_from`]) and store each caption in `window.captions` under
-/// `name` (the caption column it will fill).
+/// Caption a batch of windows (as [`caption_all`]) and store each caption
+/// in `window.captions` under `name` (the caption column it will fill).
 pub fn add_captions<C: Captioner + ?Sized>(
     captioner: &C,
     name: &str,
     windows: &mut [Window],
     channels: &[ChannelSpec],
     seed: u64,
-    offset: usize,
 ) -> Result<()> {
-    let texts = caption_all_from(captioner, windows, channels, seed, offset)?;
+    let texts = caption_all(captioner, windows, channels, seed)?;
     for (w, t) in windows.iter_mut().zip(texts) {
         w.captions.insert(name.to_string(), t);
     }
@@ -217,7 +217,6 @@ pub fn caption_all_sequential<C: Captioner + ?Sized>(
 ) -> Result<Vec<String>> {
     windows
         .iter()
-        .enumerate()
-        .map(|(i, w)| captioner.caption(w, channels, window_seed(seed, i)))
+        .map(|w| captioner.caption(w, channels, window_seed(seed, w)))
         .collect()
 }

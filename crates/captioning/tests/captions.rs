@@ -602,10 +602,11 @@ fn determinism_parallel_equals_sequential_and_levels_compose() {
     assert_eq!(par, caption_all(&c, &windows, &ch, 99).unwrap());
     let other = caption_all(&c, &windows, &ch, 100).unwrap();
     assert_ne!(par, other, "the seed changes the wording");
-    // Window i uses window_seed(seed, i).
+    // Each window uses window_seed(seed, window).
     assert_eq!(
         par[3],
-        c.caption(&windows[3], &ch, window_seed(99, 3)).unwrap()
+        c.caption(&windows[3], &ch, window_seed(99, &windows[3]))
+            .unwrap()
     );
     // A combination is the concatenation of its levels with the same seed.
     let w = &windows[2];
@@ -632,7 +633,7 @@ fn determinism_parallel_equals_sequential_and_levels_compose() {
 }
 
 #[test]
-fn batches_from_an_offset_equal_one_pass_and_names_build_captioners() {
+fn captions_follow_the_window_not_its_batch_and_names_build_captioners() {
     let (mut windows, ch) = messy_windows();
     for w in &mut windows {
         w.label = Some("walking".into());
@@ -643,14 +644,19 @@ fn batches_from_an_offset_equal_one_pass_and_names_build_captioners() {
         assert_eq!(c.name(), name);
         let whole = caption_all(&c, &windows, &ch, 7).unwrap();
         let (a, b) = windows.split_at(2);
-        let mut parts = caption_all_from(&c, a, &ch, 7, 0).unwrap();
-        parts.extend(caption_all_from(&c, b, &ch, 7, 2).unwrap());
+        let mut parts = caption_all(&c, a, &ch, 7).unwrap();
+        parts.extend(caption_all(&c, b, &ch, 7).unwrap());
         assert_eq!(parts, whole, "{name}");
         let mut batch = b.to_vec();
-        add_captions(&c, name, &mut batch, &ch, 7, 2).unwrap();
+        add_captions(&c, name, &mut batch, &ch, 7).unwrap();
         for (w, t) in batch.iter().zip(&whole[2..]) {
             assert_eq!(&w.captions[name], t);
         }
+        // In another order (another shard, another batch), the same texts.
+        let reversed: Vec<Window> = windows.iter().rev().cloned().collect();
+        let mut back = caption_all(&c, &reversed, &ch, 7).unwrap();
+        back.reverse();
+        assert_eq!(back, whole, "{name}");
     }
     let err = captioner_for("medium", &config)
         .err()

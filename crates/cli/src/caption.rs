@@ -2,7 +2,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use wearlang_captioning::{add_captions, captioner_for, default_variants, CaptionConfig};
-use wearlang_store::{add_caption_columns, rewrite_batches, StoreReader};
+use wearlang_store::{add_caption_columns, write_source_where, ShardSpec, StoreReader};
 
 /// Options of `wearlang caption`.
 #[derive(clap::Args, Debug)]
@@ -27,6 +27,39 @@ pub struct CaptionArgs {
     /// Print this many sample captions per variant.
     #[arg(long, default_value_t = 2)]
     pub show: usize,
+    /// Caption only shard I of N (`I/N`: the windows of the subjects a
+    /// stable hash puts there, as `wearlang ingest --shard`) into
+    /// `OUT/shard-IIIII-of-NNNNN.parquet` (OUT: `--out`, else STORE when it
+    /// is a sharded store). A window's caption does not depend on its shard.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+/// The store to read and the file to write: STORE (or its own shard file
+/// when STORE is a store of the same shards) and OUT (or its shard file).
+fn source_and_output(args: &CaptionArgs) -> Result<(PathBuf, PathBuf, Option<ShardSpec>)> {
+    let Some(text) = &args.shard else {
+        let out = args.out.clone().unwrap_or_else(|| args.store.clone());
+        return Ok((args.store.clone(), out, None));
+    };
+    let shard = ShardSpec::parse(text, "--shard")?;
+    let dir = match &args.out {
+        Some(d) => d.clone(),
+        None if args.store.is_dir() => args.store.clone(),
+        None => bail!(
+            "--shard writes OUT/{}: give --out DIR (or a sharded STORE to caption in place)",
+            shard.file_name()
+        ),
+    };
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating the shard directory {}", dir.display()))?;
+    let own = shard.path_in(&args.store);
+    let src = if args.store.is_dir() && own.is_file() {
+        own
+    } else {
+        args.store.clone()
+    };
+    Ok((src, shard.path_in(&dir), Some(shard)))
 }
 
 /// Run `wearlang caption`.
@@ -35,7 +68,8 @@ pub fn run(args: &CaptionArgs) -> Result<()> {
         Some(p) => CaptionConfig::from_path(p)?,
         None => CaptionConfig::default(),
     };
-    let reader = StoreReader::open(&args.store)?;
+    let (src, out, shard) = source_and_output(args)?;
+    let reader = StoreReader::open(&src)?;
     let meta = reader.meta().clone();
     let variants: Vec<String> = if args.variants.is_empty() {
         default_variants(meta.rate_hz, !meta.labels.is_empty())
@@ -46,16 +80,18 @@ pub fn run(args: &CaptionArgs) -> Result<()> {
         .iter()
         .map(|v| captioner_for(v, &config))
         .collect::<Result<Vec<_>, _>>()?;
-    if reader.num_windows() == 0 {
+    // An empty shard is fine (more shards than subjects), an empty store not.
+    if reader.num_windows() == 0 && shard.is_none() {
         bail!("{} holds no windows to caption", args.store.display());
     }
-    drop(reader);
-    let out = args.out.clone().unwrap_or_else(|| args.store.clone());
     let _lock = crate::run_dir::lock_output(&out)?;
     let mut samples: Vec<Vec<String>> = vec![Vec::new(); variants.len()];
-    let summary = rewrite_batches(
-        &args.store,
+    // The reader holds the source open; the output replaces `out` (which
+    // may be the source) only when complete.
+    let summary = write_source_where(
+        &reader,
         &out,
+        |w| shard.is_none_or(|s| s.holds(&w.subject)),
         |new_meta| -> Result<()> {
             add_caption_columns(new_meta, &variants);
             new_meta.extra.insert(
@@ -64,9 +100,9 @@ pub fn run(args: &CaptionArgs) -> Result<()> {
             );
             Ok(())
         },
-        |offset, batch| -> Result<()> {
+        |_, batch| -> Result<()> {
             for ((name, cap), shown) in variants.iter().zip(&captioners).zip(&mut samples) {
-                add_captions(cap, name, batch, &meta.channels, args.seed, offset)
+                add_captions(cap, name, batch, &meta.channels, args.seed)
                     .with_context(|| format!("captioning variant '{name}'"))?;
                 let more = args.show.saturating_sub(shown.len());
                 shown.extend(batch.iter().take(more).map(|w| w.captions[name].clone()));

@@ -96,6 +96,12 @@ pub struct IngestArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Ingest only shard I of N (`I/N`, 0-based: the subjects a stable hash
+    /// puts there) into `OUT/shard-IIIII-of-NNNNN.parquet`, OUT being a
+    /// directory; the N shards, run anywhere, form one sharded store
+    /// (splits are drawn over all subjects). See docs/scaling.md.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 /// Build the ingest options from the manifest (if any) and the flags.
@@ -110,6 +116,9 @@ pub fn options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
     };
     if let Some(input) = &args.input {
         opts.input.path = Some(input.clone());
+    }
+    if let Some(s) = &args.shard {
+        opts.shard = Some(wearlang_store::ShardSpec::parse(s, "--shard")?);
     }
     if let Some(f) = &args.format {
         opts.input.format = InputFormat::parse(f)?;
@@ -230,10 +239,18 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     inputs.extend(opts.streams.iter().map(|s| s.path.as_path()));
     inputs.extend(opts.labels.as_ref().map(|l| l.path.as_path()));
     inputs.extend(args.manifest.as_deref());
-    wearlang_core::fs::check_output_not_input(&args.out, &inputs)?;
-    let _lock = crate::run_dir::lock_output(&args.out)?;
-    let summary = wearlang_ingest::ingest(&opts, &args.out)
-        .with_context(|| format!("ingest into {} failed", args.out.display()))?;
+    let out = match &opts.shard {
+        Some(shard) => {
+            std::fs::create_dir_all(&args.out)
+                .with_context(|| format!("creating the shard directory {}", args.out.display()))?;
+            shard.path_in(&args.out)
+        }
+        None => args.out.clone(),
+    };
+    wearlang_core::fs::check_output_not_input(&out, &inputs)?;
+    let _lock = crate::run_dir::lock_output(&out)?;
+    let summary = wearlang_ingest::ingest(&opts, &out)
+        .with_context(|| format!("ingest into {} failed", out.display()))?;
     if args.json {
         println!("{}", summary.to_json_pretty());
     } else {

@@ -32,8 +32,13 @@ pub struct FileIdentity {
 }
 
 impl FileIdentity {
-    /// The identity of the file `path` (errors name it).
+    /// The identity of the file `path` (errors name it). A directory (a
+    /// sharded store) is identified by its files: their total size and a
+    /// SHA-256 of each one's name and identity, in name order.
     pub fn of(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            return Self::of_dir(path);
+        }
         let io = |e| EngineError::io(path, e);
         let mut f = std::fs::File::open(path).map_err(io)?;
         let size = f.metadata().map_err(io)?.len();
@@ -52,6 +57,35 @@ impl FileIdentity {
         }
         Ok(Self {
             path: path.to_path_buf(),
+            size,
+            sha256_ends: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        })
+    }
+}
+
+impl FileIdentity {
+    fn of_dir(dir: &Path) -> Result<Self> {
+        let io = |e| EngineError::io(dir, e);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .map(|e| e.map(|e| e.path()).map_err(io))
+            .collect::<Result<Vec<_>>>()?;
+        files.retain(|f| f.extension().is_some_and(|x| x == "parquet") && f.is_file());
+        files.sort();
+        let mut h = Sha256::new();
+        let mut size = 0;
+        for f in &files {
+            let id = Self::of(f)?;
+            size += id.size;
+            h.update(
+                f.file_name()
+                    .map(|n| n.as_encoded_bytes())
+                    .unwrap_or_default(),
+            );
+            h.update(id.sha256_ends.as_bytes());
+        }
+        Ok(Self {
+            path: dir.to_path_buf(),
             size,
             sha256_ends: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
         })
@@ -206,5 +240,21 @@ mod tests {
         assert_ne!(FileIdentity::of(&p).unwrap(), a);
         let err = FileIdentity::of(&dir.path().join("none")).unwrap_err();
         assert!(err.to_string().contains("none"), "{err}");
+    }
+
+    #[test]
+    fn a_sharded_store_is_identified_by_its_shards() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = |i: u8, byte: u8| {
+            let p = dir.path().join(format!("shard-0000{i}-of-00002.parquet"));
+            std::fs::write(p, vec![byte; 1000]).unwrap();
+        };
+        shard(0, 1);
+        shard(1, 2);
+        let a = FileIdentity::of(dir.path()).unwrap();
+        assert_eq!(a.size, 2000);
+        assert_eq!(FileIdentity::of(dir.path()).unwrap(), a);
+        shard(1, 3);
+        assert_ne!(FileIdentity::of(dir.path()).unwrap(), a);
     }
 }

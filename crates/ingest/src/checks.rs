@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use wearlang_core::{Error, Location, Result, SplitSpec};
+use wearlang_store::ShardSpec;
 
 /// How many of the data's subjects an error about unknown subjects lists.
 const SUBJECTS_SHOWN: usize = 10;
@@ -84,14 +85,21 @@ fn read_twice_error(a: &RecordingSpan, b: &RecordingSpan) -> Error {
 ///
 /// Errors: a listed subject is not in the data; the error lists every such
 /// subject and some of the data's.
-pub(crate) fn check_split_subjects(split: &SplitSpec, subjects: &BTreeSet<String>) -> Result<()> {
+pub(crate) fn check_split_subjects(
+    split: &SplitSpec,
+    subjects: &BTreeSet<String>,
+    shard: Option<&ShardSpec>,
+) -> Result<()> {
     let SplitSpec::SubjectLists { train, val, test } = split else {
         return Ok(());
     };
+    // A shard checks the listed subjects that belong to it: each listed
+    // subject is checked by exactly one shard.
     let unknown: Vec<String> = train
         .iter()
         .chain(val)
         .chain(test)
+        .filter(|s| shard.is_none_or(|sh| sh.holds(s)))
         .filter(|s| !subjects.contains(*s))
         .map(|s| format!("'{s}'"))
         .collect();
@@ -167,8 +175,8 @@ mod tests {
             val: vec!["p01".into()],
             test: test.iter().map(|s| s.to_string()).collect(),
         };
-        check_split_subjects(&lists(&["p02"]), &subjects).unwrap();
-        let e = check_split_subjects(&lists(&["p02", "P3", "x"]), &subjects)
+        check_split_subjects(&lists(&["p02"]), &subjects, None).unwrap();
+        let e = check_split_subjects(&lists(&["p02", "P3", "x"]), &subjects, None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("'P3', 'x'"), "{e}");
@@ -177,6 +185,6 @@ mod tests {
             "{e}"
         );
         let ratios = SplitSpec::default();
-        check_split_subjects(&ratios, &BTreeSet::new()).unwrap();
+        check_split_subjects(&ratios, &BTreeSet::new(), None).unwrap();
     }
 }

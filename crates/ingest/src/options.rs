@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use wearlang_core::{ChannelKind, ChannelSpec, Error, Location, Result, SplitSpec};
+use wearlang_store::ShardSpec;
 
 /// Input file format: a built-in one, or one another crate registered
 /// with [`register_input_format`](crate::register_input_format).
@@ -538,6 +539,11 @@ pub struct IngestOptions {
     /// Windows per write batch (default 1024).
     #[serde(default = "d_batch")]
     pub batch_windows: usize,
+    /// Only the windows of this shard's subjects (`--shard I/N`, see
+    /// [`wearlang_store::shards`]); splits are still assigned over all
+    /// subjects, so the shards of one ingest together equal it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardSpec>,
 }
 
 fn d_batch() -> usize {
@@ -561,6 +567,7 @@ impl IngestOptions {
             streams: Vec::new(),
             labels: None,
             batch_windows: d_batch(),
+            shard: None,
         }
     }
 

@@ -347,6 +347,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether `subject`'s windows belong to the shard being ingested (all
+    /// do without `shard`).
+    fn in_shard(&self, subject: &str) -> bool {
+        self.opts.shard.is_none_or(|s| s.holds(subject))
+    }
+
     fn grid_len(&self, first: f64, last: f64) -> usize {
         // Saturating: an absurd span is refused when its rows are fed.
         (((last - first) / self.dt + 0.5).floor() as usize).saturating_add(1)
@@ -635,6 +641,9 @@ fn process_file(
     let mut cur: Option<RecProc<'_>> = None;
     let mut out = Vec::new();
     while let Some(part) = src.next_part()? {
+        if !ctx.in_shard(&part.subject) {
+            continue;
+        }
         let key = (part.subject.clone(), part.recording.clone());
         if cur.as_ref().is_none_or(|p| p.key != key) && part.n > 0 {
             cur = Some(RecProc::new(
@@ -844,12 +853,15 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
         run_multi_stream(&mut ctx, &inputs, &layouts, &mut output)?
     };
     check_no_recording_twice(&stats.spans)?;
-    check_split_subjects(&opts.split, &stats.subjects)?;
+    check_split_subjects(&opts.split, &stats.subjects, opts.shard.as_ref())?;
     if let Some(iv) = &intervals {
         iv.check_unit(stats.span)?;
         iv.check_overlap(stats.span)?;
     }
-    if output.windows == 0 {
+    // A shard may hold no subject at all (more shards than subjects): it is
+    // written empty. Recordings without a window are an error as ever.
+    let empty_shard = opts.shard.is_some() && stats.recordings == 0;
+    if output.windows == 0 && !empty_shard {
         return Err(no_windows_error(opts, &stats));
     }
     let store = output.finish(&stats)?;
@@ -928,12 +940,14 @@ impl<'a> Ctx<'a> {
 /// needs them; otherwise subjects come from the file names.
 ///
 /// Errors: a file cannot be read, or the subjects cannot be split.
-fn plan_single_stream(ctx: &mut Ctx<'_>, inp: &StreamInput) -> Result<()> {
+fn plan_single_stream(ctx: &mut Ctx<'_>, inp: &StreamInput, files: &[PathBuf]) -> Result<()> {
     let root = inp.root.as_deref();
     let time_split = matches!(ctx.opts.split, SplitSpec::TimeRatios { .. });
     let ratio_split = matches!(ctx.opts.split, SplitSpec::SubjectRatios { .. });
     if time_split || (ratio_split && inp.spec.subject_column.is_some()) {
-        let keys = scan(&inp.files, root, &inp.spec)?;
+        // Subject ratios are drawn over every subject, shards or not.
+        let scanned = if ratio_split { &inp.files[..] } else { files };
+        let keys = scan(scanned, root, &inp.spec)?;
         for (k, a, b) in &keys {
             ctx.set_span(k, *a, *b);
         }
@@ -966,18 +980,27 @@ fn run_single_stream(
     layout: &ChannelLayout,
     output: &mut Output,
 ) -> Result<Stats> {
-    plan_single_stream(ctx, inp)?;
-    let ctx = &*ctx;
     let root = inp.root.as_deref();
+    // Without a subject column a file's subject is its name: the files of
+    // other shards are not even opened.
+    let files: Vec<PathBuf> = match (&ctx.opts.shard, &inp.spec.subject_column) {
+        (Some(_), None) => (inp.files.iter())
+            .filter(|f| ctx.in_shard(&default_keys(f, root, &inp.spec).0))
+            .cloned()
+            .collect(),
+        _ => inp.files.clone(),
+    };
+    plan_single_stream(ctx, inp, &files)?;
+    let ctx = &*ctx;
     let mut stats = Stats::default();
-    if let [file] = inp.files.as_slice() {
+    if let [file] = files.as_slice() {
         let s = process_file(ctx, file, root, &inp.spec, layout, &mut |ws| {
             output.write(ws)
         })?;
         stats.merge(&s);
         return Ok(stats);
     }
-    write_in_groups(&inp.files, &mut stats, output, |f| {
+    write_in_groups(&files, &mut stats, output, |f| {
         let mut ws = Vec::new();
         let s = process_file(ctx, f, root, &inp.spec, layout, &mut |mut b| {
             ws.append(&mut b);
@@ -1212,9 +1235,10 @@ fn run_multi_stream(
         ctx.assign_subjects(&subjects)?;
     }
     let ctx = &*ctx;
-    write_in_groups(&streams.order, &mut stats, output, |k| {
-        streams.windows_of(ctx, k)
-    })?;
+    let keys: Vec<&Key> = (streams.order.iter())
+        .filter(|k| ctx.in_shard(&k.0))
+        .collect();
+    write_in_groups(&keys, &mut stats, output, |k| streams.windows_of(ctx, k))?;
     Ok(stats)
 }
 

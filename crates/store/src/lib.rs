@@ -117,6 +117,19 @@ pub fn write_source<E: From<wearlang_core::Error>>(
     source: &dyn WindowSource,
     dst: impl AsRef<Path>,
     meta: impl FnOnce(&mut StoreMeta) -> std::result::Result<(), E>,
+    f: impl FnMut(usize, &mut [Window]) -> std::result::Result<(), E>,
+) -> std::result::Result<StoreSummary, E> {
+    write_source_where(source, dst, |_| true, meta, f)
+}
+
+/// [`write_source`] for the windows of `source` that `keep` accepts (the
+/// windows of one shard, say); `f` sees the kept windows, with the index
+/// of the batch's first among them.
+pub fn write_source_where<E: From<wearlang_core::Error>>(
+    source: &dyn WindowSource,
+    dst: impl AsRef<Path>,
+    keep: impl Fn(&Window) -> bool,
+    meta: impl FnOnce(&mut StoreMeta) -> std::result::Result<(), E>,
     mut f: impl FnMut(usize, &mut [Window]) -> std::result::Result<(), E>,
 ) -> std::result::Result<StoreSummary, E> {
     let mut new_meta = source.meta().clone();
@@ -125,6 +138,10 @@ pub fn write_source<E: From<wearlang_core::Error>>(
     let mut offset = 0;
     for batch in source.batches(ReadOptions::default())? {
         let mut batch = batch?;
+        batch.retain(&keep);
+        if batch.is_empty() {
+            continue;
+        }
         f(offset, &mut batch)?;
         offset += batch.len();
         writer.write(&batch)?;
