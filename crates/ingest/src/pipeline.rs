@@ -1161,15 +1161,21 @@ impl<'a> Streams<'a> {
         (lo, hi)
     }
 
-    /// The windows and counts of recording `k` (rows are counted when the
-    /// streams are read, so they are 0 here): every stream resampled onto
+    /// The counts of recording `k`, its windows handed to `sink` in batches
+    /// (rows are counted when the streams are read, so they are 0 here):
+    /// every stream resampled onto
     /// the grid spanning all of them a chunk at a time, its channels placed
     /// side by side (NaN where a stream lacks the recording), the labels
     /// those of the first stream. Rows where every stream is in a hole
     /// longer than two windows are skipped, not written.
     ///
     /// Errors: a window cannot be made or its subject has no split.
-    fn windows_of(&self, ctx: &Ctx<'_>, k: &Key) -> Result<(Vec<Window>, Stats)> {
+    fn windows_of(
+        &self,
+        ctx: &Ctx<'_>,
+        k: &Key,
+        sink: &mut dyn FnMut(Vec<Window>) -> Result<()>,
+    ) -> Result<Stats> {
         let (t0, _) = self.span(k);
         let total = ctx.grid_len[k];
         let (len, hop) = (ctx.len, ctx.hop);
@@ -1203,10 +1209,16 @@ impl<'a> Streams<'a> {
             cursors.iter_mut().for_each(|c| c.fill_to(hi));
             align::hand_over(&mut cursors, &mut p.grid);
             p.drain(&mut ws)?;
+            if ws.len() >= ctx.opts.batch_windows {
+                sink(std::mem::take(&mut ws))?;
+            }
         }
         let mut s = p.finish(None, &mut ws)?;
         s.rows = 0;
-        Ok((ws, s))
+        if !ws.is_empty() {
+            sink(ws)?;
+        }
+        Ok(s)
     }
 }
 
@@ -1238,7 +1250,21 @@ fn run_multi_stream(
     let keys: Vec<&Key> = (streams.order.iter())
         .filter(|k| ctx.in_shard(&k.0))
         .collect();
-    write_in_groups(&keys, &mut stats, output, |k| streams.windows_of(ctx, k))?;
+    // One recording streams its windows to the store; several are made in
+    // parallel, each gathered in memory, and written in order.
+    if let [k] = keys.as_slice() {
+        let s = streams.windows_of(ctx, k, &mut |ws| output.write(ws))?;
+        stats.merge(&s);
+        return Ok(stats);
+    }
+    write_in_groups(&keys, &mut stats, output, |k| {
+        let mut ws = Vec::new();
+        let s = streams.windows_of(ctx, k, &mut |mut b| {
+            ws.append(&mut b);
+            Ok(())
+        })?;
+        Ok((ws, s))
+    })?;
     Ok(stats)
 }
 
