@@ -644,6 +644,9 @@ impl IngestOptions {
     /// and that the registered formats named (`input.format`,
     /// `streams[i].format`) are registered.
     pub fn validate(&self) -> Result<()> {
+        if let Some(s) = &self.shard {
+            s.validate("shard")?;
+        }
         let w = &self.window;
         let pos = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
@@ -844,6 +847,20 @@ val = 0.1
         assert!(o.validate().is_err());
         o.resample.max_interp_gap_s = 15.0;
         o.validate().unwrap();
+    }
+
+    #[test]
+    fn a_manifest_shard_parses_and_an_impossible_one_is_refused() {
+        let text = "[input]\npath = \"a.csv\"\n[shard]\nindex = 1\ncount = 4\n";
+        let o = IngestOptions::from_toml(text, Path::new("."), Path::new("m.toml")).unwrap();
+        assert_eq!(o.shard, Some(ShardSpec { index: 1, count: 4 }));
+        o.validate().unwrap();
+        for bad in ["index = 4\ncount = 4", "index = 0\ncount = 0"] {
+            let text = format!("[input]\npath = \"a.csv\"\n[shard]\n{bad}\n");
+            let o = IngestOptions::from_toml(&text, Path::new("."), Path::new("m.toml")).unwrap();
+            let e = o.validate().unwrap_err().to_string();
+            assert!(e.contains("shard") && e.contains("out of range"), "{e}");
+        }
     }
 
     #[test]

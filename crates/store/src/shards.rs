@@ -33,18 +33,35 @@ impl ShardSpec {
         let (i, n) = text.split_once('/').ok_or_else(|| bad("no '/'"))?;
         let index: usize = i.trim().parse().map_err(|_| bad("I is not a number"))?;
         let count: usize = n.trim().parse().map_err(|_| bad("N is not a number"))?;
-        if count == 0 || index >= count {
-            return Err(bad("out of range"));
+        let spec = Self { index, count };
+        spec.validate(what).map_err(|e| bad(&e.to_string()))?;
+        Ok(spec)
+    }
+
+    /// Check `0 ≤ index < count ≤` [`MAX_SHARDS`], naming `what` (a
+    /// manifest's `shard`, say) in the error.
+    pub fn validate(&self, what: &str) -> Result<()> {
+        if self.count == 0 || self.index >= self.count {
+            return Err(Error::param(
+                what,
+                format!("shard {} of {}: out of range", self.index, self.count),
+            ));
         }
-        if count > MAX_SHARDS {
-            return Err(bad(&format!("more than {MAX_SHARDS} shards")));
+        if self.count > MAX_SHARDS {
+            return Err(Error::param(
+                what,
+                format!("{} shards, more than {MAX_SHARDS}", self.count),
+            ));
         }
-        Ok(Self { index, count })
+        Ok(())
     }
 
     /// The shard a subject's windows go to: FNV-1a (64 bit) of the subject
     /// id modulo the count, the same on every machine and in every release.
     pub fn of_subject(subject: &str, count: usize) -> usize {
+        if count == 0 {
+            return 0;
+        }
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in subject.as_bytes() {
             h ^= u64::from(*b);
@@ -228,6 +245,11 @@ mod tests {
             let e = ShardSpec::parse(bad, "--shard").unwrap_err().to_string();
             assert!(e.contains("--shard") && e.contains(bad), "{e}");
         }
+        let e = ShardSpec { index: 0, count: 0 }
+            .validate("shard")
+            .unwrap_err();
+        assert!(e.to_string().contains("shard 0 of 0"), "{e}");
+        assert_eq!(ShardSpec::of_subject("x", 0), 0);
         // Fixed values: the partition must never change between releases.
         assert_eq!(ShardSpec::of_subject("s01", 4), 1);
         assert_eq!(ShardSpec::of_subject("", 7), 0xcbf2_9ce4_8422_2325 % 7);
