@@ -1,6 +1,6 @@
 //! `wearlang caption`: add caption columns to a window store.
 use anyhow::{bail, Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wearlang_captioning::{add_captions, captioner_for, default_variants, CaptionConfig};
 use wearlang_store::{add_caption_columns, write_source_where, ShardSpec, StoreReader};
 
@@ -31,6 +31,8 @@ pub struct CaptionArgs {
     /// stable hash puts there, as `wearlang ingest --shard`) into
     /// `OUT/shard-IIIII-of-NNNNN.parquet` (OUT: `--out`, else STORE when it
     /// is a sharded store). A window's caption does not depend on its shard.
+    /// Give every shard job the same `--variant` list: the default one
+    /// depends on whether the shard's windows carry labels.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
 }
@@ -62,38 +64,74 @@ fn source_and_output(args: &CaptionArgs) -> Result<(PathBuf, PathBuf, Option<Sha
     Ok((src, shard.path_in(&dir), Some(shard)))
 }
 
-/// Run `wearlang caption`.
+/// Run `wearlang caption`. A sharded STORE captioned in place (no
+/// `--shard`, no other `--out`) is captioned shard by shard.
 pub fn run(args: &CaptionArgs) -> Result<()> {
     let config = match &args.config {
         Some(p) => CaptionConfig::from_path(p)?,
         None => CaptionConfig::default(),
     };
+    let in_place = args.out.as_ref().is_none_or(|o| o == &args.store);
+    if args.shard.is_none() && args.store.is_dir() && in_place {
+        let whole = StoreReader::open(&args.store)?;
+        if whole.num_windows() == 0 {
+            bail!("{} holds no windows to caption", args.store.display());
+        }
+        // One choice of default variants for every shard.
+        let variants = variants_for(args, whole.meta());
+        let files: Vec<PathBuf> = whole.files().map(Path::to_path_buf).collect();
+        for f in &files {
+            caption_store(args, &config, f, f, None, &variants)?;
+        }
+        return Ok(());
+    }
     let (src, out, shard) = source_and_output(args)?;
     let reader = StoreReader::open(&src)?;
-    let meta = reader.meta().clone();
-    let variants: Vec<String> = if args.variants.is_empty() {
-        default_variants(meta.rate_hz, !meta.labels.is_empty())
-    } else {
-        args.variants.clone()
-    };
-    let captioners = variants
-        .iter()
-        .map(|v| captioner_for(v, &config))
-        .collect::<Result<Vec<_>, _>>()?;
     // An empty shard is fine (more shards than subjects), an empty store not.
     if reader.num_windows() == 0 && shard.is_none() {
         bail!("{} holds no windows to caption", args.store.display());
     }
-    let _lock = crate::run_dir::lock_output(&out)?;
+    let variants = variants_for(args, reader.meta());
+    drop(reader);
+    caption_store(args, &config, &src, &out, shard, &variants)
+}
+
+/// The variants asked for, or the defaults for a store with `meta`
+/// (`default_variants`: by rate, and `activity` when it has labels).
+fn variants_for(args: &CaptionArgs, meta: &wearlang_store::StoreMeta) -> Vec<String> {
+    if args.variants.is_empty() {
+        default_variants(meta.rate_hz, !meta.labels.is_empty())
+    } else {
+        args.variants.clone()
+    }
+}
+
+/// Caption the windows of `src` (those of `shard` only, when given) into
+/// `out` (which may be `src`), printing a summary and sample captions.
+fn caption_store(
+    args: &CaptionArgs,
+    config: &CaptionConfig,
+    src: &Path,
+    out: &Path,
+    shard: Option<ShardSpec>,
+    variants: &[String],
+) -> Result<()> {
+    let reader = StoreReader::open(src)?;
+    let meta = reader.meta().clone();
+    let captioners = variants
+        .iter()
+        .map(|v| captioner_for(v, config))
+        .collect::<Result<Vec<_>, _>>()?;
+    let _lock = crate::run_dir::lock_output(out)?;
     let mut samples: Vec<Vec<String>> = vec![Vec::new(); variants.len()];
     // The reader holds the source open; the output replaces `out` (which
     // may be the source) only when complete.
     let summary = write_source_where(
         &reader,
-        &out,
+        out,
         |w| shard.is_none_or(|s| s.holds(&w.subject)),
         |new_meta| -> Result<()> {
-            add_caption_columns(new_meta, &variants);
+            add_caption_columns(new_meta, variants);
             new_meta.extra.insert(
                 "captioning".into(),
                 serde_json::json!({ "seed": args.seed, "variants": variants, "config": config }),

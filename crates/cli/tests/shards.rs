@@ -21,6 +21,15 @@ fn ok(args: &[&str]) {
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
 }
 
+/// Ingest shard `i/n` of the fixture into the directory `out`; returns
+/// `i/n`.
+fn ingest_shard(out: &str, i: usize, n: usize) -> String {
+    let shard = format!("{i}/{n}");
+    let m = manifest();
+    ok(&["ingest", "--manifest", &m, "--out", out, "--shard", &shard]);
+    shard
+}
+
 fn sorted_windows(store: &Path) -> Vec<Window> {
     let mut ws = StoreReader::open(store)
         .unwrap()
@@ -56,16 +65,7 @@ fn shards_ingested_and_captioned_separately_equal_one_run_and_train() {
     let sharded = d.join("sharded");
     let sharded_s = sharded.to_str().unwrap();
     for i in 0..3 {
-        let shard = format!("{i}/3");
-        ok(&[
-            "ingest",
-            "--manifest",
-            &manifest(),
-            "--out",
-            sharded_s,
-            "--shard",
-            &shard,
-        ]);
+        let shard = ingest_shard(sharded_s, i, 3);
         // In place: each job captions its own shard file.
         ok(&["caption", sharded_s, "--shard", &shard, "--show", "0"]);
     }
@@ -78,6 +78,15 @@ fn shards_ingested_and_captioned_separately_equal_one_run_and_train() {
         .count();
     assert_eq!(shard_files, 3);
     assert_same(&sorted_windows(&whole), &sorted_windows(&sharded));
+
+    // A sharded store captioned in place, whole: shard by shard.
+    let sharded_b = d.join("sharded_b");
+    let sharded_b_s = sharded_b.to_str().unwrap();
+    for i in 0..3 {
+        ingest_shard(sharded_b_s, i, 3);
+    }
+    ok(&["caption", sharded_b_s, "--show", "0"]);
+    assert_same(&sorted_windows(&whole), &sorted_windows(&sharded_b));
 
     // Sharding a captioned single-file store gives the same shards too.
     let resharded = d.join("resharded");

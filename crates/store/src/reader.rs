@@ -73,7 +73,10 @@ impl StoreReader {
             .collect::<Result<Vec<_>>>()?
             .into_iter()
             .unzip();
-        let meta = crate::shards::merge_meta(&metas, &files)?;
+        let windows: Vec<usize> = (parts.iter())
+            .map(|p| p.reader_meta.metadata().file_metadata().num_rows() as usize)
+            .collect();
+        let meta = crate::shards::merge_meta(&metas, &files, &windows)?;
         Ok(Self {
             path: path.to_path_buf(),
             meta,

@@ -165,14 +165,35 @@ fn shown(items: &[String]) -> String {
 /// joined and the normalisation statistics pooled
 /// ([`Normalisation::pool`]).
 ///
+/// The caption columns are those of the shards with windows (an empty
+/// shard, captioned or not, has nothing to caption).
+///
 /// Errors: the shards differ in channels, window length, rate, split or
 /// caption columns (naming the shard and the field), or their statistics
 /// cannot be pooled.
-pub fn merge_meta(metas: &[StoreMeta], paths: &[PathBuf]) -> Result<StoreMeta> {
+pub fn merge_meta(metas: &[StoreMeta], paths: &[PathBuf], windows: &[usize]) -> Result<StoreMeta> {
     let (first, rest) = metas
         .split_first()
         .ok_or_else(|| Error::param("shards", "no shards"))?;
     let mut merged = first.clone();
+    let with_windows: Vec<usize> = (0..metas.len()).filter(|&i| windows[i] > 0).collect();
+    if let Some(&i) = with_windows.first() {
+        merged.caption_columns = metas[i].caption_columns.clone();
+        for &j in &with_windows[1..] {
+            if metas[j].caption_columns != metas[i].caption_columns {
+                return Err(Error::data(
+                    Location::file(&paths[j]),
+                    format!(
+                        "caption columns {:?}, {} has {:?}: caption every shard with the same \
+                         variants (give the jobs one --variant list)",
+                        metas[j].caption_columns,
+                        paths[i].display(),
+                        metas[i].caption_columns
+                    ),
+                ));
+            }
+        }
+    }
     for (m, p) in rest.iter().zip(&paths[1..]) {
         let differs = |field: &str| {
             Error::data(
@@ -194,9 +215,6 @@ pub fn merge_meta(metas: &[StoreMeta], paths: &[PathBuf]) -> Result<StoreMeta> {
         }
         if m.split != first.split {
             return Err(differs("split"));
-        }
-        if m.caption_columns != first.caption_columns {
-            return Err(differs("caption_columns"));
         }
     }
     merged.labels = join_labels(metas.iter().map(|m| &m.labels));
@@ -257,6 +275,30 @@ mod tests {
             .filter(|&i| ShardSpec { index: i, count: 4 }.holds("p17"))
             .count();
         assert_eq!(held, 1);
+    }
+
+    #[test]
+    fn empty_shards_do_not_count_for_caption_columns_and_labels_join() {
+        use wearlang_core::{ChannelKind, ChannelSpec};
+        let meta = |captions: &[&str], labels: &[&str]| {
+            let mut m = StoreMeta::new(vec![ChannelSpec::new("x", "", ChannelKind::Other)], 2, 1.0);
+            m.caption_columns = captions.iter().map(|c| c.to_string()).collect();
+            m.labels = LabelVocab::sorted(labels.iter().copied());
+            m
+        };
+        let paths: Vec<PathBuf> = (0..3).map(|i| PathBuf::from(format!("s{i}"))).collect();
+        let metas = [
+            meta(&["trend", "activity"], &["walk"]),
+            meta(&["trend"], &[]),
+            meta(&["trend", "activity"], &["run"]),
+        ];
+        let m = merge_meta(&metas, &paths, &[5, 0, 7]).unwrap();
+        assert_eq!(m.caption_columns, ["trend", "activity"]);
+        assert_eq!(m.labels.labels(), ["run", "walk"]);
+        let e = merge_meta(&metas, &paths, &[5, 1, 7])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("s1") && e.contains("--variant"), "{e}");
     }
 
     #[test]
