@@ -125,20 +125,11 @@ impl<C: Captioner + ?Sized> Captioner for Box<C> {
 /// window's caption is the same whether its store is captioned whole, in
 /// batches, in another order or shard by shard.
 pub fn window_seed(seed: u64, window: &Window) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        // A separator, so that ("ab", "c") and ("a", "bc") differ.
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    };
-    eat(window.subject.as_bytes());
-    eat(window.recording.as_bytes());
-    eat(&window.start_ms.to_le_bytes());
-    derive_seed(seed, h)
+    let mut h = wearlang_core::hash::Fnv1a::new();
+    h.write_field(window.subject.as_bytes());
+    h.write_field(window.recording.as_bytes());
+    h.write_field(&window.start_ms.to_le_bytes());
+    derive_seed(seed, h.finish())
 }
 
 /// Caption every window in parallel (rayon); each uses

@@ -5,7 +5,8 @@
 //! different result.
 mod common;
 use common::{
-    assert_clear_error, captioned_store, minilm_dir, stderr, train_tiny as train, wearlang,
+    assert_clear_error, captioned_store, embed, mark_unfinished, minilm_dir, stderr,
+    train_tiny as train, trained_run, wearlang,
 };
 use std::path::Path;
 
@@ -27,25 +28,9 @@ fn edit_safetensors_header(path: &Path, edit: impl FnOnce(&mut serde_json::Value
 fn a_weight_of_another_dtype_is_refused_naming_the_tensor() {
     let dir = tempfile::tempdir().unwrap();
     let store = captioned_store(dir.path());
-    let minilm = minilm_dir();
-    let out = train(dir.path(), &store, "run", false, &minilm, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let run = dir.path().join("run");
+    let run = trained_run(dir.path(), &store);
     let emb = dir.path().join("emb.parquet");
-    let embed = || {
-        wearlang(&[
-            "embed",
-            "--model",
-            run.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "--out",
-            emb.to_str().unwrap(),
-            "--minilm",
-            minilm.to_str().unwrap(),
-        ])
-    };
-    let out = embed();
+    let out = embed(&run, &store, &emb);
     assert!(out.status.success(), "{}", stderr(&out));
     std::fs::remove_file(&emb).unwrap();
 
@@ -62,7 +47,7 @@ fn a_weight_of_another_dtype_is_refused_naming_the_tensor() {
         t["dtype"] = "I32".into();
         renamed = name.clone();
     });
-    let out = embed();
+    let out = embed(&run, &store, &emb);
     assert_clear_error(&out, &["model.safetensors", &format!("`{renamed}`"), "Int"]);
     assert!(!emb.exists(), "no embedding file from a refused model");
 }
@@ -72,16 +57,9 @@ fn an_optimizer_step_of_another_shape_is_refused_on_resume() {
     let dir = tempfile::tempdir().unwrap();
     let store = captioned_store(dir.path());
     let minilm = minilm_dir();
-    let out = train(dir.path(), &store, "run", false, &minilm, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let run = dir.path().join("run");
-    // Pretend the run stopped after its first step.
-    let state = run.join("checkpoint/state.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    v["step"] = 1.into();
-    v["finished"] = false.into();
-    std::fs::write(&state, v.to_string()).unwrap();
+    let run = trained_run(dir.path(), &store);
+    // Pretend the run stopped after its first step of two.
+    mark_unfinished(&run, 1, 2);
     // One I64 either way: only the shape differs ([1] → []).
     edit_safetensors_header(&run.join("checkpoint/optimizer.safetensors"), |h| {
         assert_eq!(h["step"]["shape"], serde_json::json!([1]));

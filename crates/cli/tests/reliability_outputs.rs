@@ -6,39 +6,23 @@
 //! fractional digits than nanoseconds.
 mod common;
 use common::{
-    assert_clear_error, captioned_store, minilm_dir, stderr, synth_store_of, train_tiny, wearlang,
+    assert_clear_error, captioned_store, embed, minilm_dir, stderr, synth_store_of, trained_run,
+    wearlang,
 };
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-/// A tiny sensor-language run on `store` in `dir/run`.
-fn tiny_run(dir: &Path, store: &Path) -> PathBuf {
-    let out = train_tiny(dir, store, "run", false, &minilm_dir(), &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    dir.join("run")
-}
 
 #[test]
 fn an_embedding_written_over_its_store_is_refused_and_the_store_kept() {
     let dir = tempfile::tempdir().unwrap();
     let store = captioned_store(dir.path());
-    let run = tiny_run(dir.path(), &store);
+    let run = trained_run(dir.path(), &store);
     let before = std::fs::read(&store).unwrap();
     let link = dir.path().join("link.parquet");
     std::os::unix::fs::symlink(&store, &link).unwrap();
     for out_path in [&store, &link] {
-        let out = wearlang(&[
-            "embed",
-            "--model",
-            run.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "--out",
-            out_path.to_str().unwrap(),
-            "--minilm",
-            minilm_dir().to_str().unwrap(),
-        ]);
+        let out = embed(&run, &store, out_path);
         assert_clear_error(&out, &["replace the input", "days.parquet"]);
         assert_eq!(std::fs::read(&store).unwrap(), before, "the store is kept");
     }
@@ -48,7 +32,7 @@ fn an_embedding_written_over_its_store_is_refused_and_the_store_kept() {
 fn evaluation_outputs_replace_planted_links_and_follow_the_umask() {
     let dir = tempfile::tempdir().unwrap();
     let store = captioned_store(dir.path());
-    let run = tiny_run(dir.path(), &store);
+    let run = trained_run(dir.path(), &store);
     let eval_dir = dir.path().join("eval");
     std::fs::create_dir(&eval_dir).unwrap();
     // Links planted at the outputs' and the old fixed temporary names.

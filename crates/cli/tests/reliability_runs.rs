@@ -2,7 +2,7 @@
 //! through the `wearlang` binary: two processes writing one output, temporary
 //! files left by killed processes.
 mod common;
-use common::{minilm_dir, stderr, synth_store_of, wearlang};
+use common::{embed, mark_unfinished, minilm_dir, stderr, synth_store_of, wearlang};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -208,18 +208,6 @@ fn resume_with_other_settings_or_another_store_is_refused_listing_the_difference
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-/// Make the checkpoint of `run` look like one of an interrupted run: step
-/// `step` of `total`, unfinished.
-fn mark_unfinished(run: &Path, step: u64, total: u64) {
-    let p = run.join("checkpoint/state.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-    v["step"] = step.into();
-    v["total_steps"] = total.into();
-    v["finished"] = false.into();
-    std::fs::write(&p, v.to_string()).unwrap();
-}
-
 #[test]
 fn an_unfinished_checkpoint_is_used_with_a_warning_and_its_real_steps() {
     let dir = tempfile::tempdir().unwrap();
@@ -253,25 +241,12 @@ fn an_unfinished_checkpoint_is_used_with_a_warning_and_its_real_steps() {
     assert!(out.status.success(), "{}", stderr(&out));
     // A finished run: no warning.
     let emb = dir.path().join("emb.parquet");
-    let embed = |dst: &Path| {
-        wearlang(&[
-            "embed",
-            "--model",
-            run.to_str().unwrap(),
-            "--store",
-            store_s,
-            "--out",
-            dst.to_str().unwrap(),
-            "--minilm",
-            minilm.to_str().unwrap(),
-        ])
-    };
-    let out = embed(&emb);
+    let out = embed(&run, &store, &emb);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("unfinished"), "{}", stderr(&out));
 
     mark_unfinished(&run, 1, 3);
-    let out = embed(&emb);
+    let out = embed(&run, &store, &emb);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(

@@ -30,6 +30,7 @@ mod error;
 mod event;
 pub mod fs;
 pub mod guard;
+pub mod hash;
 mod label;
 mod norm;
 pub mod registry;

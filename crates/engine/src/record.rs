@@ -58,12 +58,10 @@ impl FileIdentity {
         Ok(Self {
             path: path.to_path_buf(),
             size,
-            sha256_ends: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            sha256_ends: hex(h),
         })
     }
-}
 
-impl FileIdentity {
     fn of_dir(dir: &Path) -> Result<Self> {
         let io = |e| EngineError::io(dir, e);
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -87,9 +85,14 @@ impl FileIdentity {
         Ok(Self {
             path: dir.to_path_buf(),
             size,
-            sha256_ends: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            sha256_ends: hex(h),
         })
     }
+}
+
+/// The digest of `h` in lower-case hex.
+fn hex(h: Sha256) -> String {
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a run writes as its checkpoint's `config.json`: the caller's

@@ -143,10 +143,5 @@ pub fn run_catching(target: &dyn Target, input: &[u8], scratch: &Path) -> Outcom
 
 /// A short, stable name for an input (FNV-1a, hex).
 pub fn input_id(input: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in input {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", wearlang_core::hash::fnv1a(input))
 }

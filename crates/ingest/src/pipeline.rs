@@ -353,6 +353,12 @@ impl Ctx<'_> {
         self.opts.shard.is_none_or(|s| s.holds(subject))
     }
 
+    /// Whether a NaN hole of grid rows `[first, end)` is long enough to skip
+    /// without writing it: longer than two windows and a hop.
+    fn skippable_hole(&self, first: usize, end: usize) -> bool {
+        end > first + 2 * self.len + self.hop
+    }
+
     fn grid_len(&self, first: f64, last: f64) -> usize {
         // Saturating: an absurd span is refused when its rows are fed.
         (((last - first) / self.dt + 0.5).floor() as usize).saturating_add(1)
@@ -512,10 +518,10 @@ impl<'a> RecProc<'a> {
         sample: (f64, &[f32], Option<&Arc<str>>),
         out: &mut Vec<Window>,
     ) -> Result<()> {
-        let (len, hop) = (self.ctx.len, self.ctx.hop);
-        if end - first <= 2 * len + hop {
+        if !self.ctx.skippable_hole(first, end) {
             return Ok(());
         }
+        let len = self.ctx.len;
         let (t, row, label) = sample;
         self.resampler
             .emit_before(t, row, label, first + len - 1, &mut self.grid);
@@ -1194,7 +1200,7 @@ impl<'a> Streams<'a> {
             let e = p.grid.end();
             let hole = common_hole(&cursors).map(|(a, b)| (a, b.min(total)));
             let hi = match hole {
-                Some((first, end)) if end > first + 2 * len + hop && first < e + chunk => {
+                Some((first, end)) if ctx.skippable_hole(first, end) && first < e + chunk => {
                     // Rows that windows starting before the hole need.
                     let need = (first + len - 1).max(e);
                     cursors.iter_mut().for_each(|c| c.fill_to(need));

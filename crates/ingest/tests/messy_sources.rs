@@ -5,11 +5,11 @@
 //! store or an error naming the file, column or subject; never a panic.
 mod common;
 
-use common::files_in;
+use common::{files_in, ingest_and_read};
 use std::path::{Path, PathBuf};
 use wearlang_core::{Error, Split, SplitSpec, Window};
 use wearlang_ingest::{ingest, IngestOptions, IngestSummary, StreamOptions, TimeOptions};
-use wearlang_store::{ReadOptions, StoreReader};
+use wearlang_store::StoreReader;
 
 /// Samples per file: 6 s at 50 Hz, enough for several 2-s windows.
 const N: usize = 300;
@@ -89,17 +89,7 @@ fn stream(path: &Path) -> StreamOptions {
 }
 
 fn run(o: &IngestOptions, dir: &Path) -> (IngestSummary, Vec<Window>) {
-    let out = dir.join("out.parquet");
-    let s = ingest(o, &out).unwrap();
-    let ws = StoreReader::open(&out)
-        .unwrap()
-        .read_all(ReadOptions {
-            batch_size: 256,
-            split: None,
-            normalise: false,
-        })
-        .unwrap();
-    (s, ws)
+    ingest_and_read(o, &dir.join("out.parquet"))
 }
 
 /// Run an ingest that must fail and leave nothing behind in `dir`.

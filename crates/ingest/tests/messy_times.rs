@@ -3,6 +3,9 @@
 //! wrong time units. Each ends in a correct store or an error naming the
 //! file, row, column or option, never a panic or an allocation of the size
 //! of a hole.
+mod common;
+
+use common::{ingest_and_read, read_windows};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +14,6 @@ use wearlang_core::{Error, Window};
 use wearlang_ingest::{
     ingest, ChannelOption, Grid, IngestOptions, IngestSummary, Resampler, TimeUnit, Windower,
 };
-use wearlang_store::{ReadOptions, StoreReader};
 
 /// The system allocator, counting the bytes live and their peak.
 struct Counting;
@@ -79,17 +81,9 @@ fn opts(path: &Path) -> IngestOptions {
 
 fn run(o: &IngestOptions, dir: &Path) -> (IngestSummary, Vec<Window>) {
     let out = dir.join("out.parquet");
-    let s = ingest(o, &out).unwrap();
-    let ws = StoreReader::open(&out)
-        .unwrap()
-        .read_all(ReadOptions {
-            batch_size: 256,
-            split: None,
-            normalise: false,
-        })
-        .unwrap();
+    let done = ingest_and_read(o, &out);
     std::fs::remove_file(&out).unwrap();
-    (s, ws)
+    done
 }
 
 /// Run an ingest that must fail and leave no store behind.
@@ -596,10 +590,7 @@ fn run_streams(streams: &[TestStream], dir: &Path) -> (IngestSummary, Vec<Window
     let out = dir.join("streams.parquet");
     let s = ingest(&o, &out).unwrap();
     let peak = PEAK.load(Ordering::Relaxed) - before;
-    let ws = StoreReader::open(&out)
-        .unwrap()
-        .read_all(ReadOptions::default())
-        .unwrap();
+    let ws = read_windows(&out);
     std::fs::remove_file(&out).unwrap();
     let want = aligned_reference(streams, &o);
     same_windows(&ws, &want);

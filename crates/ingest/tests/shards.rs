@@ -2,10 +2,13 @@
 //! written separately as the jobs of an array would write them, read back
 //! as one store equal that ingest window for window, with the same splits,
 //! labels and (pooled) normalisation; a missing shard is an error.
+mod common;
+
+use common::read_windows;
 use std::path::{Path, PathBuf};
 use wearlang_core::Window;
 use wearlang_ingest::{ingest, ChannelOption, IngestOptions, StreamOptions, TimeOptions};
-use wearlang_store::{ReadOptions, ShardSpec, StoreReader};
+use wearlang_store::{ShardSpec, StoreReader};
 
 fn fixture_manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/shoulder/manifest.toml")
@@ -13,13 +16,7 @@ fn fixture_manifest() -> PathBuf {
 
 fn read(path: &Path) -> (StoreReader, Vec<Window>) {
     let r = StoreReader::open(path).unwrap();
-    let mut ws = r
-        .read_all(ReadOptions {
-            batch_size: 500,
-            split: None,
-            normalise: false,
-        })
-        .unwrap();
+    let mut ws = read_windows(path);
     ws.sort_by(|a, b| {
         (&a.subject, &a.recording, a.start_ms).cmp(&(&b.subject, &b.recording, b.start_ms))
     });

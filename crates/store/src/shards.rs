@@ -62,12 +62,7 @@ impl ShardSpec {
         if count == 0 {
             return 0;
         }
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in subject.as_bytes() {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        (h % count as u64) as usize
+        (wearlang_core::hash::fnv1a(subject.as_bytes()) % count as u64) as usize
     }
 
     /// Whether `subject`'s windows belong to this shard.
@@ -161,12 +156,11 @@ fn shown(items: &[String]) -> String {
 }
 
 /// The metadata of a store made of shards with metadata `metas` (from the
-/// files `paths`): that of the first shard, with the label vocabularies
+/// files `paths`, holding `windows` windows each): that of the first
+/// shard without its `extra.ingest.shard`, with the label vocabularies
 /// joined and the normalisation statistics pooled
-/// ([`Normalisation::pool`]).
-///
-/// The caption columns are those of the shards with windows (an empty
-/// shard, captioned or not, has nothing to caption).
+/// ([`Normalisation::pool`]). The caption columns are those of the shards
+/// with windows (an empty shard, captioned or not, has nothing to caption).
 ///
 /// Errors: the shards differ in channels, window length, rate, split or
 /// caption columns (naming the shard and the field), or their statistics
@@ -216,6 +210,10 @@ pub fn merge_meta(metas: &[StoreMeta], paths: &[PathBuf], windows: &[usize]) -> 
         if m.split != first.split {
             return Err(differs("split"));
         }
+    }
+    // The provenance is the first shard's, less which shard it was.
+    if let Some(serde_json::Value::Object(ingest)) = merged.extra.get_mut("ingest") {
+        ingest.remove("shard");
     }
     merged.labels = join_labels(metas.iter().map(|m| &m.labels));
     let norms: Vec<&Normalisation> = metas
@@ -287,14 +285,23 @@ mod tests {
             m
         };
         let paths: Vec<PathBuf> = (0..3).map(|i| PathBuf::from(format!("s{i}"))).collect();
+        let mut first = meta(&["trend", "activity"], &["walk"]);
+        first.extra.insert(
+            "ingest".into(),
+            serde_json::json!({"shard": {"index": 0, "count": 3}, "batch_windows": 1024}),
+        );
         let metas = [
-            meta(&["trend", "activity"], &["walk"]),
+            first,
             meta(&["trend"], &[]),
             meta(&["trend", "activity"], &["run"]),
         ];
         let m = merge_meta(&metas, &paths, &[5, 0, 7]).unwrap();
         assert_eq!(m.caption_columns, ["trend", "activity"]);
         assert_eq!(m.labels.labels(), ["run", "walk"]);
+        assert_eq!(
+            m.extra["ingest"],
+            serde_json::json!({"batch_windows": 1024})
+        );
         let e = merge_meta(&metas, &paths, &[5, 1, 7])
             .unwrap_err()
             .to_string();

@@ -125,3 +125,38 @@ pub fn train_tiny(
     args.extend_from_slice(extra);
     wearlang(&args)
 }
+
+/// A tiny sensor-language run (no decoder) on `store`, trained into
+/// `dir/run`, which must succeed; returns `dir/run`.
+pub fn trained_run(dir: &Path, store: &Path) -> PathBuf {
+    let out = train_tiny(dir, store, "run", false, &minilm_dir(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join("run")
+}
+
+/// `wearlang embed` of `store`'s windows with the run `model` into `out`.
+pub fn embed(model: &Path, store: &Path, out: &Path) -> Output {
+    wearlang(&[
+        "embed",
+        "--model",
+        model.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--minilm",
+        minilm_dir().to_str().unwrap(),
+    ])
+}
+
+/// Make the checkpoint of `run` look like one of an interrupted run: step
+/// `step` of `total`, unfinished.
+pub fn mark_unfinished(run: &Path, step: u64, total: u64) {
+    let p = run.join("checkpoint/state.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    v["step"] = step.into();
+    v["total_steps"] = total.into();
+    v["finished"] = false.into();
+    std::fs::write(&p, v.to_string()).unwrap();
+}

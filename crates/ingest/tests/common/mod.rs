@@ -134,3 +134,21 @@ pub fn assert_imu_store(meta: &wearlang_store::StoreMeta, names: &[&str]) {
         assert_eq!((c.unit.as_str(), c.kind), ("rad/s", ChannelKind::Gyroscope));
     }
 }
+
+/// Every window of the store at `path`, raw (not normalised), in store
+/// order.
+pub fn read_windows(path: &Path) -> Vec<wearlang_core::Window> {
+    wearlang_store::StoreReader::open(path)
+        .unwrap()
+        .read_all(wearlang_store::ReadOptions::default())
+        .unwrap()
+}
+
+/// Ingest `o` into `out` (which must succeed) and read its windows back.
+pub fn ingest_and_read(
+    o: &wearlang_ingest::IngestOptions,
+    out: &Path,
+) -> (wearlang_ingest::IngestSummary, Vec<wearlang_core::Window>) {
+    let s = wearlang_ingest::ingest(o, out).unwrap();
+    (s, read_windows(out))
+}
