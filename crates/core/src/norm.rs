@@ -64,8 +64,9 @@ impl Normalisation {
     /// spread of the means. Parts without data (count 0) do not count.
     ///
     /// Errors: a part without counts (and statistics that differ from the
-    /// first part's: identical ones pool to themselves), or parts of
-    /// different channel counts.
+    /// first part's: identical ones pool to themselves), parts of
+    /// different channel counts, or a part that fails
+    /// [`validate`](Self::validate).
     pub fn pool(parts: &[&Normalisation]) -> Result<Normalisation> {
         let Some(first) = parts.first() else {
             return Err(Error::param("normalisation", "nothing to pool"));
@@ -78,6 +79,7 @@ impl Normalisation {
         }
         let c = first.mean.len();
         for p in parts {
+            p.validate()?;
             if p.mean.len() != c {
                 return Err(Error::param(
                     "normalisation",

@@ -162,10 +162,21 @@ fn shown(items: &[String]) -> String {
 /// ([`Normalisation::pool`]). The caption columns are those of the shards
 /// with windows (an empty shard, captioned or not, has nothing to caption).
 ///
-/// Errors: the shards differ in channels, window length, rate, split or
-/// caption columns (naming the shard and the field), or their statistics
-/// cannot be pooled.
+/// Errors: the three lists differ in length, the shards differ in
+/// channels, window length, rate, split or caption columns (naming the
+/// shard and the field), or their statistics cannot be pooled.
 pub fn merge_meta(metas: &[StoreMeta], paths: &[PathBuf], windows: &[usize]) -> Result<StoreMeta> {
+    if paths.len() != metas.len() || windows.len() != metas.len() {
+        return Err(Error::param(
+            "shards",
+            format!(
+                "{} metadata, {} paths and {} window counts",
+                metas.len(),
+                paths.len(),
+                windows.len()
+            ),
+        ));
+    }
     let (first, rest) = metas
         .split_first()
         .ok_or_else(|| Error::param("shards", "no shards"))?;
