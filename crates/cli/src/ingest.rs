@@ -1,4 +1,4 @@
-//! `wearlang ingest`: turn wearable recordings (CSV, Parquet, Arrow IPC, or a
+//! `wearlang ingest`: turn wearable recordings (CSV, Parquet, Arrow IPC, AWD, or a
 //! directory of them) into a window store.
 //!
 //! Options come from a TOML manifest (`--manifest`, see `docs/ingest.md`)
@@ -11,7 +11,7 @@ use wearlang_ingest::{ChannelOption, IngestOptions, InputFormat, LabelsOptions, 
 /// Arguments of `wearlang ingest`.
 #[derive(clap::Args, Debug)]
 pub struct IngestArgs {
-    /// Input file or directory (CSV, Parquet or Arrow IPC); may come from the manifest instead.
+    /// Input file or directory (CSV, Parquet, Arrow IPC or Actiwatch AWD); may come from the manifest instead.
     pub input: Option<PathBuf>,
     /// Output window store (Parquet); nothing is left there on error.
     #[arg(long, value_name = "STORE")]
@@ -19,7 +19,7 @@ pub struct IngestArgs {
     /// TOML manifest with column roles, units, rates, windowing and split.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// Input format (auto, csv, parquet, ipc, or a registered format's name).
+    /// Input format (auto, csv, parquet, ipc, awd, or a registered format's name).
     #[arg(long)]
     pub format: Option<String>,
     /// Target sampling rate in Hz.

@@ -1,4 +1,5 @@
-//! Input formats by name: the built-in ones (CSV, Parquet, Arrow IPC) and
+//! Input formats by name: the built-in ones (CSV, Parquet, Arrow IPC,
+//! Actiwatch AWD) and
 //! those other crates register. A fork implements [`InputFormatFactory`]
 //! (the file extensions it claims and how to open a file as a
 //! [`RecordingSource`]), calls [`register_input_format`] once at start-up,
@@ -13,6 +14,7 @@ use wearlang_core::registry::Registry;
 use wearlang_core::{Error, Result};
 
 use crate::arrow_src::ArrowSource;
+use crate::awd::AwdSource;
 use crate::columns::SourceSpec;
 use crate::csv::CsvSource;
 use crate::options::InputFormat;
@@ -49,12 +51,18 @@ pub trait InputFormatFactory: Send + Sync {
     ) -> Result<Box<dyn RecordingSource>>;
 }
 
-/// Wide CSV (`.csv`, `.tsv`, `.txt`).
-struct CsvFormat;
+/// How a built-in format opens a file (as [`InputFormatFactory::open`]).
+type Opener = fn(&Path, Option<&Path>, &SourceSpec) -> Result<Box<dyn RecordingSource>>;
 
-impl InputFormatFactory for CsvFormat {
+/// A built-in format: the extensions it claims and its reader.
+struct BuiltIn {
+    extensions: &'static [&'static str],
+    open: Opener,
+}
+
+impl InputFormatFactory for BuiltIn {
     fn extensions(&self) -> Vec<String> {
-        vec!["csv".into(), "tsv".into(), "txt".into()]
+        self.extensions.iter().map(|e| e.to_string()).collect()
     }
 
     fn open(
@@ -63,58 +71,47 @@ impl InputFormatFactory for CsvFormat {
         root: Option<&Path>,
         spec: &SourceSpec,
     ) -> Result<Box<dyn RecordingSource>> {
-        Ok(Box::new(CsvSource::open(path, root, spec)?))
+        (self.open)(path, root, spec)
     }
 }
+
+/// Wide CSV (`.csv`, `.tsv`, `.txt`).
+const CSV: BuiltIn = BuiltIn {
+    extensions: &["csv", "tsv", "txt"],
+    open: |p, r, s| Ok(Box::new(CsvSource::open(p, r, s)?)),
+};
 
 /// Apache Parquet (`.parquet`, `.pq`).
-struct ParquetFormat;
-
-impl InputFormatFactory for ParquetFormat {
-    fn extensions(&self) -> Vec<String> {
-        vec!["parquet".into(), "pq".into()]
-    }
-
-    fn open(
-        &self,
-        path: &Path,
-        root: Option<&Path>,
-        spec: &SourceSpec,
-    ) -> Result<Box<dyn RecordingSource>> {
-        Ok(Box::new(ArrowSource::open_parquet(path, root, spec)?))
-    }
-}
+const PARQUET: BuiltIn = BuiltIn {
+    extensions: &["parquet", "pq"],
+    open: |p, r, s| Ok(Box::new(ArrowSource::open_parquet(p, r, s)?)),
+};
 
 /// Arrow IPC file format (`.arrow`, `.ipc`, `.feather`).
-struct IpcFormat;
+const IPC: BuiltIn = BuiltIn {
+    extensions: &["arrow", "ipc", "feather"],
+    open: |p, r, s| Ok(Box::new(ArrowSource::open_ipc(p, r, s)?)),
+};
 
-impl InputFormatFactory for IpcFormat {
-    fn extensions(&self) -> Vec<String> {
-        vec!["arrow".into(), "ipc".into(), "feather".into()]
-    }
-
-    fn open(
-        &self,
-        path: &Path,
-        root: Option<&Path>,
-        spec: &SourceSpec,
-    ) -> Result<Box<dyn RecordingSource>> {
-        Ok(Box::new(ArrowSource::open_ipc(path, root, spec)?))
-    }
-}
+/// Actiwatch epoch counts (`.awd`, any case).
+const AWD: BuiltIn = BuiltIn {
+    extensions: &["awd"],
+    open: |p, r, s| Ok(Box::new(AwdSource::open(p, r, s)?)),
+};
 
 /// The spellings the built-in formats answer to (see
 /// [`InputFormat::parse`]); none of them can be registered.
-pub(crate) const BUILT_IN_NAMES: [&str; 8] = [
-    "auto", "csv", "tsv", "parquet", "pq", "ipc", "arrow", "feather",
+pub(crate) const BUILT_IN_NAMES: [&str; 9] = [
+    "auto", "csv", "tsv", "parquet", "pq", "ipc", "arrow", "feather", "awd",
 ];
 
 /// The built-in formats in the order `auto` tries their extensions.
-fn built_ins() -> [(InputFormat, Arc<dyn InputFormatFactory>); 3] {
+fn built_ins() -> [(InputFormat, Arc<dyn InputFormatFactory>); 4] {
     [
-        (InputFormat::Csv, Arc::new(CsvFormat)),
-        (InputFormat::Parquet, Arc::new(ParquetFormat)),
-        (InputFormat::Ipc, Arc::new(IpcFormat)),
+        (InputFormat::Csv, Arc::new(CSV)),
+        (InputFormat::Parquet, Arc::new(PARQUET)),
+        (InputFormat::Ipc, Arc::new(IPC)),
+        (InputFormat::Awd, Arc::new(AWD)),
     ]
 }
 
@@ -140,7 +137,7 @@ fn valid_name(name: &str) -> bool {
 /// Errors (naming the parameter `format`): `name` is empty or not
 /// lower-case ASCII letters, digits, `-`, `_` and `.`; it is one of the
 /// built-in names (`auto`, `csv`, `tsv`, `parquet`, `pq`, `ipc`, `arrow`,
-/// `feather`); or a format is already registered under it (a name is
+/// `feather`, `awd`); or a format is already registered under it (a name is
 /// registered once per process).
 pub fn register_input_format(name: &str, factory: Arc<dyn InputFormatFactory>) -> Result<()> {
     if BUILT_IN_NAMES.contains(&name.to_ascii_lowercase().as_str()) {
@@ -218,9 +215,10 @@ pub(crate) fn factory(format: &InputFormat) -> Result<Arc<dyn InputFormatFactory
             "format",
             "`auto` is resolved per file by extension and has no reader of its own",
         )),
-        InputFormat::Csv => Ok(Arc::new(CsvFormat)),
-        InputFormat::Parquet => Ok(Arc::new(ParquetFormat)),
-        InputFormat::Ipc => Ok(Arc::new(IpcFormat)),
+        InputFormat::Csv => Ok(Arc::new(CSV)),
+        InputFormat::Parquet => Ok(Arc::new(PARQUET)),
+        InputFormat::Ipc => Ok(Arc::new(IPC)),
+        InputFormat::Awd => Ok(Arc::new(AWD)),
         InputFormat::Custom(name) => FORMATS.get(name).map_err(|e| {
             Error::param(
                 "format",

@@ -1,7 +1,8 @@
 //! Ingestion of wearable recordings into a wearlang window store.
 //!
-//! Readers ([`RecordingSource`]: wide CSV, Parquet, Arrow IPC, a format
-//! another crate registered, or a directory of such files) yield
+//! Readers ([`RecordingSource`]: wide CSV, Parquet, Arrow IPC, Actiwatch
+//! `.AWD` ([`AwdSource`]), a format another crate registered, or a
+//! directory of such files) yield
 //! recordings; a streaming [`Resampler`] puts each onto the target rate
 //! (averaging when downsampling, linear interpolation only across gaps up
 //! to `max_interp_gap_s`, NaN + mask otherwise); a [`Windower`] cuts
@@ -97,6 +98,7 @@
 mod adapt;
 mod align;
 mod arrow_src;
+mod awd;
 mod checks;
 mod columns;
 mod csv;
@@ -110,6 +112,7 @@ mod source;
 mod walk;
 
 pub use arrow_src::ArrowSource;
+pub use awd::{epoch_seconds, AwdHeader, AwdSource, AWD_HEADER_LINES};
 pub use columns::SourceSpec;
 pub use csv::CsvSource;
 pub use formats::{register_input_format, registered_input_formats, InputFormatFactory};

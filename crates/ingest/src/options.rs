@@ -9,16 +9,16 @@ use wearlang_store::ShardSpec;
 /// Input file format: a built-in one, or one another crate registered
 /// with [`register_input_format`](crate::register_input_format).
 ///
-/// In a manifest it is written as its name: `auto`, `csv`, `parquet`, `ipc`
-/// or a registered name (`format = "jsonl"`); reading a name nothing is
+/// In a manifest it is written as its name: `auto`, `csv`, `parquet`, `ipc`,
+/// `awd` or a registered name (`format = "jsonl"`); reading a name nothing is
 /// registered under is an error, so register formats before parsing
 /// options.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum InputFormat {
     /// From the file extension (`.csv`/`.tsv`/`.txt`, `.parquet`/`.pq`,
-    /// `.arrow`/`.ipc`/`.feather`, then those the registered formats
-    /// claim).
+    /// `.arrow`/`.ipc`/`.feather`, `.awd`, then those the registered
+    /// formats claim).
     #[default]
     Auto,
     /// Wide CSV with a header row.
@@ -27,6 +27,8 @@ pub enum InputFormat {
     Parquet,
     /// Arrow IPC file format.
     Ipc,
+    /// Actiwatch `.AWD` epoch counts ([`AwdSource`](crate::AwdSource)).
+    Awd,
     /// A format registered with
     /// [`register_input_format`](crate::register_input_format), by its
     /// name.
@@ -34,8 +36,8 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
-    /// Parse `auto`, `csv`, `parquet` or `ipc` (also `tsv`, `pq`, `arrow`,
-    /// `feather`), or the name of a registered format; case-insensitive.
+    /// Parse `auto`, `csv`, `parquet`, `ipc` or `awd` (also `tsv`, `pq`,
+    /// `arrow`, `feather`), or the name of a registered format; case-insensitive.
     ///
     /// Errors (naming the parameter `format`): an unknown name; the message
     /// lists the built-in and the registered names and says how to register
@@ -46,12 +48,13 @@ impl InputFormat {
             "csv" | "tsv" => Ok(Self::Csv),
             "parquet" | "pq" => Ok(Self::Parquet),
             "ipc" | "arrow" | "feather" => Ok(Self::Ipc),
+            "awd" => Ok(Self::Awd),
             other => match formats::registered_name(other) {
                 Some(name) => Ok(Self::Custom(name)),
                 None => Err(Error::param(
                     "format",
                     format!(
-                        "unknown input format '{s}' (built-in: auto, csv, parquet, ipc; \
+                        "unknown input format '{s}' (built-in: auto, csv, parquet, ipc, awd; \
                          registered: {}); a format of another crate must be registered first \
                          with wearlang_ingest::register_input_format",
                         formats::describe_registered()
@@ -62,13 +65,14 @@ impl InputFormat {
     }
 
     /// Its name as written in a manifest (`auto`, `csv`, `parquet`, `ipc`,
-    /// or the registered name).
+    /// `awd`, or the registered name).
     pub fn name(&self) -> &str {
         match self {
             Self::Auto => "auto",
             Self::Csv => "csv",
             Self::Parquet => "parquet",
             Self::Ipc => "ipc",
+            Self::Awd => "awd",
             Self::Custom(name) => name,
         }
     }
@@ -309,8 +313,8 @@ pub struct InputOptions {
     /// recursively; files of unknown extension are skipped). Optional when
     /// `[[streams]]` are given.
     pub path: Option<PathBuf>,
-    /// Format: `auto` (by extension), `csv`, `parquet`, `ipc`, or the name
-    /// of a registered format.
+    /// Format: `auto` (by extension), `csv`, `parquet`, `ipc`, `awd`, or
+    /// the name of a registered format.
     #[serde(default)]
     pub format: InputFormat,
     /// CSV field delimiter (default `,`).

@@ -56,10 +56,11 @@ pub fn open_source(
 fn unknown_extension_message() -> String {
     let registered = formats::registered_input_formats();
     if registered.is_empty() {
-        "unknown file format: use a .csv, .parquet or .arrow extension or set input.format".into()
+        "unknown file format: use a .csv, .parquet, .arrow or .awd extension or set input.format"
+            .into()
     } else {
         format!(
-            "unknown file format: use a .csv, .parquet or .arrow extension, one a registered \
+            "unknown file format: use a .csv, .parquet, .arrow or .awd extension, one a registered \
              input format claims ({}), or set input.format",
             formats::describe_registered()
         )
@@ -113,10 +114,10 @@ fn no_files_message(format: &InputFormat) -> String {
             format!("the directory has no files for input format '{name}'")
         }
         _ if formats::registered_input_formats().is_empty() => {
-            "the directory has no CSV, Parquet or Arrow IPC files".into()
+            "the directory has no CSV, Parquet, Arrow IPC or AWD files".into()
         }
         _ => format!(
-            "the directory has no CSV, Parquet or Arrow IPC files, nor files of a registered \
+            "the directory has no CSV, Parquet, Arrow IPC or AWD files, nor files of a registered \
              input format ({})",
             formats::describe_registered()
         ),

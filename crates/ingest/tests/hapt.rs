@@ -41,11 +41,7 @@ const HOP: usize = 50; // 50 % overlap
 /// `$WEARLANG_CACHE`, else `$XDG_CACHE_HOME/wearlang`, else
 /// `~/.cache/wearlang` (as in `xtask/src/setup.rs`).
 fn converted_hapt() -> Option<PathBuf> {
-    let cache = std::env::var_os("WEARLANG_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("wearlang")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wearlang")))?;
-    let dir = cache.join("data/hapt-0.1.5");
+    let dir = common::cache_dir()?.join("data/hapt-0.1.5");
     dir.join(".complete")
         .exists()
         .then(|| dir.join("hapt.parquet"))

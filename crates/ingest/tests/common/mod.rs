@@ -152,3 +152,13 @@ pub fn ingest_and_read(
     let s = wearlang_ingest::ingest(o, out).unwrap();
     (s, read_windows(out))
 }
+
+/// The cache `cargo xtask setup` fills: `$WEARLANG_CACHE`, else
+/// `$XDG_CACHE_HOME/wearlang`, else `~/.cache/wearlang` (as in
+/// `xtask/src/setup.rs`); `None` without any of them.
+pub fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os("WEARLANG_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("wearlang")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wearlang")))
+}
