@@ -64,6 +64,8 @@ struct Profile {
     pretrain_steps_fixture: u64,
     /// Masked-pretraining steps on the synthetic days.
     pretrain_steps_days: u64,
+    /// Masked-pretraining steps on the real actigraphy days.
+    pretrain_steps_actigraphy: u64,
     /// Held-out windows for the imputation report (0: all).
     report_windows: usize,
     /// Sensor-language training steps on the fixture (NLS and CoCa runs).
@@ -97,6 +99,7 @@ fn profile(name: &str) -> Result<Profile> {
             synth_days: 2,
             pretrain_steps_fixture: 20,
             pretrain_steps_days: 10,
+            pretrain_steps_actigraphy: 20,
             report_windows: 128,
             train_steps: 20,
             caption_windows: 32,
@@ -115,6 +118,7 @@ fn profile(name: &str) -> Result<Profile> {
             synth_days: 7,
             pretrain_steps_fixture: 300,
             pretrain_steps_days: 150,
+            pretrain_steps_actigraphy: 600,
             report_windows: 0,
             train_steps: 300,
             caption_windows: 300,
@@ -133,6 +137,7 @@ fn profile(name: &str) -> Result<Profile> {
             synth_days: 14,
             pretrain_steps_fixture: 2000,
             pretrain_steps_days: 1500,
+            pretrain_steps_actigraphy: 2000,
             report_windows: 0,
             train_steps: 1500,
             caption_windows: 0,
@@ -341,6 +346,8 @@ struct Ctx<'a> {
     synth_store: PathBuf,
     /// UCI HAPT as `cargo xtask setup` converted it (`hapt.parquet`).
     hapt_input: PathBuf,
+    /// The Actiwatch recordings `cargo xtask setup` extracted (`awd/`).
+    actigraphy_input: PathBuf,
 }
 
 /// Run the pipeline.
@@ -376,11 +383,13 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         fixture_store: out.join("windows.parquet"),
         synth_store: out.join("synthetic_days.parquet"),
         hapt_input: setup.hapt.join("hapt.parquet"),
+        actigraphy_input: setup.actigraphy.join("awd"),
         out,
     };
 
     let caption_key = data_stages(&ctx, &mut stages)?;
     let pretrain_keys = pretrain_stages(&ctx, &mut stages, &caption_key)?;
+    actigraphy_stages(&ctx, &mut stages)?;
     // Sensor-language training and evaluation, one run per table of
     // configs/pipeline/runs.toml: the
     // default model (NLS) with every protocol, the others with the
@@ -492,9 +501,8 @@ fn data_stages(ctx: &Ctx, stages: &mut Stages) -> Result<String> {
 /// Masked pretraining on the fixture windows, then on the synthetic days.
 /// Returns their stage keys, in that order.
 fn pretrain_stages(ctx: &Ctx, stages: &mut Stages, caption_key: &str) -> Result<Vec<String>> {
-    let (bin, p, root) = (&ctx.bin, &ctx.p, &ctx.root);
-    let mut pretrain_keys = Vec::new();
-    for (store, config, run, steps) in [
+    let p = &ctx.p;
+    [
         (
             &ctx.fixture_store,
             "configs/pretrain_fixture.toml",
@@ -507,39 +515,141 @@ fn pretrain_stages(ctx: &Ctx, stages: &mut Stages, caption_key: &str) -> Result<
             "mae_days",
             p.pretrain_steps_days,
         ),
-    ] {
-        let dir = ctx.out.join(run);
-        let key = key_of(&[
-            "pretrain".into(),
-            caption_key.to_string(),
-            file_key(&root.join(config))?,
-            steps.to_string(),
-            p.report_windows.to_string(),
-        ]);
-        let report = dir.join("report.json");
-        stages.run(&format!("pretrain {run}"), &key, &[&report], |resume| {
-            fresh_run(&dir, resume)?;
-            let mut cmd = Command::new(bin);
-            cmd.arg("pretrain")
-                .arg("--store")
-                .arg(store)
-                .arg("--config")
-                .arg(root.join(config))
-                .arg("--out")
-                .arg(&dir)
-                .arg("--max-steps")
-                .arg(steps.to_string())
-                .arg("--report-windows")
-                .arg(p.report_windows.to_string());
-            if resume && dir.join("checkpoint").exists() {
-                cmd.arg("--resume");
-            }
-            exec(&mut cmd)
-        })?;
-        pretrain_keys.push(key);
-    }
-    Ok(pretrain_keys)
+    ]
+    .into_iter()
+    .map(|(store, config, run, steps)| {
+        pretrain_stage(ctx, stages, (store, caption_key), config, run, steps)
+    })
+    .collect()
 }
+
+/// Masked pretraining with `config` (relative to the workspace root) on
+/// `store`, whose stage key is the second of `store`, for `steps` steps into
+/// `<out>/<run>`, with its report (`report.md`, `report.json`). Returns the
+/// stage key.
+fn pretrain_stage(
+    ctx: &Ctx,
+    stages: &mut Stages,
+    (store, store_key): (&Path, &str),
+    config: &str,
+    run: &str,
+    steps: u64,
+) -> Result<String> {
+    let (bin, p, root) = (&ctx.bin, &ctx.p, &ctx.root);
+    let dir = ctx.out.join(run);
+    let key = key_of(&[
+        "pretrain".into(),
+        store_key.to_string(),
+        file_key(&root.join(config))?,
+        steps.to_string(),
+        p.report_windows.to_string(),
+    ]);
+    let report = dir.join("report.json");
+    stages.run(&format!("pretrain {run}"), &key, &[&report], |resume| {
+        fresh_run(&dir, resume)?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("pretrain")
+            .arg("--store")
+            .arg(store)
+            .arg("--config")
+            .arg(root.join(config))
+            .arg("--out")
+            .arg(&dir)
+            .arg("--max-steps")
+            .arg(steps.to_string())
+            .arg("--report-windows")
+            .arg(p.report_windows.to_string());
+        if resume && dir.join("checkpoint").exists() {
+            cmd.arg("--resume");
+        }
+        exec(&mut cmd)
+    })?;
+    Ok(key)
+}
+
+/// The real minute-level days (`docs/actigraphy.md`): ingest the Actiwatch
+/// recordings into day windows with `fixtures/actigraphy/manifest.toml`,
+/// caption them, and pretrain AIM on them with
+/// `configs/pretrain_actigraphy.toml` (its imputation report in
+/// `mae_actigraphy/report.md`). Skipped, saying so, when the recordings
+/// are not where setup puts them.
+fn actigraphy_stages(ctx: &Ctx, stages: &mut Stages) -> Result<()> {
+    let (bin, p) = (&ctx.bin, &ctx.p);
+    if !ctx.actigraphy_input.is_dir() {
+        eprintln!(
+            "== stages actigraphy: skipped, no recordings at {} (run `cargo xtask setup`)",
+            ctx.actigraphy_input.display()
+        );
+        return Ok(());
+    }
+    let store = ctx.out.join(ACTIGRAPHY_STORE);
+    let ingest_key = ingest_stage(
+        ctx,
+        stages,
+        "ingest actigraphy",
+        (&ctx.actigraphy_input, "fixtures/actigraphy/manifest.toml"),
+        &store,
+    )?;
+    let caption_key = key_of(&["caption actigraphy".into(), ingest_key]);
+    stages.run("caption actigraphy", &caption_key, &[&store], |_| {
+        // The eight SensorLM variants; an activity-only day has no events,
+        // so its high level says that nothing was logged.
+        exec(
+            Command::new(bin)
+                .arg("caption")
+                .arg(&store)
+                .arg("--seed")
+                .arg("0")
+                .arg("--show")
+                .arg("2"),
+        )
+    })?;
+    pretrain_stage(
+        ctx,
+        stages,
+        (&store, &caption_key),
+        "configs/pretrain_actigraphy.toml",
+        "mae_actigraphy",
+        p.pretrain_steps_actigraphy,
+    )?;
+    Ok(())
+}
+
+/// Ingest stage `name`: `input` with `manifest` (relative to the
+/// workspace root) into `store`, then `wearlang inspect` of the store.
+/// Returns the stage key.
+fn ingest_stage(
+    ctx: &Ctx,
+    stages: &mut Stages,
+    name: &str,
+    (input, manifest): (&Path, &str),
+    store: &Path,
+) -> Result<String> {
+    let bin = &ctx.bin;
+    let manifest = ctx.root.join(manifest);
+    let key = key_of(&[
+        name.into(),
+        ctx.bin_key.clone(),
+        file_key(&manifest)?,
+        file_key(input)?,
+    ]);
+    stages.run(name, &key, &[store], |_| {
+        exec(
+            Command::new(bin)
+                .arg("ingest")
+                .arg(input)
+                .arg("--manifest")
+                .arg(&manifest)
+                .arg("--out")
+                .arg(store),
+        )?;
+        exec(Command::new(bin).arg("inspect").arg(store))
+    })?;
+    Ok(key)
+}
+
+/// The actigraphy day store under the pipeline's output.
+const ACTIGRAPHY_STORE: &str = "actigraphy_days.parquet";
 
 /// Train the sensor-language model of `run` on the fixture windows.
 /// Returns the stage key.
@@ -846,24 +956,13 @@ fn cross_dataset_stages(
 ) -> Result<()> {
     let (bin, p, root) = (&ctx.bin, &ctx.p, &ctx.root);
     let hapt_store = ctx.out.join("hapt.parquet");
-    let manifest = root.join("fixtures/hapt/manifest.toml");
-    let ingest_key = key_of(&[
-        "ingest hapt".into(),
-        ctx.bin_key.clone(),
-        file_key(&manifest)?,
-        file_key(&ctx.hapt_input)?,
-    ]);
-    stages.run("ingest hapt", &ingest_key, &[&hapt_store], |_| {
-        exec(
-            Command::new(bin)
-                .arg("ingest")
-                .arg(&ctx.hapt_input)
-                .arg("--manifest")
-                .arg(&manifest)
-                .arg("--out")
-                .arg(&hapt_store),
-        )
-    })?;
+    let ingest_key = ingest_stage(
+        ctx,
+        stages,
+        "ingest hapt",
+        (&ctx.hapt_input, "fixtures/hapt/manifest.toml"),
+        &hapt_store,
+    )?;
     let config = root.join(&first.config);
     let mut keys = std::collections::BTreeMap::new();
     for (name, stores) in [
@@ -1094,7 +1193,15 @@ fn write_report(
             s.push_str(&format!("| {name} | {secs:.1} |\n"));
         }
     }
-    for (dir, title, _) in evaluations(runs) {
+    let actigraphy = (
+        "mae_actigraphy".to_string(),
+        "AIM on real minute-level days (pyActigraphy Actiwatch recordings)".to_string(),
+    );
+    let reports = evaluations(runs)
+        .into_iter()
+        .map(|(dir, title, _)| (dir, title))
+        .chain([actigraphy]);
+    for (dir, title) in reports {
         let path = out.join(&dir).join("report.md");
         if let Ok(text) = std::fs::read_to_string(&path) {
             s.push_str(&format!("\n## {title}\n\nFrom `{dir}/report.md`.\n\n"));
