@@ -187,6 +187,21 @@ impl MultiHeadAttention {
         causal: bool,
         train: bool,
     ) -> Tensor {
+        self.forward_biased(x, ctx, key_mask, causal, None, train)
+    }
+
+    /// [`MultiHeadAttention::forward_t`] with an additive bias on the
+    /// attention logits, `[B or 1, H, Lq, Lk]` (e.g. a
+    /// [`RelativeBias`](crate::relpos::RelativeBias)).
+    pub fn forward_biased(
+        &self,
+        x: &Tensor,
+        ctx: Option<&Tensor>,
+        key_mask: Option<&Tensor>,
+        causal: bool,
+        bias: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
         let (b, lq) = (x.size()[0], x.size()[1]);
         let (q, k, v) = match (&self.qkv, &self.q, &self.kv, ctx) {
             (Some(qkv), _, _, _) => {
@@ -219,6 +234,14 @@ impl MultiHeadAttention {
         };
         let lk = k.size()[2];
         let mask = attention_mask(key_mask, causal && ctx.is_none(), lq, lk);
+        let mask = match (bias, mask) {
+            (None, m) => m,
+            (Some(bias), None) => Some(bias.to_kind(q.kind())),
+            (Some(bias), Some(m)) => Some(
+                bias.to_kind(q.kind())
+                    .masked_fill(&m.logical_not(), f64::NEG_INFINITY),
+            ),
+        };
         let dropout = if train { self.dropout } else { 0.0 };
         let y = Tensor::scaled_dot_product_attention(&q, &k, &v, mask, dropout, false, None, false);
         let y = y.transpose(1, 2).reshape([b, lq, self.dim]);
@@ -296,9 +319,29 @@ impl Block {
         ctx: Option<(&Tensor, Option<&Tensor>)>,
         train: bool,
     ) -> Tensor {
+        self.forward_biased(x, key_mask, ctx, None, train)
+    }
+
+    /// [`Block::forward_t`] with an additive self-attention bias
+    /// `[B or 1, H, L, L]`.
+    pub fn forward_biased(
+        &self,
+        x: &Tensor,
+        key_mask: Option<&Tensor>,
+        ctx: Option<(&Tensor, Option<&Tensor>)>,
+        bias: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
         let a = self
             .attn
-            .forward_t(&self.ln1.forward(x), None, key_mask, self.causal, train)
+            .forward_biased(
+                &self.ln1.forward(x),
+                None,
+                key_mask,
+                self.causal,
+                bias,
+                train,
+            )
             .dropout(self.dropout, train);
         let mut x = x + a;
         if let (Some((ln, cross)), Some((c, cm))) = (&self.cross, ctx) {
@@ -352,10 +395,30 @@ impl Transformer {
         ctx: Option<(&Tensor, Option<&Tensor>)>,
         train: bool,
     ) -> Tensor {
+        self.forward_biased(x, key_mask, ctx, None, train)
+    }
+
+    /// [`Transformer::forward_t`] with one additive self-attention bias per
+    /// block (`biases.len()` must equal the depth; see
+    /// [`RelativeBias`](crate::relpos::RelativeBias)).
+    pub fn forward_biased(
+        &self,
+        x: &Tensor,
+        key_mask: Option<&Tensor>,
+        ctx: Option<(&Tensor, Option<&Tensor>)>,
+        biases: Option<&[Tensor]>,
+        train: bool,
+    ) -> Tensor {
         let mut h = x.shallow_clone();
-        for b in &self.blocks {
-            h = b.forward_t(&h, key_mask, ctx, train);
+        for (i, b) in self.blocks.iter().enumerate() {
+            let bias = biases.and_then(|bs| bs.get(i));
+            h = b.forward_biased(&h, key_mask, ctx, bias, train);
         }
         self.norm.forward(&h)
+    }
+
+    /// Number of blocks.
+    pub fn depth(&self) -> usize {
+        self.blocks.len()
     }
 }

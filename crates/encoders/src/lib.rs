@@ -44,6 +44,7 @@ pub mod layers;
 pub mod mae;
 pub mod pooling;
 pub mod posenc;
+pub mod relpos;
 pub mod sensor;
 pub mod vit;
 

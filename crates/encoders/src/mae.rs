@@ -5,11 +5,13 @@
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, Device, Kind, Tensor};
 use wearlang_masking::{
-    aim_select, artificial_masks, keep_count, masked_mse, AimBatch, Grid, MaskConfig, MaskStrategy,
+    aim_select, artificial_masks, interpolate_time, keep_count, masked_mse, AimBatch, Grid,
+    MaskConfig, MaskStrategy,
 };
 
 use crate::layers::{linear, BlockConfig, Transformer};
 use crate::posenc::sincos_2d;
+use crate::relpos::RelativeBias;
 use crate::vit::{PatchTransformer, PatchTransformerConfig};
 use crate::{EncoderError, Result};
 
@@ -25,6 +27,13 @@ pub struct MaeDecoderConfig {
     pub heads: i64,
     /// MLP ratio.
     pub mlp_ratio: f64,
+    /// A learned relative position bias per block and head (variables
+    /// `rel_bias.{i}`; see [`RelativeBias`]).
+    pub relative_bias: bool,
+    /// Predict the residual over linear interpolation of the visible values
+    /// along time ([`interpolate_time`]): the reconstruction is that
+    /// interpolation plus the decoder's output.
+    pub interpolation_prior: bool,
 }
 
 impl Default for MaeDecoderConfig {
@@ -34,18 +43,21 @@ impl Default for MaeDecoderConfig {
             depth: 2,
             heads: 4,
             mlp_ratio: 4.0,
+            relative_bias: false,
+            interpolation_prior: false,
         }
     }
 }
 
 /// The MAE decoder. Variables `embed`, `mask_token`, `blocks.{i}.*`,
-/// `norm`, `head`.
+/// `norm`, `head`, `rel_bias.{i}` (with `relative_bias`).
 #[derive(Debug)]
 pub struct MaeDecoder {
     embed: nn::Linear,
     mask_token: Tensor,
     pos: Tensor,
     transformer: Transformer,
+    rel_bias: Option<RelativeBias>,
     head: nn::Linear,
 }
 
@@ -85,6 +97,13 @@ impl MaeDecoder {
             ),
             pos: sincos_2d(grid.time, grid.channel, cfg.dim, p.device())?.unsqueeze(0),
             transformer: Transformer::new(p.clone(), cfg.depth, &block)?,
+            rel_bias: RelativeBias::when(
+                cfg.relative_bias,
+                &p / "rel_bias",
+                cfg.depth,
+                cfg.heads,
+                grid,
+            )?,
             head: linear(&p / "head", cfg.dim, patch_dim),
         })
     }
@@ -94,7 +113,10 @@ impl MaeDecoder {
     pub fn forward_t(&self, encoded_kept: &Tensor, aim: &AimBatch, train: bool) -> Result<Tensor> {
         let h = self.embed.forward(encoded_kept);
         let full = aim.restore(&h, &self.mask_token)? + &self.pos;
-        let h = self.transformer.forward_t(&full, None, None, train);
+        let biases = self.rel_bias.as_ref().map(RelativeBias::full);
+        let h = self
+            .transformer
+            .forward_biased(&full, None, None, biases.as_deref(), train);
         Ok(self.head.forward(&h))
     }
 }
@@ -111,6 +133,10 @@ pub struct MaskedAutoencoderConfig {
     /// The artificial masking strategy.
     #[serde(default)]
     pub mask: MaskConfig,
+    /// Keep every token in the encoder (masked ones hidden by attention)
+    /// instead of [`keep_count`] at the mask's mean ratio.
+    #[serde(default)]
+    pub keep_all_tokens: bool,
 }
 
 /// One forward pass of the masked autoencoder.
@@ -160,7 +186,11 @@ impl MaskedAutoencoder {
         // Keep as many tokens as the strategy leaves unmasked on complete
         // data (for a mixture: at its mean ratio); with real gaps, masked
         // tokens fill the rest and are hidden by attention.
-        let keep = keep_count(grid.len(), cfg.mask.ratio()?)?;
+        let keep = if cfg.keep_all_tokens {
+            grid.len()
+        } else {
+            keep_count(grid.len(), cfg.mask.ratio()?)?
+        };
         Ok(MaskedAutoencoder {
             cfg: cfg.clone(),
             encoder,
@@ -202,12 +232,32 @@ impl MaskedAutoencoder {
         let aim = aim_select(&inherited, &artificial, self.keep, seed)?;
         let encoded = self.encoder.encode_kept(&patches, &aim, train)?;
         let pred = self.decoder.forward_t(&encoded, &aim, train)?;
+        let pred = self.add_prior(pred, x, &aim.total_mask)?;
         Ok(MaeOutput {
             pred,
             target: patches,
             target_mask: aim.target_mask.shallow_clone(),
             aim,
         })
+    }
+
+    /// With `decoder.interpolation_prior`, add to the decoder's patches
+    /// `pred` the linear interpolation along time of the values of `x`
+    /// outside the masked tokens `masked` `[B, N]` (missing values of `x`
+    /// are NaN already); otherwise `pred` as it is.
+    fn add_prior(&self, pred: Tensor, x: &Tensor, masked: &Tensor) -> Result<Tensor> {
+        if !self.cfg.decoder.interpolation_prior {
+            return Ok(pred);
+        }
+        let spec = self.encoder.patch_spec();
+        let grid = self.encoder.grid();
+        let hidden = spec.token_mask_to_values(masked, grid)?;
+        let nan = Tensor::from(f32::NAN)
+            .to_kind(x.kind())
+            .to_device(x.device());
+        let visible = x.f_where_self(&hidden.logical_not(), &nan)?;
+        let prior = spec.patchify_tensor(&interpolate_time(&visible)?)?;
+        Ok(pred + prior.to_kind(Kind::Float))
     }
 
     /// The masked MSE of `out`, with optional per-channel weights (one per
@@ -255,6 +305,7 @@ impl MaskedAutoencoder {
         let aim = aim_select(&inherited, &hide, n, 0)?;
         let encoded = self.encoder.encode_kept(&patches, &aim, false)?;
         let pred = self.decoder.forward_t(&encoded, &aim, false)?;
+        let pred = self.add_prior(pred, x, &aim.total_mask)?;
         let spec = self.encoder.patch_spec();
         let grid = self.encoder.grid();
         let recon = spec.unpatchify_tensor(&pred, grid)?;

@@ -9,6 +9,7 @@ use wearlang_masking::{AimBatch, Grid, InheritedMask, PatchSpec};
 use crate::layers::{linear, BlockConfig, Transformer};
 use crate::pooling::{Pool, Pooling};
 use crate::posenc::sincos_2d;
+use crate::relpos::RelativeBias;
 use crate::sensor::{missing_mask, SensorEncoder, SensorOutput};
 use crate::{EncoderError, Result};
 
@@ -51,6 +52,10 @@ pub struct PatchTransformerConfig {
     /// A patch counts as missing (inherited mask) when at least this share of
     /// its values is missing (1.0: only fully missing patches).
     pub min_missing_fraction: f32,
+    /// Add a learned relative position bias per block and head
+    /// ([`RelativeBias`], variables `rel_bias.{i}`) to the attention logits.
+    #[serde(default)]
+    pub relative_bias: bool,
 }
 
 impl PatchTransformerConfig {
@@ -90,6 +95,7 @@ impl PatchTransformerConfig {
             positions: Positions::SinCos,
             pooling: Pooling::Map,
             min_missing_fraction: 1.0,
+            relative_bias: false,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -141,7 +147,8 @@ impl PatchTransformerConfig {
 }
 
 /// ViT-1D over time × channel patches. Variables: `patch_embed`,
-/// `pos_embed` (learned positions only), `blocks.{i}.*`, `norm`, `pool.*`.
+/// `pos_embed` (learned positions only), `blocks.{i}.*`, `norm`, `pool.*`,
+/// `rel_bias.{i}` (with `relative_bias`).
 #[derive(Debug)]
 pub struct PatchTransformer {
     cfg: PatchTransformerConfig,
@@ -151,6 +158,7 @@ pub struct PatchTransformer {
     patch_embed: nn::Linear,
     pos: Tensor,
     transformer: Transformer,
+    rel_bias: Option<RelativeBias>,
     pool: Pool,
     device: Device,
 }
@@ -182,6 +190,13 @@ impl PatchTransformer {
             patch_embed: linear(&p / "patch_embed", spec.dim() as i64, cfg.dim),
             pos,
             transformer: Transformer::new(p.clone(), cfg.depth, &cfg.block())?,
+            rel_bias: RelativeBias::when(
+                cfg.relative_bias,
+                &p / "rel_bias",
+                cfg.depth,
+                cfg.heads,
+                grid,
+            )?,
             pool: Pool::new(&p / "pool", cfg.pooling, cfg.dim, cfg.heads)?,
             device: p.device(),
             cfg: cfg.clone(),
@@ -240,9 +255,17 @@ impl PatchTransformer {
             )));
         }
         let kept = aim.gather_kept(&self.embed(patches))?;
-        Ok(self
-            .transformer
-            .forward_t(&kept, Some(&aim.attn_mask), None, train))
+        let biases = match &self.rel_bias {
+            Some(rb) => Some(rb.kept(&aim.keep_idx)?),
+            None => None,
+        };
+        Ok(self.transformer.forward_biased(
+            &kept,
+            Some(&aim.attn_mask),
+            None,
+            biases.as_deref(),
+            train,
+        ))
     }
 
     /// Pool tokens `[B, N, D]` with validity `[B, N]`.
@@ -259,7 +282,10 @@ impl SensorEncoder for PatchTransformer {
         let (patches, inherited) = self.patchify(x, missing)?;
         let valid = inherited.logical_not();
         let h = self.embed(&patches);
-        let tokens = self.transformer.forward_t(&h, Some(&valid), None, train);
+        let biases = self.rel_bias.as_ref().map(RelativeBias::full);
+        let tokens =
+            self.transformer
+                .forward_biased(&h, Some(&valid), None, biases.as_deref(), train);
         let pooled = self.pool(&tokens, &valid);
         Ok(SensorOutput {
             tokens,

@@ -195,3 +195,74 @@ fn conv_encoder_ignores_values_at_missing_steps_and_learns() {
         .argmax(1, false);
     assert!(pred.equal(&ys), "{pred:?}");
 }
+
+/// A tiny patch Transformer with relative position biases set to random
+/// (non-zero) values.
+fn vit_with_relative_bias() -> (nn::VarStore, PatchTransformer) {
+    let _rng = wearlang_device::lock_rng();
+    tch::manual_seed(1);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut cfg = PatchTransformerConfig::preset("tiny", 20, 4, 5, 2).unwrap();
+    cfg.relative_bias = true;
+    let m = PatchTransformer::new(vs.root(), &cfg).unwrap();
+    tch::no_grad(|| {
+        for (name, mut var) in vs.variables() {
+            if name.contains("rel_bias") {
+                var.copy_(&Tensor::randn_like(&var));
+            }
+        }
+    });
+    (vs, m)
+}
+
+#[test]
+fn relative_bias_is_the_same_on_the_kept_path_and_the_full_path() {
+    let (vs, m) = vit_with_relative_bias();
+    assert_eq!(
+        vs.variables()
+            .keys()
+            .filter(|k| k.contains("rel_bias"))
+            .count(),
+        2
+    );
+    let spec = m.patch_spec();
+    let grid = m.grid();
+    let x = Tensor::randn([3, 20, 4], (Kind::Float, Device::Cpu));
+    let patches = spec.patchify_tensor(&x).unwrap();
+    // Keep every token, in a shuffled order per sample, nothing masked.
+    let none = Tensor::zeros([3, grid.len() as i64], (Kind::Bool, Device::Cpu));
+    let aim = aim_select(&none, &none, grid.len(), 7).unwrap();
+    let kept = m.encode_kept(&patches, &aim, false).unwrap();
+    let full = m.encode(&x, None, false).unwrap().tokens;
+    let index = aim.keep_idx.unsqueeze(-1).expand_as(&full);
+    let full_in_kept_order = full.gather(1, &index, false);
+    assert!(max_diff(&kept, &full_in_kept_order) < 1e-4);
+    // The biases matter: zeroing them changes the outputs.
+    tch::no_grad(|| {
+        for (name, mut var) in vs.variables() {
+            if name.contains("rel_bias") {
+                let _ = var.zero_();
+            }
+        }
+    });
+    let unbiased = m.encode(&x, None, false).unwrap().tokens;
+    assert!(max_diff(&full, &unbiased) > 1e-3);
+}
+
+#[test]
+fn relative_bias_keeps_missing_patches_out() {
+    let (_vs, m) = vit_with_relative_bias();
+    let x = Tensor::randn([2, 20, 4], (Kind::Float, Device::Cpu));
+    let missing = Tensor::zeros([2, 20, 4], (Kind::Bool, Device::Cpu));
+    let _ = missing.get(0).narrow(0, 5, 5).narrow(1, 0, 2).fill_(1);
+    let a = m.encode(&x, Some(&missing), false).unwrap();
+    let noise = Tensor::randn([2, 20, 4], (Kind::Float, Device::Cpu)) * 100.0;
+    let b = m
+        .encode(
+            &x.where_self(&missing.logical_not(), &noise),
+            Some(&missing),
+            false,
+        )
+        .unwrap();
+    assert!(max_diff(&a.pooled, &b.pooled) < 1e-5);
+}

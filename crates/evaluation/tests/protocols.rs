@@ -23,8 +23,11 @@ fn mae() -> (nn::VarStore, MaskedAutoencoder) {
             depth: 1,
             heads: 4,
             mlp_ratio: 2.0,
+            relative_bias: false,
+            interpolation_prior: false,
         },
         mask: MaskConfig::default(),
+        keep_all_tokens: false,
     };
     let m = MaskedAutoencoder::new(vs.root(), &cfg).unwrap();
     (vs, m)

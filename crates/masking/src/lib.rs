@@ -75,6 +75,7 @@
 
 mod aim;
 mod error;
+mod fill;
 mod inherited;
 mod loss;
 mod patch;
@@ -83,6 +84,7 @@ mod strategy;
 
 pub use aim::{aim_select, artificial_masks, keep_count, mask_rows, mask_tensor, AimBatch};
 pub use error::{MaskError, Result};
+pub use fill::interpolate_time;
 pub use inherited::{observed_from_inherited, InheritedMask};
 pub use loss::masked_mse;
 pub use patch::{Grid, PatchSpec, PatchedWindow};

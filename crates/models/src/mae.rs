@@ -40,6 +40,8 @@ pub struct EncoderSpec {
     pub pooling: Option<Pooling>,
     /// Override the inherited-mask threshold.
     pub min_missing_fraction: Option<f32>,
+    /// Learned relative position biases in the attention (default off).
+    pub relative_bias: Option<bool>,
 }
 
 impl Default for EncoderSpec {
@@ -54,6 +56,7 @@ impl Default for EncoderSpec {
             positions: None,
             pooling: None,
             min_missing_fraction: None,
+            relative_bias: None,
         }
     }
 }
@@ -85,6 +88,9 @@ impl EncoderSpec {
         }
         if let Some(v) = self.min_missing_fraction {
             cfg.min_missing_fraction = v;
+        }
+        if let Some(v) = self.relative_bias {
+            cfg.relative_bias = v;
         }
         cfg.validate()?;
         Ok(cfg)
@@ -119,6 +125,11 @@ pub struct PretrainConfig {
     pub decoder: MaeDecoderConfig,
     /// The artificial masking strategy.
     pub mask: MaskConfig,
+    /// Keep every token in the encoder and hide the masked ones by
+    /// attention (the encoder sees as many visible tokens as the mask
+    /// leaves, as at imputation time), instead of a fixed number set by the
+    /// mask's mean ratio.
+    pub keep_all_tokens: bool,
     /// AdamW.
     pub optim: OptimConfig,
     /// Learning-rate schedule.
@@ -140,6 +151,7 @@ impl Default for PretrainConfig {
             encoder: EncoderSpec::default(),
             decoder: MaeDecoderConfig::default(),
             mask: MaskConfig::default(),
+            keep_all_tokens: false,
             optim: OptimConfig::default(),
             schedule: ScheduleConfig::default(),
         }
@@ -190,6 +202,7 @@ impl PretrainConfig {
             encoder: self.encoder.resolve(steps, channels)?,
             decoder: self.decoder.clone(),
             mask: self.mask.clone(),
+            keep_all_tokens: self.keep_all_tokens,
         })
     }
 }

@@ -39,6 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         encoder: PatchTransformerConfig::preset(&preset, 100, 6, 10, 1)?,
         decoder: MaeDecoderConfig::default(),
         mask: MaskConfig::Random { ratio: 0.8 },
+        keep_all_tokens: false,
     };
     let vs = nn::VarStore::new(Device::Cpu);
     let model = MaskedAutoencoder::new(vs.root(), &cfg)?;
