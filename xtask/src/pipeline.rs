@@ -116,8 +116,8 @@ fn profile(name: &str) -> Result<Profile> {
         "default" => Profile {
             synth_subjects: 20,
             synth_days: 7,
-            pretrain_steps_fixture: 300,
-            pretrain_steps_days: 150,
+            pretrain_steps_fixture: 3000,
+            pretrain_steps_days: 600,
             pretrain_steps_actigraphy: 600,
             report_windows: 0,
             train_steps: 300,
@@ -135,8 +135,8 @@ fn profile(name: &str) -> Result<Profile> {
         "full" => Profile {
             synth_subjects: 100,
             synth_days: 14,
-            pretrain_steps_fixture: 2000,
-            pretrain_steps_days: 1500,
+            pretrain_steps_fixture: 10000,
+            pretrain_steps_days: 3000,
             pretrain_steps_actigraphy: 2000,
             report_windows: 0,
             train_steps: 1500,
