@@ -479,7 +479,8 @@ fn data_stages(ctx: &Ctx, stages: &mut Stages) -> Result<String> {
         &caption_key,
         &[fixture_store, synth_store],
         |_| {
-            // Fixture windows get SensorLLM trend text and NLS activity text;
+            // Fixture windows get SensorLLM trend text, its brief form (per
+            // channel shape, no numbers) and NLS activity text;
             // synthetic days get the eight SensorLM hierarchical variants.
             for store in [fixture_store, synth_store] {
                 exec(

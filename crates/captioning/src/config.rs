@@ -366,6 +366,8 @@ pub struct TrendConfig {
     pub max_correlations: usize,
     /// Decimals of correlations.
     pub correlation_decimals: usize,
+    /// Segments per channel in the brief trend text (`trend_brief`).
+    pub brief_segments: usize,
 }
 
 impl Default for TrendConfig {
@@ -379,12 +381,18 @@ impl Default for TrendConfig {
             overall_fraction: 0.1,
             max_correlations: 3,
             correlation_decimals: 2,
+            brief_segments: 3,
         }
     }
 }
 
 impl TrendConfig {
     fn validate(&self) -> Result<()> {
+        check(
+            self.brief_segments >= 1,
+            "trend.brief_segments",
+            "must be at least 1",
+        )?;
         check(
             finite_nonneg(self.steady_fraction),
             "trend.steady_fraction",

@@ -83,7 +83,9 @@ pub use structural::{
     analyse_all, analyse_channel, Anomaly, AnomalyKind, ChannelStructure, StructuralCaptioner,
     Trend, TrendDirection,
 };
-pub use trend::{overall_trend, segments, Segment, SegmentKind, TrendCaptioner};
+pub use trend::{
+    overall_trend, segments, BriefTrendCaptioner, Segment, SegmentKind, TrendCaptioner,
+};
 pub use util::{derive_seed, display_name, fill, format_number, split_sentences};
 pub use wearlang_core::{Error, Result};
 
@@ -168,12 +170,14 @@ pub fn add_captions<C: Captioner + ?Sized>(
 }
 
 /// The captioner of a variant name, as `wearlang caption --variant` takes
-/// them: `trend` ([`TrendCaptioner`]), `activity` ([`ActivityCaptioner`]) or
+/// them: `trend` ([`TrendCaptioner`]), `trend_brief`
+/// ([`BriefTrendCaptioner`]), `activity` ([`ActivityCaptioner`]) or
 /// a hierarchical variant ([`CaptionVariant::parse`]: `low`, `middle`,
 /// `high+middle+low` …), each configured from `config`.
 pub fn captioner_for(name: &str, config: &CaptionConfig) -> Result<Box<dyn Captioner>> {
     Ok(match name {
         "trend" => Box::new(TrendCaptioner::new(config.trend.clone())),
+        "trend_brief" => Box::new(BriefTrendCaptioner::new(config.trend.clone())),
         "activity" => Box::new(ActivityCaptioner::new(config.activity.clone())),
         other => Box::new(HierarchicalCaptioner::with_config(
             CaptionVariant::parse(other)?,
@@ -184,7 +188,8 @@ pub fn captioner_for(name: &str, config: &CaptionConfig) -> Result<Box<dyn Capti
 
 /// The variants to caption a store with when none are asked for: the eight
 /// hierarchical ones for minute-level data (below 0.1 Hz), `trend` for
-/// high-rate windows, plus `activity` when the store has labels.
+/// high-rate windows (and `trend_brief`), plus `activity` when the store has
+/// labels.
 pub fn default_variants(rate_hz: f64, labelled: bool) -> Vec<String> {
     if rate_hz < 0.1 {
         CaptionVariant::ALL
@@ -192,9 +197,9 @@ pub fn default_variants(rate_hz: f64, labelled: bool) -> Vec<String> {
             .map(|v| v.name().to_string())
             .collect()
     } else if labelled {
-        vec!["trend".into(), "activity".into()]
+        vec!["trend".into(), "trend_brief".into(), "activity".into()]
     } else {
-        vec!["trend".into()]
+        vec!["trend".into(), "trend_brief".into()]
     }
 }
 

@@ -159,6 +159,62 @@ pub fn overall_trend(x: &[f64], cfg: &TrendConfig) -> Option<SegmentKind> {
     Some(classify(change, cfg.overall_fraction * (st.max - st.min)))
 }
 
+/// Brief trend text: per channel the shape of the window in at most
+/// `brief_segments` segments, without times or numbers ("acc x rises then
+/// falls. gyro z holds steady."), short enough for a 64-token text tower and
+/// only what a 2 s window can support. Deterministic (the seed is unused).
+#[derive(Debug, Clone, Default)]
+pub struct BriefTrendCaptioner {
+    /// Parameters (`brief_segments`, and the segment rules of [`segments`]).
+    pub config: TrendConfig,
+}
+
+impl BriefTrendCaptioner {
+    /// A captioner with `config`.
+    pub fn new(config: TrendConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl Captioner for BriefTrendCaptioner {
+    fn name(&self) -> &str {
+        "trend_brief"
+    }
+
+    fn caption(&self, window: &Window, channels: &[ChannelSpec], _seed: u64) -> Result<String> {
+        check_window(window, channels)?;
+        let cfg = TrendConfig {
+            max_segments: self.config.brief_segments,
+            ..self.config.clone()
+        };
+        let mut sentences = Vec::new();
+        for (c, spec) in channels.iter().enumerate() {
+            let mut kinds: Vec<SegmentKind> = Vec::new();
+            for s in segments(&channel_f64(window, c), &cfg) {
+                if kinds.last() != Some(&s.kind) {
+                    kinds.push(s.kind);
+                }
+            }
+            if kinds.is_empty() {
+                continue;
+            }
+            let words: Vec<&str> = kinds
+                .iter()
+                .map(|k| match k {
+                    SegmentKind::Increase => "rises",
+                    SegmentKind::Decrease => "falls",
+                    SegmentKind::Steady => "holds steady",
+                })
+                .collect();
+            sentences.push(format!("{} {}.", display_name(spec), words.join(" then ")));
+        }
+        if sentences.is_empty() {
+            return Ok("No observed values.".into());
+        }
+        Ok(sentences.join(" "))
+    }
+}
+
 /// SensorLLM-style trend captioner.
 #[derive(Debug, Clone, Default)]
 pub struct TrendCaptioner {

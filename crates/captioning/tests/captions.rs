@@ -664,8 +664,11 @@ fn captions_follow_the_window_not_its_batch_and_names_build_captioners() {
         .to_string();
     assert!(err.contains("medium"), "{err}");
     assert_eq!(default_variants(1.0 / 60.0, true).len(), 8);
-    assert_eq!(default_variants(50.0, true), ["trend", "activity"]);
-    assert_eq!(default_variants(50.0, false), ["trend"]);
+    assert_eq!(
+        default_variants(50.0, true),
+        ["trend", "trend_brief", "activity"]
+    );
+    assert_eq!(default_variants(50.0, false), ["trend", "trend_brief"]);
 }
 
 #[test]
@@ -924,4 +927,70 @@ fn activity_text_on_fixture_labels_passes_the_checker() {
             assert!(!check_faithfulness(&text, &other, &ch).is_faithful());
         }
     }
+}
+
+#[test]
+fn brief_trend_text_names_each_channel_shape_without_numbers() {
+    let ch = vec![
+        ChannelSpec::new("acc_x", "g", ChannelKind::Accelerometer),
+        ChannelSpec::new("acc_y", "g", ChannelKind::Accelerometer),
+        ChannelSpec::new("gyro_z", "rad/s", ChannelKind::Gyroscope),
+    ];
+    // acc_x: a zig-zag of five legs (more than brief_segments = 3); acc_y
+    // falls; gyro_z flat.
+    let zig = |t: usize| {
+        let leg = t / 20;
+        let u = (t % 20) as f32 / 20.0;
+        if leg.is_multiple_of(2) {
+            u
+        } else {
+            1.0 - u
+        }
+    };
+    let w = imu_window(
+        |c, t| match c {
+            0 => zig(t),
+            1 => -(t as f32) / 100.0,
+            _ => 0.25,
+        },
+        3,
+        100,
+    );
+    let cfg = TrendConfig::default();
+    let brief = BriefTrendCaptioner::new(cfg.clone());
+    assert_eq!(brief.name(), "trend_brief");
+    let text = brief.caption(&w, &ch, 0).unwrap();
+    assert_clean(&text);
+    assert!(!text.chars().any(|c| c.is_ascii_digit()), "{text}");
+    // Deterministic: the seed does not matter.
+    assert_eq!(text, brief.caption(&w, &ch, 99).unwrap());
+    // Each channel's words are its segments at brief_segments, in order.
+    let sentences: Vec<&str> = text.split(". ").collect();
+    assert_eq!(sentences.len(), 3, "{text}");
+    assert!(sentences[1].starts_with("acc y falls"), "{text}");
+    assert_eq!(sentences[2], "gyro z holds steady.", "{text}");
+    let x: Vec<f64> = w.channel(0).map(f64::from).collect();
+    let short = TrendConfig {
+        max_segments: 3,
+        ..cfg
+    };
+    let kinds: Vec<&str> = segments(&x, &short)
+        .iter()
+        .map(|s| match s.kind {
+            SegmentKind::Increase => "rises",
+            SegmentKind::Decrease => "falls",
+            SegmentKind::Steady => "holds steady",
+        })
+        .collect();
+    assert!(kinds.len() <= 3 && kinds.len() >= 2, "{kinds:?}");
+    assert_eq!(sentences[0], format!("acc x {}", kinds.join(" then ")));
+    // Through the registry, and a window with nothing observed.
+    let by_name = captioner_for("trend_brief", &CaptionConfig::default()).unwrap();
+    assert_eq!(by_name.caption(&w, &ch, 1).unwrap(), text);
+    let mut empty = w.clone();
+    empty.missing.iter_mut().for_each(|m| *m = true);
+    assert_eq!(
+        brief.caption(&empty, &ch, 0).unwrap(),
+        "No observed values."
+    );
 }

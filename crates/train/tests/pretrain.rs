@@ -213,4 +213,15 @@ fn shipped_configs_parse() {
     for name in ["pretrain_fixture.toml", "pretrain_synth.toml"] {
         PretrainConfig::from_file(&root.join(name)).unwrap();
     }
+    // The AIM ablations of docs/pretraining.md.
+    let ablations = root.join("ablations/aim");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&ablations).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            PretrainConfig::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 10, "{n} ablation configs in {}", ablations.display());
 }
