@@ -85,7 +85,9 @@ impl RelativeBias {
     }
 
     /// One additive bias per block for the kept tokens `keep_idx` `[B, k]`
-    /// (token indices, in the order the encoder sees them): `[B, H, k, k]`.
+    /// (token indices in `0..N`, in the order the encoder sees them):
+    /// `[B, H, k, k]`. Indices out of range are an error (from libtorch, on
+    /// the CPU).
     pub fn kept(&self, keep_idx: &Tensor) -> Result<Vec<Tensor>> {
         let size = keep_idx.size();
         if size.len() != 2 || keep_idx.kind() != Kind::Int64 {
@@ -96,19 +98,21 @@ impl RelativeBias {
         }
         let (b, k) = (size[0], size[1]);
         // pair[b, i, j] = index[keep[b, i], keep[b, j]]
-        let rows = self.index.index_select(0, &keep_idx.reshape([-1]));
-        let rows = rows.reshape([b, k, self.n]);
-        let pair = rows.gather(2, &keep_idx.unsqueeze(1).expand([b, k, k], false), false);
-        let flat = pair.reshape([-1]);
-        Ok(self
-            .tables
+        let rows = self
+            .index
+            .f_index_select(0, &keep_idx.f_reshape([-1])?)?
+            .f_reshape([b, k, self.n])?;
+        let cols = keep_idx.f_unsqueeze(1)?.f_expand([b, k, k], false)?;
+        let flat = rows.f_gather(2, &cols, false)?.f_reshape([-1])?;
+        self.tables
             .iter()
             .map(|tab| {
-                tab.index_select(1, &flat)
-                    .reshape([self.heads, b, k, k])
-                    .permute([1, 0, 2, 3])
+                Ok(tab
+                    .f_index_select(1, &flat)?
+                    .f_reshape([self.heads, b, k, k])?
+                    .f_permute([1, 0, 2, 3])?)
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -176,5 +180,8 @@ mod tests {
             }
         }
         assert!(rb.kept(&Tensor::from_slice(&[1i64, 2])).is_err());
+        let outside = Tensor::from_slice(&[0i64, 12]).reshape([1, 2]);
+        assert!(rb.kept(&outside).is_err());
+        assert!(rb.kept(&(outside - 13)).is_err());
     }
 }
