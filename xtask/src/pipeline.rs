@@ -525,9 +525,9 @@ fn pretrain_stages(ctx: &Ctx, stages: &mut Stages, caption_key: &str) -> Result<
 }
 
 /// Masked pretraining with `config` (relative to the workspace root) on
-/// `store`, whose stage key is the second of `store`, for `steps` steps into
-/// `<out>/<run>`, with its report (`report.md`, `report.json`). Returns the
-/// stage key.
+/// `store` (the pair: the store and the key of the stage that wrote it),
+/// for `steps` steps into `<out>/<run>`, with its report (`report.md`,
+/// `report.json`). Returns the stage key.
 fn pretrain_stage(
     ctx: &Ctx,
     stages: &mut Stages,

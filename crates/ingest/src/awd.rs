@@ -25,7 +25,7 @@
 //! (Insomnia), `sound` (S) or `temperature` (°C; T).
 use crate::columns::SourceSpec;
 use crate::options::ChannelOption;
-use crate::parse::{days_from_civil, parse_f32, Num};
+use crate::parse::{days_from_civil, num, parse_f32, Num};
 use crate::source::{Recording, RecordingSource, Timing};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -143,11 +143,7 @@ fn parse_date(s: &str) -> Option<i64> {
     if it.next().is_some() || y.len() != 4 || !(1..=2).contains(&d.len()) {
         return None;
     }
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    if !digits(d) || !digits(y) {
-        return None;
-    }
-    let (d, y): (i64, i64) = (d.parse().ok()?, y.parse().ok()?);
+    let (d, y) = (num(d.as_bytes())?, num(y.as_bytes())?);
     let m = MONTHS.iter().position(|n| n.eq_ignore_ascii_case(m))? as i64 + 1;
     let days_in_month = match m {
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
@@ -170,14 +166,10 @@ fn parse_time(s: &str) -> Option<i64> {
         _ => (s, None),
     };
     let parts: Vec<&str> = clock.split(':').collect();
-    if !(2..=3).contains(&parts.len())
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() > 2) {
         return None;
     }
-    let n = |i: usize| parts.get(i).map_or(Some(0), |p| p.parse::<i64>().ok());
+    let n = |i: usize| parts.get(i).map_or(Some(0), |p| num(p.as_bytes()));
     let (mut h, m, sec) = (n(0)?, n(1)?, n(2)?);
     if m > 59 || sec > 59 {
         return None;

@@ -215,16 +215,22 @@ pub(crate) fn factory(format: &InputFormat) -> Result<Arc<dyn InputFormatFactory
             "format",
             "`auto` is resolved per file by extension and has no reader of its own",
         )),
-        InputFormat::Csv => Ok(Arc::new(CSV)),
-        InputFormat::Parquet => Ok(Arc::new(PARQUET)),
-        InputFormat::Ipc => Ok(Arc::new(IPC)),
-        InputFormat::Awd => Ok(Arc::new(AWD)),
         InputFormat::Custom(name) => FORMATS.get(name).map_err(|e| {
             Error::param(
                 "format",
                 format!("{e}; register it with wearlang_ingest::register_input_format"),
             )
         }),
+        built_in => built_ins()
+            .into_iter()
+            .find(|(f, _)| f == built_in)
+            .map(|(_, factory)| factory)
+            .ok_or_else(|| {
+                Error::param(
+                    "format",
+                    format!("no reader for the built-in format `{}`", built_in.name()),
+                )
+            }),
     }
 }
 

@@ -137,7 +137,9 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn num(s: &[u8]) -> Option<i64> {
+/// A non-empty run of ASCII digits as a number (`None` otherwise or when it
+/// overflows).
+pub(crate) fn num(s: &[u8]) -> Option<i64> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
