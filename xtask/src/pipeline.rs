@@ -72,8 +72,6 @@ struct Profile {
     train_steps: u64,
     /// Test windows captioned in the CoCa evaluation.
     caption_windows: usize,
-    /// Steps of each unseen-activity run.
-    unseen_steps: u64,
     /// Few-shot seeds.
     few_shot_seeds: u64,
     /// Steps of the supervised conv baseline.
@@ -103,7 +101,6 @@ fn profile(name: &str) -> Result<Profile> {
             report_windows: 128,
             train_steps: 20,
             caption_windows: 32,
-            unseen_steps: 10,
             few_shot_seeds: 2,
             supervised_steps: 40,
             sensorllm_align_steps: 3,
@@ -122,7 +119,6 @@ fn profile(name: &str) -> Result<Profile> {
             report_windows: 0,
             train_steps: 300,
             caption_windows: 300,
-            unseen_steps: 300,
             few_shot_seeds: 5,
             supervised_steps: 600,
             sensorllm_align_steps: 60,
@@ -141,7 +137,6 @@ fn profile(name: &str) -> Result<Profile> {
             report_windows: 0,
             train_steps: 1500,
             caption_windows: 0,
-            unseen_steps: 1500,
             few_shot_seeds: 5,
             supervised_steps: 3000,
             sensorllm_align_steps: 400,
@@ -729,7 +724,6 @@ fn eval_stage(
         },
         run.protocols.clone(),
         run.retrieval_variant.clone(),
-        p.unseen_steps.to_string(),
         p.few_shot_seeds.to_string(),
         p.supervised_steps.to_string(),
         p.caption_windows.to_string(),
@@ -750,8 +744,8 @@ fn eval_stage(
             .arg(&eval_dir)
             .arg("--minilm")
             .arg(&ctx.minilm)
-            .arg("--unseen-steps")
-            .arg(p.unseen_steps.to_string())
+            // Unseen activities retrain for the run's own budget: the one
+            // it chose on held-out classes (`[select]`), else `--steps`.
             .arg("--few-shot-seeds")
             .arg(p.few_shot_seeds.to_string())
             .arg("--supervised-steps")
@@ -1053,7 +1047,6 @@ fn cross_dataset_stages(
             protocols.into(),
             p.few_shot_seeds.to_string(),
             p.supervised_steps.to_string(),
-            p.unseen_steps.to_string(),
         ]);
         stages.run(
             &format!("evaluate {eval_dir}"),
@@ -1080,8 +1073,9 @@ fn cross_dataset_stages(
                         .arg(p.few_shot_seeds.to_string())
                         .arg("--supervised-steps")
                         .arg(p.supervised_steps.to_string())
-                        .arg("--unseen-steps")
-                        .arg(p.unseen_steps.to_string())
+                        // Unseen activities retrain for the model's own
+                        // budget (chosen on held-out classes with
+                        // `[select]`).
                         .arg("--quiet"),
                 )
             },

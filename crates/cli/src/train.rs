@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use wearlang_evaluation::{train_report, TrainReportOptions};
+use wearlang_models::sensor_language::SelectCriterion;
 use wearlang_train::{train_sensor_language, SensorLanguageConfig, SensorLanguageOptions};
 
 /// Arguments of `wearlang train`.
@@ -101,6 +102,33 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         100.0 * summary.data_wait_fraction,
         summary.checkpoint.display()
     );
+    if let Some(sel) = &summary.selection {
+        let folds: Vec<String> = sel
+            .folds
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} ({} validation windows)",
+                    f.classes.join(" + "),
+                    f.val_windows
+                )
+            })
+            .collect();
+        let criterion = match cfg.select.criterion {
+            SelectCriterion::HeldOut => "zero-shot macro-F1 among the held-out classes",
+            SelectCriterion::Mean => {
+                "mean of zero-shot macro-F1 among the held-out and among the training classes"
+            }
+        };
+        println!(
+            "step budget chosen on held-out classes: {} of {} steps (validation {criterion}: {:.3}; held out: {}); curve in {}",
+            sel.steps,
+            sel.max_steps,
+            sel.score,
+            folds.join("; "),
+            a.out.join("select").join(wearlang_train::select::SELECTION_FILE).display()
+        );
+    }
     if summary.unlabelled_skipped > 0 {
         println!(
             "left out {} unlabelled training windows ({} takes its text from labels or needs them)",

@@ -147,6 +147,7 @@ where
         acc.clear();
     }
 
+    let mut stopped_early = false;
     let (tx, rx) = mpsc::sync_channel::<Result<S::Batch, S::Error>>(2);
     let result = std::thread::scope(|scope| -> Result<(), T::Error> {
         scope.spawn(move || {
@@ -198,6 +199,7 @@ where
             state.samples += bs as u64;
             state.last_loss = loss_v;
             step_fn.after_step(state.step, total)?;
+            let stopping = state.step < total && step_fn.stop_early();
             if acc.is_empty() {
                 acc.push(("loss".into(), 0.0));
                 acc.extend(out.terms.iter().map(|(k, _)| (k.clone(), 0.0)));
@@ -211,7 +213,7 @@ where
             // run stopped early (`stop_after`) carries its sums in the
             // checkpoint instead, so resuming it logs what an uninterrupted
             // run does.
-            if state.step.is_multiple_of(cfg.log_every) || state.step == total {
+            if state.step.is_multiple_of(cfg.log_every) || state.step == total || stopping {
                 let dt = window_t.elapsed().as_secs_f64().max(1e-9);
                 let mut rec = serde_json::Map::new();
                 rec.insert("step".into(), state.step.into());
@@ -237,6 +239,11 @@ where
                 window_t = Instant::now();
             }
             bar.set_position(state.step);
+            if stopping {
+                // The final checkpoint below holds this step.
+                stopped_early = true;
+                break;
+            }
             if let Some(out) = &cfg.out {
                 if state.step.is_multiple_of(cfg.checkpoint_every) && state.step < stop {
                     state.log_sums = acc.clone();
@@ -253,7 +260,7 @@ where
     result?;
     let elapsed = started.elapsed().as_secs_f64();
     state.wall_s += elapsed;
-    state.finished = state.step == total;
+    state.finished = state.step == total || stopped_early;
     state.log_sums = acc;
     state.log_steps = acc_n;
     let ckpt = match &cfg.out {
@@ -273,6 +280,7 @@ where
         elapsed_s: elapsed,
         data_wait_s: wait_total,
         checkpoint: ckpt,
+        stopped_early,
     })
 }
 

@@ -112,6 +112,11 @@ pub trait Step<B> {
     fn after_step(&mut self, _steps_done: u64, _total: u64) -> Result<(), Self::Error> {
         Ok(())
     }
+    /// Asked after [`Step::after_step`]: `true` ends the run there (early
+    /// stopping); the final checkpoint is written and marked finished.
+    fn stop_early(&self) -> bool {
+        false
+    }
 }
 
 /// What a finished (or stopped) loop reports.
@@ -130,4 +135,6 @@ pub struct LoopOutcome {
     pub data_wait_s: f64,
     /// The final checkpoint (`None` without a run directory).
     pub checkpoint: Option<PathBuf>,
+    /// Whether [`Step::stop_early`] ended the run before its budget.
+    pub stopped_early: bool,
 }

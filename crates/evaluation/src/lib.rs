@@ -116,7 +116,7 @@ pub use robustness::{
 pub use run::{evaluate_run, RunEvalOptions, RunEvaluation};
 pub use sensorllm::{evaluate_sensorllm, SensorLlmEval, SensorLlmEvalConfig};
 pub use train_report::{train_report, TrainReport, TrainReportOptions};
-pub use unseen::{partition_classes, UnseenConfig, UnseenEval};
+pub use unseen::{partition_classes, run_budget, UnseenConfig, UnseenEval};
 pub use zero_shot::{
     class_embeddings, zero_shot, zero_shot_scores, CandidateLabel, ZeroShotConfig, ZeroShotEval,
 };

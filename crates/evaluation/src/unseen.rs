@@ -37,7 +37,9 @@ pub struct UnseenConfig {
     pub n_groups: usize,
     /// Seed of the automatic partition.
     pub seed: u64,
-    /// Training steps of each run (0: the evaluated run's budget).
+    /// Training steps of each run (0: the evaluated run's budget: the one
+    /// it chose on held-out classes when it did (`[select]`), else its
+    /// configured one).
     pub steps: u64,
 }
 
@@ -79,6 +81,17 @@ pub fn partition_classes(classes: &[String], n: usize, seed: u64) -> Result<Vec<
         g.sort();
     }
     Ok(groups)
+}
+
+/// The budget of each group's run and where it came from: an explicit
+/// `unseen.steps`, else the budget the evaluated run chose on held-out
+/// classes, else its configured `max_steps` (0: its epochs decide).
+pub fn run_budget(explicit: u64, selected: Option<u64>, configured: u64) -> (u64, &'static str) {
+    match (explicit, selected) {
+        (s, _) if s > 0 => (s, "unseen.steps"),
+        (_, Some(s)) => (s, "selected on held-out classes"),
+        _ => (configured, "the run's budget"),
+    }
 }
 
 /// The classes (names) that occur in the test split, in vocabulary order.
@@ -145,14 +158,20 @@ impl Evaluator for UnseenEval {
         let base_cfg = ctx.model.sensor_language_config().ok_or_else(|| {
             EvalError::Data("unseen: the model has no sensor-language configuration".into())
         })?;
+        let (steps, steps_from) = run_budget(
+            self.0.steps,
+            ctx.model.step_selection().map(|s| s.steps),
+            base_cfg.max_steps,
+        );
         let mut out = Vec::new();
         for (g, classes) in groups.iter().enumerate() {
             let mut cfg = base_cfg.clone();
             cfg.exclude_labels = classes.clone();
             cfg.name = format!("{}-unseen-{g}", base_cfg.name);
-            if self.0.steps > 0 {
-                cfg.max_steps = self.0.steps;
-            }
+            cfg.max_steps = steps;
+            // The budget is chosen: no selection inside the group's run
+            // (it would hold out classes of a run already short of some).
+            cfg.select = Default::default();
             let dir = ctx.work_dir.join(format!("unseen_{g}"));
             let existing = existing_run(&dir, &cfg);
             if existing.is_none() && dir.exists() {
@@ -209,16 +228,28 @@ impl Evaluator for UnseenEval {
         }
         let mean = |f: fn(&UnseenGroup) -> f64| out.iter().map(f).sum::<f64>() / out.len() as f64;
         Ok(ProtocolResult::Unseen(UnseenResult {
-            steps: if self.0.steps > 0 {
-                self.0.steps
-            } else {
-                base_cfg.max_steps
-            },
+            steps,
+            steps_from: steps_from.into(),
             mean_macro_f1_base: mean(|g| g.base.report.macro_f1),
             mean_macro_f1_ensemble: mean(|g| g.ensemble.report.macro_f1),
             mean_macro_f1_knowledge: mean(|g| g.knowledge.report.macro_f1),
             mean_chance: mean(|g| 1.0 / g.classes.len() as f64),
             groups: out,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_budget;
+
+    #[test]
+    fn an_explicit_budget_wins_then_the_selected_one() {
+        assert_eq!(run_budget(40, Some(120), 300), (40, "unseen.steps"));
+        assert_eq!(
+            run_budget(0, Some(120), 300),
+            (120, "selected on held-out classes")
+        );
+        assert_eq!(run_budget(0, None, 300), (300, "the run's budget"));
     }
 }

@@ -133,6 +133,7 @@ fn unseen() -> UnseenResult {
     let mean = |f: fn(&UnseenGroup) -> f64| groups.iter().map(f).sum::<f64>() / 2.0;
     UnseenResult {
         steps: 1500,
+        steps_from: "selected on held-out classes".into(),
         mean_macro_f1_base: mean(|g| g.base.report.macro_f1),
         mean_macro_f1_ensemble: mean(|g| g.ensemble.report.macro_f1),
         mean_macro_f1_knowledge: mean(|g| g.knowledge.report.macro_f1),

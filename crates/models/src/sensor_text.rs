@@ -22,7 +22,7 @@ use tch::{Device, Tensor};
 use wearlang_captioning::ActivityConfig;
 use wearlang_encoders::text::DecodeOptions;
 
-use crate::sensor_language::{SensorLanguageConfig, SensorLanguageModel};
+use crate::sensor_language::{SensorLanguageConfig, SensorLanguageModel, StepSelection};
 use crate::Result;
 
 /// A model that embeds sensor windows and texts into one space: what the
@@ -91,6 +91,13 @@ pub trait SensorTextModel {
     /// `wearlang_models::Trainer` and loads the result with
     /// `load_sensor_language`); `None` when the model is not built from one.
     fn sensor_language_config(&self) -> Option<&SensorLanguageConfig> {
+        None
+    }
+
+    /// The step budget chosen on held-out classes, when the model's run
+    /// chose one (`[select]`): retraining it (unseen activities) uses that
+    /// budget.
+    fn step_selection(&self) -> Option<&StepSelection> {
         None
     }
 }
@@ -179,6 +186,10 @@ impl SensorTextModel for SensorLanguageModel {
 
     fn sensor_language_config(&self) -> Option<&SensorLanguageConfig> {
         Some(self.config())
+    }
+
+    fn step_selection(&self) -> Option<&StepSelection> {
+        SensorLanguageModel::step_selection(self)
     }
 }
 

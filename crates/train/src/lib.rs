@@ -9,6 +9,8 @@
 //! - [`pretrain()`]: masked (AIM) pretraining of the patch Transformer;
 //! - [`train_sensor_language()`]: the generic SensorLM model (CLIP, SigLIP,
 //!   UniCL, SLIP, CoCa) with the next batch prepared on a second thread;
+//!   With `[select]`, its step budget is first chosen on held-out classes
+//!   ([`select`]);
 //! - [`fit_supervised()`]: the NLS supervised reference (conv encoder +
 //!   linear classifier trained end to end);
 //! - [`DefaultTrainer`]: these loops behind `wearlang_models::Trainer`, for
@@ -39,6 +41,7 @@
 
 mod error;
 pub mod pretrain;
+pub mod select;
 pub mod sensor_language;
 pub mod sensorllm;
 mod supervised;

@@ -1,6 +1,6 @@
-//! Sensor-language training on the engine (`engine.rs`): batches of windows
-//! and their text prepared on the prefetch thread, the model's loss as the
-//! step.
+//! Sensor-language training on the engine: batches of windows and their
+//! text prepared on the prefetch thread, the model's loss as the step; with
+//! `[select]`, the budget chosen first on held-out classes (`select.rs`).
 
 use std::path::PathBuf;
 
@@ -8,7 +8,8 @@ use tch::{Device, Tensor};
 
 use wearlang_models::sensor_language::{
     resolve_minilm_dir, Batch, SensorLanguageCheckpointConfig, SensorLanguageConfig,
-    SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, TextSampler, ACTIVITY,
+    SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, StepSelection, TextSampler,
+    ACTIVITY,
 };
 use wearlang_models::{load_training_union, step_seed, WindowSet};
 use wearlang_optim::AdamW;
@@ -55,6 +56,8 @@ struct ContrastiveStep<'a> {
     model: &'a SensorLanguageModel,
     seed: u64,
     device: Device,
+    /// Scores held-out classes as the run goes (selection runs).
+    scorer: Option<&'a mut crate::select::HeldOutScorer>,
 }
 
 impl Step<Prepared> for ContrastiveStep<'_> {
@@ -77,6 +80,17 @@ impl Step<Prepared> for ContrastiveStep<'_> {
 
     fn after_update(&mut self) {
         self.model.clamp_();
+    }
+
+    fn after_step(&mut self, done: u64, total: u64) -> Result<()> {
+        match self.scorer.as_deref_mut() {
+            Some(s) => s.after_step(self.model, done, total),
+            None => Ok(()),
+        }
+    }
+
+    fn stop_early(&self) -> bool {
+        self.scorer.as_deref().is_some_and(|s| s.out_of_patience())
     }
 }
 
@@ -115,16 +129,20 @@ fn exclude_labels(
     set.select(&keep)
 }
 
-/// Run (or resume) sensor-language training as configured.
-pub fn train_sensor_language(
-    cfg: &SensorLanguageConfig,
-    opts: &SensorLanguageOptions,
-) -> Result<SensorLanguageSummary> {
-    cfg.validate()?;
-    // Two runs into one directory would mix their checkpoints and logs.
-    let _lock = wearlang_core::fs::lock_run_dir(&opts.out)?;
-    let device = wearlang_device::parse_device(&cfg.device)?;
-    wearlang_device::set_threads(cfg.threads);
+/// The training windows of a run: its stores' training splits as one set,
+/// less `exclude_labels`, less unlabelled windows when the text or the
+/// objective needs labels.
+pub(crate) struct TrainingData {
+    /// The windows to train on.
+    pub set: WindowSet,
+    /// Unlabelled windows left out.
+    pub unlabelled_skipped: usize,
+    /// Whether batches carry labels.
+    pub needs_labels: bool,
+}
+
+/// Load the training windows `cfg` trains on (see [`TrainingData`]).
+fn training_data(cfg: &SensorLanguageConfig, opts: &SensorLanguageOptions) -> Result<TrainingData> {
     let mut stores = vec![opts.store.as_path()];
     stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
     let (union, _) = load_training_union(&stores)?;
@@ -134,29 +152,85 @@ pub fn train_sensor_language(
     // labelled intervals): leave them out and say how many.
     let needs_labels =
         cfg.objective.needs_labels() || cfg.text.variants.iter().any(|v| v == ACTIVITY);
-    let (train, unlabelled_skipped) = if needs_labels {
-        let labelled: Vec<usize> = (0..train.len())
-            .filter(|&i| train.labels[i].is_some())
-            .collect();
-        if labelled.is_empty() {
-            return Err(TrainError::Data(format!(
-                "{}: no labelled training window, and {} needs labels (its text variants {:?} \
-                 or its objective)",
-                opts.store.display(),
-                cfg.name,
-                cfg.text.variants
-            )));
-        }
-        let skipped = train.len() - labelled.len();
-        let set = if skipped > 0 {
-            train.select(&labelled)?
-        } else {
-            train
-        };
-        (set, skipped)
+    if !needs_labels {
+        return Ok(TrainingData {
+            set: train,
+            unlabelled_skipped: 0,
+            needs_labels,
+        });
+    }
+    let labelled: Vec<usize> = (0..train.len())
+        .filter(|&i| train.labels[i].is_some())
+        .collect();
+    if labelled.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{}: no labelled training window, and {} needs labels (its text variants {:?} \
+             or its objective)",
+            opts.store.display(),
+            cfg.name,
+            cfg.text.variants
+        )));
+    }
+    let skipped = train.len() - labelled.len();
+    let set = if skipped > 0 {
+        train.select(&labelled)?
     } else {
-        (train, 0)
+        train
     };
+    Ok(TrainingData {
+        set,
+        unlabelled_skipped: skipped,
+        needs_labels,
+    })
+}
+
+/// Run (or resume) sensor-language training as configured. With
+/// `[select]` on, the step budget is first chosen on held-out classes (see
+/// [`crate::select`]); the run then trains on every class for that budget
+/// and records the choice in its checkpoint.
+pub fn train_sensor_language(
+    cfg: &SensorLanguageConfig,
+    opts: &SensorLanguageOptions,
+) -> Result<SensorLanguageSummary> {
+    cfg.validate()?;
+    // Two runs into one directory would mix their checkpoints and logs.
+    let _lock = wearlang_core::fs::lock_run_dir(&opts.out)?;
+    let device = wearlang_device::parse_device(&cfg.device)?;
+    wearlang_device::set_threads(cfg.threads);
+    let data = training_data(cfg, opts)?;
+    let selection = if cfg.select.enabled() {
+        Some(crate::select::choose_budget(cfg, opts, &data, device)?)
+    } else {
+        None
+    };
+    fit(cfg, opts, data, device, FitPlan::Final { selection })
+}
+
+/// What [`fit`] trains for.
+pub(crate) enum FitPlan<'a> {
+    /// The run itself: its configured budget, or the selected one.
+    Final {
+        /// The budget chosen on held-out classes, if it was.
+        selection: Option<StepSelection>,
+    },
+    /// A selection run: the configured budget, scoring held-out classes on
+    /// the validation split as it goes.
+    Select(&'a mut crate::select::HeldOutScorer),
+}
+
+/// Train a model of `cfg` on `data` into `opts.out` (see [`FitPlan`]).
+pub(crate) fn fit(
+    cfg: &SensorLanguageConfig,
+    opts: &SensorLanguageOptions,
+    data: TrainingData,
+    device: Device,
+    plan: FitPlan<'_>,
+) -> Result<SensorLanguageSummary> {
+    let TrainingData {
+        set: train,
+        unlabelled_skipped,
+        needs_labels,
+    } = data;
     let sampler = TextSampler::new(&cfg.text, cfg.seed);
     sampler.check(&train.windows)?;
     let n = train.len();
@@ -167,7 +241,15 @@ pub fn train_sensor_language(
         )));
     }
     let bs = cfg.batch_size.min(n);
-    let total = LoopConfig::total(n, bs, cfg.epochs, cfg.max_steps);
+    let configured = LoopConfig::total(n, bs, cfg.epochs, cfg.max_steps);
+    let (total, selection, scorer) = match plan {
+        FitPlan::Final { selection } => (
+            selection.as_ref().map_or(configured, |s| s.steps),
+            selection,
+            None,
+        ),
+        FitPlan::Select(scorer) => (configured, None, Some(scorer)),
+    };
     let minilm_dir = resolve_minilm_dir(cfg, opts.minilm_dir.as_deref());
 
     // Torch's generator is shared by the whole process: hold it for the run.
@@ -194,6 +276,7 @@ pub fn train_sensor_language(
         labels: train.meta.labels.labels().to_vec(),
         store: opts.store.clone(),
         extra_stores: opts.extra_stores.clone(),
+        selection: selection.clone(),
     };
     // Recorded in each checkpoint; `--resume` requires the same.
     let extra_roles: Vec<String> = (0..opts.extra_stores.len())
@@ -235,6 +318,7 @@ pub fn train_sensor_language(
         model: &model,
         seed: cfg.seed,
         device,
+        scorer,
     };
     let outcome = engine::run(
         &loop_cfg, source, &mut step, &model.vs, &mut opt, state, &record,
@@ -250,5 +334,6 @@ pub fn train_sensor_language(
         samples_per_s: (done * bs as u64) as f64 / elapsed,
         data_wait_fraction: outcome.data_wait_s / elapsed,
         checkpoint: outcome.checkpoint.unwrap_or_else(|| opts.out.clone()),
+        selection,
     })
 }

@@ -32,6 +32,11 @@ pub struct UnseenGroup {
 pub struct UnseenResult {
     /// Steps per run.
     pub steps: u64,
+    /// Where `steps` came from: `"selected on held-out classes"` (the
+    /// evaluated run chose its budget with `[select]`), `"unseen.steps"`
+    /// or `"the run's budget"`.
+    #[serde(default)]
+    pub steps_from: String,
     /// Per group.
     pub groups: Vec<UnseenGroup>,
     /// Mean macro-F1 over groups, base template.
@@ -62,8 +67,9 @@ impl UnseenResult {
     /// Its report section: the means, and one row per group.
     pub(crate) fn markdown(&self) -> String {
         let mut s = format!(
-            "\n## Unseen activities\n\nFor each group, the run's config trained for {} steps without the group's windows; zero-shot among the group's classes. Mean macro-F1: {:.3} (base template), {:.3} (ensemble), {:.3} (ensemble + knowledge: body parts and movement descriptions); chance {:.2}.\n\n| held-out classes | training windows | macro-F1 base | macro-F1 ensemble | macro-F1 + knowledge | accuracy among all classes |\n| --- | --- | --- | --- | --- | --- |\n",
+            "\n## Unseen activities\n\nFor each group, the run's config trained for {} steps ({}) without the group's windows; zero-shot among the group's classes. Mean macro-F1: {:.3} (base template), {:.3} (ensemble), {:.3} (ensemble + knowledge: body parts and movement descriptions); chance {:.2}.\n\n| held-out classes | training windows | macro-F1 base | macro-F1 ensemble | macro-F1 + knowledge | accuracy among all classes |\n| --- | --- | --- | --- | --- | --- |\n",
             self.steps,
+            if self.steps_from.is_empty() { "the run's budget" } else { &self.steps_from },
             self.mean_macro_f1_base,
             self.mean_macro_f1_ensemble,
             self.mean_macro_f1_knowledge,

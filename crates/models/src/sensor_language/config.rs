@@ -8,6 +8,7 @@ use wearlang_encoders::text::{CaptionDecoderConfig, SmallTextConfig};
 use wearlang_encoders::ProjectionConfig;
 use wearlang_objectives::{Augmentation, ObjectiveConfig};
 
+use super::select::SelectConfig;
 use crate::mae::EncoderSpec;
 use crate::{ModelError, Result};
 use wearlang_optim::{OptimConfig, ScheduleConfig};
@@ -180,6 +181,9 @@ pub struct SensorLanguageConfig {
     /// Training windows with one of these labels are left out (the
     /// unseen-activities protocol trains without a group of classes).
     pub exclude_labels: Vec<String>,
+    /// Choose the step budget on held-out classes (`[select]`; off by
+    /// default; see [`SelectConfig`]).
+    pub select: SelectConfig,
 }
 
 impl Default for SensorLanguageConfig {
@@ -207,6 +211,7 @@ impl Default for SensorLanguageConfig {
             optim: OptimConfig::default(),
             schedule: ScheduleConfig::default(),
             exclude_labels: Vec::new(),
+            select: SelectConfig::default(),
         }
     }
 }
@@ -315,6 +320,7 @@ impl SensorLanguageConfig {
         if self.objective.needs_captions() {
             self.decoder.validate()?;
         }
+        self.select.validate()?;
         self.optim.validate()?;
         Ok(self.schedule.validate()?)
     }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::config::SensorLanguageConfig;
+use super::select::StepSelection;
 use wearlang_core::{ChannelKind, ChannelSpec};
 
 use super::model::{resolve_minilm_dir, ResolvedModel, SensorLanguageModel, TextIdentity};
@@ -39,6 +40,10 @@ pub struct SensorLanguageCheckpointConfig {
     /// (empty: `store` alone).
     #[serde(default)]
     pub extra_stores: Vec<PathBuf>,
+    /// How the step budget was chosen on held-out classes (`[select]`),
+    /// when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<StepSelection>,
 }
 
 impl SensorLanguageCheckpointConfig {
@@ -97,6 +102,8 @@ pub struct SensorLanguageSummary {
     pub data_wait_fraction: f64,
     /// The checkpoint written at the end.
     pub checkpoint: PathBuf,
+    /// The budget chosen on held-out classes (`[select]`), when it was.
+    pub selection: Option<StepSelection>,
 }
 
 /// A trained sensor-language model and its checkpoint's configuration.
@@ -172,5 +179,6 @@ pub fn load_sensor_language(
     if let Some(state) = checkpoint::read_state(&ckpt) {
         model.set_trained_steps(state.step);
     }
+    model.set_step_selection(config.selection.clone());
     Ok(LoadedSensorLanguage { model, config })
 }

@@ -6,11 +6,14 @@
 //! - `text.rs`: [`TextSampler`] (training text per window and epoch) and
 //!   [`TextEmbeddingCache`] (frozen MiniLM embeddings by text);
 //! - `model.rs`: [`SensorLanguageModel`] assembled from the config;
-//! - `load.rs`: the checkpoint's record and [`load_sensor_language`].
+//! - `load.rs`: the checkpoint's record and [`load_sensor_language`];
+//! - `select.rs`: [`SelectConfig`], choosing the step budget on held-out
+//!   classes, and [`StepSelection`], what the choice recorded.
 
 mod config;
 mod load;
 mod model;
+mod select;
 mod text;
 
 pub use config::{
@@ -23,5 +26,8 @@ pub use load::{
 pub use model::{
     corpus_tokens, resolve_minilm_dir, Batch, ResolvedModel, SensorLanguageModel, TextIdentity,
     TextTower,
+};
+pub use select::{
+    mean_curve, pick_step, SelectConfig, SelectCriterion, SelectionFold, StepSelection,
 };
 pub use text::{TextEmbeddingCache, TextSampler, ACTIVITY};

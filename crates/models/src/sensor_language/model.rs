@@ -20,6 +20,7 @@ use wearlang_encoders::{
 use wearlang_objectives::{augment, build, normalize, LossOutput, Objective, ObjectiveInputs};
 
 use super::config::{DecoderVocabulary, SensorKind, SensorLanguageConfig, TextKind};
+use super::select::StepSelection;
 use super::text::TextEmbeddingCache;
 use crate::checkpoint;
 use crate::mae::PretrainCheckpointConfig;
@@ -113,6 +114,8 @@ pub struct SensorLanguageModel {
     identity: TextIdentity,
     /// Steps its weights were trained for, when loaded from a checkpoint.
     trained_steps: Option<u64>,
+    /// How its step budget was chosen on held-out classes, when it was.
+    selection: Option<StepSelection>,
 }
 
 impl std::fmt::Debug for SensorLanguageModel {
@@ -315,6 +318,7 @@ impl SensorLanguageModel {
             resolved,
             identity,
             trained_steps: None,
+            selection: None,
         })
     }
 
@@ -511,6 +515,18 @@ impl SensorLanguageModel {
     /// [`Self::trained_steps`]); the loaders do this.
     pub fn set_trained_steps(&mut self, steps: u64) {
         self.trained_steps = Some(steps);
+    }
+
+    /// How its step budget was chosen on held-out classes (`[select]`),
+    /// when it was; the loaders set it from the checkpoint.
+    pub fn step_selection(&self) -> Option<&StepSelection> {
+        self.selection.as_ref()
+    }
+
+    /// Record how its step budget was chosen (see
+    /// [`Self::step_selection`]).
+    pub fn set_step_selection(&mut self, selection: Option<StepSelection>) {
+        self.selection = selection;
     }
 
     /// The run configuration.

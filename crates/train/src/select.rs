@@ -1,0 +1,469 @@
+//! Choosing a sensor-language run's step budget on held-out classes
+//! (`[select]`, see `wearlang_models::sensor_language::SelectConfig`).
+//!
+//! For each fold, selection runs train the same configuration without the
+//! fold's classes and score zero-shot macro-F1 among those classes on the
+//! store's **validation** split: one run into `<out>/select/fold_<i>/`,
+//! scored every `select.every` steps and at its end, or (with
+//! `select.budgets`) one run per candidate budget into
+//! `<out>/select/fold_<i>/steps_<b>/`, scored at its end. The folds' curves
+//! are averaged, smoothed, and the step (budget) of the best score becomes
+//! the budget of the run itself, which then trains on every class. The choice is written to
+//! `<out>/select/selection.json` (atomically) and reused when a run with
+//! the same configuration and stores is started again (`--resume`, or the
+//! unseen-activities protocol retraining); an interrupted selection is run
+//! again from its start. The test split is never read.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
+use wearlang_core::Split;
+use wearlang_metrics::ClassificationReport;
+use wearlang_models::sensor_language::{
+    mean_curve, pick_step, SelectConfig, SelectCriterion, SelectionFold, SensorLanguageConfig,
+    SensorLanguageModel, SensorLanguageOptions, StepSelection,
+};
+use wearlang_models::{load_split, step_seed, WindowSet};
+
+use crate::sensor_language::{fit, FitPlan, TrainingData};
+use crate::LoopConfig;
+use crate::{Result, TrainError};
+
+/// The file under `<out>/select/` that records the choice.
+pub const SELECTION_FILE: &str = "selection.json";
+
+/// Windows scored per forward pass.
+const SCORE_BATCH: usize = 256;
+
+/// Validation windows of some classes, to classify zero-shot among them.
+struct ZeroShotSet {
+    /// The windows `[N, T, C]` (CPU).
+    x: Tensor,
+    /// Each window's class, an index into `classes`.
+    truth: Vec<usize>,
+    /// The candidate classes.
+    classes: Vec<String>,
+}
+
+impl ZeroShotSet {
+    /// The windows of `val` labelled with one of `classes`; with
+    /// `require_all`, every class must have one (else the error names it),
+    /// otherwise classes without a window are dropped from the candidates.
+    fn new(val: &WindowSet, classes: &[String], require_all: bool, store: &Path) -> Result<Self> {
+        let names = val.meta.labels.labels();
+        let present = |c: &String| val.labels.iter().flatten().any(|&l| names[l] == *c);
+        if let Some(missing) = classes.iter().find(|c| !present(c)).filter(|_| require_all) {
+            return Err(TrainError::Data(format!(
+                "select: the validation split of {} has no window of `{missing}` (held out with \
+                 {classes:?}); hold out classes the validation subjects performed \
+                 (`select.classes`)",
+                store.display(),
+            )));
+        }
+        let classes: Vec<String> = classes.iter().filter(|c| present(c)).cloned().collect();
+        if classes.len() < 2 {
+            return Err(TrainError::Data(format!(
+                "select: the validation split of {} has windows of {} of the classes {classes:?}; \
+                 zero-shot scoring needs 2",
+                store.display(),
+                classes.len()
+            )));
+        }
+        let mut idx = Vec::new();
+        let mut truth = Vec::new();
+        for (i, l) in val.labels.iter().enumerate() {
+            if let Some(c) = l.and_then(|l| classes.iter().position(|c| *c == names[l])) {
+                idx.push(i);
+                truth.push(c);
+            }
+        }
+        Ok(ZeroShotSet {
+            x: val.batch(&idx, Device::Cpu)?,
+            truth,
+            classes,
+        })
+    }
+
+    /// Zero-shot macro-F1 of `model`: each class's prompts embedded and
+    /// averaged, each window given the class of highest cosine similarity.
+    fn macro_f1(&self, model: &SensorLanguageModel, templates: PromptTemplates) -> Result<f64> {
+        let _no_grad = tch::no_grad_guard();
+        let prompts = class_prompts(
+            &self.classes,
+            PromptOptions {
+                templates,
+                knowledge: false,
+            },
+        );
+        let mut rows = Vec::with_capacity(prompts.len());
+        for p in &prompts {
+            rows.push(
+                model
+                    .embed_texts(p, SCORE_BATCH)?
+                    .f_mean_dim(0, false, Kind::Float)?,
+            );
+        }
+        let cls = Tensor::f_stack(&rows, 0)?;
+        let cls = &cls / cls.f_norm_scalaropt_dim(2, [1], true)?.f_clamp_min(1e-12)?;
+        let s = model.embed_windows(&self.x, SCORE_BATCH)?;
+        let pred: Vec<i64> = Vec::try_from(s.f_matmul(&cls.f_tr()?)?.f_argmax(1, false)?)?;
+        let pred: Vec<usize> = pred.into_iter().map(|p| p as usize).collect();
+        let report = ClassificationReport::compute(&self.truth, &pred, self.classes.len())
+            .map_err(|e| TrainError::Data(format!("select: zero-shot scoring: {e}")))?;
+        Ok(report.macro_f1)
+    }
+}
+
+/// Scores a selection run as it goes: zero-shot macro-F1 among the
+/// held-out classes on their validation windows, and with `criterion =
+/// "mean"` also among the run's training classes on theirs.
+pub(crate) struct HeldOutScorer {
+    held_out: ZeroShotSet,
+    /// The training classes' validation windows (`criterion = "mean"`).
+    seen: Option<ZeroShotSet>,
+    templates: PromptTemplates,
+    every: u64,
+    patience: u64,
+    /// `(step, criterion)` so far.
+    curve: Vec<(u64, f64)>,
+    held_out_curve: Vec<(u64, f64)>,
+    seen_curve: Vec<(u64, f64)>,
+    best: f64,
+    /// Scores since the last new best.
+    since_best: u64,
+}
+
+impl HeldOutScorer {
+    /// The scorer of a fold that holds out `classes` and trains on
+    /// `training` (the validation split `val` of `store`), scored every
+    /// `every` steps and at the end; `patience` as in [`SelectConfig`].
+    fn new(
+        val: &WindowSet,
+        (classes, training): (&[String], &[String]),
+        sel: &SelectConfig,
+        (every, patience): (u64, u64),
+        store: &Path,
+    ) -> Result<Self> {
+        let held_out = ZeroShotSet::new(val, classes, true, store)?;
+        let seen = match sel.criterion {
+            SelectCriterion::HeldOut => None,
+            SelectCriterion::Mean => Some(ZeroShotSet::new(val, training, false, store)?),
+        };
+        Ok(HeldOutScorer {
+            held_out,
+            seen,
+            templates: sel.templates,
+            every,
+            patience,
+            curve: Vec::new(),
+            held_out_curve: Vec::new(),
+            seen_curve: Vec::new(),
+            best: f64::NEG_INFINITY,
+            since_best: 0,
+        })
+    }
+
+    /// Score after `done` of `total` steps when due (every `every` steps
+    /// and at the end).
+    pub(crate) fn after_step(
+        &mut self,
+        model: &SensorLanguageModel,
+        done: u64,
+        total: u64,
+    ) -> Result<()> {
+        if !done.is_multiple_of(self.every) && done != total {
+            return Ok(());
+        }
+        let held = self.held_out.macro_f1(model, self.templates)?;
+        self.held_out_curve.push((done, held));
+        let score = match &self.seen {
+            Some(seen) => {
+                let f1 = seen.macro_f1(model, self.templates)?;
+                self.seen_curve.push((done, f1));
+                (held + f1) / 2.0
+            }
+            None => held,
+        };
+        self.curve.push((done, score));
+        if score > self.best {
+            self.best = score;
+            self.since_best = 0;
+        } else {
+            self.since_best += 1;
+        }
+        Ok(())
+    }
+
+    /// Whether `patience` scores in a row brought no new best.
+    pub(crate) fn out_of_patience(&self) -> bool {
+        self.patience > 0 && self.since_best >= self.patience
+    }
+}
+
+/// What `selection.json` holds: the choice and what it was made for.
+#[derive(Serialize, Deserialize)]
+struct SelectionRecord {
+    config: SensorLanguageConfig,
+    store: PathBuf,
+    extra_stores: Vec<PathBuf>,
+    selection: StepSelection,
+}
+
+/// The classes held out in each fold: `select.classes` (each one checked
+/// against the training classes), or `select.folds` disjoint groups of
+/// `select.holdout` classes drawn with `select.seed` from those training
+/// classes that have windows in the validation split (`validated`; a
+/// class only another store has cannot be scored); each fold leaves at
+/// least two classes to train on.
+pub fn holdout_folds(
+    sel: &SelectConfig,
+    training_classes: &[String],
+    validated: &[String],
+) -> Result<Vec<Vec<String>>> {
+    if !sel.classes.is_empty() {
+        for fold in &sel.classes {
+            if let Some(bad) = fold.iter().find(|c| !training_classes.contains(c)) {
+                return Err(TrainError::config(
+                    "select.classes",
+                    format!(
+                        "`{bad}` is not a training class (training classes: {training_classes:?})"
+                    ),
+                ));
+            }
+            if training_classes.len() < fold.len() + 2 {
+                return Err(TrainError::config(
+                    "select.classes",
+                    format!(
+                        "holding out {fold:?} leaves fewer than 2 of the training classes \
+                         {training_classes:?} to train on"
+                    ),
+                ));
+            }
+        }
+        return Ok(sel.classes.clone());
+    }
+    let eligible: Vec<&String> = training_classes
+        .iter()
+        .filter(|c| validated.contains(c))
+        .collect();
+    let need = sel.holdout * sel.folds;
+    if need > eligible.len() || sel.holdout + 2 > training_classes.len() {
+        return Err(TrainError::config(
+            "select.holdout",
+            format!(
+                "{} disjoint fold(s) of {} held-out classes, each leaving at least 2 to train \
+                 on, need {} training classes with validation windows and {} in all; the run \
+                 has {eligible:?} of {training_classes:?}",
+                sel.folds,
+                sel.holdout,
+                need,
+                sel.holdout + 2,
+            ),
+        ));
+    }
+    // A seeded permutation: each class keyed by a hash of (seed, its name).
+    let mut keyed: Vec<(u64, &String)> = eligible
+        .into_iter()
+        .map(|c| {
+            let h = c.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+            });
+            (step_seed(sel.seed, h), c)
+        })
+        .collect();
+    keyed.sort();
+    Ok(keyed
+        .chunks(sel.holdout)
+        .take(sel.folds)
+        .map(|chunk| {
+            let mut fold: Vec<String> = chunk.iter().map(|(_, c)| (*c).clone()).collect();
+            fold.sort();
+            fold
+        })
+        .collect())
+}
+
+/// Choose the budget of `cfg` on held-out classes (see the module doc),
+/// or reuse the choice `<out>/select/selection.json` recorded for the same
+/// configuration and stores.
+pub(crate) fn choose_budget(
+    cfg: &SensorLanguageConfig,
+    opts: &SensorLanguageOptions,
+    data: &TrainingData,
+    device: Device,
+) -> Result<StepSelection> {
+    let dir = opts.out.join("select");
+    let record_path = dir.join(SELECTION_FILE);
+    if let Some(prev) = std::fs::read(&record_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<SelectionRecord>(&b).ok())
+    {
+        if prev.config == *cfg && prev.store == opts.store && prev.extra_stores == opts.extra_stores
+        {
+            return Ok(prev.selection);
+        }
+    }
+    let names = data.set.meta.labels.labels();
+    let mut present: Vec<String> = data
+        .set
+        .labels
+        .iter()
+        .flatten()
+        .map(|&l| names[l].clone())
+        .collect();
+    present.sort();
+    present.dedup();
+    let val = load_split(&opts.store, Split::Val).map_err(|e| {
+        TrainError::Data(format!(
+            "select: the step budget is chosen on the validation split of {}, which cannot be \
+             read ({e}); give the store a validation split or turn `[select]` off",
+            opts.store.display()
+        ))
+    })?;
+    let val_names = val.meta.labels.labels();
+    let validated: Vec<String> = present
+        .iter()
+        .filter(|c| val.labels.iter().flatten().any(|&l| val_names[l] == **c))
+        .cloned()
+        .collect();
+    let folds = holdout_folds(&cfg.select, &present, &validated)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| TrainError::Io {
+            path: dir.clone(),
+            cause: e,
+        })?;
+    }
+    let configured = {
+        let n = data.set.len();
+        LoopConfig::total(n, cfg.batch_size.min(n), cfg.epochs, cfg.max_steps)
+    };
+    let candidates = cfg.select.candidates(configured);
+    let mut done = Vec::with_capacity(folds.len());
+    for (i, classes) in folds.iter().enumerate() {
+        let keep: Vec<usize> = (0..data.set.len())
+            .filter(|&w| data.set.labels[w].is_none_or(|l| !classes.contains(&names[l])))
+            .collect();
+        let mut fold_cfg = cfg.clone();
+        fold_cfg.name = format!("{}-select-{i}", cfg.name);
+        fold_cfg.exclude_labels.extend(classes.iter().cloned());
+        fold_cfg.select = SelectConfig::default();
+        let fold_dir = dir.join(format!("fold_{i}"));
+        let training: Vec<String> = present
+            .iter()
+            .filter(|c| !classes.contains(c))
+            .cloned()
+            .collect();
+        let fold_data = || -> Result<TrainingData> {
+            Ok(TrainingData {
+                set: data.set.select(&keep)?,
+                unlabelled_skipped: data.unlabelled_skipped,
+                needs_labels: data.needs_labels,
+            })
+        };
+        let fold_opts = |out: PathBuf| SensorLanguageOptions {
+            out,
+            resume: false,
+            stop_after: None,
+            ..opts.clone()
+        };
+        let fold = if candidates.is_empty() {
+            // Along one run of the configured budget.
+            let schedule = (cfg.select.every, cfg.select.patience);
+            let mut scorer = HeldOutScorer::new(
+                &val,
+                (classes, &training),
+                &cfg.select,
+                schedule,
+                &opts.store,
+            )?;
+            let set = fold_data()?;
+            let n = set.set.len();
+            let budget = LoopConfig::total(n, cfg.batch_size.min(n), cfg.epochs, cfg.max_steps);
+            let summary = fit(
+                &fold_cfg,
+                &fold_opts(fold_dir),
+                set,
+                device,
+                FitPlan::Select(&mut scorer),
+            )?;
+            SelectionFold {
+                classes: classes.clone(),
+                val_windows: scorer.held_out.truth.len(),
+                stopped_early: summary.steps < budget,
+                curve: scorer.curve,
+                held_out_curve: scorer.held_out_curve,
+                seen_curve: scorer.seen_curve,
+            }
+        } else {
+            // One whole run per candidate budget, scored at its end.
+            let (mut curve, mut held_out_curve, mut seen_curve) = (vec![], vec![], vec![]);
+            let mut val_windows = 0;
+            for &b in &candidates {
+                let mut c = fold_cfg.clone();
+                c.max_steps = b;
+                let mut scorer = HeldOutScorer::new(
+                    &val,
+                    (classes, &training),
+                    &cfg.select,
+                    (b, 0),
+                    &opts.store,
+                )?;
+                fit(
+                    &c,
+                    &fold_opts(fold_dir.join(format!("steps_{b}"))),
+                    fold_data()?,
+                    device,
+                    FitPlan::Select(&mut scorer),
+                )?;
+                if scorer.curve.is_empty() {
+                    return Err(TrainError::Data(format!(
+                        "select: the {b}-step run was not scored"
+                    )));
+                }
+                curve.extend(scorer.curve.last());
+                held_out_curve.extend(scorer.held_out_curve.last());
+                seen_curve.extend(scorer.seen_curve.last());
+                val_windows = scorer.held_out.truth.len();
+            }
+            SelectionFold {
+                classes: classes.clone(),
+                val_windows,
+                stopped_early: false,
+                curve,
+                held_out_curve,
+                seen_curve,
+            }
+        };
+        done.push(fold);
+    }
+    let mean = mean_curve(&done);
+    let (steps, score) =
+        pick_step(&mean, cfg.select.smooth, cfg.select.min_steps).ok_or_else(|| {
+            TrainError::Data("select: no step was scored on the held-out classes".into())
+        })?;
+    let selection = StepSelection {
+        steps,
+        score,
+        max_steps: configured,
+        mean_curve: mean,
+        mode: if candidates.is_empty() {
+            "steps"
+        } else {
+            "budgets"
+        }
+        .into(),
+        folds: done,
+    };
+    let record = SelectionRecord {
+        config: cfg.clone(),
+        store: opts.store.clone(),
+        extra_stores: opts.extra_stores.clone(),
+        selection: selection.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&record)
+        .map_err(|e| TrainError::Data(format!("select: writing {}: {e}", record_path.display())))?;
+    wearlang_core::fs::write_atomic(&record_path, &json)?;
+    Ok(selection)
+}
