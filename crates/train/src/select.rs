@@ -22,8 +22,8 @@ use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
 use wearlang_core::Split;
 use wearlang_metrics::ClassificationReport;
 use wearlang_models::sensor_language::{
-    mean_curve, pick_step, SelectConfig, SelectCriterion, SelectionFold, SensorLanguageConfig,
-    SensorLanguageModel, SensorLanguageOptions, StepSelection,
+    mean_curve, pick_step, HeldOutWindows, SelectConfig, SelectCriterion, SelectionFold,
+    SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, StepSelection,
 };
 use wearlang_models::{load_split, step_seed, WindowSet};
 
@@ -86,6 +86,22 @@ impl ZeroShotSet {
         })
     }
 
+    /// Add the windows of `set` labelled with one of the candidate classes.
+    fn with_windows_of(mut self, set: &WindowSet) -> Result<Self> {
+        let names = set.meta.labels.labels();
+        let mut idx = Vec::new();
+        for (i, l) in set.labels.iter().enumerate() {
+            if let Some(c) = l.and_then(|l| self.classes.iter().position(|c| *c == names[l])) {
+                idx.push(i);
+                self.truth.push(c);
+            }
+        }
+        if !idx.is_empty() {
+            self.x = Tensor::f_cat(&[&self.x, &set.batch(&idx, Device::Cpu)?], 0)?;
+        }
+        Ok(self)
+    }
+
     /// Zero-shot macro-F1 of `model`: each class's prompts embedded and
     /// averaged, each window given the class of highest cosine similarity.
     fn macro_f1(&self, model: &SensorLanguageModel, templates: PromptTemplates) -> Result<f64> {
@@ -137,16 +153,20 @@ pub(crate) struct HeldOutScorer {
 
 impl HeldOutScorer {
     /// The scorer of a fold that holds out `classes` and trains on
-    /// `training` (the validation split `val` of `store`), scored every
-    /// `every` steps and at the end; `patience` as in [`SelectConfig`].
+    /// `training` (`val`: the validation split of `store`; `train`: the
+    /// run's training windows), scored every `every` steps and at the end;
+    /// `patience` as in [`SelectConfig`].
     fn new(
-        val: &WindowSet,
+        (val, train): (&WindowSet, &WindowSet),
         (classes, training): (&[String], &[String]),
         sel: &SelectConfig,
         (every, patience): (u64, u64),
         store: &Path,
     ) -> Result<Self> {
-        let held_out = ZeroShotSet::new(val, classes, true, store)?;
+        let mut held_out = ZeroShotSet::new(val, classes, true, store)?;
+        if sel.held_out_windows == HeldOutWindows::TrainingAndValidation {
+            held_out = held_out.with_windows_of(train)?;
+        }
         let seen = match sel.criterion {
             SelectCriterion::HeldOut => None,
             SelectCriterion::Mean => Some(ZeroShotSet::new(val, training, false, store)?),
@@ -340,6 +360,7 @@ pub(crate) fn choose_budget(
         LoopConfig::total(n, cfg.batch_size.min(n), cfg.epochs, cfg.max_steps)
     };
     let candidates = cfg.select.candidates(configured);
+    let sets = (&val, &data.set);
     let mut done = Vec::with_capacity(folds.len());
     for (i, classes) in folds.iter().enumerate() {
         let keep: Vec<usize> = (0..data.set.len())
@@ -372,7 +393,7 @@ pub(crate) fn choose_budget(
             // Along one run of the configured budget.
             let schedule = (cfg.select.every, cfg.select.patience);
             let mut scorer = HeldOutScorer::new(
-                &val,
+                sets,
                 (classes, &training),
                 &cfg.select,
                 schedule,
@@ -404,7 +425,7 @@ pub(crate) fn choose_budget(
                 let mut c = fold_cfg.clone();
                 c.max_steps = b;
                 let mut scorer = HeldOutScorer::new(
-                    &val,
+                    sets,
                     (classes, &training),
                     &cfg.select,
                     (b, 0),

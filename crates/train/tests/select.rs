@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split, Window};
 use wearlang_models::checkpoint::{find_checkpoint, read_json, read_state, CONFIG_FILE};
-use wearlang_models::sensor_language::{SelectConfig, SelectCriterion, SensorKind, StepSelection};
+use wearlang_models::sensor_language::{
+    HeldOutWindows, SelectConfig, SelectCriterion, SensorKind, StepSelection,
+};
 use wearlang_models::{
     load_sensor_language, SensorLanguageCheckpointConfig, SensorLanguageConfig,
     SensorLanguageOptions, SensorTextModel,
@@ -209,6 +211,7 @@ fn whole_runs_per_candidate_budget_are_scored_at_their_end() {
         budgets: vec![4, 8, 40],
         folds: 1,
         criterion: SelectCriterion::Mean,
+        held_out_windows: HeldOutWindows::TrainingAndValidation,
         ..SelectConfig::default()
     };
     let s = train_sensor_language(&config(12, sel), &opts(&store, &out)).unwrap();

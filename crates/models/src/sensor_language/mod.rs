@@ -28,6 +28,7 @@ pub use model::{
     TextTower,
 };
 pub use select::{
-    mean_curve, pick_step, SelectConfig, SelectCriterion, SelectionFold, StepSelection,
+    mean_curve, pick_step, HeldOutWindows, SelectConfig, SelectCriterion, SelectionFold,
+    StepSelection,
 };
 pub use text::{TextEmbeddingCache, TextSampler, ACTIVITY};

@@ -31,6 +31,21 @@ pub enum SelectCriterion {
     Mean,
 }
 
+/// Which windows of the held-out classes are scored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeldOutWindows {
+    /// Those of the validation split (held-out classes of held-out
+    /// subjects).
+    Validation,
+    /// Those of the validation split and of the training split: a
+    /// selection run never trains on its held-out classes, so their
+    /// training-subject windows are unseen too (the subjects' other
+    /// activities are not). Several times more windows than the
+    /// validation split alone when it has few subjects.
+    TrainingAndValidation,
+}
+
 /// How the step budget is chosen (`[select]`; off while `every = 0` and
 /// `budgets` is empty).
 ///
@@ -65,6 +80,10 @@ pub struct SelectConfig {
     pub seed: u64,
     /// What is scored (`held_out` or `mean`).
     pub criterion: SelectCriterion,
+    /// Which windows of the held-out classes are scored (`validation` or
+    /// `training_and_validation`); the training classes are always scored
+    /// on the validation split.
+    pub held_out_windows: HeldOutWindows,
     /// Prompts of the zero-shot score (`all`: the ensemble of the template
     /// bank; `base`: one template).
     pub templates: PromptTemplates,
@@ -88,6 +107,7 @@ impl Default for SelectConfig {
             classes: Vec::new(),
             seed: 0,
             criterion: SelectCriterion::HeldOut,
+            held_out_windows: HeldOutWindows::Validation,
             templates: PromptTemplates::All,
             patience: 0,
             smooth: 1,
@@ -167,7 +187,8 @@ impl SelectConfig {
 pub struct SelectionFold {
     /// The classes this fold trained without.
     pub classes: Vec<String>,
-    /// Validation windows of those classes that were scored.
+    /// Windows of those classes that were scored (validation, and with
+    /// `held_out_windows = "training_and_validation"` training ones too).
     pub val_windows: usize,
     /// `(step, score)` at every scored step: the criterion's value.
     pub curve: Vec<(u64, f64)>,
