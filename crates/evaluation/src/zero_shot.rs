@@ -36,7 +36,8 @@ impl Default for ZeroShotConfig {
 }
 
 /// Normalised class embeddings `[K, E]`: the mean of each class's prompt
-/// embeddings, re-normalised.
+/// embeddings, re-normalised (`wearlang_models::class_embeddings` with
+/// `cfg`'s prompts and batch).
 pub fn class_embeddings(
     model: &dyn SensorTextModel,
     classes: &[String],
@@ -45,21 +46,13 @@ pub fn class_embeddings(
     if classes.is_empty() {
         return Err(EvalError::Data("zero-shot: no candidate classes".into()));
     }
-    let prompts = class_prompts(
-        classes,
-        PromptOptions {
-            templates: cfg.templates,
-            knowledge: cfg.knowledge,
-        },
-    );
-    let per = prompts[0].len();
-    let flat: Vec<String> = prompts.into_iter().flatten().collect();
-    let e = model.embed_texts(&flat, cfg.batch)?;
-    let k = classes.len() as i64;
-    let mean = e
-        .reshape([k, per as i64, -1])
-        .mean_dim(1, false, Kind::Float);
-    Ok((wearlang_objectives::normalize(&mean), per))
+    let opts = PromptOptions {
+        templates: cfg.templates,
+        knowledge: cfg.knowledge,
+    };
+    Ok(wearlang_models::class_embeddings(
+        model, classes, opts, cfg.batch,
+    )?)
 }
 
 /// One candidate class of label-open zero-shot classification: a name, and

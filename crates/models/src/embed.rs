@@ -9,7 +9,9 @@ use tch::{Device, Kind, Tensor};
 use wearlang_core::{Split, Window};
 use wearlang_store::embeddings::EmbeddingMatrix;
 
-use crate::{Result, SensorLanguageModel, WindowSet};
+use wearlang_captioning::{class_prompts, PromptOptions};
+
+use crate::{ModelError, Result, SensorLanguageModel, SensorTextModel, WindowSet};
 
 /// Windows embedded per forward pass.
 const WINDOW_BATCH: usize = 256;
@@ -68,6 +70,31 @@ pub fn embedding_matrix(e: &Tensor) -> Result<EmbeddingMatrix> {
             .f_flatten(0, -1)?,
     )?;
     Ok(EmbeddingMatrix::new(size[1] as usize, values)?)
+}
+
+/// The zero-shot classifier of `model` over `classes`: each class's
+/// prompts (`wearlang_captioning::class_prompts` with `opts`) embedded in
+/// batches of `batch`, averaged and re-normalised into one row of `[K, E]`;
+/// also the number of prompts per class. The evaluation's zero-shot
+/// protocols and the trainer's step selection both classify with it.
+pub fn class_embeddings<S: AsRef<str>>(
+    model: &dyn SensorTextModel,
+    classes: &[S],
+    opts: PromptOptions,
+    batch: usize,
+) -> Result<(Tensor, usize)> {
+    if classes.is_empty() {
+        return Err(ModelError::Data("zero-shot: no candidate classes".into()));
+    }
+    let prompts = class_prompts(classes, opts);
+    let per = prompts[0].len();
+    let flat: Vec<String> = prompts.into_iter().flatten().collect();
+    let e = model.embed_texts(&flat, batch)?;
+    let k = classes.len() as i64;
+    let mean = e
+        .f_reshape([k, per as i64, -1])?
+        .f_mean_dim(1, false, Kind::Float)?;
+    Ok((wearlang_objectives::normalize(&mean), per))
 }
 
 #[cfg(test)]

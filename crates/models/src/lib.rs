@@ -56,7 +56,7 @@ mod windows;
 
 pub use checkpoint::TrainState;
 pub use config_file::read_toml;
-pub use embed::{embed_store, embed_texts, embedding_matrix, StoreEmbeddings};
+pub use embed::{class_embeddings, embed_store, embed_texts, embedding_matrix, StoreEmbeddings};
 pub use error::{ModelError, Result};
 pub use mae::{load_mae, EncoderSpec, LoadedMae, PretrainCheckpointConfig, PretrainConfig};
 pub use registry::{

@@ -17,18 +17,17 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
-use wearlang_captioning::{class_prompts, PromptOptions, PromptTemplates};
+use tch::{Device, Tensor};
+use wearlang_captioning::{PromptOptions, PromptTemplates};
 use wearlang_core::Split;
 use wearlang_metrics::ClassificationReport;
 use wearlang_models::sensor_language::{
     mean_curve, pick_step, HeldOutWindows, SelectConfig, SelectCriterion, SelectionFold,
     SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, StepSelection,
 };
-use wearlang_models::{load_split, step_seed, WindowSet};
+use wearlang_models::{class_embeddings, load_split, step_seed, WindowSet};
 
-use crate::sensor_language::{fit, FitPlan, TrainingData};
-use crate::LoopConfig;
+use crate::sensor_language::{configured_budget, fit, FitPlan, TrainingData};
 use crate::{Result, TrainError};
 
 /// The file under `<out>/select/` that records the choice.
@@ -86,6 +85,15 @@ impl ZeroShotSet {
         })
     }
 
+    /// The same windows and classes, sharing the tensor.
+    fn view(&self) -> Self {
+        ZeroShotSet {
+            x: self.x.shallow_clone(),
+            truth: self.truth.clone(),
+            classes: self.classes.clone(),
+        }
+    }
+
     /// Add the windows of `set` labelled with one of the candidate classes.
     fn with_windows_of(mut self, set: &WindowSet) -> Result<Self> {
         let names = set.meta.labels.labels();
@@ -102,27 +110,15 @@ impl ZeroShotSet {
         Ok(self)
     }
 
-    /// Zero-shot macro-F1 of `model`: each class's prompts embedded and
-    /// averaged, each window given the class of highest cosine similarity.
+    /// Zero-shot macro-F1 of `model` (`wearlang_models::class_embeddings`:
+    /// each window given the class of highest cosine similarity).
     fn macro_f1(&self, model: &SensorLanguageModel, templates: PromptTemplates) -> Result<f64> {
         let _no_grad = tch::no_grad_guard();
-        let prompts = class_prompts(
-            &self.classes,
-            PromptOptions {
-                templates,
-                knowledge: false,
-            },
-        );
-        let mut rows = Vec::with_capacity(prompts.len());
-        for p in &prompts {
-            rows.push(
-                model
-                    .embed_texts(p, SCORE_BATCH)?
-                    .f_mean_dim(0, false, Kind::Float)?,
-            );
-        }
-        let cls = Tensor::f_stack(&rows, 0)?;
-        let cls = &cls / cls.f_norm_scalaropt_dim(2, [1], true)?.f_clamp_min(1e-12)?;
+        let opts = PromptOptions {
+            templates,
+            knowledge: false,
+        };
+        let (cls, _) = class_embeddings(model, &self.classes, opts, SCORE_BATCH)?;
         let s = model.embed_windows(&self.x, SCORE_BATCH)?;
         let pred: Vec<i64> = Vec::try_from(s.f_matmul(&cls.f_tr()?)?.f_argmax(1, false)?)?;
         let pred: Vec<usize> = pred.into_iter().map(|p| p as usize).collect();
@@ -151,16 +147,21 @@ pub(crate) struct HeldOutScorer {
     since_best: u64,
 }
 
-impl HeldOutScorer {
-    /// The scorer of a fold that holds out `classes` and trains on
+/// The windows a fold is scored on, gathered once per fold.
+struct FoldWindows {
+    held_out: ZeroShotSet,
+    /// The training classes' validation windows (`criterion = "mean"`).
+    seen: Option<ZeroShotSet>,
+}
+
+impl FoldWindows {
+    /// The windows of a fold that holds out `classes` and trains on
     /// `training` (`val`: the validation split of `store`; `train`: the
-    /// run's training windows), scored every `every` steps and at the end;
-    /// `patience` as in [`SelectConfig`].
+    /// run's training windows).
     fn new(
         (val, train): (&WindowSet, &WindowSet),
         (classes, training): (&[String], &[String]),
         sel: &SelectConfig,
-        (every, patience): (u64, u64),
         store: &Path,
     ) -> Result<Self> {
         let mut held_out = ZeroShotSet::new(val, classes, true, store)?;
@@ -171,9 +172,17 @@ impl HeldOutScorer {
             SelectCriterion::HeldOut => None,
             SelectCriterion::Mean => Some(ZeroShotSet::new(val, training, false, store)?),
         };
-        Ok(HeldOutScorer {
-            held_out,
-            seen,
+        Ok(FoldWindows { held_out, seen })
+    }
+}
+
+impl HeldOutScorer {
+    /// A scorer of `windows`, scored every `every` steps and at the end;
+    /// `patience` as in [`SelectConfig`].
+    fn new(windows: &FoldWindows, sel: &SelectConfig, (every, patience): (u64, u64)) -> Self {
+        HeldOutScorer {
+            held_out: windows.held_out.view(),
+            seen: windows.seen.as_ref().map(ZeroShotSet::view),
             templates: sel.templates,
             every,
             patience,
@@ -182,7 +191,7 @@ impl HeldOutScorer {
             seen_curve: Vec::new(),
             best: f64::NEG_INFINITY,
             since_best: 0,
-        })
+        }
     }
 
     /// Score after `done` of `total` steps when due (every `every` steps
@@ -355,10 +364,7 @@ pub(crate) fn choose_budget(
             cause: e,
         })?;
     }
-    let configured = {
-        let n = data.set.len();
-        LoopConfig::total(n, cfg.batch_size.min(n), cfg.epochs, cfg.max_steps)
-    };
+    let configured = configured_budget(cfg, data.set.len());
     let candidates = cfg.select.candidates(configured);
     let sets = (&val, &data.set);
     let mut done = Vec::with_capacity(folds.len());
@@ -376,6 +382,7 @@ pub(crate) fn choose_budget(
             .filter(|c| !classes.contains(c))
             .cloned()
             .collect();
+        let windows = FoldWindows::new(sets, (classes, &training), &cfg.select, &opts.store)?;
         let fold_data = || -> Result<TrainingData> {
             Ok(TrainingData {
                 set: data.set.select(&keep)?,
@@ -392,16 +399,9 @@ pub(crate) fn choose_budget(
         let fold = if candidates.is_empty() {
             // Along one run of the configured budget.
             let schedule = (cfg.select.every, cfg.select.patience);
-            let mut scorer = HeldOutScorer::new(
-                sets,
-                (classes, &training),
-                &cfg.select,
-                schedule,
-                &opts.store,
-            )?;
+            let mut scorer = HeldOutScorer::new(&windows, &cfg.select, schedule);
             let set = fold_data()?;
-            let n = set.set.len();
-            let budget = LoopConfig::total(n, cfg.batch_size.min(n), cfg.epochs, cfg.max_steps);
+            let budget = configured_budget(cfg, set.set.len());
             let summary = fit(
                 &fold_cfg,
                 &fold_opts(fold_dir),
@@ -420,17 +420,10 @@ pub(crate) fn choose_budget(
         } else {
             // One whole run per candidate budget, scored at its end.
             let (mut curve, mut held_out_curve, mut seen_curve) = (vec![], vec![], vec![]);
-            let mut val_windows = 0;
             for &b in &candidates {
                 let mut c = fold_cfg.clone();
                 c.max_steps = b;
-                let mut scorer = HeldOutScorer::new(
-                    sets,
-                    (classes, &training),
-                    &cfg.select,
-                    (b, 0),
-                    &opts.store,
-                )?;
+                let mut scorer = HeldOutScorer::new(&windows, &cfg.select, (b, 0));
                 fit(
                     &c,
                     &fold_opts(fold_dir.join(format!("steps_{b}"))),
@@ -446,11 +439,10 @@ pub(crate) fn choose_budget(
                 curve.extend(scorer.curve.last());
                 held_out_curve.extend(scorer.held_out_curve.last());
                 seen_curve.extend(scorer.seen_curve.last());
-                val_windows = scorer.held_out.truth.len();
             }
             SelectionFold {
                 classes: classes.clone(),
-                val_windows,
+                val_windows: windows.held_out.truth.len(),
                 stopped_early: false,
                 curve,
                 held_out_curve,

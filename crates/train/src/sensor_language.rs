@@ -206,6 +206,12 @@ pub fn train_sensor_language(
     fit(cfg, opts, data, device, FitPlan::Final { selection })
 }
 
+/// The steps a run of `cfg` on `n` windows trains for without selection
+/// (`max_steps`, else `epochs` passes).
+pub(crate) fn configured_budget(cfg: &SensorLanguageConfig, n: usize) -> u64 {
+    LoopConfig::total(n, cfg.batch_size.min(n), cfg.epochs, cfg.max_steps)
+}
+
 /// What [`fit`] trains for.
 pub(crate) enum FitPlan<'a> {
     /// The run itself: its configured budget, or the selected one.
@@ -241,7 +247,7 @@ pub(crate) fn fit(
         )));
     }
     let bs = cfg.batch_size.min(n);
-    let configured = LoopConfig::total(n, bs, cfg.epochs, cfg.max_steps);
+    let configured = configured_budget(cfg, n);
     let (total, selection, scorer) = match plan {
         FitPlan::Final { selection } => (
             selection.as_ref().map_or(configured, |s| s.steps),

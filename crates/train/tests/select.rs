@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split, Window};
+use wearlang_core::{Split, Window};
 use wearlang_models::checkpoint::{find_checkpoint, read_json, read_state, CONFIG_FILE};
 use wearlang_models::sensor_language::{
     HeldOutWindows, SelectConfig, SelectCriterion, SensorKind, StepSelection,
@@ -15,23 +15,14 @@ use wearlang_models::{
     load_sensor_language, SensorLanguageCheckpointConfig, SensorLanguageConfig,
     SensorLanguageOptions, SensorTextModel,
 };
-use wearlang_store::{StoreMeta, StoreWriter};
 use wearlang_train::select::{holdout_folds, SELECTION_FILE};
 use wearlang_train::train_sensor_language;
 
+mod common;
+use common::{minilm, write_store};
+
 const STEPS: usize = 32;
 const CLASSES: [&str; 4] = ["walking", "running", "sitting", "lying"];
-
-fn minilm() -> PathBuf {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = wearlang_encoders::text::default_model_dir(None, &ws);
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "MiniLM not found in {} (run `cargo xtask setup`)",
-        dir.display()
-    );
-    dir
-}
 
 /// Four activities that differ in the signal; subjects 0–3 train, 4
 /// validation, 5 test (none when `with_val` is false: subject 4 trains).
@@ -71,23 +62,7 @@ fn store(dir: &Path, with_val: bool) -> PathBuf {
             windows.push(w);
         }
     }
-    let mut meta = StoreMeta::new(
-        vec![
-            ChannelSpec::new("ax", "g", ChannelKind::Accelerometer),
-            ChannelSpec::new("ay", "g", ChannelKind::Accelerometer),
-        ],
-        STEPS,
-        50.0,
-    );
-    meta.labels = LabelVocab::sorted(CLASSES);
-    meta.normalisation = Some(Normalisation::fit(
-        windows.iter().filter(|w| w.split == Split::Train),
-        2,
-    ));
-    let mut w = StoreWriter::create(&path, meta).unwrap();
-    w.write(&windows).unwrap();
-    w.finish().unwrap();
-    path
+    write_store(&path, &windows, STEPS, &CLASSES, &[])
 }
 
 fn config(max_steps: u64, select: SelectConfig) -> SensorLanguageConfig {

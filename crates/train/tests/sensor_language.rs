@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use tch::Tensor;
-use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split, Window};
+use wearlang_core::{LabelVocab, Normalisation, Split, Window};
 use wearlang_encoders::text::DecodeOptions;
 use wearlang_models::checkpoint::{find_checkpoint, MODEL_FILE};
 use wearlang_models::sensor_language::{DecoderVocabulary, SensorKind, TextKind, TextSampler};
@@ -13,24 +13,13 @@ use wearlang_models::{
     load_sensor_language, load_split, SensorLanguageConfig, SensorLanguageOptions,
 };
 use wearlang_objectives::ObjectiveConfig;
-use wearlang_store::{StoreMeta, StoreWriter};
+use wearlang_store::StoreWriter;
 use wearlang_train::train_sensor_language;
 
+mod common;
+use common::{minilm, workspace, write_store};
+
 const STEPS: usize = 32;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn minilm() -> PathBuf {
-    let dir = wearlang_encoders::text::default_model_dir(None, &workspace());
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "MiniLM not found in {} (run `cargo xtask setup`)",
-        dir.display()
-    );
-    dir
-}
 
 /// Two activities that differ in the signal: "walking" is a 2 Hz sine on
 /// channel 0, "sitting" a flat line with noise; 6 subjects, 2 for testing.
@@ -77,24 +66,7 @@ fn store(dir: &Path) -> PathBuf {
             windows.push(w);
         }
     }
-    let mut meta = StoreMeta::new(
-        vec![
-            ChannelSpec::new("ax", "g", ChannelKind::Accelerometer),
-            ChannelSpec::new("ay", "g", ChannelKind::Accelerometer),
-        ],
-        STEPS,
-        50.0,
-    );
-    meta.caption_columns = vec!["trend".into()];
-    meta.labels = LabelVocab::sorted(["walking", "sitting"]);
-    meta.normalisation = Some(Normalisation::fit(
-        windows.iter().filter(|w| w.split == Split::Train),
-        2,
-    ));
-    let mut w = StoreWriter::create(&path, meta).unwrap();
-    w.write(&windows).unwrap();
-    w.finish().unwrap();
-    path
+    write_store(&path, &windows, STEPS, &["walking", "sitting"], &["trend"])
 }
 
 fn config(max_steps: u64) -> SensorLanguageConfig {
