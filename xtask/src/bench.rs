@@ -109,6 +109,7 @@ fn ingest(args: &[String]) -> Result<()> {
             what: format!("wearlang ingest, {name}"),
             input_bytes: std::fs::metadata(input)?.len(),
             windows: Some(windows),
+            output_bytes: Some(std::fs::metadata(&out)?.len()),
             m,
         });
     }
@@ -120,6 +121,7 @@ fn ingest(args: &[String]) -> Result<()> {
         what: "plain Parquet decode".into(),
         input_bytes: data.parquet_bytes,
         windows: None,
+        output_bytes: None,
         m,
     });
 
@@ -151,6 +153,7 @@ fn ingest(args: &[String]) -> Result<()> {
             what: "python reference, csv".into(),
             input_bytes: data.csv_bytes,
             windows: Some(windows),
+            output_bytes: Some(std::fs::metadata(&out)?.len()),
             m,
         });
     }
@@ -168,6 +171,8 @@ struct Run {
     what: String,
     input_bytes: u64,
     windows: Option<u64>,
+    /// Size of the store (or the reference's window file) written.
+    output_bytes: Option<u64>,
     m: Measured,
 }
 
@@ -178,23 +183,25 @@ fn mb(bytes: u64) -> f64 {
 fn report(dir: &Path, opts: &IngestArgs, data: &DataInfo, results: &[Run]) -> Result<()> {
     println!();
     println!(
-        "{:<28} {:>10} {:>9} {:>9} {:>10} {:>12} {:>10}",
-        "run", "input MB", "seconds", "MB/s", "windows", "windows/s", "peak RSS MB"
+        "{:<28} {:>10} {:>9} {:>9} {:>10} {:>12} {:>10} {:>10}",
+        "run", "input MB", "seconds", "MB/s", "windows", "windows/s", "peak RSS MB", "output MB"
     );
     for r in results {
         let (w, ws) = match r.windows {
             Some(w) => (w.to_string(), format!("{:.0}", w as f64 / r.m.seconds)),
             None => ("-".into(), "-".into()),
         };
+        let out = r.output_bytes.map_or("-".into(), |b| format!("{:.1}", mb(b)));
         println!(
-            "{:<28} {:>10.1} {:>9.2} {:>9.1} {:>10} {:>12} {:>10.1}",
+            "{:<28} {:>10.1} {:>9.2} {:>9.1} {:>10} {:>12} {:>10.1} {:>10}",
             r.what,
             mb(r.input_bytes),
             r.m.seconds,
             mb(r.input_bytes) / r.m.seconds,
             w,
             ws,
-            mb(r.m.peak_rss_bytes)
+            mb(r.m.peak_rss_bytes),
+            out
         );
     }
     let find = |prefix: &str| results.iter().find(|r| r.what.starts_with(prefix));
@@ -247,6 +254,7 @@ fn report(dir: &Path, opts: &IngestArgs, data: &DataInfo, results: &[Run]) -> Re
                 "mb_per_s": mb(r.input_bytes) / r.m.seconds,
                 "windows": r.windows,
                 "peak_rss_bytes": r.m.peak_rss_bytes,
+                "output_bytes": r.output_bytes,
             })
         })
         .collect();

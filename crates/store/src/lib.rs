@@ -1,6 +1,9 @@
 //! The wearlang window store: one Parquet row per [`Window`], with the
 //! store's [`StoreMeta`] (channels, window length, rate, normalisation,
-//! labels, split, provenance) as JSON in the Parquet footer.
+//! labels, split, provenance) as JSON in the Parquet footer. A window
+//! stores only the time steps it does not share with the window before it
+//! (layout version 2), so overlapping windows do not copy their samples;
+//! readers hand out whole windows and still read version-1 stores.
 //!
 //! Writes are atomic ([`StoreWriter`] writes a hidden temporary file beside
 //! the destination and renames it on [`StoreWriter::finish`]); reads stream

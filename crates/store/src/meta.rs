@@ -3,9 +3,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use wearlang_core::{ChannelSpec, LabelVocab, Normalisation, Split, SplitSpec};
 
-/// The version of the store layout written by this crate. Readers refuse
-/// other versions.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the store layout written by this crate: 2, where a window
+/// stores only the time steps it does not share with the window before it.
+/// Readers also read version 1 (every window whole, with a boolean mask)
+/// and refuse any other.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The Parquet key-value metadata key under which [`StoreMeta`] is stored as
 /// JSON.

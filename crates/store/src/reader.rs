@@ -1,6 +1,6 @@
 //! Reading stores in streaming batches.
 use crate::meta::SummaryBuilder;
-use crate::schema::{check_schema, col, from_batch, BatchColumns};
+use crate::schema::{check_schema, col, from_batch, BatchColumns, Chain};
 use crate::{StoreMeta, StoreSummary, FORMAT_VERSION, META_KEY};
 use arrow::array::{Array, BooleanArray, Float32Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::{
@@ -41,6 +41,8 @@ pub struct StoreReader {
 #[derive(Debug, Clone)]
 struct Part {
     path: PathBuf,
+    /// The file's layout version (1 or [`FORMAT_VERSION`]).
+    version: u32,
     reader_meta: ArrowReaderMetadata,
 }
 
@@ -129,6 +131,7 @@ impl StoreReader {
             opts,
             next_part: 0,
             inner: None,
+            chain: Chain::default(),
         })
     }
 
@@ -179,21 +182,29 @@ fn open_part_inner(path: &Path) -> Result<(StoreMeta, Part)> {
     let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&json)
         .ok()
         .and_then(|v| v.get("format_version").and_then(|v| v.as_u64()));
-    if version != Some(FORMAT_VERSION as u64) {
+    let Some(version) = version.filter(|v| (1..=FORMAT_VERSION as u64).contains(v)) else {
         return Err(Error::data(
             Location::file(&path),
             format!(
-                "store format version {}, this build reads version {FORMAT_VERSION}",
+                "store format version {}, this build reads versions 1 to {FORMAT_VERSION}",
                 version.map_or("unknown".to_string(), |v| v.to_string())
             ),
         ));
-    }
+    };
+    let version = version as u32;
     let meta: StoreMeta = serde_json::from_str(&json)
         .map_err(|e| not_a_store(&path, format!("bad '{META_KEY}' metadata: {e}")))?;
     meta.validate()
         .map_err(|e| not_a_store(&path, format!("bad '{META_KEY}' metadata: {e}")))?;
-    check_schema(reader_meta.schema(), &meta, &path)?;
-    Ok((meta, Part { path, reader_meta }))
+    check_schema(reader_meta.schema(), &meta, version, &path)?;
+    Ok((
+        meta,
+        Part {
+            path,
+            version,
+            reader_meta,
+        },
+    ))
 }
 
 impl Part {
@@ -298,14 +309,16 @@ pub struct WindowBatches {
     store: StoreReader,
     opts: ReadOptions,
     next_part: usize,
-    /// The file being read and its reader.
-    inner: Option<(PathBuf, ParquetRecordBatchReader)>,
+    /// The file being read, its layout version and its reader.
+    inner: Option<(PathBuf, u32, ParquetRecordBatchReader)>,
+    /// The last window read, which the next row may continue.
+    chain: Chain,
 }
 
 impl WindowBatches {
     /// The next batch of Parquet rows, moving on to the next file at the end
     /// of one; `None` after the last file.
-    fn next_rows(&mut self) -> Option<Result<(PathBuf, RecordBatch)>> {
+    fn next_rows(&mut self) -> Option<Result<(PathBuf, u32, RecordBatch)>> {
         loop {
             if self.inner.is_none() {
                 let part = self.store.parts.get(self.next_part)?;
@@ -315,11 +328,12 @@ impl WindowBatches {
                     n => n,
                 };
                 match part.reader(size, self.opts.split) {
-                    Ok(r) => self.inner = Some((part.path.clone(), r)),
+                    Ok(r) => self.inner = Some((part.path.clone(), part.version, r)),
                     Err(e) => return Some(Err(e)),
                 }
+                self.chain.reset();
             }
-            let (path, reader) = self.inner.as_mut().expect("a reader was just opened");
+            let (path, version, reader) = self.inner.as_mut().expect("a reader was just opened");
             let next = wearlang_core::guard::catch_reader_panic(path, "store (Parquet)", || {
                 Ok(reader.next())
             });
@@ -332,7 +346,7 @@ impl WindowBatches {
                         format!("reading store: {e}"),
                     )))
                 }
-                Ok(Some(Ok(b))) => return Some(Ok((path.clone(), b))),
+                Ok(Some(Ok(b))) => return Some(Ok((path.clone(), *version, b))),
             }
         }
     }
@@ -343,7 +357,7 @@ impl Iterator for WindowBatches {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let (path, batch) = match self.next_rows()? {
+            let (path, version, batch) = match self.next_rows()? {
                 Ok(x) => x,
                 Err(e) => return Some(Err(e)),
             };
@@ -351,7 +365,7 @@ impl Iterator for WindowBatches {
                 continue;
             }
             let meta = &self.store.meta;
-            let mut windows = match from_batch(&batch, meta, &path) {
+            let mut windows = match from_batch(&batch, meta, version, &mut self.chain, &path) {
                 Ok(w) => w,
                 Err(e) => return Some(Err(e)),
             };

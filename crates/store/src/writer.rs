@@ -24,6 +24,12 @@ pub struct WriteOptions {
     pub row_group_rows: usize,
     /// Zstd compression level (1–22).
     pub zstd_level: i32,
+    /// Store the time steps a window shares with the window before it (same
+    /// subject, recording and split, next in the file, same row group) only
+    /// once: the later window keeps an `overlap` count instead of a copy.
+    /// On by default; off, every row holds its whole window (plain to read
+    /// with other Parquet tools, larger by the overlap).
+    pub share_overlap: bool,
 }
 
 impl Default for WriteOptions {
@@ -31,6 +37,7 @@ impl Default for WriteOptions {
         Self {
             row_group_rows: 0,
             zstd_level: 3,
+            share_overlap: true,
         }
     }
 }
@@ -47,15 +54,18 @@ pub struct StoreWriter {
     schema: SchemaRef,
     writer: ArrowWriter<AtomicFile>,
     row_group_rows: usize,
+    share_overlap: bool,
+    /// The last window written, which the next may continue.
+    last: Option<Window>,
     summary: SummaryBuilder,
 }
 
 fn check_meta(meta: &StoreMeta) -> Result<()> {
-    if meta.format_version != FORMAT_VERSION {
+    if meta.format_version == 0 || meta.format_version > FORMAT_VERSION {
         return Err(Error::param(
             "format_version",
             format!(
-                "this crate writes version {FORMAT_VERSION}, meta says {}",
+                "this crate writes version {FORMAT_VERSION} (and reads older ones), meta says {}",
                 meta.format_version
             ),
         ));
@@ -114,7 +124,10 @@ impl StoreWriter {
     ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         check_meta(&meta)?;
-        let schema = arrow_schema(&meta)?;
+        // Metadata read from an older layout is written in the current one.
+        let mut meta = meta;
+        meta.format_version = FORMAT_VERSION;
+        let schema = arrow_schema(&meta, FORMAT_VERSION)?;
         let tmp = AtomicFile::create(&path)?;
         let row_group_rows = if opts.row_group_rows > 0 {
             opts.row_group_rows
@@ -141,6 +154,8 @@ impl StoreWriter {
             schema,
             writer,
             row_group_rows,
+            share_overlap: opts.share_overlap,
+            last: None,
             summary: SummaryBuilder::default(),
         })
     }
@@ -214,12 +229,25 @@ impl StoreWriter {
         }
         let mut rest = windows;
         while !rest.is_empty() {
+            if self.writer.in_progress_rows() == 0 {
+                // A row group never continues a window of the one before.
+                self.last = None;
+            }
             let room = self
                 .row_group_rows
                 .saturating_sub(self.writer.in_progress_rows())
                 .max(1);
             let (chunk, tail) = rest.split_at(room.min(rest.len()));
-            let batch = to_batch(chunk, &self.fixed, &self.schema, &self.path)?;
+            let overlap: Vec<usize> = if self.share_overlap {
+                let before = std::iter::once(self.last.as_ref()).chain(chunk.iter().map(Some));
+                before
+                    .zip(chunk)
+                    .map(|(prev, w)| prev.map_or(0, |p| shared_steps(p, w, &self.fixed)))
+                    .collect()
+            } else {
+                vec![0; chunk.len()]
+            };
+            let batch = to_batch(chunk, &overlap, &self.fixed, &self.schema, &self.path)?;
             self.writer
                 .write(&batch)
                 .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
@@ -236,6 +264,9 @@ impl StoreWriter {
                     w.split,
                     w.missing_fraction(),
                 );
+            }
+            if self.share_overlap {
+                self.last = chunk.last().cloned();
             }
             rest = tail;
         }
@@ -269,5 +300,34 @@ impl StoreWriter {
             .map_err(|e| Error::data(Location::file(&path), e.to_string()))?;
         tmp.commit()?;
         Ok(self.summary.finish(&self.meta))
+    }
+}
+
+/// How many first time steps of `w` equal the last steps of `prev`, the
+/// window written just before it: `window_len - shift` when both are of
+/// the same subject, recording and split, `w` starts `shift` steps later
+/// (0 < shift < window_len, from the start times and the rate) and the
+/// shared steps agree bit for bit (NaN included); otherwise 0. The check
+/// makes sharing exact whatever the caller did to the values.
+fn shared_steps(prev: &Window, w: &Window, meta: &StoreMeta) -> usize {
+    if prev.subject != w.subject || prev.recording != w.recording || prev.split != w.split {
+        return 0;
+    }
+    let len = meta.window_len;
+    let c = meta.channels.len();
+    let dt_ms = (w.start_ms - prev.start_ms) as f64;
+    let shift = (dt_ms * meta.rate_hz / 1000.0).round();
+    if !(shift >= 1.0 && shift < len as f64) {
+        return 0;
+    }
+    let k = len - shift as usize;
+    let same = prev.values[(len - k) * c..]
+        .iter()
+        .zip(&w.values[..k * c])
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    if same {
+        k
+    } else {
+        0
     }
 }
