@@ -13,7 +13,8 @@ with the usual Python tools:
    point without a sample keeps the label only if both neighbours agree),
 3. cut windows of --size-s with --overlap, compute each window's missing
    fraction and mask, drop windows whose samples carry different labels
-   (unlabelled counting as a label of its own),
+   (unlabelled counting as a label of its own) and windows without any
+   observed value (as `wearlang ingest` does),
 4. split subject-wise (--train / --val fractions of the sorted, shuffled
    subjects), fit per-channel mean / std on the training windows,
 5. write one Parquet row per window (subject, recording, start_ms, label,
@@ -142,6 +143,12 @@ def main():
             continue
         mask = np.isnan(wv)
         missing = mask.reshape(len(wv), -1).mean(axis=1).astype(np.float32)
+        # A window without any observed value is never kept.
+        seen = missing < 1.0
+        wv, lab_hi, starts, mask, missing = (
+            wv[seen], lab_hi[seen], starts[seen], mask[seen], missing[seen])
+        if len(wv) == 0:
+            continue
         split = split_of[subject]
         if split == "train":
             obs = ~mask

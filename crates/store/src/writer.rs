@@ -4,7 +4,7 @@ use crate::schema::{arrow_schema, to_batch};
 use crate::{StoreMeta, StoreSummary, FORMAT_VERSION, META_KEY};
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -145,6 +145,8 @@ impl StoreWriter {
         for c in ["subject", "recording", "label", "split"] {
             props = props.set_column_dictionary_enabled(ColumnPath::from(c), true);
         }
+        let items = ColumnPath::new(vec!["values".into(), "list".into(), "item".into()]);
+        props = props.set_column_encoding(items, Encoding::BYTE_STREAM_SPLIT);
         let writer = ArrowWriter::try_new(tmp, schema.clone(), Some(props.build()))
             .map_err(|e| Error::data(Location::file(&path), e.to_string()))?;
         Ok(Self {
