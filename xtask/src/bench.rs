@@ -191,7 +191,9 @@ fn report(dir: &Path, opts: &IngestArgs, data: &DataInfo, results: &[Run]) -> Re
             Some(w) => (w.to_string(), format!("{:.0}", w as f64 / r.m.seconds)),
             None => ("-".into(), "-".into()),
         };
-        let out = r.output_bytes.map_or("-".into(), |b| format!("{:.1}", mb(b)));
+        let out = r
+            .output_bytes
+            .map_or("-".into(), |b| format!("{:.1}", mb(b)));
         println!(
             "{:<28} {:>10.1} {:>9.2} {:>9.1} {:>10} {:>12} {:>10.1} {:>10}",
             r.what,

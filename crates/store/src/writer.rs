@@ -2,6 +2,7 @@
 use crate::meta::SummaryBuilder;
 use crate::schema::{arrow_schema, to_batch};
 use crate::{StoreMeta, StoreSummary, FORMAT_VERSION, META_KEY};
+use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -9,6 +10,8 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
 use wearlang_core::fs::AtomicFile;
 use wearlang_core::{Error, Location, Result, Window};
 
@@ -52,7 +55,10 @@ pub struct StoreWriter {
     /// Shape fields fixed by the schema, to detect changes through `meta_mut`.
     fixed: StoreMeta,
     schema: SchemaRef,
-    writer: ArrowWriter<AtomicFile>,
+    /// Encodes and compresses batches on its own thread.
+    encoder: Encoder,
+    /// Rows in the row group being filled.
+    group_rows: usize,
     row_group_rows: usize,
     share_overlap: bool,
     /// The last window written, which the next may continue.
@@ -150,11 +156,12 @@ impl StoreWriter {
         let writer = ArrowWriter::try_new(tmp, schema.clone(), Some(props.build()))
             .map_err(|e| Error::data(Location::file(&path), e.to_string()))?;
         Ok(Self {
+            encoder: Encoder::start(writer, path.clone()),
             path,
             fixed: meta.clone(),
             meta,
             schema,
-            writer,
+            group_rows: 0,
             row_group_rows,
             share_overlap: opts.share_overlap,
             last: None,
@@ -231,14 +238,11 @@ impl StoreWriter {
         }
         let mut rest = windows;
         while !rest.is_empty() {
-            if self.writer.in_progress_rows() == 0 {
+            if self.group_rows == 0 {
                 // A row group never continues a window of the one before.
                 self.last = None;
             }
-            let room = self
-                .row_group_rows
-                .saturating_sub(self.writer.in_progress_rows())
-                .max(1);
+            let room = self.row_group_rows.saturating_sub(self.group_rows).max(1);
             let (chunk, tail) = rest.split_at(room.min(rest.len()));
             let overlap: Vec<usize> = if self.share_overlap {
                 let before = std::iter::once(self.last.as_ref()).chain(chunk.iter().map(Some));
@@ -250,13 +254,11 @@ impl StoreWriter {
                 vec![0; chunk.len()]
             };
             let batch = to_batch(chunk, &overlap, &self.fixed, &self.schema, &self.path)?;
-            self.writer
-                .write(&batch)
-                .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
-            if self.writer.in_progress_rows() >= self.row_group_rows {
-                self.writer
-                    .flush()
-                    .map_err(|e| Error::data(Location::file(&self.path), e.to_string()))?;
+            self.encoder.send(Job::Batch(batch))?;
+            self.group_rows += chunk.len();
+            if self.group_rows >= self.row_group_rows {
+                self.encoder.send(Job::Flush)?;
+                self.group_rows = 0;
             }
             for w in chunk {
                 self.summary.add(
@@ -293,11 +295,10 @@ impl StoreWriter {
         check_meta(&self.meta)?;
         let json =
             serde_json::to_string(&self.meta).map_err(|e| Error::param("meta", e.to_string()))?;
-        self.writer
-            .append_key_value_metadata(KeyValue::new(META_KEY.to_string(), json));
-        let path = self.path;
-        let tmp = self
-            .writer
+        let path = self.path.clone();
+        let mut writer = self.encoder.finish()?;
+        writer.append_key_value_metadata(KeyValue::new(META_KEY.to_string(), json));
+        let tmp = writer
             .into_inner()
             .map_err(|e| Error::data(Location::file(&path), e.to_string()))?;
         tmp.commit()?;
@@ -331,5 +332,82 @@ fn shared_steps(prev: &Window, w: &Window, meta: &StoreMeta) -> usize {
         k
     } else {
         0
+    }
+}
+
+/// What the encoding thread does next.
+enum Job {
+    /// Encode and compress a batch into the row group being filled.
+    Batch(RecordBatch),
+    /// Close the row group.
+    Flush,
+}
+
+/// The Parquet writer on a thread of its own, so that encoding and zstd
+/// compression of one batch overlap with making the next (resampling,
+/// windowing, captioning) on the caller's thread. At most two batches wait,
+/// so memory stays bounded. The first error ends the thread; the next
+/// `send` (or `finish`) returns it.
+struct Encoder {
+    jobs: Option<SyncSender<Job>>,
+    thread: Option<JoinHandle<Result<ArrowWriter<AtomicFile>>>>,
+}
+
+impl Encoder {
+    fn start(mut writer: ArrowWriter<AtomicFile>, path: PathBuf) -> Self {
+        let (jobs, queue) = sync_channel::<Job>(2);
+        let thread = std::thread::spawn(move || {
+            for job in queue {
+                match job {
+                    Job::Batch(b) => writer.write(&b),
+                    Job::Flush => writer.flush(),
+                }
+                .map_err(|e| Error::data(Location::file(&path), e.to_string()))?;
+            }
+            Ok(writer)
+        });
+        Self {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        }
+    }
+
+    /// Queue a job; when the thread has stopped on an error, that error.
+    fn send(&mut self, job: Job) -> Result<()> {
+        let sent = self.jobs.as_ref().map(|j| j.send(job).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        match self.join() {
+            Err(e) => Err(e),
+            Ok(_) => Err(Error::param(
+                "store writer",
+                "the writer was already finished",
+            )),
+        }
+    }
+
+    /// Wait for the queued jobs and hand back the Parquet writer.
+    fn finish(&mut self) -> Result<ArrowWriter<AtomicFile>> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<ArrowWriter<AtomicFile>> {
+        self.jobs = None;
+        let thread = self
+            .thread
+            .take()
+            .ok_or_else(|| Error::param("store writer", "the writer has stopped"))?;
+        thread
+            .join()
+            .map_err(|_| Error::param("store writer", "the encoding thread panicked"))?
+    }
+}
+
+impl Drop for Encoder {
+    /// Stop the thread and wait for it, so that an unfinished store's
+    /// temporary file is gone when the writer is.
+    fn drop(&mut self) {
+        let _ = self.join();
     }
 }
