@@ -83,7 +83,7 @@ fn next_field(line: &[u8], pos: usize, delim: u8) -> (Cow<'_, [u8]>, Option<usiz
                 }
                 // closing quote
                 let after = i + 1;
-                return match rest[after..].iter().position(|&b| b == delim) {
+                return match memchr::memchr(delim, &rest[after..]) {
                     Some(p) => (Cow::Owned(out), Some(pos + after + p + 1)),
                     None => (Cow::Owned(out), None),
                 };
@@ -93,7 +93,7 @@ fn next_field(line: &[u8], pos: usize, delim: u8) -> (Cow<'_, [u8]>, Option<usiz
         }
         return (Cow::Owned(out), None);
     }
-    match rest.iter().position(|&b| b == delim) {
+    match memchr::memchr(delim, rest) {
         Some(p) => (Cow::Borrowed(&rest[..p]), Some(pos + p + 1)),
         None => (Cow::Borrowed(rest), None),
     }
@@ -352,7 +352,11 @@ impl<'c> PieceParser<'c> {
 /// cell.
 fn parse_piece(data: &[u8], first_row: u64, ctx: &Ctx) -> Result<Block> {
     let mut parser = PieceParser::new(ctx, first_row);
-    for (row, raw) in (first_row..).zip(data.split(|&c| c == b'\n')) {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    for (row, end) in (first_row..).zip(ends) {
+        let raw = &data[start..end];
+        start = end + 1;
         let line = strip_cr(raw);
         if !line.is_empty() {
             parser.push_row(line, row)?;
@@ -482,7 +486,7 @@ impl CsvSource {
         let end = if self.eof {
             self.buf.len()
         } else {
-            match self.buf.iter().rposition(|&c| c == b'\n') {
+            match memchr::memrchr(b'\n', &self.buf) {
                 Some(p) => p + 1,
                 None if self.buf.len() > MAX_LINE_BYTES => {
                     let cr = if self.buf.contains(&b'\r') {
@@ -517,7 +521,7 @@ impl CsvSource {
             } else if target <= start {
                 continue;
             } else {
-                match data[target..].iter().position(|&c| c == b'\n') {
+                match memchr::memchr(b'\n', &data[target..]) {
                     Some(p) => target + p + 1,
                     None => data.len(),
                 }
@@ -527,7 +531,7 @@ impl CsvSource {
             }
             let piece = &data[start..cut];
             pieces.push((piece, row));
-            row += piece.iter().filter(|&&c| c == b'\n').count() as u64;
+            row += memchr::memchr_iter(b'\n', piece).count() as u64;
             if !piece.ends_with(b"\n") {
                 row += 1;
             }
