@@ -18,6 +18,8 @@ fn main() {
     for v in [
         CaptionVariant::Low,
         CaptionVariant::Middle,
+        CaptionVariant::HighSummary,
+        CaptionVariant::HighAll,
         CaptionVariant::HighMiddleLow,
     ] {
         let cap = HierarchicalCaptioner::new(v);

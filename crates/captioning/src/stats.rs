@@ -83,25 +83,27 @@ pub fn all_channel_stats(window: &Window) -> Vec<Option<ChannelStats>> {
         .values
         .chunks_exact(ch)
         .zip(window.missing.chunks_exact(ch));
+    // Branch-free accumulation over zipped rows (no bounds checks, so the
+    // compiler vectorises it); an unobserved value adds 0 and leaves the
+    // extremes, which gives the same sums bit for bit as skipping it.
     for (vals, miss) in rows.clone() {
-        for c in 0..ch {
-            let v = f64::from(vals[c]);
-            if !miss[c] && v.is_finite() {
-                n[c] += 1;
-                sum[c] += v;
-                min[c] = min[c].min(v);
-                max[c] = max[c].max(v);
-            }
+        let acc = n.iter_mut().zip(sum.iter_mut()).zip(min.iter_mut());
+        for (((((n, s), lo), hi), &x), &m) in acc.zip(max.iter_mut()).zip(vals).zip(miss) {
+            let v = f64::from(x);
+            let ok = !m && v.is_finite();
+            *n += usize::from(ok);
+            *s += if ok { v } else { 0.0 };
+            *lo = if ok { lo.min(v) } else { *lo };
+            *hi = if ok { hi.max(v) } else { *hi };
         }
     }
     let mean: Vec<f64> = (0..ch).map(|c| sum[c] / n[c].max(1) as f64).collect();
     let mut sq = vec![0.0f64; ch];
     for (vals, miss) in rows {
-        for c in 0..ch {
-            let v = f64::from(vals[c]);
-            if !miss[c] && v.is_finite() {
-                sq[c] += (v - mean[c]) * (v - mean[c]);
-            }
+        for (((q, &mu), &x), &m) in sq.iter_mut().zip(&mean).zip(vals).zip(miss) {
+            let v = f64::from(x);
+            let d = if !m && v.is_finite() { v - mu } else { 0.0 };
+            *q += d * d;
         }
     }
     (0..ch)
@@ -129,14 +131,20 @@ pub fn downsample_all(window: &Window, n_bins: usize) -> Vec<Vec<f64>> {
     let mut sum = vec![0.0f64; nb * ch];
     let mut cnt = vec![0u32; nb * ch];
     for b in 0..nb {
-        for t in bounds[b]..bounds[b + 1] {
-            let row = t * ch;
-            for c in 0..ch {
-                let v = f64::from(window.values[row + c]);
-                if !window.missing[row + c] && v.is_finite() {
-                    sum[b * ch + c] += v;
-                    cnt[b * ch + c] += 1;
-                }
+        let (sum, cnt) = (
+            &mut sum[b * ch..(b + 1) * ch],
+            &mut cnt[b * ch..(b + 1) * ch],
+        );
+        let (start, end) = (bounds[b] * ch, bounds[b + 1] * ch);
+        let rows = window.values[start..end]
+            .chunks_exact(ch)
+            .zip(window.missing[start..end].chunks_exact(ch));
+        for (vals, miss) in rows {
+            for (((s, k), &x), &m) in sum.iter_mut().zip(cnt.iter_mut()).zip(vals).zip(miss) {
+                let v = f64::from(x);
+                let ok = !m && v.is_finite();
+                *s += if ok { v } else { 0.0 };
+                *k += u32::from(ok);
             }
         }
     }
