@@ -109,48 +109,72 @@ pub(crate) fn parse_template(template: &str) -> Result<Vec<Piece>> {
 /// unit slot `{u}` may be empty. The first letter of the result is
 /// capitalised (templates may start with a slot).
 pub fn fill(template: &str, slots: &[(&str, &str)]) -> Result<String> {
-    Ok(capitalise(&fill_raw(template, slots)?))
-}
-
-/// [`fill`] without capitalisation (for clauses inside a sentence).
-pub fn fill_raw(template: &str, slots: &[(&str, &str)]) -> Result<String> {
-    let mut out = String::with_capacity(template.len() + 32);
-    for piece in parse_template(template)? {
-        match piece {
-            Piece::Lit(s) => out.push_str(&s),
-            Piece::Slot(name) => {
-                let value = slots
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| *v)
-                    .ok_or_else(|| {
-                        Error::param("template", format!("no value for slot {{{name}}}"))
-                    })?;
-                if value.trim().is_empty() && !OPTIONAL_SLOTS.contains(&name.as_str()) {
-                    return Err(Error::param(
-                        "template",
-                        format!("empty value for slot {{{name}}}"),
-                    ));
-                }
-                if value.contains(['{', '}']) {
-                    return Err(Error::param(
-                        "template",
-                        format!("value for slot {{{name}}} contains a brace"),
-                    ));
-                }
-                out.push_str(value);
-            }
-        }
-    }
+    let mut out = fill_raw(template, slots)?;
+    capitalise_in_place(&mut out);
     Ok(out)
 }
 
-/// Upper-case the first character.
-pub(crate) fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
+/// [`fill`] without capitalisation (for clauses inside a sentence).
+/// Parses the template as it fills it (the same rules and errors as
+/// [`parse_template`]) without building its pieces: captions fill
+/// thousands of templates a second.
+pub fn fill_raw(template: &str, slots: &[(&str, &str)]) -> Result<String> {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| Error::param("template", format!("unclosed slot in '{template}'")))?
+            + open;
+        let name = &rest[open + 1..close];
+        if name.is_empty() || name.contains('{') {
+            return Err(Error::param(
+                "template",
+                format!("bad slot name in '{template}'"),
+            ));
+        }
+        let value = slots
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| Error::param("template", format!("no value for slot {{{name}}}")))?;
+        if value.trim().is_empty() && !OPTIONAL_SLOTS.contains(&name) {
+            return Err(Error::param(
+                "template",
+                format!("empty value for slot {{{name}}}"),
+            ));
+        }
+        if value.contains(['{', '}']) {
+            return Err(Error::param(
+                "template",
+                format!("value for slot {{{name}}} contains a brace"),
+            ));
+        }
+        out.push_str(value);
+        rest = &rest[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(Error::param(
+            "template",
+            format!("stray '}}' in '{template}'"),
+        ));
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Upper-case the first character of `s` in place (without reallocating
+/// when it is ASCII, as template text is).
+pub(crate) fn capitalise_in_place(s: &mut String) {
+    let Some(first) = s.chars().next() else {
+        return;
+    };
+    if first.is_ascii() {
+        s[..1].make_ascii_uppercase();
+    } else {
+        let upper: String = first.to_uppercase().collect();
+        s.replace_range(..first.len_utf8(), &upper);
     }
 }
 
