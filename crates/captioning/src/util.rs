@@ -71,6 +71,23 @@ pub(crate) enum Piece {
     Slot(String),
 }
 
+/// The slot whose `{` is at `open` in `rest` (the unparsed end of
+/// `template`): its name and the index of its `}` in `rest`.
+fn slot_at<'a>(template: &str, rest: &'a str, open: usize) -> Result<(&'a str, usize)> {
+    let close = rest[open..]
+        .find('}')
+        .ok_or_else(|| Error::param("template", format!("unclosed slot in '{template}'")))?
+        + open;
+    let name = &rest[open + 1..close];
+    if name.is_empty() || name.contains('{') {
+        return Err(Error::param(
+            "template",
+            format!("bad slot name in '{template}'"),
+        ));
+    }
+    Ok((name, close))
+}
+
 /// Split a template into literals and `{slot}`s.
 pub(crate) fn parse_template(template: &str) -> Result<Vec<Piece>> {
     let mut pieces = Vec::new();
@@ -79,17 +96,7 @@ pub(crate) fn parse_template(template: &str) -> Result<Vec<Piece>> {
         if open > 0 {
             pieces.push(Piece::Lit(rest[..open].to_string()));
         }
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| Error::param("template", format!("unclosed slot in '{template}'")))?
-            + open;
-        let name = &rest[open + 1..close];
-        if name.is_empty() || name.contains('{') {
-            return Err(Error::param(
-                "template",
-                format!("bad slot name in '{template}'"),
-            ));
-        }
+        let (name, close) = slot_at(template, rest, open)?;
         pieces.push(Piece::Slot(name.to_string()));
         rest = &rest[close + 1..];
     }
@@ -123,17 +130,7 @@ pub fn fill_raw(template: &str, slots: &[(&str, &str)]) -> Result<String> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| Error::param("template", format!("unclosed slot in '{template}'")))?
-            + open;
-        let name = &rest[open + 1..close];
-        if name.is_empty() || name.contains('{') {
-            return Err(Error::param(
-                "template",
-                format!("bad slot name in '{template}'"),
-            ));
-        }
+        let (name, close) = slot_at(template, rest, open)?;
         let value = slots
             .iter()
             .find(|(k, _)| *k == name)
