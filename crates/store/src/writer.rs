@@ -15,15 +15,17 @@ use std::thread::JoinHandle;
 use wearlang_core::fs::AtomicFile;
 use wearlang_core::{Error, Location, Result, Window};
 
-/// Target uncompressed size of one row group when the row count is chosen
-/// automatically.
+/// Target size of one row group's windows once decoded (4-byte values and
+/// their 1-byte mask flags, as a reader holds them) when the row count is
+/// chosen automatically; what the file stores is smaller when windows
+/// share steps.
 const ROW_GROUP_BYTES: usize = 32 << 20;
 
 /// Options of a [`StoreWriter`].
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
     /// Windows per row group (the unit of streaming reads); 0 chooses about
-    /// 32 MiB of values per row group.
+    /// 32 MiB of decoded windows (values and mask) per row group.
     pub row_group_rows: usize,
     /// Zstd compression level (1–22).
     pub zstd_level: i32,
