@@ -380,7 +380,7 @@ impl Encoder {
         if sent == Some(true) {
             return Ok(());
         }
-        match self.join() {
+        match self.finish() {
             Err(e) => Err(e),
             Ok(_) => Err(Error::param(
                 "store writer",
@@ -389,12 +389,9 @@ impl Encoder {
         }
     }
 
-    /// Wait for the queued jobs and hand back the Parquet writer.
+    /// Stop taking jobs, wait for the queued ones and hand back the Parquet
+    /// writer (or the thread's error).
     fn finish(&mut self) -> Result<ArrowWriter<AtomicFile>> {
-        self.join()
-    }
-
-    fn join(&mut self) -> Result<ArrowWriter<AtomicFile>> {
         self.jobs = None;
         let thread = self
             .thread
@@ -410,6 +407,6 @@ impl Drop for Encoder {
     /// Stop the thread and wait for it, so that an unfinished store's
     /// temporary file is gone when the writer is.
     fn drop(&mut self) {
-        let _ = self.join();
+        let _ = self.finish();
     }
 }
