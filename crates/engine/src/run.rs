@@ -270,6 +270,8 @@ where
         None => None,
     };
     bar.finish_and_clear();
+    // The loop's batches and activations are freed: return their memory.
+    wearlang_device::release_free_memory();
     if last_mean.is_nan() {
         last_mean = state.last_loss;
     }

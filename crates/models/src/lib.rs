@@ -72,5 +72,5 @@ pub use supervised::{SupervisedClassifier, SupervisedConfig};
 pub use trainer::Trainer;
 pub use windows::{
     epoch_order, load_split, load_training_union, load_training_windows, step_seed,
-    training_windows, WindowSet,
+    training_windows, Values, WindowSet,
 };

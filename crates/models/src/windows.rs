@@ -20,10 +20,24 @@ pub struct WindowSet {
     pub labels: Vec<Option<usize>>,
     /// Subject per window.
     pub subjects: Vec<String>,
-    /// The windows themselves (captions, events, provenance).
+    /// The windows themselves (captions, events, provenance). In a set
+    /// read with [`Values::InTensorOnly`] (the training sets of
+    /// [`training_windows`] and [`load_training_union`]) their `values` and
+    /// `missing` are empty: `x` holds the values once.
     pub windows: Vec<Window>,
     /// The store's metadata.
     pub meta: StoreMeta,
+}
+
+/// Where a [`WindowSet`] keeps the windows' values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Values {
+    /// In `x` and in each window (`windows[i].values`, `.missing`), for
+    /// code that reads raw windows (captioning, reports).
+    InWindowsToo,
+    /// In `x` only; each window keeps its metadata, labels and captions.
+    /// Training reads values through `x`, so this holds them once.
+    InTensorOnly,
 }
 
 impl WindowSet {
@@ -42,13 +56,40 @@ impl WindowSet {
         split: Option<Split>,
         normalise: bool,
     ) -> Result<Self> {
+        Self::read(source, split, normalise, Values::InWindowsToo)
+    }
+
+    /// [`WindowSet::from_source`], keeping the values where `values` says.
+    /// The tensor is built batch by batch as the source is read, so with
+    /// [`Values::InTensorOnly`] the values are never held twice beyond one
+    /// batch (and the final concatenation).
+    pub fn read(
+        source: &dyn WindowSource,
+        split: Option<Split>,
+        normalise: bool,
+        values: Values,
+    ) -> Result<Self> {
         let meta = source.meta().clone();
         let opts = ReadOptions {
             split,
             normalise,
             ..ReadOptions::default()
         };
-        let windows = source.read_all(opts)?;
+        let (t, c) = (meta.window_len, meta.channels.len());
+        let mut parts = Vec::new();
+        let mut windows = Vec::new();
+        for batch in source.batches(opts)? {
+            let mut batch = batch?;
+            let first = windows.len();
+            parts.push(batch_tensor(&batch, first, t, c)?);
+            if values == Values::InTensorOnly {
+                for w in &mut batch {
+                    w.values = Vec::new();
+                    w.missing = Vec::new();
+                }
+            }
+            windows.extend(batch);
+        }
         if windows.is_empty() {
             return Err(ModelError::Data(format!(
                 "{}: no windows in split {}",
@@ -56,31 +97,38 @@ impl WindowSet {
                 split.map(|s| s.as_str()).unwrap_or("(all)")
             )));
         }
-        Self::from_windows(windows, meta)
+        let x = concat(parts)?;
+        Self::from_parts(x, windows, meta)
     }
 
-    /// Build from windows that all share `meta`'s shape.
+    /// Build from windows that all share `meta`'s shape (values kept in the
+    /// windows too).
     pub fn from_windows(windows: Vec<Window>, meta: StoreMeta) -> Result<Self> {
         let (t, c) = (meta.window_len, meta.channels.len());
-        let mut values = Vec::with_capacity(windows.len() * t * c);
-        let mut labels = Vec::with_capacity(windows.len());
-        for (i, w) in windows.iter().enumerate() {
-            if w.values.len() != t * c {
-                return Err(ModelError::Data(format!(
-                    "window {i} (subject {}, recording {}) has {} values, the store says {t} × {c}",
-                    w.subject,
-                    w.recording,
-                    w.values.len()
-                )));
-            }
-            values.extend_from_slice(&w.values);
-            labels.push(match &w.label {
-                Some(l) => Some(meta.labels.index(l)?),
-                None => None,
-            });
+        let x = batch_tensor(&windows, 0, t, c)?;
+        Self::from_parts(x, windows, meta)
+    }
+
+    /// Build from a `[N, T, C]` tensor and the `N` windows it holds the
+    /// values of (their own `values` may be empty); labels are looked up in
+    /// `meta`'s vocabulary.
+    pub fn from_parts(x: Tensor, windows: Vec<Window>, meta: StoreMeta) -> Result<Self> {
+        let (t, c) = (meta.window_len as i64, meta.channels.len() as i64);
+        let want = [windows.len() as i64, t, c];
+        if x.size() != want {
+            return Err(ModelError::Data(format!(
+                "values of shape {:?} for {} windows of {t} steps × {c} channels",
+                x.size(),
+                windows.len()
+            )));
         }
-        let x =
-            Tensor::f_from_slice(&values)?.f_reshape([windows.len() as i64, t as i64, c as i64])?;
+        let labels = windows
+            .iter()
+            .map(|w| match &w.label {
+                Some(l) => meta.labels.index(l).map(Some),
+                None => Ok(None),
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(WindowSet {
             x,
             labels,
@@ -154,7 +202,7 @@ impl WindowSet {
             }
         }
         let mut windows = self.windows;
-        for w in &mut windows {
+        for w in windows.iter_mut().filter(|w| !w.values.is_empty()) {
             let steps = w.values.len() / c.max(1);
             let pick = |t: usize, j: usize| t * c + j;
             let mut v = Vec::with_capacity(steps * order.len());
@@ -173,7 +221,12 @@ impl WindowSet {
             w.missing = m;
             w.channels = order.len();
         }
-        Ok((Self::from_windows(windows, meta)?, dropped))
+        for w in windows.iter_mut().filter(|w| w.values.is_empty()) {
+            w.channels = order.len();
+        }
+        let index: Vec<i64> = order.iter().map(|&j| j as i64).collect();
+        let x = self.x.f_index_select(2, &Tensor::f_from_slice(&index)?)?;
+        Ok((Self::from_parts(x, windows, meta)?, dropped))
     }
 
     /// The windows at `idx` (in that order) as a new set; errors when an
@@ -260,6 +313,34 @@ impl WindowSet {
     }
 }
 
+/// The values of `windows` as a `[N, T, C]` tensor; a window of another
+/// length is an error naming it (`first` is the index of `windows[0]` in
+/// the set, for the message).
+fn batch_tensor(windows: &[Window], first: usize, t: usize, c: usize) -> Result<Tensor> {
+    let mut values = Vec::with_capacity(windows.len() * t * c);
+    for (i, w) in windows.iter().enumerate() {
+        if w.values.len() != t * c {
+            return Err(ModelError::Data(format!(
+                "window {} (subject {}, recording {}) has {} values, the store says {t} × {c}",
+                first + i,
+                w.subject,
+                w.recording,
+                w.values.len()
+            )));
+        }
+        values.extend_from_slice(&w.values);
+    }
+    Ok(Tensor::f_from_slice(&values)?.f_reshape([windows.len() as i64, t as i64, c as i64])?)
+}
+
+/// The parts stacked along the first dimension (one part is returned as is).
+fn concat(mut parts: Vec<Tensor>) -> Result<Tensor> {
+    if parts.len() == 1 {
+        return Ok(parts.remove(0));
+    }
+    Ok(Tensor::f_cat(&parts, 0)?)
+}
+
 /// The order of `n` items in epoch `epoch` of a run seeded with `seed`: a
 /// ChaCha8 shuffle that depends only on `(seed, epoch)`, so a resumed run
 /// sees the same order.
@@ -284,11 +365,13 @@ pub fn load_training_windows(store: &Path) -> Result<WindowSet> {
 }
 
 /// The training split of a source (all its windows when it has no training
-/// split), normalised.
+/// split), normalised, with the values in the tensor only
+/// ([`Values::InTensorOnly`]).
 pub fn training_windows(source: &dyn WindowSource) -> Result<WindowSet> {
-    match WindowSet::from_source(source, Some(Split::Train), true) {
+    let read = |split| WindowSet::read(source, split, true, Values::InTensorOnly);
+    match read(Some(Split::Train)) {
         Ok(set) => Ok(set),
-        Err(ModelError::Data(_)) => WindowSet::from_source(source, None, true),
+        Err(ModelError::Data(_)) => read(None),
         Err(e) => Err(e),
     }
 }
@@ -315,6 +398,7 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
     let mut counts = vec![base.len()];
     let mut meta = base.meta.clone();
     let mut windows = base.windows;
+    let mut parts = vec![base.x];
     for store in rest {
         let name = store.display().to_string();
         let set = load_training_windows(store)?;
@@ -332,6 +416,7 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
         let (set, _) = set.onto_channels(&schema, &name)?;
         counts.push(set.len());
         windows.extend(set.windows);
+        parts.push(set.x);
     }
     let mut labels: Vec<String> = windows.iter().filter_map(|w| w.label.clone()).collect();
     labels.extend(meta.labels.labels().iter().cloned());
@@ -346,7 +431,10 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
             .collect::<Vec<_>>()
             .join(", ")
     );
-    Ok((WindowSet::from_windows(windows, meta)?, counts))
+    Ok((
+        WindowSet::from_parts(concat(parts)?, windows, meta)?,
+        counts,
+    ))
 }
 
 /// Windows of one split of a store (normalised with the store's training
@@ -454,5 +542,57 @@ mod tests {
             err.contains("s.parquet") && err.contains("without [\"gz\"]"),
             "{err}"
         );
+    }
+
+    /// A set read with its values in the tensor only holds the same tensor
+    /// as one that keeps them in the windows too, across batches; its
+    /// windows keep labels and provenance but no values, and it still maps
+    /// onto other channels (through the tensor).
+    #[test]
+    fn values_in_the_tensor_only() {
+        use wearlang_core::{ChannelKind, LabelVocab};
+        use wearlang_store::MemorySource;
+        let spec = |n: &str| ChannelSpec::new(n, "g", ChannelKind::Accelerometer);
+        let mut meta = StoreMeta::new(vec![spec("ay"), spec("ax")], 2, 1.0);
+        meta.labels = LabelVocab::new(["a", "b"]);
+        let windows: Vec<Window> = (0..2500)
+            .map(|i| {
+                let v = (0..4).map(|k| (i * 4 + k) as f32).collect();
+                let mut w = Window::from_values("s", "r", i as i64 * 2000, 1.0, 2, v).unwrap();
+                w.label = Some(["a", "b"][i % 2].into());
+                w
+            })
+            .collect();
+        let src = MemorySource::new("mem", meta, windows).unwrap();
+        let full = WindowSet::read(&src, None, false, Values::InWindowsToo).unwrap();
+        let lean = WindowSet::read(&src, None, false, Values::InTensorOnly).unwrap();
+        assert!(full.x.equal(&lean.x));
+        assert_eq!(lean.x.size(), [2500, 2, 2]);
+        assert_eq!(full.labels, lean.labels);
+        assert_eq!(lean.labels[1], Some(1));
+        assert_eq!(full.windows[2499].values, [9996., 9997., 9998., 9999.]);
+        assert!(lean
+            .windows
+            .iter()
+            .all(|w| w.values.is_empty() && w.missing.is_empty()));
+        assert_eq!(lean.windows[7].start_ms, 14_000);
+        let (swapped, _) = lean
+            .onto_channels(&[spec("ax"), spec("ay")], "mem")
+            .unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(swapped.x.get(1).flatten(0, -1)).unwrap(),
+            [5., 4., 7., 6.]
+        );
+        assert_eq!(swapped.windows[1].channels, 2);
+        // A tensor that does not match the windows is an error.
+        let err = WindowSet::from_parts(
+            Tensor::zeros([3, 2, 2], (Kind::Float, Device::Cpu)),
+            Vec::new(),
+            swapped.meta.clone(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("0 windows"), "{err}");
     }
 }

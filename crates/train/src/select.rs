@@ -450,6 +450,7 @@ pub(crate) fn choose_budget(
             }
         };
         done.push(fold);
+        wearlang_device::release_free_memory();
     }
     let mean = mean_curve(&done);
     let (steps, score) =

@@ -722,34 +722,19 @@ impl SensorLanguageModel {
     /// batches of `batch`: the input of linear probes and of few-shot
     /// adaptation of the projection heads.
     pub fn sensor_features(&self, x: &Tensor, batch: usize) -> Result<Tensor> {
-        let n = x.size()[0];
-        let mut parts = Vec::new();
-        let mut i = 0;
-        while i < n {
-            let len = (batch.max(1) as i64).min(n - i);
+        batched_rows(x.size()[0], batch, "windows", |i, len| {
             let xb = x.narrow(0, i, len).to_device(self.device());
-            let f = tch::no_grad(|| self.sensor.encode(&xb, None, false))?;
-            parts.push(f.pooled.to_device(Device::Cpu));
-            i += len;
-        }
-        if parts.is_empty() {
-            return Err(ModelError::Data("no windows to embed".into()));
-        }
-        Ok(Tensor::cat(&parts, 0))
+            Ok(tch::no_grad(|| self.sensor.encode(&xb, None, false))?.pooled)
+        })
     }
 
     /// Text-tower features `[N, D]` before the projection head (evaluation
     /// mode, no gradients, CPU).
     pub fn text_tower_features<S: AsRef<str>>(&self, texts: &[S], batch: usize) -> Result<Tensor> {
-        let mut parts = Vec::new();
-        for chunk in texts.chunks(batch.max(1)) {
-            let f = tch::no_grad(|| self.text_features(chunk, false))?;
-            parts.push(f.to_device(Device::Cpu));
-        }
-        if parts.is_empty() {
-            return Err(ModelError::Data("no texts to embed".into()));
-        }
-        Ok(Tensor::cat(&parts, 0))
+        batched_rows(texts.len() as i64, batch, "texts", |i, len| {
+            let chunk = &texts[i as usize..(i + len) as usize];
+            tch::no_grad(|| self.text_features(chunk, false))
+        })
     }
 
     /// The sensor projection head applied to [`Self::sensor_features`]
@@ -871,4 +856,37 @@ pub fn corpus_tokens(
         set.extend(tokenizer.encode(t, max_len));
     }
     Ok(set.into_iter().collect())
+}
+
+/// Rows `[n, D]` on the CPU computed `batch` at a time by `f(start, len)`
+/// (each `[len, D]`), written straight into the result: no small tensors
+/// kept between the batches' large freed temporaries (which pins the
+/// allocator's memory: a run's resident size grew by ~450 MB scoring 17,630
+/// windows that way), no concatenation at the end. An error when `n` is 0,
+/// naming `what`.
+fn batched_rows(
+    n: i64,
+    batch: usize,
+    what: &str,
+    mut f: impl FnMut(i64, i64) -> Result<Tensor>,
+) -> Result<Tensor> {
+    if n <= 0 {
+        return Err(ModelError::Data(format!("no {what} to embed")));
+    }
+    let mut out: Option<Tensor> = None;
+    let mut i = 0;
+    while i < n {
+        let len = (batch.max(1) as i64).min(n - i);
+        let rows = f(i, len)?;
+        let out = match &mut out {
+            Some(o) => o,
+            None => out.insert(Tensor::f_empty(
+                [n, rows.size()[1]],
+                (rows.kind(), Device::Cpu),
+            )?),
+        };
+        tch::no_grad(|| out.narrow(0, i, len).f_copy_(&rows))?;
+        i += len;
+    }
+    Ok(out.expect("n > 0 rows were computed"))
 }
