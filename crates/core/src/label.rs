@@ -75,6 +75,35 @@ impl LabelVocab {
     }
 }
 
+/// What to do with a window whose samples carry more than one label (at
+/// ingest, and when a store's windows are cut again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MixedLabels {
+    /// Drop the window (default).
+    #[default]
+    Drop,
+    /// Keep it with the most frequent label (ties: the one seen first).
+    Majority,
+    /// Keep it without a label.
+    KeepUnlabelled,
+}
+
+impl MixedLabels {
+    /// Parse `drop`, `majority` or `keep-unlabelled` (or `keep_unlabelled`).
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "drop" => Ok(Self::Drop),
+            "majority" => Ok(Self::Majority),
+            "keep_unlabelled" | "keep_unlabeled" | "keep" => Ok(Self::KeepUnlabelled),
+            other => Err(crate::Error::param(
+                "mixed_labels",
+                format!("unknown policy '{other}' (expected drop, majority or keep-unlabelled)"),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,7 @@ mod window;
 pub use channel::{ChannelKind, ChannelSpec};
 pub use error::{Error, Location, Result};
 pub use event::{Event, EventKind};
-pub use label::LabelVocab;
+pub use label::{LabelVocab, MixedLabels};
 pub use norm::{NormAccumulator, Normalisation};
 pub use split::{evenly_spaced, Split, SplitSpec};
 pub use window::Window;

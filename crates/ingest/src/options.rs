@@ -201,33 +201,9 @@ impl DuplicateTimes {
     }
 }
 
-/// What to do with a window whose samples carry more than one label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MixedLabels {
-    /// Drop the window (default).
-    #[default]
-    Drop,
-    /// Keep it with the most frequent label (ties: the one seen first).
-    Majority,
-    /// Keep it without a label.
-    KeepUnlabelled,
-}
-
-impl MixedLabels {
-    /// Parse `drop`, `majority` or `keep-unlabelled` (or `keep_unlabelled`).
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().replace('-', "_").as_str() {
-            "drop" => Ok(Self::Drop),
-            "majority" => Ok(Self::Majority),
-            "keep_unlabelled" | "keep_unlabeled" | "keep" => Ok(Self::KeepUnlabelled),
-            other => Err(Error::param(
-                "window.mixed_labels",
-                format!("unknown policy '{other}' (expected drop, majority or keep-unlabelled)"),
-            )),
-        }
-    }
-}
+/// What to do with a window whose samples carry more than one label (shared
+/// with the store's re-windowing).
+pub use wearlang_core::MixedLabels;
 
 /// A channel column: its name in the input, and unit / kind / group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

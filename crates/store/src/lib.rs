@@ -11,7 +11,9 @@
 //! optionally filtered to one split and normalised. [`WindowSource`] is the
 //! one interface training, evaluation and captioning read windows through
 //! (a store, or windows in memory as a [`MemorySource`]). The layout is described
-//! in `docs/store.md`. [`rewrite`] and [`rewrite_batches`] copy a store
+//! in `docs/store.md`. [`Rewindowed`] cuts a store's windows again at
+//! another length or stride without re-ingesting ([`rewindow`]).
+//! [`rewrite`] and [`rewrite_batches`] copy a store
 //! while editing its windows (adding captions); [`embeddings`] writes and
 //! reads the embedding files of `wearlang embed`.
 //!
@@ -44,6 +46,7 @@
 pub mod embeddings;
 mod meta;
 mod reader;
+pub mod rewindow;
 mod schema;
 pub mod shards;
 mod source;
@@ -51,6 +54,7 @@ mod writer;
 
 pub use meta::{StoreMeta, StoreSummary, FORMAT_VERSION, META_KEY};
 pub use reader::{ReadOptions, StoreReader, WindowBatches, DEFAULT_BATCH_SIZE};
+pub use rewindow::{MixedLabels, Rewindow, Rewindowed};
 pub use shards::ShardSpec;
 pub use source::{MemorySource, WindowBatchIter, WindowSource};
 pub use writer::{StoreWriter, WriteOptions};
