@@ -26,6 +26,7 @@ mod inspect;
 mod llm;
 mod paraphrase;
 mod pretrain;
+mod rewindow;
 mod run_dir;
 mod sensorllm;
 mod synth;
@@ -50,6 +51,9 @@ enum Command {
     Caption(caption::CaptionArgs),
     /// Summarise a window store: windows, subjects, splits, labels, channels.
     Inspect(inspect::InspectArgs),
+    /// Cut a store's windows again at another length or stride, without
+    /// re-ingesting the raw files.
+    Rewindow(rewindow::RewindowArgs),
     /// Masked (AIM) pretraining of the patch Transformer, then an
     /// imputation / robustness report.
     Pretrain(Box<pretrain::PretrainArgs>),
@@ -88,6 +92,7 @@ fn main() {
         Command::Ingest(a) => ingest::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Rewindow(a) => rewindow::run(a),
         Command::Caption(a) => caption::run(a),
         Command::Pretrain(a) => pretrain::run(a),
         Command::Train(a) => train::run(a),

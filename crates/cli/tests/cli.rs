@@ -1,6 +1,6 @@
 //! End-to-end tests of the `wearlang` binary.
 mod common;
-use common::{minilm_dir, stderr, wearlang};
+use common::{assert_clear_error, minilm_dir, stderr, summary, wearlang};
 use std::process::Command;
 
 #[test]
@@ -123,6 +123,7 @@ fn help_is_available_everywhere() {
         vec!["--help"],
         vec!["synth", "--help"],
         vec!["inspect", "--help"],
+        vec!["rewindow", "--help"],
         vec!["ingest", "--help"],
         vec!["llm", "generate", "--help"],
         vec!["paraphrase", "--help"],
@@ -819,4 +820,74 @@ fn ingest_refuses_to_write_over_its_input() {
         stderr(&out)
     );
     assert!(!inside.exists());
+}
+
+/// `wearlang rewindow` cuts the fixture's 2 s store into 4 s windows every
+/// 1 s: as many windows as ingesting again with those settings, the new
+/// length in the metadata; settings that are not whole steps fail naming
+/// the flag, leaving nothing behind.
+#[test]
+fn rewindow_cuts_a_store_again_like_a_new_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/shoulder/manifest.toml"
+    );
+    let base = dir.path().join("base.parquet");
+    let direct = dir.path().join("direct.parquet");
+    let cut = dir.path().join("cut.parquet");
+    let (base_s, direct_s, cut_s) = (
+        base.to_str().unwrap(),
+        direct.to_str().unwrap(),
+        cut.to_str().unwrap(),
+    );
+    summary(&wearlang(&[
+        "ingest",
+        "--manifest",
+        manifest,
+        "--out",
+        base_s,
+        "--json",
+    ]));
+    let want = summary(&wearlang(&[
+        "ingest",
+        "--manifest",
+        manifest,
+        "--out",
+        direct_s,
+        "--window-s",
+        "4",
+        "--overlap",
+        "0.75",
+        "--json",
+    ]));
+    let out = wearlang(&[
+        "rewindow",
+        "--store",
+        base_s,
+        "--out",
+        cut_s,
+        "--window-s",
+        "4",
+        "--stride-s",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&wearlang(&["inspect", cut_s, "--json"]).stdout).unwrap();
+    assert_eq!(v["summary"]["windows"], want["store"]["windows"]);
+    assert_eq!(v["meta"]["window_len"], 200);
+    assert_eq!(v["meta"]["extra"]["rewindow"]["stride"], 50);
+    let bad = dir.path().join("bad.parquet");
+    let out = wearlang(&[
+        "rewindow",
+        "--store",
+        base_s,
+        "--out",
+        bad.to_str().unwrap(),
+        "--window-s",
+        "0.013",
+    ]);
+    assert_clear_error(&out, &["window_s", "0.65 steps"]);
+    assert!(!bad.exists());
 }

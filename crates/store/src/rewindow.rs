@@ -8,7 +8,10 @@
 //! source and cuts new windows from it: a window of `window_len` steps every
 //! `stride` steps, counted from the first stored window of each run.
 //!
-//! - **Values**: steps no stored window covers are missing (NaN). A new
+//! - **Uncovered steps** (no stored window covers them): a new window that
+//!   reaches into one is dropped by default ([`Uncovered::Drop`]), so that
+//!   every window kept is the one a new ingest would give; with
+//!   [`Uncovered::Missing`] it is kept with those steps missing (NaN). A new
 //!   window is dropped when more than `max_missing` of its values are
 //!   missing, and always when all are (as ingest does).
 //! - **Labels**: each covered step takes the label of the stored windows
@@ -58,7 +61,41 @@ use serde::{Deserialize, Serialize};
 pub use wearlang_core::MixedLabels;
 use wearlang_core::{Error, Event, Result, Split, Window};
 
-use crate::{ReadOptions, StoreMeta, WindowBatchIter, WindowSource, DEFAULT_BATCH_SIZE};
+use crate::{
+    ReadOptions, StoreMeta, StoreReader, StoreSummary, StoreWriter, WindowBatchIter, WindowSource,
+    DEFAULT_BATCH_SIZE,
+};
+
+/// What to do with a new window that reaches into steps no stored window
+/// covers (dropped at ingest as too missing or of mixed labels, or past a
+/// recording's last window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Uncovered {
+    /// Drop it (default): every window kept is then the window ingesting
+    /// the raw files again would give (same values, label and split),
+    /// since its steps' labels are all known.
+    #[default]
+    Drop,
+    /// Keep it with those steps missing (NaN), subject to `max_missing`,
+    /// labelled from its covered steps: the steps it lacks may have carried
+    /// another label (a window across an activity change).
+    Missing,
+}
+
+impl Uncovered {
+    /// Parse `drop` or `missing`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "drop" => Ok(Self::Drop),
+            "missing" => Ok(Self::Missing),
+            other => Err(Error::param(
+                "uncovered",
+                format!("unknown policy '{other}' (expected drop or missing)"),
+            )),
+        }
+    }
+}
 
 /// How to cut windows again: length and stride in steps of the store's
 /// rate, and which windows to keep.
@@ -73,17 +110,20 @@ pub struct Rewindow {
     pub max_missing: f64,
     /// Mixed-label windows.
     pub mixed: MixedLabels,
+    /// Windows that reach into steps no stored window covers.
+    pub uncovered: Uncovered,
 }
 
 impl Default for Rewindow {
     /// 1 step long, 1 step apart (set both), any missing fraction but all,
-    /// mixed labels dropped.
+    /// mixed labels and windows reaching into uncovered steps dropped.
     fn default() -> Self {
         Self {
             window_len: 1,
             stride: 1,
             max_missing: 1.0,
             mixed: MixedLabels::Drop,
+            uncovered: Uncovered::Drop,
         }
     }
 }
@@ -160,6 +200,7 @@ impl<S: WindowSource> Rewindowed<S> {
                 "stride": spec.stride,
                 "max_missing": spec.max_missing,
                 "mixed_labels": spec.mixed,
+                "uncovered": spec.uncovered,
             }),
         );
         let mut cut = Rewindowed {
@@ -261,6 +302,37 @@ impl<S: WindowSource> WindowSource for Rewindowed<S> {
             Some(Ok(pending.drain(..n).collect()))
         })))
     }
+}
+
+/// Write the windows of the store at `src` cut again as `spec` says to a
+/// new store at `dst` (layout 2, atomic: on any error `dst` is untouched),
+/// with normalisation statistics fitted again on its training windows (as
+/// ingest fits them) and the source's label vocabulary (kept when the new
+/// store has no training window). The source is read to the end before the
+/// new file replaces `dst`, so `dst` may be `src`.
+pub fn write_rewindowed(
+    src: &std::path::Path,
+    dst: &std::path::Path,
+    spec: Rewindow,
+) -> Result<StoreSummary> {
+    let cut = Rewindowed::new(StoreReader::open(src)?, spec)?;
+    let meta = cut.meta().clone();
+    let channels = meta.channels.len();
+    let mut writer = StoreWriter::create(dst, meta)?;
+    let mut acc = wearlang_core::NormAccumulator::new(channels);
+    let mut train = 0usize;
+    for batch in cut.batches(ReadOptions::default())? {
+        let batch = batch?;
+        for w in batch.iter().filter(|w| w.split == Split::Train) {
+            acc.add(w);
+            train += 1;
+        }
+        writer.write(&batch)?;
+    }
+    if train > 0 {
+        writer.meta_mut().normalisation = Some(acc.finish());
+    }
+    writer.finish()
 }
 
 /// What is known of one step's label.
@@ -516,6 +588,14 @@ impl Cutter {
         let run = self.run.as_ref().expect("emit needs a run");
         let (len, c) = (self.spec.window_len, self.channels);
         let i = s - run.base;
+        if self.spec.uncovered == Uncovered::Drop
+            && run
+                .labels
+                .range(i..i + len)
+                .any(|l| *l == StepLabel::Unknown)
+        {
+            return;
+        }
         let values: Vec<f32> = run.values.range(i * c..(i + len) * c).copied().collect();
         let missing = values.iter().filter(|v| v.is_nan()).count() as f64 / values.len() as f64;
         if missing >= 1.0 || missing > self.spec.max_missing {

@@ -4,7 +4,7 @@
 
 use wearlang_core::{ChannelKind, ChannelSpec, Event, EventKind, Split, Window};
 use wearlang_store::{
-    MixedLabels, ReadOptions, Rewindow, Rewindowed, StoreMeta, StoreReader, StoreWriter,
+    MixedLabels, ReadOptions, Rewindow, Rewindowed, StoreMeta, StoreReader, StoreWriter, Uncovered,
     WindowSource,
 };
 
@@ -113,7 +113,7 @@ fn cut_as_stored_gives_the_stored_windows() {
         window_len: 8,
         stride: 4,
         max_missing: 0.5,
-        mixed: MixedLabels::Drop,
+        ..Rewindow::default()
     };
     let again = Rewindowed::new(StoreReader::open(&path).unwrap(), spec).unwrap();
     let back = read(&again);
@@ -137,12 +137,21 @@ fn another_length_matches_a_direct_cut_where_covered() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.parquet");
     write(&path, 8, &stored);
-    for (len, stride) in [(6, 2), (4, 3), (12, 4), (8, 1), (16, 6)] {
+    for (len, stride, uncovered) in [
+        (6, 2, Uncovered::Missing),
+        (4, 3, Uncovered::Missing),
+        (12, 4, Uncovered::Missing),
+        (8, 1, Uncovered::Missing),
+        (16, 6, Uncovered::Missing),
+        (6, 2, Uncovered::Drop),
+        (12, 4, Uncovered::Drop),
+    ] {
         let spec = Rewindow {
             window_len: len,
             stride,
             max_missing: 0.6,
             mixed: MixedLabels::Drop,
+            uncovered,
         };
         let new = read(&Rewindowed::new(StoreReader::open(&path).unwrap(), spec).unwrap());
         let direct = cut(&rec, len, stride, 0.6);
@@ -157,6 +166,7 @@ fn another_length_matches_a_direct_cut_where_covered() {
                 );
                 checked += 1;
             } else {
+                assert_eq!(uncovered, Uncovered::Missing, "an uncovered window kept");
                 // Uncovered steps are missing, the rest are the recording's.
                 let s = ((w.start_ms - 5_000) as f64 * RATE / 1000.0).round() as usize;
                 for (i, v) in w.values.iter().enumerate() {
@@ -195,6 +205,7 @@ fn mixed_labels_follow_the_policy() {
             stride: 8,
             max_missing: 1.0,
             mixed,
+            uncovered: Uncovered::Missing,
         };
         read(&Rewindowed::new(StoreReader::open(&path).unwrap(), spec).unwrap())
     };
@@ -205,6 +216,15 @@ fn mixed_labels_follow_the_policy() {
     let find = |ws: &[Window]| ws.iter().find(|w| w.start_ms == start).cloned();
     let drop = at(MixedLabels::Drop);
     assert_eq!(find(&drop).unwrap().label.as_deref(), Some("b"));
+    // By default a window reaching into uncovered steps is dropped.
+    let spec = Rewindow {
+        window_len: 8,
+        stride: 8,
+        ..Rewindow::default()
+    };
+    let default = read(&Rewindowed::new(StoreReader::open(&path).unwrap(), spec).unwrap());
+    assert!(find(&default).is_none());
+    assert!(default.len() < drop.len());
     // 72..80: `b` to 76, unlabelled after: both stored windows are pure,
     // the new one is mixed (a tie for the majority: the first seen wins).
     let start = 5_000 + 72 * 500;
@@ -245,6 +265,7 @@ fn gaps_splits_and_filters() {
         stride: 2,
         max_missing: 0.5,
         mixed: MixedLabels::Drop,
+        uncovered: Uncovered::Missing,
     };
     let cut = Rewindowed::new(StoreReader::open(&path).unwrap(), spec).unwrap();
     let all = read(&cut);
@@ -362,5 +383,10 @@ fn settings_are_checked() {
         MixedLabels::parse("keep-unlabelled").unwrap(),
         MixedLabels::KeepUnlabelled
     );
+    assert_eq!(Uncovered::parse("Missing").unwrap(), Uncovered::Missing);
+    assert!(Uncovered::parse("fill")
+        .unwrap_err()
+        .to_string()
+        .contains("uncovered"));
     assert!(MixedLabels::parse("vote").is_err());
 }
