@@ -365,15 +365,13 @@ impl Ctx<'_> {
         (((last - first) / self.dt + 0.5).floor() as usize).saturating_add(1)
     }
 
-    fn split(&self, subject: &str, key: &Key, start: usize) -> Result<Split> {
+    /// The split of the window at grid row `start` of a recording of
+    /// `subject` whose grid has `grid_total` rows (when known: time splits
+    /// need it).
+    fn split(&self, subject: &str, grid_total: Option<usize>, start: usize) -> Result<Split> {
         match &self.opts.split {
             SplitSpec::TimeRatios { .. } => {
-                let k = self
-                    .grid_len
-                    .get(key)
-                    .copied()
-                    .unwrap_or(start + self.len)
-                    .max(1);
+                let k = grid_total.unwrap_or(start + self.len).max(1);
                 let pos = (start as f64 + self.len as f64 / 2.0) / k as f64;
                 self.opts.split.assign_time(pos)
             }
@@ -430,6 +428,9 @@ struct RecProc<'a> {
     rate_checked: bool,
     /// The file of the samples fed (none for aligned streams).
     file: Option<PathBuf>,
+    /// Rows of the recording's whole grid, when known before its samples
+    /// are fed (a time split places windows by it).
+    grid_total: Option<usize>,
     stats: Stats,
 }
 
@@ -444,7 +445,6 @@ impl<'a> RecProc<'a> {
             .map(|l| IntervalCursor::new(l.for_recording(&key.0, &key.1)));
         Self {
             ctx,
-            key,
             t0,
             last_ms: t0,
             resampler: Resampler::new(t0, ctx.rate, channels, gap_s),
@@ -456,6 +456,8 @@ impl<'a> RecProc<'a> {
             intervals: Vec::new(),
             rate_checked: false,
             file: None,
+            grid_total: ctx.grid_len.get(&key).copied(),
+            key,
             stats: Stats::default(),
         }
     }
@@ -575,6 +577,7 @@ impl<'a> RecProc<'a> {
         self.label_rows();
         let ctx = self.ctx;
         let key = &self.key;
+        let grid_total = self.grid_total;
         let t0 = self.t0;
         let stats = &mut self.stats;
         self.windower
@@ -600,7 +603,7 @@ impl<'a> RecProc<'a> {
                     values.to_vec(),
                 )?;
                 w.label = label.map(|l| l.to_string());
-                w.split = ctx.split(&key.0, key, start)?;
+                w.split = ctx.split(&key.0, grid_total, start)?;
                 out.push(w);
                 Ok(())
             })
@@ -792,30 +795,7 @@ fn read_whole(
     let per_file: Vec<Result<Vec<(Key, Whole)>>> = input
         .files
         .par_iter()
-        .map(|f| {
-            let src = open_source(f, input.root.as_deref(), &input.spec)?;
-            let mut src = layout.conform(f, src)?;
-            let mut out: Vec<(Key, Whole)> = Vec::new();
-            while let Some(p) = src.next_part()? {
-                let key = (p.subject.clone(), p.recording.clone());
-                if out.last().is_none_or(|l| l.0 != key) {
-                    out.push((key.clone(), Whole::default()));
-                }
-                let w = &mut out.last_mut().expect("pushed").1;
-                for i in 0..p.n {
-                    let t = p.time_ms(i);
-                    if let Some(&prev) = w.times.last() {
-                        check_jump(prev, t, rate, input.gap_s, &p, i)?;
-                    }
-                    w.times.push(t);
-                }
-                w.values.extend_from_slice(&p.values);
-                if !p.labels.is_empty() {
-                    w.labels.extend(p.labels.iter().cloned());
-                }
-            }
-            Ok(out)
-        })
+        .map(|f| read_file(input, layout, rate, f))
         .collect();
     let mut order = Vec::new();
     let mut map = HashMap::new();
@@ -833,6 +813,78 @@ fn read_whole(
         }
     }
     Ok((order, map, rows))
+}
+
+/// Read the recordings of one file of a stream whole, its channels in
+/// `layout`'s order, checking the jumps between samples ([`check_jump`]).
+fn read_file(
+    input: &StreamInput,
+    layout: &ChannelLayout,
+    rate: f64,
+    f: &Path,
+) -> Result<Vec<(Key, Whole)>> {
+    let src = open_source(f, input.root.as_deref(), &input.spec)?;
+    let mut src = layout.conform(f, src)?;
+    let mut out: Vec<(Key, Whole)> = Vec::new();
+    while let Some(p) = src.next_part()? {
+        let key = (p.subject.clone(), p.recording.clone());
+        if out.last().is_none_or(|l| l.0 != key) {
+            out.push((key.clone(), Whole::default()));
+        }
+        let w = &mut out.last_mut().expect("pushed").1;
+        for i in 0..p.n {
+            let t = p.time_ms(i);
+            if let Some(&prev) = w.times.last() {
+                check_jump(prev, t, rate, input.gap_s, &p, i)?;
+            }
+            w.times.push(t);
+        }
+        w.values.extend_from_slice(&p.values);
+        if !p.labels.is_empty() {
+            w.labels.extend(p.labels.iter().cloned());
+        }
+    }
+    Ok(out)
+}
+
+/// The recordings of several streams by their file paths, when no stream
+/// has a subject or recording column (each file is then one recording, the
+/// one [`default_keys`] names): the recordings in order of first
+/// appearance, each with its file per stream. `None` when a stream has
+/// such a column (a file may then hold any recordings).
+///
+/// Errors: two files of one stream name the same recording.
+type RecordingFiles = Vec<(Key, Vec<Option<PathBuf>>)>;
+
+fn files_by_recording(inputs: &[StreamInput]) -> Result<Option<RecordingFiles>> {
+    if inputs
+        .iter()
+        .any(|i| i.spec.subject_column.is_some() || i.spec.recording_column.is_some())
+    {
+        return Ok(None);
+    }
+    let mut order: RecordingFiles = Vec::new();
+    let mut index: HashMap<Key, usize> = HashMap::new();
+    for (s, inp) in inputs.iter().enumerate() {
+        for f in &inp.files {
+            let key = default_keys(f, inp.root.as_deref(), &inp.spec);
+            let i = *index.entry(key.clone()).or_insert_with(|| {
+                order.push((key.clone(), vec![None; inputs.len()]));
+                order.len() - 1
+            });
+            if order[i].1[s].replace(f.clone()).is_some() {
+                return Err(Error::data(
+                    Location::file(f),
+                    format!(
+                        "recording '{}' of subject '{}' appears in more than one file of this \
+                         stream",
+                        key.1, key.0
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Some(order))
 }
 
 /// Ingest the inputs described by `opts` into a window store at `out`.
@@ -1087,6 +1139,58 @@ impl<'a> Streams<'a> {
         })
     }
 
+    /// One recording of several streams, read from its file in each stream
+    /// (`files`, as [`files_by_recording`] gives them), with the rows read.
+    ///
+    /// Errors: a file cannot be read or differs in channels, holds another
+    /// recording than its path names (a format that sets the keys itself),
+    /// or its time jumps.
+    fn of_recording(
+        inputs: &'a [StreamInput],
+        layouts: &[ChannelLayout],
+        rate: f64,
+        key: &Key,
+        files: &[Option<PathBuf>],
+    ) -> Result<(Self, u64)> {
+        let mut maps = Vec::with_capacity(inputs.len());
+        let mut rows = 0u64;
+        for ((inp, layout), f) in inputs.iter().zip(layouts).zip(files) {
+            let mut map = HashMap::new();
+            if let Some(f) = f {
+                for (k, w) in read_file(inp, layout, rate, f)? {
+                    if k != *key {
+                        return Err(Error::data(
+                            Location::file(f),
+                            format!(
+                                "holds recording '{}' of subject '{}', but its path names \
+                                 recording '{}' of subject '{}' (streams without subject and \
+                                 recording columns are matched by file path)",
+                                k.1, k.0, key.1, key.0
+                            ),
+                        ));
+                    }
+                    rows += w.times.len() as u64;
+                    map.insert(k, w);
+                }
+            }
+            maps.push(map);
+        }
+        let order = if maps.iter().any(|m| m.values().any(|w| !w.times.is_empty())) {
+            vec![key.clone()]
+        } else {
+            Vec::new()
+        };
+        Ok((
+            Self {
+                inputs,
+                widths: layouts.iter().map(|l| l.channels.len()).collect(),
+                order,
+                maps,
+            },
+            rows,
+        ))
+    }
+
     /// Refuse a stream whose samples are further apart than a window and
     /// than its interpolation limit ([`check_rate`]), naming the stream's
     /// options.
@@ -1183,10 +1287,11 @@ impl<'a> Streams<'a> {
         k: &Key,
         sink: &mut dyn FnMut(Vec<Window>) -> Result<()>,
     ) -> Result<Stats> {
-        let (t0, _) = self.span(k);
-        let total = ctx.grid_len[k];
+        let (t0, t1) = self.span(k);
+        let total = ctx.grid_len(t0, t1);
         let (len, hop) = (ctx.len, ctx.hop);
         let mut p = RecProc::new(ctx, k.clone(), t0, ctx.channels, 0.0);
+        p.grid_total = Some(total);
         let mut cursors: Vec<StreamCursor<'_>> = self
             .inputs
             .iter()
@@ -1241,6 +1346,9 @@ fn run_multi_stream(
     layouts: &[ChannelLayout],
     output: &mut Output,
 ) -> Result<Stats> {
+    if let Some(recordings) = files_by_recording(inputs)? {
+        return run_by_recording(ctx, inputs, layouts, output, &recordings);
+    }
     let mut stats = Stats::default();
     let streams = Streams::read(inputs, layouts, ctx.rate, &mut stats)?;
     streams.check_rates(ctx.opts)?;
@@ -1267,6 +1375,64 @@ fn run_multi_stream(
     write_in_groups(&keys, &mut stats, output, |k| {
         let mut ws = Vec::new();
         let s = streams.windows_of(ctx, k, &mut |mut b| {
+            ws.append(&mut b);
+            Ok(())
+        })?;
+        Ok((ws, s))
+    })?;
+    Ok(stats)
+}
+
+/// [`run_multi_stream`] when every file is one recording
+/// ([`files_by_recording`]): each recording's files are read when it is
+/// windowed and dropped after, so memory holds the recordings being
+/// windowed (a few per core), not the whole input; files of other shards'
+/// subjects are not read.
+fn run_by_recording(
+    ctx: &mut Ctx<'_>,
+    inputs: &[StreamInput],
+    layouts: &[ChannelLayout],
+    output: &mut Output,
+    recordings: &RecordingFiles,
+) -> Result<Stats> {
+    let mut stats = Stats {
+        files: inputs.iter().map(|i| i.files.len()).sum(),
+        ..Stats::default()
+    };
+    if let SplitSpec::SubjectRatios { .. } = ctx.opts.split {
+        let subjects: Vec<&str> = recordings.iter().map(|(k, _)| k.0.as_str()).collect();
+        ctx.assign_subjects(&subjects)?;
+    }
+    let ctx = &*ctx;
+    let mine: Vec<&(Key, Vec<Option<PathBuf>>)> = (recordings.iter())
+        .filter(|(k, _)| ctx.in_shard(&k.0))
+        .collect();
+    let one = |(k, files): &(Key, Vec<Option<PathBuf>>),
+               sink: &mut dyn FnMut(Vec<Window>) -> Result<()>|
+     -> Result<Stats> {
+        let (streams, rows) = Streams::of_recording(inputs, layouts, ctx.rate, k, files)?;
+        if streams.order.is_empty() {
+            return Ok(Stats {
+                rows,
+                ..Stats::default()
+            });
+        }
+        streams.check_rates(ctx.opts)?;
+        streams.check_overlap(k)?;
+        let mut s = streams.windows_of(ctx, k, sink)?;
+        s.rows = rows;
+        Ok(s)
+    };
+    // One recording streams its windows to the store; several are made in
+    // parallel, each gathered in memory, and written in order.
+    if let [r] = mine.as_slice() {
+        let s = one(r, &mut |ws| output.write(ws))?;
+        stats.merge(&s);
+        return Ok(stats);
+    }
+    write_in_groups(&mine, &mut stats, output, |r| {
+        let mut ws = Vec::new();
+        let s = one(r, &mut |mut b| {
             ws.append(&mut b);
             Ok(())
         })?;
