@@ -1052,38 +1052,43 @@ fn run_single_stream(
     plan_single_stream(ctx, inp, &files)?;
     let ctx = &*ctx;
     let mut stats = Stats::default();
-    if let [file] = files.as_slice() {
-        let s = process_file(ctx, file, root, &inp.spec, layout, &mut |ws| {
-            output.write(ws)
-        })?;
-        stats.merge(&s);
-        return Ok(stats);
-    }
-    write_in_groups(&files, &mut stats, output, |f| {
-        let mut ws = Vec::new();
-        let s = process_file(ctx, f, root, &inp.spec, layout, &mut |mut b| {
-            ws.append(&mut b);
-            Ok(())
-        })?;
-        Ok((ws, s))
+    write_items(&files, &mut stats, output, |f, sink| {
+        process_file(ctx, f, root, &inp.spec, layout, sink)
     })?;
     Ok(stats)
 }
 
-/// Run `work` over `items` in parallel, a few at a time, writing each
-/// item's windows to `output` and merging its counts into `stats` in item
-/// order (so the store does not depend on the thread count).
+/// Run `work` over `items`, writing each item's windows to `output` and
+/// merging its counts into `stats` in item order (so the store does not
+/// depend on the thread count). `work(item, sink)` hands its windows to
+/// `sink` in batches. One item streams its windows straight to the store;
+/// several run in parallel, a few at a time, each gathered in memory.
 ///
 /// Errors: the first error of `work` (in item order) or of the store.
-fn write_in_groups<T: Sync>(
+fn write_items<T: Sync>(
     items: &[T],
     stats: &mut Stats,
     output: &mut Output,
-    work: impl Fn(&T) -> Result<(Vec<Window>, Stats)> + Sync,
+    work: impl Fn(&T, &mut dyn FnMut(Vec<Window>) -> Result<()>) -> Result<Stats> + Sync,
 ) -> Result<()> {
+    if let [item] = items {
+        let s = work(item, &mut |ws| output.write(ws))?;
+        stats.merge(&s);
+        return Ok(());
+    }
     let group = rayon::current_num_threads().max(1) * 2;
     for chunk in items.chunks(group) {
-        let results: Vec<Result<(Vec<Window>, Stats)>> = chunk.par_iter().map(&work).collect();
+        let results: Vec<Result<(Vec<Window>, Stats)>> = chunk
+            .par_iter()
+            .map(|item| {
+                let mut ws = Vec::new();
+                let s = work(item, &mut |mut b| {
+                    ws.append(&mut b);
+                    Ok(())
+                })?;
+                Ok((ws, s))
+            })
+            .collect();
         for r in results {
             let (ws, s) = r?;
             stats.merge(&s);
@@ -1365,20 +1370,8 @@ fn run_multi_stream(
     let keys: Vec<&Key> = (streams.order.iter())
         .filter(|k| ctx.in_shard(&k.0))
         .collect();
-    // One recording streams its windows to the store; several are made in
-    // parallel, each gathered in memory, and written in order.
-    if let [k] = keys.as_slice() {
-        let s = streams.windows_of(ctx, k, &mut |ws| output.write(ws))?;
-        stats.merge(&s);
-        return Ok(stats);
-    }
-    write_in_groups(&keys, &mut stats, output, |k| {
-        let mut ws = Vec::new();
-        let s = streams.windows_of(ctx, k, &mut |mut b| {
-            ws.append(&mut b);
-            Ok(())
-        })?;
-        Ok((ws, s))
+    write_items(&keys, &mut stats, output, |k, sink| {
+        streams.windows_of(ctx, k, sink)
     })?;
     Ok(stats)
 }
@@ -1407,9 +1400,7 @@ fn run_by_recording(
     let mine: Vec<&(Key, Vec<Option<PathBuf>>)> = (recordings.iter())
         .filter(|(k, _)| ctx.in_shard(&k.0))
         .collect();
-    let one = |(k, files): &(Key, Vec<Option<PathBuf>>),
-               sink: &mut dyn FnMut(Vec<Window>) -> Result<()>|
-     -> Result<Stats> {
+    write_items(&mine, &mut stats, output, |(k, files), sink| {
         let (streams, rows) = Streams::of_recording(inputs, layouts, ctx.rate, k, files)?;
         if streams.order.is_empty() {
             return Ok(Stats {
@@ -1422,21 +1413,6 @@ fn run_by_recording(
         let mut s = streams.windows_of(ctx, k, sink)?;
         s.rows = rows;
         Ok(s)
-    };
-    // One recording streams its windows to the store; several are made in
-    // parallel, each gathered in memory, and written in order.
-    if let [r] = mine.as_slice() {
-        let s = one(r, &mut |ws| output.write(ws))?;
-        stats.merge(&s);
-        return Ok(stats);
-    }
-    write_in_groups(&mine, &mut stats, output, |r| {
-        let mut ws = Vec::new();
-        let s = one(r, &mut |mut b| {
-            ws.append(&mut b);
-            Ok(())
-        })?;
-        Ok((ws, s))
     })?;
     Ok(stats)
 }
