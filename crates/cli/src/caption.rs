@@ -2,7 +2,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use wearlang_captioning::{add_captions, captioner_for, default_variants, CaptionConfig};
-use wearlang_store::{add_caption_columns, write_source_where, ShardSpec, StoreReader};
+use wearlang_store::{add_caption_columns, write_source_where, ShardBy, ShardSpec, StoreReader};
 
 /// Options of `wearlang caption`.
 #[derive(clap::Args, Debug)]
@@ -35,6 +35,11 @@ pub struct CaptionArgs {
     /// depends on whether the shard's windows carry labels.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// What `--shard` partitions when it picks windows from a whole store:
+    /// subject or recording (as the ingest's `--shard-by`). A shard file
+    /// captioned in place keeps all its windows whatever this says.
+    #[arg(long, default_value = "subject", requires = "shard")]
+    pub shard_by: String,
 }
 
 /// The store to read and the file to write: STORE (or its own shard file
@@ -44,7 +49,8 @@ fn source_and_output(args: &CaptionArgs) -> Result<(PathBuf, PathBuf, Option<Sha
         let out = args.out.clone().unwrap_or_else(|| args.store.clone());
         return Ok((args.store.clone(), out, None));
     };
-    let shard = ShardSpec::parse(text, "--shard")?;
+    let mut shard = ShardSpec::parse(text, "--shard")?;
+    shard.by = ShardBy::parse(&args.shard_by, "--shard-by")?;
     let dir = match &args.out {
         Some(d) => d.clone(),
         None if args.store.is_dir() => args.store.clone(),
@@ -56,12 +62,12 @@ fn source_and_output(args: &CaptionArgs) -> Result<(PathBuf, PathBuf, Option<Sha
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating the shard directory {}", dir.display()))?;
     let own = shard.path_in(&args.store);
-    let src = if args.store.is_dir() && own.is_file() {
-        own
-    } else {
-        args.store.clone()
-    };
-    Ok((src, shard.path_in(&dir), Some(shard)))
+    if args.store.is_dir() && own.is_file() {
+        // The shard's own file: all its windows are the shard's, however
+        // its ingest partitioned them.
+        return Ok((own, shard.path_in(&dir), None));
+    }
+    Ok((args.store.clone(), shard.path_in(&dir), Some(shard)))
 }
 
 /// Run `wearlang caption`. A sharded STORE captioned in place (no
@@ -88,7 +94,7 @@ pub fn run(args: &CaptionArgs) -> Result<()> {
     let (src, out, shard) = source_and_output(args)?;
     let reader = StoreReader::open(&src)?;
     // An empty shard is fine (more shards than subjects), an empty store not.
-    if reader.num_windows() == 0 && shard.is_none() {
+    if reader.num_windows() == 0 && args.shard.is_none() {
         bail!("{} holds no windows to caption", args.store.display());
     }
     let variants = variants_for(args, reader.meta());
@@ -129,7 +135,7 @@ fn caption_store(
     let summary = write_source_where(
         &reader,
         out,
-        |w| shard.is_none_or(|s| s.holds(&w.subject)),
+        |w| shard.is_none_or(|s| s.holds(&w.subject, &w.recording)),
         |new_meta| -> Result<()> {
             add_caption_columns(new_meta, variants);
             new_meta.extra.insert(

@@ -102,6 +102,10 @@ pub struct IngestArgs {
     /// (splits are drawn over all subjects). See docs/scaling.md.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// What `--shard` partitions: subject (a subject's windows in one
+    /// shard) or recording (a subject's recordings spread over shards).
+    #[arg(long, default_value = "subject", requires = "shard")]
+    pub shard_by: String,
 }
 
 /// Build the ingest options from the manifest (if any) and the flags.
@@ -118,7 +122,9 @@ pub fn options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
         opts.input.path = Some(input.clone());
     }
     if let Some(s) = &args.shard {
-        opts.shard = Some(wearlang_store::ShardSpec::parse(s, "--shard")?);
+        let mut spec = wearlang_store::ShardSpec::parse(s, "--shard")?;
+        spec.by = wearlang_store::ShardBy::parse(&args.shard_by, "--shard-by")?;
+        opts.shard = Some(spec);
     }
     if let Some(f) = &args.format {
         opts.input.format = InputFormat::parse(f)?;

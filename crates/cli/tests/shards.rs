@@ -105,6 +105,27 @@ fn shards_ingested_and_captioned_separately_equal_one_run_and_train() {
     }
     assert_same(&sorted_windows(&whole), &sorted_windows(&resharded));
 
+    // Partitioned by recording: ingested and captioned in place per shard
+    // (a shard file keeps all its windows), or cut from the whole store.
+    let m = manifest();
+    let by_rec = d.join("by_recording");
+    let by_rec_s = by_rec.to_str().unwrap();
+    let resharded_rec = d.join("resharded_recording");
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let by = ["--shard", shard.as_str(), "--shard-by", "recording"];
+        ok(&[
+            &["ingest", "--manifest", &m, "--out", by_rec_s][..],
+            &by[..],
+        ]
+        .concat());
+        ok(&[&["caption", by_rec_s, "--show", "0"][..], &by[..]].concat());
+        let out = ["--out", resharded_rec.to_str().unwrap(), "--show", "0"];
+        ok(&[&["caption", whole_s][..], &by[..], &out[..]].concat());
+    }
+    assert_same(&sorted_windows(&whole), &sorted_windows(&by_rec));
+    assert_same(&sorted_windows(&whole), &sorted_windows(&resharded_rec));
+
     // Every command reads the directory as one store.
     let out = wearlang(&["inspect", sharded_s, "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -519,7 +519,8 @@ pub struct IngestOptions {
     /// Windows per write batch (default 1024).
     #[serde(default = "d_batch")]
     pub batch_windows: usize,
-    /// Only the windows of this shard's subjects (`--shard I/N`, see
+    /// Only the windows of this shard's subjects or recordings (`--shard I/N`,
+    /// `--shard-by`; a manifest's `[shard]` with `index`, `count`, `by`; see
     /// [`wearlang_store::shards`]); splits are still assigned over all
     /// subjects, so the shards of one ingest together equal it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -833,8 +834,11 @@ val = 0.1
     fn a_manifest_shard_parses_and_an_impossible_one_is_refused() {
         let text = "[input]\npath = \"a.csv\"\n[shard]\nindex = 1\ncount = 4\n";
         let o = IngestOptions::from_toml(text, Path::new("."), Path::new("m.toml")).unwrap();
-        assert_eq!(o.shard, Some(ShardSpec { index: 1, count: 4 }));
+        assert_eq!(o.shard, Some(ShardSpec::new(1, 4)));
         o.validate().unwrap();
+        let text = "[input]\npath = \"a.csv\"\n[shard]\nindex = 1\ncount = 4\nby = \"recording\"\n";
+        let o = IngestOptions::from_toml(text, Path::new("."), Path::new("m.toml")).unwrap();
+        assert_eq!(o.shard.unwrap().by, wearlang_store::ShardBy::Recording);
         for bad in ["index = 4\ncount = 4", "index = 0\ncount = 0"] {
             let text = format!("[input]\npath = \"a.csv\"\n[shard]\n{bad}\n");
             let o = IngestOptions::from_toml(&text, Path::new("."), Path::new("m.toml")).unwrap();

@@ -19,7 +19,7 @@ use std::time::Instant;
 use wearlang_core::{
     ChannelSpec, Error, LabelVocab, Location, NormAccumulator, Result, Split, SplitSpec, Window,
 };
-use wearlang_store::{StoreMeta, StoreSummary, StoreWriter};
+use wearlang_store::{ShardBy, StoreMeta, StoreSummary, StoreWriter};
 
 /// Open one file as a [`RecordingSource`]; `root` is the input directory
 /// when the file is one of several (used for the default subject). The
@@ -348,10 +348,10 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Whether `subject`'s windows belong to the shard being ingested (all
-    /// do without `shard`).
-    fn in_shard(&self, subject: &str) -> bool {
-        self.opts.shard.is_none_or(|s| s.holds(subject))
+    /// Whether the windows of recording `key` (subject, recording) belong
+    /// to the shard being ingested (all do without `shard`).
+    fn in_shard(&self, key: &Key) -> bool {
+        self.opts.shard.is_none_or(|s| s.holds(&key.0, &key.1))
     }
 
     /// Whether a NaN hole of grid rows `[first, end)` is long enough to skip
@@ -651,10 +651,10 @@ fn process_file(
     let mut cur: Option<RecProc<'_>> = None;
     let mut out = Vec::new();
     while let Some(part) = src.next_part()? {
-        if !ctx.in_shard(&part.subject) {
+        let key = (part.subject.clone(), part.recording.clone());
+        if !ctx.in_shard(&key) {
             continue;
         }
-        let key = (part.subject.clone(), part.recording.clone());
         if cur.as_ref().is_none_or(|p| p.key != key) && part.n > 0 {
             cur = Some(RecProc::new(
                 ctx,
@@ -1040,11 +1040,15 @@ fn run_single_stream(
     output: &mut Output,
 ) -> Result<Stats> {
     let root = inp.root.as_deref();
-    // Without a subject column a file's subject is its name: the files of
-    // other shards are not even opened.
-    let files: Vec<PathBuf> = match (&ctx.opts.shard, &inp.spec.subject_column) {
-        (Some(_), None) => (inp.files.iter())
-            .filter(|f| ctx.in_shard(&default_keys(f, root, &inp.spec).0))
+    // Without key columns a file's keys come from its path: the files of
+    // other shards are not even opened (a partition by subject needs only
+    // the subject from the path).
+    let by_path = inp.spec.subject_column.is_none()
+        && (inp.spec.recording_column.is_none()
+            || ctx.opts.shard.is_some_and(|s| s.by == ShardBy::Subject));
+    let files: Vec<PathBuf> = match (&ctx.opts.shard, by_path) {
+        (Some(_), true) => (inp.files.iter())
+            .filter(|f| ctx.in_shard(&default_keys(f, root, &inp.spec)))
             .cloned()
             .collect(),
         _ => inp.files.clone(),
@@ -1367,9 +1371,7 @@ fn run_multi_stream(
         ctx.assign_subjects(&subjects)?;
     }
     let ctx = &*ctx;
-    let keys: Vec<&Key> = (streams.order.iter())
-        .filter(|k| ctx.in_shard(&k.0))
-        .collect();
+    let keys: Vec<&Key> = (streams.order.iter()).filter(|k| ctx.in_shard(k)).collect();
     write_items(&keys, &mut stats, output, |k, sink| {
         streams.windows_of(ctx, k, sink)
     })?;
@@ -1398,7 +1400,7 @@ fn run_by_recording(
     }
     let ctx = &*ctx;
     let mine: Vec<&(Key, Vec<Option<PathBuf>>)> = (recordings.iter())
-        .filter(|(k, _)| ctx.in_shard(&k.0))
+        .filter(|(k, _)| ctx.in_shard(k))
         .collect();
     write_items(&mine, &mut stats, output, |(k, files), sink| {
         let (streams, rows) = Streams::of_recording(inputs, layouts, ctx.rate, k, files)?;

@@ -163,8 +163,8 @@ fn per_recording_files_give_the_store_of_whole_streams() {
 fn a_shard_reads_only_its_own_recordings() {
     let dir = tempfile::tempdir().unwrap();
     let (m, h) = per_recording(dir.path());
-    let spec = ShardSpec { index: 0, count: 2 };
-    let other = SUBJECTS.iter().find(|s| !spec.holds(s)).unwrap();
+    let spec = ShardSpec::new(0, 2);
+    let other = SUBJECTS.iter().find(|s| !spec.holds(s, "day1")).unwrap();
     write(
         &m.join(other).join("day2.csv"),
         "t,ax,ay,label\nnot,a,number,row\n",
@@ -175,7 +175,7 @@ fn a_shard_reads_only_its_own_recordings() {
     let summary = ingest(&o, &out).unwrap();
     let windows = read(&out);
     assert!(!windows.is_empty());
-    assert!(windows.iter().all(|w| spec.holds(&w.subject)));
+    assert!(windows.iter().all(|w| spec.holds(&w.subject, &w.recording)));
     assert!(summary.recordings < 8);
     // Without the shard, the bad file is read and named.
     o.shard = None;

@@ -8,7 +8,7 @@ use common::read_windows;
 use std::path::{Path, PathBuf};
 use wearlang_core::Window;
 use wearlang_ingest::{ingest, ChannelOption, IngestOptions, StreamOptions, TimeOptions};
-use wearlang_store::{ShardSpec, StoreReader};
+use wearlang_store::{ShardBy, ShardSpec, StoreReader};
 
 fn fixture_manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/shoulder/manifest.toml")
@@ -25,15 +25,20 @@ fn read(path: &Path) -> (StoreReader, Vec<Window>) {
 
 /// Ingest `opts` whole and as `count` shards into `dir`; assert the two
 /// stores hold the same windows and metadata. Returns the shard directory.
-fn assert_shards_equal_whole(opts: &IngestOptions, count: usize, dir: &Path) -> PathBuf {
+fn assert_shards_equal_whole(
+    opts: &IngestOptions,
+    count: usize,
+    by: ShardBy,
+    dir: &Path,
+) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let whole = dir.join("whole.parquet");
     ingest(opts, &whole).unwrap();
-    let sharded = dir.join(format!("sharded{count}"));
+    let sharded = dir.join(format!("sharded{count}-{by:?}"));
     std::fs::create_dir_all(&sharded).unwrap();
     for index in 0..count {
         let mut o = opts.clone();
-        let spec = ShardSpec { index, count };
+        let spec = ShardSpec { index, count, by };
         o.shard = Some(spec);
         ingest(&o, &spec.path_in(&sharded)).unwrap();
     }
@@ -80,29 +85,45 @@ fn shards_of_the_fixture_equal_one_ingest_with_subject_ratio_splits() {
         opts.split,
         wearlang_core::SplitSpec::SubjectRatios { .. }
     ));
-    assert_shards_equal_whole(&opts, 4, dir.path());
+    assert_shards_equal_whole(&opts, 4, ShardBy::Subject, dir.path());
+    // By recording: a subject's recordings spread over the shards, the
+    // store read back is the same.
+    let by_rec = assert_shards_equal_whole(&opts, 4, ShardBy::Recording, dir.path());
+    let shards_of = |subject: &str| {
+        (0..4)
+            .filter(|&i| {
+                read_windows(&ShardSpec::new(i, 4).path_in(&by_rec))
+                    .iter()
+                    .any(|w| w.subject == subject)
+            })
+            .count()
+    };
+    let (_, all) = read(&by_rec);
+    assert!(all.iter().any(|w| shards_of(&w.subject) > 1));
+    // Shards of a partition by subject beside one by recording: refused.
+    let mixed = dir.path().join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    for (i, by) in [(0, ShardBy::Subject), (1, ShardBy::Recording)] {
+        let mut o = opts.clone();
+        let spec = ShardSpec {
+            index: i,
+            count: 2,
+            by,
+        };
+        o.shard = Some(spec);
+        ingest(&o, &spec.path_in(&mixed)).unwrap();
+    }
+    let e = StoreReader::open(&mixed).unwrap_err().to_string();
+    assert!(e.contains("partition by"), "{e}");
     // More shards than the fixture's 10 subjects: some shards are empty.
-    let sharded = assert_shards_equal_whole(&opts, 13, dir.path());
+    let sharded = assert_shards_equal_whole(&opts, 13, ShardBy::Subject, dir.path());
     let empty = (0..13)
-        .map(|i| {
-            ShardSpec {
-                index: i,
-                count: 13,
-            }
-            .path_in(&sharded)
-        })
+        .map(|i| ShardSpec::new(i, 13).path_in(&sharded))
         .filter(|p| StoreReader::open(p).unwrap().num_windows() == 0)
         .count();
     assert!(empty >= 3, "{empty} empty shards");
     // A shard job that did not finish: the store is refused, naming it.
-    std::fs::remove_file(
-        ShardSpec {
-            index: 5,
-            count: 13,
-        }
-        .path_in(&sharded),
-    )
-    .unwrap();
+    std::fs::remove_file(ShardSpec::new(5, 13).path_in(&sharded)).unwrap();
     let e = StoreReader::open(&sharded).unwrap_err().to_string();
     assert!(e.contains("1 of 13 shards missing (index 5)"), "{e}");
 }
@@ -149,7 +170,7 @@ fn shards_of_a_directory_and_of_several_streams_equal_one_ingest() {
         train: 0.6,
         val: 0.2,
     };
-    assert_shards_equal_whole(&opts, 3, &dir.path().join("one"));
+    assert_shards_equal_whole(&opts, 3, ShardBy::Subject, &dir.path().join("one"));
     opts.streams = vec![StreamOptions {
         path: hr,
         format: Default::default(),
@@ -157,5 +178,6 @@ fn shards_of_a_directory_and_of_several_streams_equal_one_ingest() {
         channels: vec![ChannelOption::new("hr")],
         max_interp_gap_s: Some(3.5),
     }];
-    assert_shards_equal_whole(&opts, 3, &dir.path().join("two"));
+    assert_shards_equal_whole(&opts, 3, ShardBy::Subject, &dir.path().join("two"));
+    assert_shards_equal_whole(&opts, 3, ShardBy::Recording, &dir.path().join("three"));
 }

@@ -55,7 +55,7 @@ mod writer;
 pub use meta::{StoreMeta, StoreSummary, FORMAT_VERSION, META_KEY};
 pub use reader::{ReadOptions, StoreReader, WindowBatches, DEFAULT_BATCH_SIZE};
 pub use rewindow::{write_rewindowed, MixedLabels, Rewindow, Rewindowed, Uncovered};
-pub use shards::ShardSpec;
+pub use shards::{ShardBy, ShardSpec};
 pub use source::{MemorySource, WindowBatchIter, WindowSource};
 pub use writer::{StoreWriter, WriteOptions};
 

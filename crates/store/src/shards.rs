@@ -1,10 +1,13 @@
 //! Sharded stores: a directory of `shard-IIIII-of-NNNNN.parquet` files,
-//! each an ordinary store holding the windows of the subjects that
-//! [`ShardSpec`] puts in it, read by [`crate::StoreReader`] as one store.
+//! each an ordinary store holding the windows of the subjects (or
+//! recordings) that [`ShardSpec`] puts in it, read by
+//! [`crate::StoreReader`] as one store.
 //!
 //! Shards are written independently (`wearlang ingest --shard I/N`, one job
 //! of a Slurm or Kubernetes array per shard, no coordination): the
-//! partition is a stable hash of the subject, so every job agrees on it
+//! partition is a stable hash of the subject ([`ShardBy::Subject`], the
+//! default) or of the subject and recording ([`ShardBy::Recording`]: for
+//! data with few subjects and many recordings), so every job agrees on it
 //! without talking to the others. A reader refuses a directory with a shard
 //! missing, so a failed job cannot silently shrink the data.
 use crate::StoreMeta;
@@ -12,16 +15,55 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use wearlang_core::{Error, LabelVocab, Location, Normalisation, Result};
 
-/// Shard `index` of `count` (0-based), as `--shard I/N` gives it.
+/// What a shard partition hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShardBy {
+    /// The subject id: a subject's windows all go to one shard (default).
+    #[default]
+    Subject,
+    /// The subject and recording ids: a subject's recordings spread over
+    /// the shards (a few subjects with many days each).
+    Recording,
+}
+
+impl ShardBy {
+    /// Parse `subject` or `recording`, naming `what` (the option) in errors.
+    pub fn parse(text: &str, what: &str) -> Result<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "subject" => Ok(Self::Subject),
+            "recording" => Ok(Self::Recording),
+            other => Err(Error::param(
+                what,
+                format!("'{other}' (expected subject or recording)"),
+            )),
+        }
+    }
+}
+
+/// Shard `index` of `count` (0-based), as `--shard I/N` gives it, of a
+/// partition by `by`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardSpec {
     /// This shard, `0 ≤ index < count`.
     pub index: usize,
     /// Number of shards.
     pub count: usize,
+    /// What the partition hashes (a manifest may leave it out: subject).
+    #[serde(default)]
+    pub by: ShardBy,
 }
 
 impl ShardSpec {
+    /// Shard `index` of `count` of a partition by subject.
+    pub fn new(index: usize, count: usize) -> Self {
+        Self {
+            index,
+            count,
+            by: ShardBy::Subject,
+        }
+    }
+
     /// Parse `I/N` (e.g. `2/8`), naming `what` (the option) in errors.
     pub fn parse(text: &str, what: &str) -> Result<Self> {
         let bad = |why: &str| {
@@ -33,7 +75,7 @@ impl ShardSpec {
         let (i, n) = text.split_once('/').ok_or_else(|| bad("no '/'"))?;
         let index: usize = i.trim().parse().map_err(|_| bad("I is not a number"))?;
         let count: usize = n.trim().parse().map_err(|_| bad("N is not a number"))?;
-        let spec = Self { index, count };
+        let spec = Self::new(index, count);
         spec.validate(what).map_err(|e| bad(&e.to_string()))?;
         Ok(spec)
     }
@@ -65,9 +107,23 @@ impl ShardSpec {
         (wearlang_core::hash::fnv1a(subject.as_bytes()) % count as u64) as usize
     }
 
-    /// Whether `subject`'s windows belong to this shard.
-    pub fn holds(&self, subject: &str) -> bool {
-        Self::of_subject(subject, self.count) == self.index
+    /// The shard of a recording when partitioning by recording: FNV-1a of
+    /// `subject`, a NUL byte and `recording`, modulo the count.
+    pub fn of_recording(subject: &str, recording: &str, count: usize) -> usize {
+        if count == 0 {
+            return 0;
+        }
+        let key = [subject.as_bytes(), &[0], recording.as_bytes()].concat();
+        (wearlang_core::hash::fnv1a(&key) % count as u64) as usize
+    }
+
+    /// Whether the windows of `recording` of `subject` belong to this shard.
+    pub fn holds(&self, subject: &str, recording: &str) -> bool {
+        let shard = match self.by {
+            ShardBy::Subject => Self::of_subject(subject, self.count),
+            ShardBy::Recording => Self::of_recording(subject, recording, self.count),
+        };
+        shard == self.index
     }
 
     /// The shard's file name in a sharded store directory.
@@ -95,7 +151,7 @@ fn parse_name(name: &str) -> Option<ShardSpec> {
     let rest = name.strip_prefix("shard-")?.strip_suffix(".parquet")?;
     let (i, n) = rest.split_once("-of-")?;
     let (index, count) = (i.parse().ok()?, n.parse().ok()?);
-    (index < count).then_some(ShardSpec { index, count })
+    (index < count).then_some(ShardSpec::new(index, count))
 }
 
 /// The shard files of the sharded store directory `dir`, in shard order.
@@ -221,6 +277,17 @@ pub fn merge_meta(metas: &[StoreMeta], paths: &[PathBuf], windows: &[usize]) -> 
         if m.split != first.split {
             return Err(differs("split"));
         }
+        if partition_of(m) != partition_of(first) {
+            return Err(Error::data(
+                Location::file(p),
+                format!(
+                    "a shard of a partition by {:?}, {} one by {:?}: shards of two ingests",
+                    partition_of(m),
+                    paths[0].display(),
+                    partition_of(first)
+                ),
+            ));
+        }
     }
     // The provenance is the first shard's, less which shard it was.
     if let Some(serde_json::Value::Object(ingest)) = merged.extra.get_mut("ingest") {
@@ -245,6 +312,17 @@ pub fn merge_meta(metas: &[StoreMeta], paths: &[PathBuf], windows: &[usize]) -> 
         }
     };
     Ok(merged)
+}
+
+/// What an ingested shard's partition hashed (`extra.ingest.shard.by`;
+/// subject when absent, as before recordings could be).
+fn partition_of(meta: &StoreMeta) -> ShardBy {
+    meta.extra
+        .get("ingest")
+        .and_then(|i| i.get("shard"))
+        .and_then(|s| s.get("by"))
+        .and_then(|b| serde_json::from_value(b.clone()).ok())
+        .unwrap_or_default()
 }
 
 /// The labels of every vocabulary: sorted when each is sorted (as ingest
@@ -272,16 +350,14 @@ mod tests {
             let e = ShardSpec::parse(bad, "--shard").unwrap_err().to_string();
             assert!(e.contains("--shard") && e.contains(bad), "{e}");
         }
-        let e = ShardSpec { index: 0, count: 0 }
-            .validate("shard")
-            .unwrap_err();
+        let e = ShardSpec::new(0, 0).validate("shard").unwrap_err();
         assert!(e.to_string().contains("shard 0 of 0"), "{e}");
         assert_eq!(ShardSpec::of_subject("x", 0), 0);
         // Fixed values: the partition must never change between releases.
         assert_eq!(ShardSpec::of_subject("s01", 4), 1);
         assert_eq!(ShardSpec::of_subject("", 7), 0xcbf2_9ce4_8422_2325 % 7);
         let held = (0..4)
-            .filter(|&i| ShardSpec { index: i, count: 4 }.holds("p17"))
+            .filter(|&i| ShardSpec::new(i, 4).holds("p17", "any"))
             .count();
         assert_eq!(held, 1);
     }
