@@ -307,9 +307,9 @@ impl<S: WindowSource> WindowSource for Rewindowed<S> {
 /// Write the windows of the store at `src` cut again as `spec` says to a
 /// new store at `dst` (layout 2, atomic: on any error `dst` is untouched),
 /// with normalisation statistics fitted again on its training windows (as
-/// ingest fits them) and the source's label vocabulary (kept when the new
-/// store has no training window). The source is read to the end before the
-/// new file replaces `dst`, so `dst` may be `src`.
+/// ingest fits them; the source's when it has none) and the source's label
+/// vocabulary. The source is read to the end before the new file replaces
+/// `dst`, so `dst` may be `src`.
 pub fn write_rewindowed(
     src: &std::path::Path,
     dst: &std::path::Path,
