@@ -3,7 +3,7 @@
 use crate::config::{BinTime, GroupConfig, StructuralConfig};
 use crate::peaks::{find_peaks, Peak, PeakParams};
 use crate::statistical::grouped_channels;
-use crate::stats::{bin_bounds, downsample, downsample_all, linear_fit};
+use crate::stats::{bin_bounds, downsample, downsample_all};
 use crate::templates::{
     ANOMALY, DROP, NO_INSIGHTS, SPIKE, TREND, TREND_DOWN, TREND_STABLE, TREND_UP,
 };
@@ -117,19 +117,39 @@ pub(crate) fn classify(
     range: f64,
     cfg: &StructuralConfig,
 ) -> Option<(TrendDirection, f64, f64)> {
-    let pts = (lo..=hi)
-        .filter(|&i| series[i].is_finite())
-        .map(|i| (i as f64, series[i]));
-    let n = pts.clone().count();
+    // One pass for the count, the sums of the fit and the extremes, one
+    // for the fit's centred sums: the arithmetic of `linear_fit` over the
+    // finite points, in the same order, so the same results bit for bit.
+    let points = series.get(lo..=hi)?;
+    let (mut n, mut sx, mut sy) = (0usize, 0.0, 0.0);
+    let (mut wmin, mut wmax) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (i, &y) in (lo..).zip(points) {
+        if y.is_finite() {
+            n += 1;
+            sx += i as f64;
+            sy += y;
+            wmin = wmin.min(y);
+            wmax = wmax.max(y);
+        }
+    }
     let width = hi - lo + 1;
     if n < 2 || (n as f64) < cfg.min_window_coverage * width as f64 {
         return None;
     }
-    let (slope, _) = linear_fit(pts.clone())?;
+    let (mx, my) = (sx / n as f64, sy / n as f64);
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for (i, &y) in (lo..).zip(points) {
+        if y.is_finite() {
+            let x = i as f64;
+            sxx += (x - mx) * (x - mx);
+            sxy += (x - mx) * (y - my);
+        }
+    }
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
     let change = slope * (width - 1) as f64;
-    let (wmin, wmax) = pts.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| {
-        (a.min(y), b.max(y))
-    });
     if range <= 0.0 {
         return Some((TrendDirection::Stable, slope, change));
     }
