@@ -5,9 +5,10 @@ use crate::templates::{
     ACTIVITY_EVENT, MOOD_EVENT, NO_EVENTS, SLEEP_EVENT, SUMMARY_ACTIVITY, SUMMARY_MOOD,
     SUMMARY_NO_ACTIVITY, SUMMARY_NO_MOOD, SUMMARY_NO_SLEEP, SUMMARY_SLEEP,
 };
-use crate::util::{check_window, derive_seed, fill, join_and, pick, rng};
+use crate::util::{check_window, derive_seed, fill, fill_into, join_and, pick, rng};
 use crate::{Captioner, Result};
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 use wearlang_core::{ChannelSpec, Event, EventKind, Window};
 
 /// Salt of the semantic level's random stream.
@@ -24,8 +25,13 @@ pub enum SemanticMode {
 }
 
 /// An event label as written in text: `_` becomes a space.
-pub(crate) fn event_text(label: &str) -> String {
-    label.trim().replace('_', " ")
+pub(crate) fn event_text(label: &str) -> std::borrow::Cow<'_, str> {
+    let t = label.trim();
+    if t.contains('_') {
+        t.replace('_', " ").into()
+    } else {
+        t.into()
+    }
 }
 
 /// Minutes from the window start, rounded.
@@ -104,28 +110,38 @@ impl SemanticCaptioner {
         if events.is_empty() {
             return Ok(pick(&mut r, NO_EVENTS).to_string());
         }
-        let mut sentences = Vec::with_capacity(events.len());
-        for e in events {
-            let start = minute_of(e.start_s).to_string();
-            let end = minute_of(e.end_s).to_string();
+        // One caption string; the numbers and labels go through two
+        // reused buffers: no string per sentence.
+        let mut out = String::with_capacity(64 * events.len());
+        let (mut start, mut end) = (String::new(), String::new());
+        for (i, e) in events.into_iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            start.clear();
+            end.clear();
+            let _ = write!(start, "{}", minute_of(e.start_s));
+            let _ = write!(end, "{}", minute_of(e.end_s));
             let label = event_text(&e.label);
-            let s = match e.kind {
-                EventKind::Activity => fill(
+            match e.kind {
+                EventKind::Activity => fill_into(
+                    &mut out,
                     pick(&mut r, ACTIVITY_EVENT),
                     &[("activity", &label), ("start", &start), ("end", &end)],
                 )?,
-                EventKind::Sleep => fill(
+                EventKind::Sleep => fill_into(
+                    &mut out,
                     pick(&mut r, SLEEP_EVENT),
                     &[("start", &start), ("end", &end)],
                 )?,
-                EventKind::Mood => fill(
+                EventKind::Mood => fill_into(
+                    &mut out,
                     pick(&mut r, MOOD_EVENT),
                     &[("mood", &label), ("time", &start)],
                 )?,
-            };
-            sentences.push(s);
+            }
         }
-        Ok(sentences.join(" "))
+        Ok(out)
     }
 
     fn summary(&self, window: &Window, seed: u64) -> Result<String> {
@@ -200,8 +216,8 @@ pub fn summarise(events: &[Event], cfg: &SemanticConfig) -> EventSummary {
         match e.kind {
             EventKind::Activity if e.duration_s() >= cfg.min_activity_minutes * 60.0 => {
                 s.activity_bouts += 1;
-                if !s.activities.contains(&label) {
-                    s.activities.push(label);
+                if !s.activities.iter().any(|a| *a == label) {
+                    s.activities.push(label.into_owned());
                 }
             }
             EventKind::Activity => {}
@@ -211,8 +227,8 @@ pub fn summarise(events: &[Event], cfg: &SemanticConfig) -> EventSummary {
             }
             EventKind::Mood => {
                 s.mood_entries += 1;
-                if !s.moods.contains(&label) {
-                    s.moods.push(label);
+                if !s.moods.iter().any(|m| *m == label) {
+                    s.moods.push(label.into_owned());
                 }
             }
         }

@@ -116,9 +116,18 @@ pub(crate) fn parse_template(template: &str) -> Result<Vec<Piece>> {
 /// unit slot `{u}` may be empty. The first letter of the result is
 /// capitalised (templates may start with a slot).
 pub fn fill(template: &str, slots: &[(&str, &str)]) -> Result<String> {
-    let mut out = fill_raw(template, slots)?;
-    capitalise_in_place(&mut out);
+    let mut out = String::with_capacity(template.len() + 32);
+    fill_into(&mut out, template, slots)?;
     Ok(out)
+}
+
+/// [`fill`], appending to `out` (the appended sentence capitalised): many
+/// sentences into one caption without a string each.
+pub fn fill_into(out: &mut String, template: &str, slots: &[(&str, &str)]) -> Result<()> {
+    let start = out.len();
+    fill_raw_into(out, template, slots)?;
+    capitalise_from(out, start);
+    Ok(())
 }
 
 /// [`fill`] without capitalisation (for clauses inside a sentence).
@@ -127,6 +136,12 @@ pub fn fill(template: &str, slots: &[(&str, &str)]) -> Result<String> {
 /// thousands of templates a second.
 pub fn fill_raw(template: &str, slots: &[(&str, &str)]) -> Result<String> {
     let mut out = String::with_capacity(template.len() + 32);
+    fill_raw_into(&mut out, template, slots)?;
+    Ok(out)
+}
+
+/// [`fill_raw`], appending to `out` (on error `out` may hold part of it).
+fn fill_raw_into(out: &mut String, template: &str, slots: &[(&str, &str)]) -> Result<()> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -158,20 +173,20 @@ pub fn fill_raw(template: &str, slots: &[(&str, &str)]) -> Result<String> {
         ));
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
-/// Upper-case the first character of `s` in place (without reallocating
-/// when it is ASCII, as template text is).
-pub(crate) fn capitalise_in_place(s: &mut String) {
-    let Some(first) = s.chars().next() else {
+/// Upper-case the first character of `s` at byte `start` or after, in
+/// place (without reallocating when it is ASCII, as template text is).
+fn capitalise_from(s: &mut String, start: usize) {
+    let Some(first) = s[start..].chars().next() else {
         return;
     };
     if first.is_ascii() {
-        s[..1].make_ascii_uppercase();
+        s[start..start + 1].make_ascii_uppercase();
     } else {
         let upper: String = first.to_uppercase().collect();
-        s.replace_range(..first.len_utf8(), &upper);
+        s.replace_range(start..start + first.len_utf8(), &upper);
     }
 }
 
