@@ -4,7 +4,7 @@ use crate::config::{GroupConfig, StatisticalConfig};
 use crate::stats::all_channel_stats;
 use crate::templates::{NO_DATA, STATISTICAL};
 use crate::util::{
-    check_window, derive_seed, display_name, fill, format_number, pick, rng, unit_slot,
+    check_window, derive_seed, display_name, fill_into, format_number, pick, rng, unit_slot,
 };
 use crate::{Captioner, Result};
 use rand::seq::index::sample;
@@ -101,7 +101,8 @@ impl Captioner for StatisticalCaptioner {
         check_window(window, channels)?;
         let mut r = rng(derive_seed(seed, SALT));
         let d = self.config.decimals;
-        let mut sentences = Vec::new();
+        // One caption string, the sentences filled into it in turn.
+        let mut out = String::with_capacity(2048);
         let stats = all_channel_stats(window);
         for (_, members) in self.selected_channels(channels, seed) {
             for c in members {
@@ -115,8 +116,12 @@ impl Captioner for StatisticalCaptioner {
                         format_number(s.std, d)?,
                     ])
                 });
-                let sentence = match numbers {
-                    Some([mean, max, min, std]) => fill(
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                match numbers {
+                    Some([mean, max, min, std]) => fill_into(
+                        &mut out,
                         pick(&mut r, STATISTICAL),
                         &[
                             ("channel", &name),
@@ -127,11 +132,10 @@ impl Captioner for StatisticalCaptioner {
                             ("u", &unit_slot(spec)),
                         ],
                     )?,
-                    None => fill(pick(&mut r, NO_DATA), &[("channel", &name)])?,
-                };
-                sentences.push(sentence);
+                    None => fill_into(&mut out, pick(&mut r, NO_DATA), &[("channel", &name)])?,
+                }
             }
         }
-        Ok(sentences.join(" "))
+        Ok(out)
     }
 }
