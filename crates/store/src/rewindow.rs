@@ -187,34 +187,17 @@ impl<S: WindowSource> Rewindowed<S> {
     /// Cut `inner`'s windows as `spec` says. Reads the source once to count
     /// the new windows (and so finds a corrupt source here).
     pub fn new(inner: S, spec: Rewindow) -> Result<Self> {
-        spec.validate()?;
-        let mut meta = inner.meta().clone();
-        meta.window_len = spec.window_len;
-        meta.caption_columns.clear();
-        meta.extra.insert(
-            "rewindow".into(),
-            serde_json::json!({
-                "from": inner.name(),
-                "from_window_len": inner.meta().window_len,
-                "window_len": spec.window_len,
-                "stride": spec.stride,
-                "max_missing": spec.max_missing,
-                "mixed_labels": spec.mixed,
-                "uncovered": spec.uncovered,
-            }),
-        );
-        let mut cut = Rewindowed {
+        let meta = cut_meta(&inner, &spec)?;
+        let mut count = 0;
+        for batch in cut(&inner, &spec, &meta, ReadOptions::default())? {
+            count += batch?.len();
+        }
+        Ok(Rewindowed {
             inner,
             spec,
             meta,
-            count: 0,
-        };
-        let mut count = 0;
-        for batch in cut.batches(ReadOptions::default())? {
-            count += batch?.len();
-        }
-        cut.count = count;
-        Ok(cut)
+            count,
+        })
     }
 
     /// The source the windows are cut from.
@@ -247,61 +230,93 @@ impl<S: WindowSource> WindowSource for Rewindowed<S> {
     }
 
     fn batches(&self, opts: ReadOptions) -> Result<WindowBatchIter<'_>> {
-        // Runs break on a split change, so the source is read whole and the
-        // new windows filtered: a window never sees another split's steps.
-        let inner = self.inner.batches(ReadOptions {
-            batch_size: 0,
-            split: None,
-            normalise: opts.normalise,
-        })?;
-        let size = if opts.batch_size == 0 {
-            DEFAULT_BATCH_SIZE
-        } else {
-            opts.batch_size
-        };
-        let mut cutter = Cutter::new(
-            self.spec.clone(),
-            self.inner.meta().window_len,
-            self.meta.channels.len(),
-            self.meta.rate_hz,
-            self.inner.name(),
-        );
-        let mut inner = Some(inner);
-        let mut pending: VecDeque<Window> = VecDeque::new();
-        let mut seen = 0usize;
-        Ok(Box::new(std::iter::from_fn(move || {
-            while pending.len() < size {
-                let Some(it) = inner.as_mut() else { break };
-                match it.next() {
-                    Some(Ok(batch)) => {
-                        for w in batch {
-                            if let Err(e) = cutter.push(w, seen, &mut pending) {
-                                inner = None;
-                                return Some(Err(e));
-                            }
-                            seen += 1;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        inner = None;
-                        return Some(Err(e));
-                    }
-                    None => {
-                        inner = None;
-                        cutter.flush(&mut pending);
-                    }
-                }
-                if let Some(split) = opts.split {
-                    pending.retain(|w| w.split == split);
-                }
-            }
-            if pending.is_empty() {
-                return None;
-            }
-            let n = size.min(pending.len());
-            Some(Ok(pending.drain(..n).collect()))
-        })))
+        cut(&self.inner, &self.spec, &self.meta, opts)
     }
+}
+
+/// The metadata of `inner` cut again as `spec` says (see [`Rewindowed`]).
+fn cut_meta(inner: &dyn WindowSource, spec: &Rewindow) -> Result<StoreMeta> {
+    spec.validate()?;
+    let mut meta = inner.meta().clone();
+    meta.window_len = spec.window_len;
+    meta.caption_columns.clear();
+    meta.extra.insert(
+        "rewindow".into(),
+        serde_json::json!({
+            "from": inner.name(),
+            "from_window_len": inner.meta().window_len,
+            "window_len": spec.window_len,
+            "stride": spec.stride,
+            "max_missing": spec.max_missing,
+            "mixed_labels": spec.mixed,
+            "uncovered": spec.uncovered,
+        }),
+    );
+    Ok(meta)
+}
+
+/// The windows of `inner` cut again as `spec` says, in batches (`meta`:
+/// [`cut_meta`]'s).
+fn cut<'a>(
+    inner: &'a dyn WindowSource,
+    spec: &Rewindow,
+    meta: &StoreMeta,
+    opts: ReadOptions,
+) -> Result<WindowBatchIter<'a>> {
+    // Runs break on a split change, so the source is read whole and the
+    // new windows filtered: a window never sees another split's steps.
+    let mut cutter = Cutter::new(
+        spec.clone(),
+        inner.meta().window_len,
+        meta.channels.len(),
+        meta.rate_hz,
+        inner.name(),
+    );
+    let stream = inner.batches(ReadOptions {
+        batch_size: 0,
+        split: None,
+        normalise: opts.normalise,
+    })?;
+    let size = if opts.batch_size == 0 {
+        DEFAULT_BATCH_SIZE
+    } else {
+        opts.batch_size
+    };
+    let mut inner = Some(stream);
+    let mut pending: VecDeque<Window> = VecDeque::new();
+    let mut seen = 0usize;
+    Ok(Box::new(std::iter::from_fn(move || {
+        while pending.len() < size {
+            let Some(it) = inner.as_mut() else { break };
+            match it.next() {
+                Some(Ok(batch)) => {
+                    for w in batch {
+                        if let Err(e) = cutter.push(w, seen, &mut pending) {
+                            inner = None;
+                            return Some(Err(e));
+                        }
+                        seen += 1;
+                    }
+                }
+                Some(Err(e)) => {
+                    inner = None;
+                    return Some(Err(e));
+                }
+                None => {
+                    inner = None;
+                    cutter.flush(&mut pending);
+                }
+            }
+            if let Some(split) = opts.split {
+                pending.retain(|w| w.split == split);
+            }
+        }
+        if pending.is_empty() {
+            return None;
+        }
+        let n = size.min(pending.len());
+        Some(Ok(pending.drain(..n).collect()))
+    })))
 }
 
 /// Write the windows of the store at `src` cut again as `spec` says to a
@@ -315,13 +330,14 @@ pub fn write_rewindowed(
     dst: &std::path::Path,
     spec: Rewindow,
 ) -> Result<StoreSummary> {
-    let cut = Rewindowed::new(StoreReader::open(src)?, spec)?;
-    let meta = cut.meta().clone();
+    // Read once: no count first, as `Rewindowed::new` makes.
+    let reader = StoreReader::open(src)?;
+    let meta = cut_meta(&reader, &spec)?;
     let channels = meta.channels.len();
-    let mut writer = StoreWriter::create(dst, meta)?;
+    let mut writer = StoreWriter::create(dst, meta.clone())?;
     let mut acc = wearlang_core::NormAccumulator::new(channels);
     let mut train = 0usize;
-    for batch in cut.batches(ReadOptions::default())? {
+    for batch in cut(&reader, &spec, &meta, ReadOptions::default())? {
         let batch = batch?;
         for w in batch.iter().filter(|w| w.split == Split::Train) {
             acc.add(w);
