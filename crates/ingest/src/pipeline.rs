@@ -1361,10 +1361,9 @@ fn run_multi_stream(
     let mut stats = Stats::default();
     let streams = Streams::read(inputs, layouts, ctx.rate, &mut stats)?;
     streams.check_rates(ctx.opts)?;
+    // Each recording's grid length comes from its span in `windows_of`.
     for k in &streams.order {
         streams.check_overlap(k)?;
-        let (a, b) = streams.span(k);
-        ctx.set_span(k, a, b);
     }
     if let SplitSpec::SubjectRatios { .. } = ctx.opts.split {
         let subjects: Vec<&str> = streams.order.iter().map(|k| k.0.as_str()).collect();

@@ -202,7 +202,12 @@ impl WindowSet {
             }
         }
         let mut windows = self.windows;
-        for w in windows.iter_mut().filter(|w| !w.values.is_empty()) {
+        for w in &mut windows {
+            w.channels = order.len();
+            if w.values.is_empty() {
+                // A training set's window: its values are in the tensor.
+                continue;
+            }
             let steps = w.values.len() / c.max(1);
             let pick = |t: usize, j: usize| t * c + j;
             let mut v = Vec::with_capacity(steps * order.len());
@@ -219,10 +224,6 @@ impl WindowSet {
             }
             w.values = v;
             w.missing = m;
-            w.channels = order.len();
-        }
-        for w in windows.iter_mut().filter(|w| w.values.is_empty()) {
-            w.channels = order.len();
         }
         let index: Vec<i64> = order.iter().map(|&j| j as i64).collect();
         let x = self.x.f_index_select(2, &Tensor::f_from_slice(&index)?)?;
