@@ -85,8 +85,10 @@ fn ingest(args: &[String]) -> Result<()> {
     let bin = match &opts.wearlang {
         Some(bin) => bin.clone(),
         None => {
-            cargo(&["build", "--release", "-p", "wearlang-cli"])?;
-            target_dir().join("release/wearlang")
+            // The data binary: the same ingest as `wearlang`, without
+            // loading libtorch at start-up.
+            cargo(&["build", "--release", "-p", "wearlang-cli", "--bin", "wearlang-data"])?;
+            target_dir().join("release/wearlang-data")
         }
     };
     let decoder = build_release_example("wearlang-ingest", "decode_parquet")?;

@@ -128,7 +128,7 @@ fn caption_store(
         .iter()
         .map(|v| captioner_for(v, config))
         .collect::<Result<Vec<_>, _>>()?;
-    let _lock = crate::run_dir::lock_output(out)?;
+    let _lock = crate::lock_output(out)?;
     let mut samples: Vec<Vec<String>> = vec![Vec::new(); variants.len()];
     // The reader holds the source open; the output replaces `out` (which
     // may be the source) only when complete.

@@ -45,7 +45,7 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
         .map(PathBuf::as_path)
         .collect();
     wearlang_core::fs::check_output_not_input(&a.out, &inputs)?;
-    let _lock = crate::run_dir::lock_output(&a.out)?;
+    let _lock = wearlang_cli::lock_output(&a.out)?;
     crate::run_dir::warn_if_unfinished(&a.model);
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", a.model.display()))?;

@@ -254,7 +254,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         None => args.out.clone(),
     };
     wearlang_core::fs::check_output_not_input(&out, &inputs)?;
-    let _lock = crate::run_dir::lock_output(&out)?;
+    let _lock = crate::lock_output(&out)?;
     let summary = wearlang_ingest::ingest(&opts, &out)
         .with_context(|| format!("ingest into {} failed", out.display()))?;
     if args.json {

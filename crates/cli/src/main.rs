@@ -15,21 +15,20 @@
 //! ```
 //!
 //! Errors are printed as `error: …` with their causes, and the exit code is 1.
+//! The data commands (`ingest`, `synth`, `caption`, `inspect`, `rewindow`)
+//! live in the library (`wearlang_cli`), which the `wearlang-data` binary
+//! runs without linking libtorch.
 use clap::{Parser, Subcommand};
+use wearlang_cli::DataCommand;
 
-mod caption;
 mod classify;
 mod embed;
 mod eval;
-mod ingest;
-mod inspect;
 mod llm;
 mod paraphrase;
 mod pretrain;
-mod rewindow;
 mod run_dir;
 mod sensorllm;
-mod synth;
 mod train;
 
 /// Sensor-language foundation models on wearable data.
@@ -42,18 +41,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Ingest recordings (CSV, Parquet, Arrow IPC) into a window store.
-    Ingest(Box<ingest::IngestArgs>),
-    /// Generate synthetic minute-level days (heart rate, steps, sleep,
-    /// activity, skin temperature) into a window store.
-    Synth(synth::SynthArgs),
-    /// Add caption columns (hierarchical, trend, activity) to a window store.
-    Caption(caption::CaptionArgs),
-    /// Summarise a window store: windows, subjects, splits, labels, channels.
-    Inspect(inspect::InspectArgs),
-    /// Cut a store's windows again at another length or stride, without
-    /// re-ingesting the raw files.
-    Rewindow(rewindow::RewindowArgs),
+    #[command(flatten)]
+    Data(DataCommand),
     /// Masked (AIM) pretraining of the patch Transformer, then an
     /// imputation / robustness report.
     Pretrain(Box<pretrain::PretrainArgs>),
@@ -80,20 +69,8 @@ enum Command {
 }
 
 fn main() {
-    // Output piped into `head` and the like ends the process quietly, as
-    // for any Unix tool, instead of a panic on the next print.
-    // SAFETY: called before any thread starts; SIG_DFL is a valid handler.
-    #[cfg(unix)]
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-    let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Ingest(a) => ingest::run(a),
-        Command::Synth(a) => synth::run(a),
-        Command::Inspect(a) => inspect::run(a),
-        Command::Rewindow(a) => rewindow::run(a),
-        Command::Caption(a) => caption::run(a),
+    wearlang_cli::main_with(|| match &Cli::parse().command {
+        Command::Data(c) => c.run(),
         Command::Pretrain(a) => pretrain::run(a),
         Command::Train(a) => train::run(a),
         Command::Embed(a) => embed::run(a),
@@ -102,39 +79,5 @@ fn main() {
         Command::Llm(a) => llm::run(a),
         Command::Sensorllm(a) => sensorllm::run(a),
         Command::Paraphrase(a) => paraphrase::run(a),
-    };
-    if let Err(e) = result {
-        eprintln!("error: {}", chain_message(&e));
-        std::process::exit(1);
-    }
-}
-
-/// The error and its causes joined by ": " (like `{:#}`), skipping a cause
-/// whose text the message already contains (errors that print their source).
-fn chain_message(e: &anyhow::Error) -> String {
-    let mut msg = e.to_string();
-    for cause in e.chain().skip(1) {
-        let text = cause.to_string();
-        if !msg.contains(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-    }
-    msg
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chain_message;
-
-    #[test]
-    fn chain_skips_repeated_causes() {
-        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
-        let e = anyhow::Error::new(io)
-            .context("file x: gone")
-            .context("cannot open x");
-        assert_eq!(chain_message(&e), "cannot open x: file x: gone");
-        let e = anyhow::anyhow!("inner").context("outer");
-        assert_eq!(chain_message(&e), "outer: inner");
-    }
+    });
 }

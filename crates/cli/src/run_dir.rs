@@ -34,16 +34,6 @@ pub fn lock(out: &Path) -> Result<LockGuard> {
     Ok(wearlang_core::fs::lock_run_dir(out)?)
 }
 
-/// Lock the output file `out` (a store, an embedding file) for the whole
-/// command, through `.{name}.lock` beside it. `None` when its directory
-/// does not exist (the writer then reports that, naming the path).
-pub fn lock_output(out: &Path) -> Result<Option<LockGuard>> {
-    match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => Ok(None),
-        _ => Ok(Some(wearlang_core::fs::lock_output(out)?)),
-    }
-}
-
 /// Warn on stderr when the run in `dir` is unfinished (its checkpoint is
 /// of step 100 of 300, say) before it is evaluated, embedded with or
 /// initialised from. Such a checkpoint is still used (it is a valid model,

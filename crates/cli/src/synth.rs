@@ -54,7 +54,7 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         val: args.val,
         seed: args.seed,
     };
-    let _lock = crate::run_dir::lock_output(&args.out)?;
+    let _lock = crate::lock_output(&args.out)?;
     let summary = wearlang_synth::write_store(&cfg, &args.out, &split)
         .with_context(|| format!("writing synthetic store {}", args.out.display()))?;
     if args.json {
