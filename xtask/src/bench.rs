@@ -87,7 +87,14 @@ fn ingest(args: &[String]) -> Result<()> {
         None => {
             // The data binary: the same ingest as `wearlang`, without
             // loading libtorch at start-up.
-            cargo(&["build", "--release", "-p", "wearlang-cli", "--bin", "wearlang-data"])?;
+            cargo(&[
+                "build",
+                "--release",
+                "-p",
+                "wearlang-cli",
+                "--bin",
+                "wearlang-data",
+            ])?;
             target_dir().join("release/wearlang-data")
         }
     };

@@ -60,7 +60,9 @@ impl Window {
                 format!("must be > 0, got {rate_hz}"),
             ));
         }
-        if let Some(i) = values.iter().position(|v| v.is_infinite()) {
+        // A branch-free scan first (it vectorises); the position only on error.
+        let any_infinite = values.iter().fold(false, |a, v| a | v.is_infinite());
+        if let Some(i) = values.iter().position(|v| any_infinite && v.is_infinite()) {
             return Err(Error::data(
                 Location::default().row(1 + (i / channels) as u64),
                 format!("infinite value in channel {}", i % channels),
@@ -145,11 +147,17 @@ impl Window {
                 self.values.len()
             )));
         }
+        let disagree = |(v, &m): (&f32, &bool)| v.is_nan() != m;
+        let any = self
+            .values
+            .iter()
+            .zip(&self.missing)
+            .fold(false, |a, vm| a | disagree(vm));
         if let Some(i) = self
             .values
             .iter()
             .zip(&self.missing)
-            .position(|(v, &m)| v.is_nan() != m)
+            .position(|vm| any && disagree(vm))
         {
             return Err(Error::Shape(format!(
                 "window {}/{}: value {i} and its mask disagree",

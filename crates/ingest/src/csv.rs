@@ -36,6 +36,12 @@ struct Ctx {
     has_time: bool,
     has_keys: bool,
     has_label: bool,
+    /// A first pass over the keys and times (`SourceSpec::scan_only`):
+    /// the fields after `last_used` are neither read nor counted (the
+    /// main pass checks them).
+    scan_only: bool,
+    /// Index of the last column with a role.
+    last_used: usize,
 }
 
 /// A wide CSV file with a header row, read as a [`RecordingSource`].
@@ -283,6 +289,9 @@ impl<'c> PieceParser<'c> {
                     self.label_cell.extend_from_slice(field.trim_ascii());
                 }
             }
+            if ctx.scan_only && col == ctx.last_used {
+                return Ok(keys);
+            }
             col += 1;
             pos = next;
         }
@@ -450,11 +459,13 @@ impl CsvSource {
             file: path.to_path_buf(),
             delim,
             header,
-            roles,
             nchan: r.channels.len(),
             has_time,
             has_keys: r.subject.is_some() || r.recording.is_some(),
             has_label: r.label.is_some(),
+            scan_only: spec.scan_only,
+            last_used: roles.iter().rposition(|r| *r != Role::Skip).unwrap_or(0),
+            roles,
         };
         Ok(Self {
             file,

@@ -107,6 +107,7 @@ mod labels;
 mod options;
 mod parse;
 mod pipeline;
+mod prefetch;
 mod resample;
 mod source;
 mod walk;

@@ -642,7 +642,9 @@ fn process_file(
     layout: &ChannelLayout,
     sink: &mut dyn FnMut(Vec<Window>) -> Result<()>,
 ) -> Result<Stats> {
-    let mut src = layout.conform(path, open_source(path, root, spec)?)?;
+    // Read and parse ahead on another thread while this one resamples.
+    let src = layout.conform(path, open_source(path, root, spec)?)?;
+    let mut src = crate::prefetch::Prefetch::new(path, src, crate::prefetch::PREFETCH_PARTS)?;
     let gap = ctx.opts.resample.max_interp_gap_s;
     let mut stats = Stats {
         files: 1,
