@@ -565,21 +565,13 @@ impl CsvSource {
     }
 }
 
+/// Append up to `want` bytes of `file` to `buf` (fewer only at the end of
+/// the file), without zeroing the space first. Returns the bytes read.
 fn read_more(file: &mut File, buf: &mut Vec<u8>, want: usize, path: &Path) -> Result<usize> {
-    let old = buf.len();
-    buf.resize(old + want, 0);
-    let n = loop {
-        match file.read(&mut buf[old..]) {
-            Ok(n) => break n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                buf.truncate(old);
-                return Err(Error::io(path, e));
-            }
-        }
-    };
-    buf.truncate(old + n);
-    Ok(n)
+    buf.reserve(want);
+    file.take(want as u64)
+        .read_to_end(buf)
+        .map_err(|e| Error::io(path, e))
 }
 
 impl RecordingSource for CsvSource {

@@ -62,39 +62,38 @@ pub(crate) fn parse_f32(cell: &[u8]) -> Num {
     }
 }
 
+/// `[+-]digits[.digits]` whose digits, read as one integer, are below
+/// 2^24, with at most 10 after the point: that integer and the power of ten
+/// are exact in `f32`, so one (correctly rounded) division gives the
+/// correctly rounded value, as the standard parser would. `None` for
+/// anything else (exponents, more digits, other characters).
 fn fast_f32(s: &[u8]) -> Option<f32> {
-    let (neg, digits) = match s.first()? {
+    let (neg, d) = match s.first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    let mut mant: u32 = 0;
-    let mut n_digits = 0u32;
-    let mut frac = 0usize;
-    let mut seen_dot = false;
-    let mut any = false;
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                any = true;
-                if mant == 0 && b == b'0' {
-                    // leading zeros do not count as significant digits
-                } else {
-                    n_digits += 1;
-                    if n_digits > 7 {
-                        return None;
-                    }
-                }
-                mant = mant.checked_mul(10)?.checked_add((b - b'0') as u32)?;
-                if seen_dot {
-                    frac += 1;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => return None,
-        }
+    if d.len() > 18 {
+        return None; // cannot overflow u64 below
     }
-    if !any || frac > 10 {
+    let mut mant: u64 = 0;
+    let mut i = 0;
+    while let Some(&b) = d.get(i).filter(|b| b.is_ascii_digit()) {
+        mant = mant * 10 + u64::from(b - b'0');
+        i += 1;
+    }
+    let int_digits = i;
+    let mut frac = 0;
+    if d.get(i) == Some(&b'.') {
+        i += 1;
+        let first = i;
+        while let Some(&b) = d.get(i).filter(|b| b.is_ascii_digit()) {
+            mant = mant * 10 + u64::from(b - b'0');
+            i += 1;
+        }
+        frac = i - first;
+    }
+    if i != d.len() || int_digits + frac == 0 || frac > 10 || mant >= 1 << 24 {
         return None;
     }
     let v = mant as f32 / POW10_F32[frac];
@@ -286,6 +285,53 @@ mod tests {
         assert_eq!(parse_f32(b"-Infinity"), Num::Infinite);
         assert_eq!(parse_f32(b"abc"), Num::Invalid);
         assert_eq!(parse_f32(b"1.2.3"), Num::Invalid);
+    }
+
+    /// The fast path agrees bit for bit with the standard parser on
+    /// decimals of every length it takes and just past its limits (2^24,
+    /// 10 decimals, 18 characters), with signs, leading zeros and a bare
+    /// point; what it does not take goes to the standard parser.
+    #[test]
+    fn the_fast_path_rounds_like_std_at_its_limits() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut cases: Vec<String> = vec![
+            "16777215".into(),
+            "16777216".into(),
+            "16777217".into(),
+            "1677721.7".into(),
+            "0.1677721".into(),
+            "0.16777217".into(),
+            "1.0000000001".into(),
+            "0.00000000001".into(),
+            "-0".into(),
+            "+.5".into(),
+            "0003.25".into(),
+            "123456789012345678".into(),
+            "1234567890123456789".into(),
+        ];
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = 1 + (x % 11) as usize;
+            let point = (x >> 8) as usize % (digits + 1);
+            let n = (x >> 16) % 10u64.pow(digits as u32);
+            let body = format!("{n:0digits$}");
+            let sign = ["", "-", "+"][(x >> 40) as usize % 3];
+            cases.push(format!("{sign}{}.{}", &body[..point], &body[point..]));
+        }
+        for s in &cases {
+            let want = s.parse::<f32>().unwrap();
+            match parse_f32(s.as_bytes()) {
+                Num::Value(v) => assert_eq!(v.to_bits(), want.to_bits(), "{s}"),
+                other => panic!("{s}: {other:?}"),
+            }
+        }
+        assert!(fast_f32(b"16777216").is_none());
+        assert!(fast_f32(b"1.2e3").is_none());
+        assert!(fast_f32(b".").is_none());
+        assert!(fast_f32(b"-").is_none());
+        assert_eq!(fast_f32(b"16777215"), Some(16_777_215.0));
     }
 
     #[test]

@@ -689,10 +689,23 @@ fn process_file(
 }
 
 /// First pass: (subject, recording) → (first ms, last ms), reading only the
-/// key and time columns.
-fn scan(files: &[PathBuf], root: Option<&Path>, spec: &SourceSpec) -> Result<Vec<(Key, f64, f64)>> {
+/// key and time columns; with `times` false only the key columns (the
+/// times are then sample counts, and time order is not checked: the main
+/// pass does that).
+fn scan(
+    files: &[PathBuf],
+    root: Option<&Path>,
+    spec: &SourceSpec,
+    times: bool,
+) -> Result<Vec<(Key, f64, f64)>> {
     let mut spec = spec.clone();
     spec.scan_only = true;
+    if !times {
+        spec.time = crate::options::TimeOptions {
+            rate_hz: Some(1.0),
+            ..Default::default()
+        };
+    }
     let per_file: Vec<Result<Vec<(Key, f64, f64)>>> = files
         .par_iter()
         .map(|f| {
@@ -1008,7 +1021,7 @@ fn plan_single_stream(ctx: &mut Ctx<'_>, inp: &StreamInput, files: &[PathBuf]) -
     if time_split || (ratio_split && inp.spec.subject_column.is_some()) {
         // Subject ratios are drawn over every subject, shards or not.
         let scanned = if ratio_split { &inp.files[..] } else { files };
-        let keys = scan(scanned, root, &inp.spec)?;
+        let keys = scan(scanned, root, &inp.spec, time_split)?;
         for (k, a, b) in &keys {
             ctx.set_span(k, *a, *b);
         }
