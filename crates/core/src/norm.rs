@@ -172,17 +172,29 @@ impl Normalisation {
 
 /// Streaming accumulator for [`Normalisation`], for fitting over windows
 /// that do not all fit in memory. Each window's per-channel count, mean and
-/// sum of squared deviations are computed in two passes without a division
-/// per value and merged into the running statistics with the pairwise
-/// update of Chan, Golub and LeVeque (as stable as Welford's algorithm).
+/// sum of squared deviations come from one pass of sums shifted by a value
+/// of the window (no division per value) and are merged into the running
+/// statistics with the pairwise update of Chan, Golub and LeVeque.
 #[derive(Debug, Clone)]
 pub struct NormAccumulator {
     n: Vec<u64>,
     mean: Vec<f64>,
     m2: Vec<f64>,
-    /// One window's per-channel count, sum (then mean) and squared
-    /// deviations, reused between windows.
-    scratch: (Vec<u64>, Vec<f64>, Vec<f64>),
+    /// One window's sums, reused between windows.
+    scratch: Scratch,
+}
+
+/// Per-channel sums of one window for [`NormAccumulator::add`].
+#[derive(Debug, Clone)]
+struct Scratch {
+    /// Observed values.
+    cnt: Vec<u64>,
+    /// The shift (first observed value), then the window's mean.
+    shift: Vec<f64>,
+    /// Sum of the shifted values.
+    s1: Vec<f64>,
+    /// Sum of their squares, then the squared deviations from the mean.
+    s2: Vec<f64>,
 }
 
 impl NormAccumulator {
@@ -192,7 +204,12 @@ impl NormAccumulator {
             n: vec![0; channels],
             mean: vec![0.0; channels],
             m2: vec![0.0; channels],
-            scratch: (vec![0; channels], vec![0.0; channels], vec![0.0; channels]),
+            scratch: Scratch {
+                cnt: vec![0; channels],
+                shift: vec![0.0; channels],
+                s1: vec![0.0; channels],
+                s2: vec![0.0; channels],
+            },
         }
     }
 
@@ -202,30 +219,48 @@ impl NormAccumulator {
         if w.channels != c || c == 0 {
             return;
         }
-        let (cnt, mean_b, m2_b) = &mut self.scratch;
-        cnt.fill(0);
-        mean_b.fill(0.0);
-        m2_b.fill(0.0);
-        // Branch-free and without bounds checks: windows rarely miss values.
+        let Scratch { cnt, shift, s1, s2 } = &mut self.scratch;
+        // One pass of sums shifted by a value of the window (the first
+        // observed one of each channel), which keeps the sum of squares
+        // from cancelling; branch-free and without bounds checks (windows
+        // rarely miss values).
+        shift.fill(f64::NAN);
         let rows = || w.values.chunks_exact(c).zip(w.missing.chunks_exact(c));
         for (vals, miss) in rows() {
-            let acc = cnt.iter_mut().zip(mean_b.iter_mut());
-            for ((&v, &m), (n, sum)) in vals.iter().zip(miss).zip(acc) {
-                let ok = !m & v.is_finite();
-                *n += ok as u64;
-                *sum += if ok { v as f64 } else { 0.0 };
+            for ((&v, &m), k) in vals.iter().zip(miss).zip(shift.iter_mut()) {
+                if k.is_nan() && !m && v.is_finite() {
+                    *k = v as f64;
+                }
+            }
+            if !shift.iter().any(|k| k.is_nan()) {
+                break;
             }
         }
-        for (sum, &n) in mean_b.iter_mut().zip(cnt.iter()) {
-            if n > 0 {
-                *sum /= n as f64;
-            }
-        }
+        cnt.fill(0);
+        s1.fill(0.0);
+        s2.fill(0.0);
         for (vals, miss) in rows() {
-            let acc = m2_b.iter_mut().zip(mean_b.iter());
-            for ((&v, &m), (m2, &mean)) in vals.iter().zip(miss).zip(acc) {
-                let d = v as f64 - mean;
-                *m2 += if !m & v.is_finite() { d * d } else { 0.0 };
+            let acc = cnt.iter_mut().zip(s1.iter_mut()).zip(s2.iter_mut());
+            for (((&v, &m), &k), ((n, s1), s2)) in vals.iter().zip(miss).zip(shift.iter()).zip(acc)
+            {
+                let ok = !m & v.is_finite();
+                let d = if ok { v as f64 - k } else { 0.0 };
+                *n += ok as u64;
+                *s1 += d;
+                *s2 += d * d;
+            }
+        }
+        // The window's mean and squared deviations from its shifted sums.
+        let (mean_b, m2_b) = (shift, s2);
+        for ((mean, m2), (&n, &s1)) in mean_b
+            .iter_mut()
+            .zip(m2_b.iter_mut())
+            .zip(cnt.iter().zip(s1.iter()))
+        {
+            if n > 0 {
+                let nf = n as f64;
+                *mean += s1 / nf;
+                *m2 = (*m2 - s1 * s1 / nf).max(0.0);
             }
         }
         for j in 0..c {

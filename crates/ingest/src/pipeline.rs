@@ -642,9 +642,17 @@ fn process_file(
     layout: &ChannelLayout,
     sink: &mut dyn FnMut(Vec<Window>) -> Result<()>,
 ) -> Result<Stats> {
-    // Read and parse ahead on another thread while this one resamples.
-    let src = layout.conform(path, open_source(path, root, spec)?)?;
-    let mut src = crate::prefetch::Prefetch::new(path, src, crate::prefetch::PREFETCH_PARTS)?;
+    // Read and parse ahead on another thread while this one resamples;
+    // not on a rayon worker (files read in parallel): a worker waiting for
+    // a thread that needs the pool's workers to parse would deadlock.
+    let mut src = layout.conform(path, open_source(path, root, spec)?)?;
+    if rayon::current_thread_index().is_none() {
+        src = Box::new(crate::prefetch::Prefetch::new(
+            path,
+            src,
+            crate::prefetch::PREFETCH_PARTS,
+        )?);
+    }
     let gap = ctx.opts.resample.max_interp_gap_s;
     let mut stats = Stats {
         files: 1,

@@ -16,6 +16,9 @@ pub const PREFETCH_PARTS: usize = 2;
 /// hands out the same parts, in the same order, with the same error at
 /// the same place as the source it wraps; dropping it stops the thread
 /// after the part it is reading.
+///
+/// Do not wait on one from a rayon worker: the sources parse on the rayon
+/// pool, and workers all blocked waiting would leave none to parse.
 pub struct Prefetch {
     channels: Vec<ChannelSpec>,
     rx: Receiver<Result<Option<Recording>>>,

@@ -106,13 +106,14 @@ impl Resampler {
         if self.cur_bin < self.next_out {
             return;
         }
-        for j in 0..self.c {
-            out.values.push(if self.cnt[j] > 0 {
-                (self.sum[j] / self.cnt[j] as f64) as f32
-            } else {
-                f32::NAN
-            });
-        }
+        // One sample per bin (equal rates) needs no division: the sum is
+        // the sample, exactly.
+        out.values
+            .extend(self.sum.iter().zip(&self.cnt).map(|(&sum, &n)| match n {
+                0 => f32::NAN,
+                1 => sum as f32,
+                n => (sum / n as f64) as f32,
+            }));
         out.labels.push(self.bin_label.take());
         self.next_out = self.cur_bin + 1;
     }
