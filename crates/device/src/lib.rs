@@ -214,9 +214,92 @@ pub fn release_free_memory() {
     }
 }
 
+/// While it lives, glibc's allocator keeps freed memory for reuse instead of
+/// handing it back to the operating system after every large free (blocks
+/// up to 32 MiB come from the heap, whose top is trimmed only beyond
+/// 32 MiB free). A training step frees and allocates the same activations
+/// every time; without this, part of each step went to page faults on
+/// memory just returned (3–5 % of a CoCa step on one thread, measured with
+/// `cargo xtask bench train`). Dropping it restores glibc's default
+/// thresholds and hands free memory back ([`release_free_memory`]); peak
+/// RSS of `wearlang train` is unchanged (`docs/benchmarks.md`). A no-op
+/// elsewhere than Linux with glibc.
+#[derive(Debug)]
+pub struct ReuseFreedMemory {
+    _private: (),
+}
+
+impl ReuseFreedMemory {
+    /// Large blocks: this size and above are mapped on their own (glibc's
+    /// own upper limit for its adaptive threshold).
+    pub const MMAP_THRESHOLD: i32 = 32 << 20;
+    /// Free memory kept at the top of the heap before it is trimmed.
+    pub const TRIM_THRESHOLD: i32 = 32 << 20;
+
+    /// Start keeping freed memory.
+    pub fn enter() -> Self {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only sets allocator tunables; any value is valid.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, Self::MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, Self::TRIM_THRESHOLD);
+        }
+        Self { _private: () }
+    }
+}
+
+impl Drop for ReuseFreedMemory {
+    fn drop(&mut self) {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: as in `enter`; 128 KiB is glibc's default for both.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 10);
+        }
+        release_free_memory();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Mapped blocks the allocator holds now.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn mapped_blocks() -> usize {
+        // SAFETY: mallinfo2 only reads the allocator's counters.
+        unsafe { libc::mallinfo2().hblks }
+    }
+
+    /// Under the guard a 4 MiB block comes from the heap (no block of its
+    /// own mapped); after it, a larger one (8 MiB: the freed 4 MiB chunk
+    /// cannot take it) is mapped on its own again (default thresholds),
+    /// and the guard can be entered again.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn reuse_freed_memory_keeps_mid_sized_blocks_on_the_heap() {
+        let before = {
+            let _reuse = ReuseFreedMemory::enter();
+            let base = mapped_blocks();
+            let block = std::hint::black_box(vec![1u8; 4 << 20]);
+            let during = mapped_blocks();
+            drop(block);
+            during - base.min(during)
+        };
+        let base = mapped_blocks();
+        let block = std::hint::black_box(vec![1u8; 8 << 20]);
+        let after = mapped_blocks();
+        drop(block);
+        let _again = ReuseFreedMemory::enter();
+        assert_eq!(
+            before, 0,
+            "a 4 MiB block was mapped on its own under the guard"
+        );
+        assert!(
+            after > base,
+            "default thresholds map an 8 MiB block on its own"
+        );
+    }
 
     #[test]
     fn parses_device_names() {

@@ -149,6 +149,8 @@ where
 
     let mut stopped_early = false;
     let (tx, rx) = mpsc::sync_channel::<Result<S::Batch, S::Error>>(2);
+    // Steps free and allocate the same activations: keep the memory.
+    let reuse = wearlang_device::ReuseFreedMemory::enter();
     let result = std::thread::scope(|scope| -> Result<(), T::Error> {
         scope.spawn(move || {
             let mut order_epoch = u64::MAX;
@@ -271,7 +273,7 @@ where
     };
     bar.finish_and_clear();
     // The loop's batches and activations are freed: return their memory.
-    wearlang_device::release_free_memory();
+    drop(reuse);
     if last_mean.is_nan() {
         last_mean = state.last_loss;
     }

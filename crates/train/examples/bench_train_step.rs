@@ -105,6 +105,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         model.clamp_();
         Ok(v)
     };
+    // As the training engine's loop does.
+    let _reuse = wearlang_device::ReuseFreedMemory::enter();
     for i in 0..warmup {
         step(i as u64)?;
     }
