@@ -5,7 +5,10 @@
 //! (`xtask/bench/train_reference.py`, torch 2.13.0 in
 //! `target/bench/torch-venv`), in three modes: CLIP with cached MiniLM text
 //! embeddings, CLIP with MiniLM run on every batch, and CoCa; on 1 thread
-//! and on all cores. Prints the ratios and writes
+//! and on all cores. Each setting runs `--rounds` times (default 3), Rust
+//! and PyTorch alternating, so that drift of the machine's speed hits both
+//! sides alike; it prints the median windows/s of each side and the median
+//! (and range) of the per-round ratios, and writes every round to
 //! `target/bench/train/results.json`.
 use crate::bench_pretrain::{ensure_torch_venv, json_output};
 use crate::util::{target_dir, workspace_root};
@@ -17,6 +20,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let get = |name: &str, default: &str| crate::util::arg_value(args, name, default);
     let batch = get("--batch", "64");
     let steps = get("--steps", "20");
+    let rounds: usize = get("--rounds", "3").parse().unwrap_or(3).max(1);
     let no_reference = args.iter().any(|a| a == "--no-reference");
     let modes: Vec<String> = match args.iter().position(|a| a == "--mode") {
         Some(i) => vec![args.get(i + 1).cloned().unwrap_or_default()],
@@ -41,10 +45,13 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     let script = workspace_root().join("xtask/bench/train_reference.py");
     let minilm = setup.minilm.display().to_string();
-    println!("train step bench: batch {batch}, 100 x 6 windows, NLS activity texts");
     println!(
-        "{:>12} {:>8} {:>12} {:>12} {:>10} {:>8}",
-        "mode", "threads", "rust win/s", "torch win/s", "params", "ratio"
+        "train step bench: batch {batch}, 100 x 6 windows, NLS activity texts, \
+         {rounds} alternating round(s), medians"
+    );
+    println!(
+        "{:>12} {:>8} {:>12} {:>12} {:>10} {:>8} {:>14}",
+        "mode", "threads", "rust win/s", "torch win/s", "params", "ratio", "ratio range"
     );
     let mut json = Vec::new();
     for mode in &modes {
@@ -62,45 +69,76 @@ pub fn run(args: &[String]) -> Result<()> {
                 &minilm,
             ]
             .map(String::from);
-            let rust = json_output(Command::new(&bin).args(&common))?;
-            // Same text length and decoder vocabulary as the Rust run.
-            let shapes = [
-                "--text-len".to_string(),
-                rust["text_len"].to_string(),
-                "--caption-len".to_string(),
-                rust["text_len"].to_string(),
-                "--vocab".to_string(),
-                rust["decoder_vocab"].to_string(),
-            ];
-            let py = match &python {
-                Some(p) => Some(json_output(
-                    Command::new(p).arg(&script).args(&common).args(&shapes),
-                )?),
-                None => None,
-            };
-            if let Some(py) = &py {
-                if py["params"] != rust["params"] {
-                    bail!(
-                        "{mode}: the PyTorch reference has {} parameters, the Rust model {}: not the same model",
-                        py["params"],
-                        rust["params"]
-                    );
+            let (mut rust_runs, mut py_runs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                let rust = json_output(Command::new(&bin).args(&common))?;
+                // Same text length and decoder vocabulary as the Rust run.
+                let shapes = [
+                    "--text-len".to_string(),
+                    rust["text_len"].to_string(),
+                    "--caption-len".to_string(),
+                    rust["text_len"].to_string(),
+                    "--vocab".to_string(),
+                    rust["decoder_vocab"].to_string(),
+                ];
+                let py = match &python {
+                    Some(p) => Some(json_output(
+                        Command::new(p).arg(&script).args(&common).args(&shapes),
+                    )?),
+                    None => None,
+                };
+                if let Some(py) = &py {
+                    if py["params"] != rust["params"] {
+                        bail!(
+                            "{mode}: the PyTorch reference has {} parameters, the Rust model {}: not the same model",
+                            py["params"],
+                            rust["params"]
+                        );
+                    }
                 }
+                let rw = rust["samples_per_s"].as_f64().unwrap_or(f64::NAN);
+                let pw = py
+                    .as_ref()
+                    .and_then(|p| p["samples_per_s"].as_f64())
+                    .unwrap_or(f64::NAN);
+                ratios.push(rw / pw);
+                rust_runs.push(rust);
+                py_runs.push(py);
             }
-            let rw = rust["samples_per_s"].as_f64().unwrap_or(f64::NAN);
-            let pw = py
-                .as_ref()
-                .and_then(|p| p["samples_per_s"].as_f64())
-                .unwrap_or(f64::NAN);
+            let speeds = |runs: &[Option<&serde_json::Value>]| {
+                let v: Vec<f64> = runs
+                    .iter()
+                    .map(|r| {
+                        r.and_then(|r| r["samples_per_s"].as_f64())
+                            .unwrap_or(f64::NAN)
+                    })
+                    .collect();
+                median(&v)
+            };
+            let rw = speeds(&rust_runs.iter().map(Some).collect::<Vec<_>>());
+            let pw = speeds(&py_runs.iter().map(Option::as_ref).collect::<Vec<_>>());
+            let ratio = median(&ratios);
+            let (lo, hi) = ratios
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &r| {
+                    (lo.min(r), hi.max(r))
+                });
             println!(
-                "{mode:>12} {t:>8} {rw:>12.1} {pw:>12.1} {:>10} {:>7.2}x",
-                rust["params"],
-                rw / pw
+                "{mode:>12} {t:>8} {rw:>12.1} {pw:>12.1} {:>10} {ratio:>7.2}x {:>14}",
+                rust_runs[0]["params"],
+                format!("{lo:.2}-{hi:.2}x")
             );
-            json.push(serde_json::json!({"mode": mode, "threads": t, "rust": rust, "pytorch": py, "ratio": rw / pw}));
+            json.push(serde_json::json!({
+                "mode": mode, "threads": t, "rounds": rounds,
+                "rust": rust_runs, "pytorch": py_runs, "ratios": ratios,
+                "rust_median": rw, "pytorch_median": pw, "ratio": ratio,
+            }));
         }
     }
-    println!("target: ratio >= 1.0 (Rust windows/s over PyTorch eager windows/s, same threads)");
+    println!(
+        "target: ratio >= 1.0 (Rust windows/s over PyTorch eager windows/s, same threads; \
+         median of the rounds' ratios, each round one Rust run then one PyTorch run)"
+    );
     println!("data: `wearlang train` logs data_wait_s; the batch thread kept the wait under 1 % of the step time in the pipeline runs (docs/sensor-language.md)");
     let dir = target_dir().join("bench/train");
     std::fs::create_dir_all(&dir)?;
@@ -110,4 +148,27 @@ pub fn run(args: &[String]) -> Result<()> {
     )?;
     eprintln!("results: {}", dir.join("results.json").display());
     Ok(())
+}
+
+/// The median of `v` (NaN when empty; NaNs sort last).
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
 }
