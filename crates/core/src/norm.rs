@@ -361,11 +361,11 @@ mod tests {
             }
         }
         let fit = acc.finish();
-        for j in 0..c {
-            let n = all[j].len() as f64;
-            let mean = all[j].iter().sum::<f64>() / n;
-            let var = all[j].iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-            assert_eq!(fit.count[j], all[j].len() as u64);
+        for (j, vals) in all.iter().enumerate() {
+            let n = vals.len() as f64;
+            let mean = vals.iter().sum::<f64>() / n;
+            let var = vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+            assert_eq!(fit.count[j], vals.len() as u64);
             assert!(
                 (fit.mean[j] - mean).abs() < 1e-9,
                 "{} vs {mean}",
