@@ -108,15 +108,7 @@ pub fn run(args: &[String]) -> Result<()> {
             Some(p) => Some(json_output(Command::new(p).arg(&script).args(&common))?),
             None => None,
         };
-        if let Some(py) = &py {
-            if py["params"] != rust["params"] {
-                bail!(
-                    "the PyTorch reference has {} parameters, the Rust model {}: they are not the same model",
-                    py["params"],
-                    rust["params"]
-                );
-            }
-        }
+        check_same_model("pretrain", &rust, py.as_ref())?;
         rows.push((t, rust, py));
     }
     println!(
@@ -153,5 +145,21 @@ pub fn run(args: &[String]) -> Result<()> {
         serde_json::to_string_pretty(&json)?,
     )?;
     eprintln!("results: {}", dir.join("results.json").display());
+    Ok(())
+}
+
+/// Fail unless the PyTorch reference run `py` (when there is one) reports
+/// the parameter count of the Rust run `rust`: otherwise the two did not
+/// time the same model.
+pub(crate) fn check_same_model(what: &str, rust: &Value, py: Option<&Value>) -> Result<()> {
+    if let Some(py) = py {
+        if py["params"] != rust["params"] {
+            bail!(
+                "{what}: the PyTorch reference has {} parameters, the Rust model {}: they are not the same model",
+                py["params"],
+                rust["params"]
+            );
+        }
+    }
     Ok(())
 }

@@ -10,9 +10,9 @@
 //! sides alike; it prints the median windows/s of each side and the median
 //! (and range) of the per-round ratios, and writes every round to
 //! `target/bench/train/results.json`.
-use crate::bench_pretrain::{ensure_torch_venv, json_output};
+use crate::bench_pretrain::{check_same_model, ensure_torch_venv, json_output};
 use crate::util::{target_dir, workspace_root};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::process::Command;
 
 /// Run the benchmark.
@@ -69,7 +69,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 &minilm,
             ]
             .map(String::from);
-            let (mut rust_runs, mut py_runs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut rust_runs, mut py_runs) = (Vec::new(), Vec::new());
+            let (mut rust_speeds, mut py_speeds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..rounds {
                 let rust = json_output(Command::new(&bin).args(&common))?;
                 // Same text length and decoder vocabulary as the Rust run.
@@ -87,36 +88,19 @@ pub fn run(args: &[String]) -> Result<()> {
                     )?),
                     None => None,
                 };
-                if let Some(py) = &py {
-                    if py["params"] != rust["params"] {
-                        bail!(
-                            "{mode}: the PyTorch reference has {} parameters, the Rust model {}: not the same model",
-                            py["params"],
-                            rust["params"]
-                        );
-                    }
-                }
+                check_same_model(mode, &rust, py.as_ref())?;
                 let rw = rust["samples_per_s"].as_f64().unwrap_or(f64::NAN);
                 let pw = py
                     .as_ref()
                     .and_then(|p| p["samples_per_s"].as_f64())
                     .unwrap_or(f64::NAN);
                 ratios.push(rw / pw);
+                rust_speeds.push(rw);
+                py_speeds.push(pw);
                 rust_runs.push(rust);
                 py_runs.push(py);
             }
-            let speeds = |runs: &[Option<&serde_json::Value>]| {
-                let v: Vec<f64> = runs
-                    .iter()
-                    .map(|r| {
-                        r.and_then(|r| r["samples_per_s"].as_f64())
-                            .unwrap_or(f64::NAN)
-                    })
-                    .collect();
-                median(&v)
-            };
-            let rw = speeds(&rust_runs.iter().map(Some).collect::<Vec<_>>());
-            let pw = speeds(&py_runs.iter().map(Option::as_ref).collect::<Vec<_>>());
+            let (rw, pw) = (median(&rust_speeds), median(&py_speeds));
             let ratio = median(&ratios);
             let (lo, hi) = ratios
                 .iter()

@@ -62,7 +62,10 @@ impl Window {
         }
         // A branch-free scan first (it vectorises); the position only on error.
         let any_infinite = values.iter().fold(false, |a, v| a | v.is_infinite());
-        if let Some(i) = values.iter().position(|v| any_infinite && v.is_infinite()) {
+        if let Some(i) = any_infinite
+            .then(|| values.iter().position(|v| v.is_infinite()))
+            .flatten()
+        {
             return Err(Error::data(
                 Location::default().row(1 + (i / channels) as u64),
                 format!("infinite value in channel {}", i % channels),
@@ -153,11 +156,9 @@ impl Window {
             .iter()
             .zip(&self.missing)
             .fold(false, |a, vm| a | disagree(vm));
-        if let Some(i) = self
-            .values
-            .iter()
-            .zip(&self.missing)
-            .position(|vm| any && disagree(vm))
+        if let Some(i) = any
+            .then(|| self.values.iter().zip(&self.missing).position(disagree))
+            .flatten()
         {
             return Err(Error::Shape(format!(
                 "window {}/{}: value {i} and its mask disagree",

@@ -220,8 +220,10 @@ pub fn release_free_memory() {
 /// 32 MiB free). A training step frees and allocates the same activations
 /// every time; without this, part of each step went to page faults on
 /// memory just returned (3–5 % of a CoCa step on one thread, measured with
-/// `cargo xtask bench train`). Dropping it restores glibc's default
-/// thresholds and hands free memory back ([`release_free_memory`]); peak
+/// `cargo xtask bench train`). Dropping it sets both thresholds back to
+/// glibc's initial 128 KiB (glibc no longer adapts the mmap threshold on
+/// its own after that) and hands free memory back
+/// ([`release_free_memory`]); peak
 /// RSS of `wearlang train` is unchanged (`docs/benchmarks.md`). A no-op
 /// elsewhere than Linux with glibc.
 #[derive(Debug)]
@@ -251,7 +253,7 @@ impl ReuseFreedMemory {
 impl Drop for ReuseFreedMemory {
     fn drop(&mut self) {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: as in `enter`; 128 KiB is glibc's default for both.
+        // SAFETY: as in `enter`; 128 KiB is glibc's initial value of both.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 10);

@@ -5,7 +5,7 @@ use crate::source::{Recording, RecordingSource};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread::JoinHandle;
-use wearlang_core::{ChannelSpec, Error, Location, Result};
+use wearlang_core::{ChannelSpec, Error, Result};
 
 /// Parts decoded ahead of the one handed out: enough to keep the reading
 /// thread busy, small enough to bound memory (a part is one block of the
@@ -30,7 +30,7 @@ impl Prefetch {
     /// Start reading `inner` (of the file `file`, for errors) on a thread
     /// of its own, at most `depth` (at least 1) parts ahead.
     ///
-    /// Errors: the thread cannot be started.
+    /// Errors: the thread cannot be started (an I/O error naming `file`).
     pub fn new(file: &Path, mut inner: Box<dyn RecordingSource>, depth: usize) -> Result<Self> {
         let channels = inner.channels().to_vec();
         let (tx, rx) = sync_channel(depth.max(1));
@@ -44,12 +44,7 @@ impl Prefetch {
                     break;
                 }
             })
-            .map_err(|e| {
-                Error::data(
-                    Location::file(file),
-                    format!("cannot start a thread to read the file: {e}"),
-                )
-            })?;
+            .map_err(|e| Error::io(file, e))?;
         Ok(Self {
             channels,
             rx,
@@ -93,7 +88,7 @@ mod tests {
     use crate::source::Timing;
     use std::path::PathBuf;
     use std::sync::Arc;
-    use wearlang_core::ChannelKind;
+    use wearlang_core::{ChannelKind, Location};
 
     /// `n` one-sample parts, then `Err` at part `fail_at` if given.
     struct Counting {
