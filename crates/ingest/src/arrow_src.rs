@@ -296,9 +296,15 @@ impl ArrowSource {
                     }
                 })
             };
+            // Cells equal to the row before (the usual case: keys come in
+            // runs) need no trimming.
+            let raw_eq = |a: Option<&arrow::array::StringArray>, i: usize, j: usize| {
+                a.is_none_or(|a| a.is_valid(i) == a.is_valid(j) && a.value(i) == a.value(j))
+            };
             let mut prev: Option<(Option<String>, Option<String>)> = None;
             for i in 0..n {
                 let same = match &prev {
+                    Some(_) if raw_eq(s, i, i - 1) && raw_eq(r, i, i - 1) => true,
                     Some((ps, pr)) => {
                         ps.as_deref() == s.map(|a| a.value(i).trim())
                             && pr.as_deref() == r.map(|a| a.value(i).trim())
@@ -317,6 +323,13 @@ impl ArrowSource {
             let a = a.as_string::<i32>();
             let mut prev: Option<Option<&str>> = None;
             for i in 0..n {
+                if i > 0
+                    && prev.is_some()
+                    && a.is_valid(i) == a.is_valid(i - 1)
+                    && a.value(i) == a.value(i - 1)
+                {
+                    continue;
+                }
                 let v = (a.is_valid(i) && !a.value(i).trim().is_empty()).then(|| a.value(i).trim());
                 if prev != Some(v) {
                     b.labels.push((i, v.map(Arc::<str>::from)));

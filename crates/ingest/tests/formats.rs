@@ -88,6 +88,41 @@ fn csv_parquet_and_ipc_give_identical_windows() {
 }
 
 #[test]
+fn padded_keys_and_labels_in_parquet_are_the_trimmed_ones() {
+    // Cells of one key or label that differ only by surrounding blanks,
+    // alternating row by row and between runs of equal raw cells, name one
+    // recording and one label: the same windows as the clean table.
+    let dir = tempfile::tempdir().unwrap();
+    let t = table(2, 2, 500);
+    let mut padded = table(2, 2, 500);
+    for i in 0..padded.t.len() {
+        let pad = |s: &str| match (i / 3) % 4 {
+            0 => s.to_string(),
+            1 => format!(" {s}"),
+            2 => format!("{s}\t"),
+            _ => format!("  {s} "),
+        };
+        padded.subject[i] = pad(&t.subject[i]);
+        padded.recording[i] = pad(&t.recording[i]);
+        padded.label[i] = pad(&t.label[i]);
+    }
+    let (clean, messy) = (dir.path().join("c.parquet"), dir.path().join("m.parquet"));
+    write_parquet(&batch(&t), &clean);
+    write_parquet(&batch(&padded), &messy);
+    let mut outs = Vec::new();
+    for (k, f) in [&clean, &messy].iter().enumerate() {
+        let out = dir.path().join(format!("out{k}.parquet"));
+        let s = ingest(&opts(f), &out).unwrap();
+        assert_eq!(s.recordings, 4);
+        outs.push(read(&out));
+    }
+    assert!(!outs[0].is_empty());
+    same(&outs[0], &outs[1]);
+    assert_eq!(outs[1][0].subject, "s0");
+    assert_eq!(outs[1][0].label.as_deref(), Some("walk"));
+}
+
+#[test]
 fn subject_split_keeps_subjects_apart_and_norm_uses_train_only() {
     let dir = tempfile::tempdir().unwrap();
     let t = table(8, 1, 400);
