@@ -148,6 +148,7 @@ pub(crate) fn adam(lr: f64) -> OptimConfig {
         eps: 1e-8,
         clip_grad_norm: None,
         no_decay: Vec::new(),
+        lr_scale: Vec::new(),
     }
 }
 

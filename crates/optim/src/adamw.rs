@@ -33,6 +33,24 @@ pub struct OptimConfig {
     /// decay (in addition to every variable with fewer than 2 dimensions:
     /// biases, norms, scales).
     pub no_decay: Vec<String>,
+    /// Learning-rate multipliers by variable name: a variable takes the
+    /// `scale` of the first entry whose `contains` is a substring of its
+    /// name (1 when none is), for both its update and its weight decay. A
+    /// pretrained part fine-tuned beside new heads usually wants a smaller
+    /// rate, e.g. `lr_scale = [{ contains = "text.", scale = 0.03 }]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lr_scale: Vec<LrScale>,
+}
+
+/// One learning-rate multiplier of [`OptimConfig::lr_scale`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LrScale {
+    /// Applies to the variables whose name contains this substring.
+    pub contains: String,
+    /// Multiplies the learning rate (≥ 0; 0 freezes the variables in
+    /// effect, though their moments are still kept).
+    pub scale: f64,
 }
 
 impl Default for OptimConfig {
@@ -52,6 +70,7 @@ impl Default for OptimConfig {
                 "logit_bias".into(),
                 "query".into(),
             ],
+            lr_scale: Vec::new(),
         }
     }
 }
@@ -81,6 +100,19 @@ impl OptimConfig {
         if let Some(c) = self.clip_grad_norm {
             check("clip_grad_norm", c.is_finite() && c > 0.0, c)?;
         }
+        for (i, s) in self.lr_scale.iter().enumerate() {
+            check(
+                &format!("lr_scale[{i}].scale"),
+                s.scale.is_finite() && s.scale >= 0.0,
+                s.scale,
+            )?;
+            if s.contains.is_empty() {
+                return Err(OptimError::config(
+                    format!("optim.lr_scale[{i}].contains"),
+                    "empty: it would match every variable (set optim.lr instead)",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -93,6 +125,8 @@ struct Param {
     m: Tensor,
     v: Tensor,
     decay: bool,
+    /// Multiplier of the learning rate ([`OptimConfig::lr_scale`]).
+    lr_scale: f64,
 }
 
 /// AdamW over the trainable variables of a [`VarStore`].
@@ -115,6 +149,11 @@ impl AdamW {
                 continue;
             }
             let decay = var.dim() >= 2 && !cfg.no_decay.iter().any(|p| name.contains(p.as_str()));
+            let lr_scale = cfg
+                .lr_scale
+                .iter()
+                .find(|s| name.contains(s.contains.as_str()))
+                .map_or(1.0, |s| s.scale);
             let m = var.zeros_like().detach();
             let v = var.zeros_like().detach();
             params.push(Param {
@@ -123,6 +162,7 @@ impl AdamW {
                 m,
                 v,
                 decay,
+                lr_scale,
             });
         }
         if params.is_empty() {
@@ -154,6 +194,15 @@ impl AdamW {
             .iter()
             .filter(|p| p.decay)
             .map(|p| p.name.as_str())
+            .collect()
+    }
+
+    /// The learning-rate multiplier of each optimised variable, by name
+    /// ([`OptimConfig::lr_scale`]).
+    pub fn lr_scales(&self) -> Vec<(&str, f64)> {
+        self.params
+            .iter()
+            .map(|p| (p.name.as_str(), p.lr_scale))
             .collect()
     }
 
@@ -211,8 +260,9 @@ impl AdamW {
         Ok(Tensor::f_stack(&norms, 0)?.norm().double_value(&[]))
     }
 
-    /// One AdamW update at learning rate `lr` (clipping first when the
-    /// config asks for it). Returns the gradient norm before clipping (0 when
+    /// One AdamW update at learning rate `lr` (times each variable's
+    /// [`OptimConfig::lr_scale`]; clipping first when the config asks for
+    /// it). Returns the gradient norm before clipping (0 when
     /// clipping is off and the norm was not computed).
     pub fn step(&mut self, lr: f64) -> Result<f64> {
         let norm = match self.cfg.clip_grad_norm {
@@ -228,13 +278,14 @@ impl AdamW {
         );
         let bc1 = 1.0 - b1.powi(self.step as i32);
         let bc2_sqrt = (1.0 - b2.powi(self.step as i32)).sqrt();
-        let step_size = lr / bc1;
         tch::no_grad(|| -> Result<()> {
             for p in &mut self.params {
                 let g = p.var.grad();
                 if !g.defined() {
                     continue;
                 }
+                let lr = lr * p.lr_scale;
+                let step_size = lr / bc1;
                 if p.decay && wd > 0.0 {
                     let _ = p.var.f_mul_scalar_(1.0 - lr * wd)?;
                 }

@@ -30,6 +30,6 @@ mod adamw;
 mod error;
 mod schedule;
 
-pub use adamw::{AdamW, OptimConfig};
+pub use adamw::{AdamW, LrScale, OptimConfig};
 pub use error::{OptimError, Result};
 pub use schedule::{Decay, ScheduleConfig};

@@ -2,7 +2,7 @@
 //! clipping, and the optimiser state round trip.
 
 use tch::{nn, Device, Kind, Tensor};
-use wearlang_optim::{AdamW, OptimConfig};
+use wearlang_optim::{AdamW, LrScale, OptimConfig};
 
 fn cfg() -> OptimConfig {
     OptimConfig {
@@ -13,6 +13,7 @@ fn cfg() -> OptimConfig {
         eps: 1e-8,
         clip_grad_norm: None,
         no_decay: vec!["skip".into()],
+        lr_scale: Vec::new(),
     }
 }
 
@@ -83,6 +84,71 @@ fn adamw_matches_the_reference_update_and_groups() {
         "no_decay pattern honoured"
     );
     assert_eq!(opt.steps(), 3);
+}
+
+#[test]
+fn lr_scale_multiplies_the_rate_of_matching_variables_only() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let root = vs.root();
+    let init = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]).reshape([2, 2]);
+    let enc = root.sub("encoder").var_copy("w", &init);
+    let head = root.sub("head").var_copy("w", &init);
+    let c = OptimConfig {
+        lr_scale: vec![
+            LrScale {
+                contains: "encoder.".into(),
+                scale: 0.1,
+            },
+            LrScale {
+                contains: "w".into(),
+                scale: 0.5,
+            },
+        ],
+        ..cfg()
+    };
+    let mut opt = AdamW::new(&vs, c.clone()).unwrap();
+    // The first matching entry wins.
+    assert_eq!(opt.lr_scales(), vec![("encoder.w", 0.1), ("head.w", 0.5)]);
+    let k = Tensor::from_slice(&[0.3f32, -1.0, 2.0, 0.01]).reshape([2, 2]);
+    for _ in 0..3 {
+        opt.zero_grad();
+        ((&enc * &k).sum(Kind::Float) + (&head * &k).sum(Kind::Float)).backward();
+        opt.step(c.lr).unwrap();
+    }
+    for (var, scale) in [(&enc, 0.1), (&head, 0.5)] {
+        let scaled = OptimConfig {
+            lr: c.lr * scale,
+            ..cfg()
+        };
+        let got = Vec::<f32>::try_from(var.flatten(0, -1)).unwrap();
+        for (i, (p0, g)) in [1.0, -2.0, 0.5, 3.0]
+            .iter()
+            .zip([0.3, -1.0, 2.0, 0.01])
+            .enumerate()
+        {
+            let want = reference(*p0, &[g, g, g], &scaled, true);
+            assert!(
+                (got[i] as f64 - want).abs() < 1e-5,
+                "{scale}: [{i}] {} vs {want}",
+                got[i]
+            );
+        }
+    }
+    // A negative scale or an empty pattern is an error naming the entry.
+    for (contains, scale, field) in [
+        ("x", -1.0, "lr_scale[0].scale"),
+        ("", 1.0, "lr_scale[0].contains"),
+    ] {
+        let bad = OptimConfig {
+            lr_scale: vec![LrScale {
+                contains: contains.into(),
+                scale,
+            }],
+            ..cfg()
+        };
+        let err = AdamW::new(&vs, bad).unwrap_err().to_string();
+        assert!(err.contains(field), "{err}");
+    }
 }
 
 #[test]
