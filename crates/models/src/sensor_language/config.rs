@@ -174,6 +174,13 @@ pub struct SensorLanguageConfig {
     pub objective: ObjectiveConfig,
     /// Augmentations of the two SimCLR / SLIP views.
     pub augment: Vec<Augmentation>,
+    /// Augmentations of the sensor input that is paired with text and
+    /// captions (training only; none by default). Use only those that keep
+    /// the text true: amplitude `scaling` and a smooth `time_warp` keep a
+    /// trend caption's rises and falls in order, rotations and jitter may
+    /// not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pair_augment: Vec<Augmentation>,
     /// AdamW.
     pub optim: OptimConfig,
     /// Learning-rate schedule.
@@ -208,6 +215,7 @@ impl Default for SensorLanguageConfig {
                 Augmentation::Jitter { sigma: 0.05 },
                 Augmentation::Scaling { sigma: 0.1 },
             ],
+            pair_augment: Vec::new(),
             optim: OptimConfig::default(),
             schedule: ScheduleConfig::default(),
             exclude_labels: Vec::new(),

@@ -27,6 +27,10 @@ use crate::mae::PretrainCheckpointConfig;
 use crate::registry::TextEncoder;
 use crate::{ModelError, Result};
 
+/// Mixed into a step's seed for [`SensorLanguageConfig::pair_augment`], so
+/// that it draws differently from the SimCLR views of the same step.
+const PAIR_SALT: u64 = 0x7061_6972_5f61_7567;
+
 /// Which pretrained text model (and vocabulary) a checkpoint depends on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextIdentity {
@@ -627,7 +631,12 @@ impl SensorLanguageModel {
 
     /// The loss of one batch.
     pub fn loss(&self, batch: &Batch, train: bool) -> Result<LossOutput> {
-        let out = self.sensor.encode(&batch.x, None, train)?;
+        let out = if train && !self.cfg.pair_augment.is_empty() {
+            let x = augment(&batch.x, &self.cfg.pair_augment, batch.seed ^ PAIR_SALT)?;
+            self.sensor.encode(&x, None, train)?
+        } else {
+            self.sensor.encode(&batch.x, None, train)?
+        };
         let s = self.sensor_proj.forward(&out.pooled);
         let t = if self.cfg.objective.needs_text() {
             Some(
