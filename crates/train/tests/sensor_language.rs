@@ -351,6 +351,23 @@ fn shipped_configs_parse() {
         SensorLanguageConfig::from_file(&dir.join(format!("{name}.toml")))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+    // The retrieval ablations of docs/results.md.
+    let ablations = dir.join("ablations/retrieval");
+    let mut augmented = 0;
+    for entry in std::fs::read_dir(&ablations).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let c = SensorLanguageConfig::from_file(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(c.text.variants, ["trend_brief"], "{}", path.display());
+            augmented += usize::from(!c.pair_augment.is_empty());
+        }
+    }
+    assert!(
+        augmented >= 1,
+        "no pair_augment ablation in {}",
+        ablations.display()
+    );
 }
 
 #[test]
