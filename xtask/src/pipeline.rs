@@ -113,7 +113,7 @@ fn profile(name: &str) -> Result<Profile> {
         "default" => Profile {
             // 100 subjects and 2,000 steps: with 20 subjects (84 training
             // days) and 600 steps, AIM was at 0.83-0.85 of interpolation at
-            // 80 % random; here 0.67 (docs/pretraining.md, `s3`).
+            // 80 % random; here 0.67 (docs/pretraining.md, `s4`).
             synth_subjects: 100,
             synth_days: 7,
             pretrain_steps_fixture: 3000,

@@ -296,15 +296,17 @@ impl ArrowSource {
                     }
                 })
             };
-            // Cells equal to the row before (the usual case: keys come in
-            // runs) need no trimming.
-            let raw_eq = |a: Option<&arrow::array::StringArray>, i: usize, j: usize| {
-                a.is_none_or(|a| a.is_valid(i) == a.is_valid(j) && a.value(i) == a.value(j))
-            };
             let mut prev: Option<(Option<String>, Option<String>)> = None;
             for i in 0..n {
                 let same = match &prev {
-                    Some(_) if raw_eq(s, i, i - 1) && raw_eq(r, i, i - 1) => true,
+                    // Keys come in runs: cells equal to the row before
+                    // need no trimming.
+                    Some(_)
+                        if s.is_none_or(|a| same_as_previous(a, i))
+                            && r.is_none_or(|a| same_as_previous(a, i)) =>
+                    {
+                        true
+                    }
                     Some((ps, pr)) => {
                         ps.as_deref() == s.map(|a| a.value(i).trim())
                             && pr.as_deref() == r.map(|a| a.value(i).trim())
@@ -323,11 +325,8 @@ impl ArrowSource {
             let a = a.as_string::<i32>();
             let mut prev: Option<Option<&str>> = None;
             for i in 0..n {
-                if i > 0
-                    && prev.is_some()
-                    && a.is_valid(i) == a.is_valid(i - 1)
-                    && a.value(i) == a.value(i - 1)
-                {
+                // As for the keys: an unchanged cell needs no trimming.
+                if same_as_previous(a, i) {
                     continue;
                 }
                 let v = (a.is_valid(i) && !a.value(i).trim().is_empty()).then(|| a.value(i).trim());
@@ -424,6 +423,12 @@ impl ArrowSource {
         }
         Ok(())
     }
+}
+
+/// Whether cell `i` of `a` equals the cell before it (both null, or both
+/// valid with the same text); false for the first row.
+fn same_as_previous(a: &arrow::array::StringArray, i: usize) -> bool {
+    i > 0 && a.is_valid(i) == a.is_valid(i - 1) && a.value(i) == a.value(i - 1)
 }
 
 impl RecordingSource for ArrowSource {
