@@ -186,6 +186,18 @@ struct Run {
     /// enter its stage key).
     #[serde(default)]
     inputs: Vec<String>,
+    /// Training steps for this run in every profile, in place of the
+    /// profile's `train_steps` (a recipe whose budget was measured apart,
+    /// e.g. trend-caption retrieval).
+    #[serde(default)]
+    steps: Option<u64>,
+}
+
+impl Run {
+    /// The run's training steps under profile `p`.
+    fn steps(&self, p: &Profile) -> u64 {
+        self.steps.unwrap_or(p.train_steps)
+    }
 }
 
 /// The run table, relative to the workspace root.
@@ -664,11 +676,12 @@ fn train_stage(
     let init = run
         .init_from_aim
         .then(|| (ctx.out.join("mae_fixture"), pretrain_keys[0].clone()));
+    let steps = run.steps(p);
     let mut train_parts = vec![
         "train".into(),
         caption_key.to_string(),
         file_key(&root.join(&run.config))?,
-        p.train_steps.to_string(),
+        steps.to_string(),
         init.as_ref().map(|(_, k)| k.clone()).unwrap_or_default(),
     ];
     for input in &run.inputs {
@@ -688,7 +701,7 @@ fn train_stage(
             .arg("--out")
             .arg(&dir)
             .arg("--max-steps")
-            .arg(p.train_steps.to_string())
+            .arg(steps.to_string())
             .arg("--minilm")
             .arg(&ctx.minilm)
             .arg("--no-report");

@@ -347,6 +347,7 @@ fn shipped_configs_parse() {
         "sensorlm_coca",
         "unicl",
         "slip",
+        "trend_retrieval",
     ] {
         SensorLanguageConfig::from_file(&dir.join(format!("{name}.toml")))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -368,6 +369,12 @@ fn shipped_configs_parse() {
         "no pair_augment ablation in {}",
         ablations.display()
     );
+    // The pipeline's trend-retrieval run is the strongest ablation's recipe.
+    let shipped = SensorLanguageConfig::from_file(&dir.join("trend_retrieval.toml")).unwrap();
+    let mut ablation =
+        SensorLanguageConfig::from_file(&ablations.join("conv_trend_aug_strong.toml")).unwrap();
+    ablation.name = shipped.name.clone();
+    assert_eq!(shipped, ablation);
 }
 
 #[test]

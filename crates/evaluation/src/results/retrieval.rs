@@ -21,15 +21,24 @@ impl RetrievalResult {
     /// File stem of its plot: the sensor → text rank histogram.
     pub(crate) const PLOT: &'static str = "retrieval_ranks";
 
-    /// Its summary row: Recall@1 both ways.
+    /// Its summary rows: Recall@1 both ways, and Recall@10 both ways when
+    /// there are more than 10 distinct texts (with 10 or fewer it is 1).
     pub(crate) fn summary_rows(&self) -> Vec<(String, String)> {
-        vec![(
+        let (f, b) = (&self.scores.forward, &self.scores.backward);
+        let mut rows = vec![(
             "retrieval R@1 sensor→text / text→sensor".into(),
-            format!(
-                "{:.3} / {:.3}",
-                self.scores.forward.recall_at_1, self.scores.backward.recall_at_1
-            ),
-        )]
+            format!("{:.3} / {:.3}", f.recall_at_1, b.recall_at_1),
+        )];
+        if self.texts > 10 {
+            rows.push((
+                format!(
+                    "retrieval R@10 sensor→text / text→sensor ({} `{}` texts)",
+                    self.texts, self.variant
+                ),
+                format!("{:.3} / {:.3}", f.recall_at_10, b.recall_at_10),
+            ));
+        }
+        rows
     }
 
     /// Its report section: one row per direction, and the rank histogram
@@ -58,4 +67,41 @@ fn retrieval_row(name: &str, r: &RetrievalReport) -> String {
         "| {name} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |\n",
         r.recall_at_1, r.recall_at_5, r.recall_at_10, r.mean_rank, r.median_rank
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(texts: usize) -> RetrievalResult {
+        // Query q's relevant item is q and q items score above it: ranks
+        // 1..=20, so R@1 = 1/20 and R@10 = 10/20.
+        let items = texts.max(20);
+        let sim: Vec<f32> = (0..20)
+            .flat_map(|q| {
+                (0..items).map(move |j| if j == q { 0.5 - q as f32 } else { -(j as f32) })
+            })
+            .collect();
+        let relevant: Vec<Vec<usize>> = (0..20).map(|q| vec![q]).collect();
+        let report = RetrievalReport::from_similarity(&sim, 20, items, &relevant).unwrap();
+        RetrievalResult {
+            variant: "trend_brief".into(),
+            windows: 20,
+            texts,
+            scores: BidirectionalRetrieval {
+                forward: report.clone(),
+                backward: report,
+            },
+        }
+    }
+
+    #[test]
+    fn recall_at_10_enters_the_summary_only_with_more_than_ten_texts() {
+        let rows = result(744).summary_rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].1, "0.050 / 0.050");
+        assert!(rows[1].0.contains("R@10") && rows[1].0.contains("744 `trend_brief`"));
+        assert_eq!(rows[1].1, "0.500 / 0.500");
+        assert_eq!(result(7).summary_rows().len(), 1);
+    }
 }
