@@ -146,9 +146,15 @@ impl PretrainReport {
         } else {
             let _ = writeln!(s, "| patches removed | encoder input | macro-F1 | accuracy |\n| ---: | --- | ---: | ---: |");
             for r in &self.robustness {
+                // Several draws of removed patches: mean ± sd over them.
+                let spread = if r.draws > 1 {
+                    format!(" ± {:.3} ({} draws)", r.macro_f1_sd, r.draws)
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     s,
-                    "| {:.0} % | {} | {:.3} | {:.3} |",
+                    "| {:.0} % | {} | {:.3}{spread} | {:.3} |",
                     r.fraction * 100.0,
                     r.handling.as_str(),
                     r.macro_f1,

@@ -42,8 +42,11 @@ pub struct RobustnessConfig {
     pub fractions: Vec<f32>,
     /// Windows per forward pass.
     pub batch_size: usize,
-    /// Seed of the removed patches.
+    /// Seed of the first draw of removed patches.
     pub seed: u64,
+    /// Draws of removed patches per share (seeds `seed`, `seed + 1`, …);
+    /// a row reports the mean and standard deviation over them.
+    pub repeats: usize,
     /// The probe.
     pub probe: ProbeConfig,
 }
@@ -54,6 +57,7 @@ impl Default for RobustnessConfig {
             fractions: vec![0.0, 0.25, 0.5],
             batch_size: 256,
             seed: 23,
+            repeats: 5,
             probe: ProbeConfig::default(),
         }
     }
@@ -66,10 +70,32 @@ pub struct RobustnessRow {
     pub fraction: f32,
     /// How gaps were handled.
     pub handling: GapHandling,
-    /// Macro-F1 on the test windows.
+    /// Macro-F1 on the test windows (mean over the draws).
     pub macro_f1: f64,
-    /// Accuracy on the test windows.
+    /// Accuracy on the test windows (mean over the draws).
     pub accuracy: f64,
+    /// Standard deviation of macro-F1 over the draws (0 for one draw).
+    #[serde(default)]
+    pub macro_f1_sd: f64,
+    /// Draws of removed patches behind the row (1 when nothing is removed;
+    /// reports written before draws were repeated say 1).
+    #[serde(default = "one")]
+    pub draws: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Mean and sample standard deviation (0 for fewer than two values).
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n.max(1.0);
+    if v.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var.sqrt())
 }
 
 /// Pooled embeddings `[N, D]` of `x` (`[N, T, C]`, NaN = missing) on the CPU.
@@ -150,25 +176,51 @@ pub fn evaluate_robustness(
         .into_iter()
         .map(|v| v as usize)
         .collect();
+    if cfg.repeats == 0 {
+        return Err(EvalError::Data(
+            "robustness: repeats must be at least 1".into(),
+        ));
+    }
     let mut rows = Vec::new();
     for &fraction in &cfg.fractions {
-        let degraded = remove_patches(encoder, test_x, fraction, cfg.seed)?;
-        for handling in [GapHandling::Aim, GapHandling::Imputed] {
-            if fraction == 0.0 && handling == GapHandling::Imputed {
-                continue; // identical input
+        // Nothing removed: one input whatever the seed.
+        let draws = if fraction == 0.0 { 1 } else { cfg.repeats };
+        let mut scores = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+        for draw in 0..draws {
+            let degraded = remove_patches(encoder, test_x, fraction, cfg.seed + draw as u64)?;
+            for (h, handling) in [GapHandling::Aim, GapHandling::Imputed]
+                .into_iter()
+                .enumerate()
+            {
+                if fraction == 0.0 && handling == GapHandling::Imputed {
+                    continue; // identical input
+                }
+                let input = match handling {
+                    GapHandling::Aim => degraded.shallow_clone(),
+                    GapHandling::Imputed => impute_linear(&degraded)?,
+                };
+                let emb = embed_windows(encoder, &input, cfg.batch_size, device)?;
+                let pred = probe.predict(&emb)?;
+                let report = ClassificationReport::compute(&truth, &pred, n_classes)?;
+                scores[h].0.push(report.macro_f1);
+                scores[h].1.push(report.accuracy);
             }
-            let input = match handling {
-                GapHandling::Aim => degraded.shallow_clone(),
-                GapHandling::Imputed => impute_linear(&degraded)?,
-            };
-            let emb = embed_windows(encoder, &input, cfg.batch_size, device)?;
-            let pred = probe.predict(&emb)?;
-            let report = ClassificationReport::compute(&truth, &pred, n_classes)?;
+        }
+        for (handling, (f1, acc)) in [GapHandling::Aim, GapHandling::Imputed]
+            .into_iter()
+            .zip(scores)
+        {
+            if f1.is_empty() {
+                continue;
+            }
+            let (macro_f1, macro_f1_sd) = mean_sd(&f1);
             rows.push(RobustnessRow {
                 fraction,
                 handling,
-                macro_f1: report.macro_f1,
-                accuracy: report.accuracy,
+                macro_f1,
+                accuracy: mean_sd(&acc).0,
+                macro_f1_sd,
+                draws: f1.len(),
             });
         }
     }

@@ -123,4 +123,21 @@ fn robustness_removes_patches_and_reports_both_handlings() {
     assert_eq!(rows.len(), 3); // 0 %: AIM only; 50 %: AIM and imputed
     assert_eq!(rows[0].handling, GapHandling::Aim);
     assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r.macro_f1)));
+    // Nothing removed is one draw; a removed share is averaged over
+    // `repeats` draws of removed patches.
+    assert_eq!(rows[0].draws, 1);
+    assert_eq!(rows[0].macro_f1_sd, 0.0);
+    assert!(rows[1..].iter().all(|r| r.draws == cfg.repeats));
+    // One draw reproduces the first of several: the rows of a single
+    // draw equal a rerun with seed = the first draw's.
+    let single = RobustnessConfig {
+        repeats: 1,
+        ..cfg.clone()
+    };
+    let a = evaluate_robustness(enc, &x, &y, &x, &y, 2, &single).unwrap();
+    let b = evaluate_robustness(enc, &x, &y, &x, &y, 2, &single).unwrap();
+    assert_eq!(a, b);
+    assert!(a[1..].iter().all(|r| r.draws == 1 && r.macro_f1_sd == 0.0));
+    let none = RobustnessConfig { repeats: 0, ..cfg };
+    assert!(evaluate_robustness(enc, &x, &y, &x, &y, 2, &none).is_err());
 }

@@ -229,12 +229,16 @@ fn pretraining(robustness: bool) -> PretrainReport {
                     handling: GapHandling::Aim,
                     macro_f1: 0.81,
                     accuracy: 0.84,
+                    macro_f1_sd: 0.0,
+                    draws: 1,
                 },
                 RobustnessRow {
                     fraction: 0.5,
                     handling: GapHandling::Imputed,
                     macro_f1: 0.6123,
                     accuracy: 0.7,
+                    macro_f1_sd: 0.0123,
+                    draws: 5,
                 },
             ]
         } else {
