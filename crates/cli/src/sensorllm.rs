@@ -32,7 +32,9 @@ pub struct StageArgs {
     /// The window store (captioned with `trend` for align, labelled for tune).
     #[arg(long)]
     pub store: PathBuf,
-    /// align: the `wearlang pretrain` run whose encoder reads the windows.
+    /// align: the run whose frozen encoder reads the windows: a `wearlang
+    /// pretrain` run (AIM patch Transformer) or a `wearlang train` run (its
+    /// sensor encoder, e.g. NLS's conv encoder).
     #[arg(long)]
     pub encoder: Option<PathBuf>,
     /// tune: the stage-1 run to start from.
@@ -117,7 +119,7 @@ fn stage(a: &StageArgs, align: bool) -> Result<()> {
     let from = if align {
         a.encoder
             .clone()
-            .context("align needs --encoder (a `wearlang pretrain` run)")?
+            .context("align needs --encoder (a `wearlang pretrain` or `wearlang train` run)")?
     } else {
         a.from
             .clone()

@@ -173,6 +173,11 @@ pub struct SensorLlmConfig {
     pub llm: Option<PathBuf>,
     /// Width of the projector's hidden layer (0: the LLM's width).
     pub projector_hidden: i64,
+    /// Sensor tokens per window when the encoder is a `wearlang train`
+    /// run's (e.g. the NLS conv encoder, one token per time step): its
+    /// tokens are max-pooled in time into this many. A pretraining run's
+    /// patch tokens are used as they are.
+    pub sensor_tokens: usize,
     /// The system message (default: the chat template's own).
     pub system: Option<String>,
     /// Stage 1.
@@ -189,6 +194,7 @@ impl Default for SensorLlmConfig {
             threads: 0,
             llm: None,
             projector_hidden: 0,
+            sensor_tokens: 10,
             system: None,
             align: AlignConfig::default(),
             tune: TuneConfig::default(),
@@ -208,6 +214,9 @@ impl SensorLlmConfig {
     pub fn validate(&self) -> Result<()> {
         if self.projector_hidden < 0 {
             return Err(ModelError::config("projector_hidden", "must be ≥ 0"));
+        }
+        if self.sensor_tokens == 0 {
+            return Err(ModelError::config("sensor_tokens", "must be at least 1"));
         }
         if self.align.max_answer_tokens < 2 {
             return Err(ModelError::config(

@@ -1,10 +1,12 @@
 //! SensorLLM (Li et al., arXiv 2410.10624) for wearlang: a decoder LLM that
 //! reads multichannel sensor windows.
 //!
-//! - A frozen pretrained sensor encoder (the AIM patch Transformer of a
-//!   `wearlang pretrain` run, in place of the paper's Chronos) turns a
-//!   window into patch tokens; an MLP projector maps them into the LLM's
-//!   embedding space.
+//! - A frozen pretrained sensor encoder ([`Embedder`]: the AIM patch
+//!   Transformer of a `wearlang pretrain` run, or the sensor encoder of a
+//!   `wearlang train` run such as the NLS conv encoder, its time steps
+//!   max-pooled into `sensor_tokens` tokens; in place of the paper's
+//!   Chronos) turns a window into tokens; an MLP projector maps them into
+//!   the LLM's embedding space.
 //! - Each group of channels (one column of patch tokens, e.g. `acc_x`) sits
 //!   between its own trainable start and end embeddings (`<acc_x_start>` …
 //!   `<acc_x_end>`) inside a chat prompt, followed by the instruction; the
@@ -40,9 +42,11 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod embedder;
 pub mod model;
 
 pub use config::{AlignConfig, Pool, SensorLlmConfig, StageConfig, TuneConfig};
+pub use embedder::{checkpoint_kind, Embedder};
 pub use model::{
     find, weights_sha256, ChannelGroup, Described, PromptLayout, SensorLlm,
     SensorLlmCheckpointConfig, Stage,

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{nn, nn::Module, Device, Kind, Tensor};
-use wearlang_encoders::SensorEncoder;
 use wearlang_llm::{ChatMessage, KvCache, LlamaConfig, LlmError, LlmModel, LoraAdapters};
 use wearlang_models::checkpoint::{self, CONFIG_FILE, MODEL_FILE};
-use wearlang_models::{LoadedMae, ModelError, Result};
+use wearlang_models::{ModelError, Result};
 
 use crate::config::{Pool, SensorLlmConfig};
+use crate::embedder::Embedder;
 
 /// Where the sensor tokens go in the rendered chat prompt.
 const SENSOR_SLOT: &str = "<sensor>";
@@ -149,7 +149,7 @@ pub struct SensorLlm {
     /// `lora.blk.<i>.attn_<q|k|v|output>.{a,b}` (stage 2 with `[tune.lora]`).
     pub vs: nn::VarStore,
     llm: LlmModel,
-    encoder: LoadedMae,
+    embedder: Embedder,
     fc1: nn::Linear,
     fc2: nn::Linear,
     special: Tensor,
@@ -207,13 +207,12 @@ impl SensorLlm {
     /// Build a fresh model (projector, special tokens and, with
     /// `n_classes`, the head drawn from torch's generator: seed it first)
     /// around a loaded encoder and LLM, both frozen here. `channels` are the
-    /// store's channel names and must be the ones the encoder was
-    /// pretrained on.
+    /// store's channel names and must be the ones the encoder was trained
+    /// on.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         cfg: &SensorLlmConfig,
-        mut encoder: LoadedMae,
-        encoder_run: &Path,
+        embedder: Embedder,
         mut llm: LlmModel,
         channels: &[String],
         labels: &[String],
@@ -221,13 +220,13 @@ impl SensorLlm {
         device: Device,
     ) -> Result<Self> {
         cfg.validate()?;
-        if encoder.config.channels != channels {
+        if embedder.channels() != channels {
             return Err(ModelError::config(
                 "encoder",
                 format!(
-                    "{} was pretrained on channels {:?}, the store has {:?}",
-                    encoder_run.display(),
-                    encoder.config.channels,
+                    "{} was trained on channels {:?}, the store has {:?}",
+                    embedder.run().display(),
+                    embedder.channels(),
                     channels
                 ),
             ));
@@ -238,11 +237,7 @@ impl SensorLlm {
                 "a classification head needs at least 2 classes",
             ));
         }
-        encoder.vs.freeze();
         llm.vs.freeze();
-        let enc = encoder.model.encoder();
-        let grid = enc.grid();
-        let spec = enc.patch_spec();
         let hidden = llm.config().hidden_size;
         let proj_hidden = if cfg.projector_hidden == 0 {
             hidden
@@ -252,11 +247,12 @@ impl SensorLlm {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let p = &root / "projector";
-        let fc1 = nn::linear(&p / "fc1", enc.dim(), proj_hidden, Default::default());
+        let fc1 = nn::linear(&p / "fc1", embedder.dim(), proj_hidden, Default::default());
         let fc2 = nn::linear(&p / "fc2", proj_hidden, hidden, Default::default());
+        let n_groups = embedder.groups().len();
         let special = (&root / "special").var(
             "tokens",
-            &[2 * grid.channel as i64, hidden],
+            &[2 * n_groups as i64, hidden],
             nn::Init::Randn {
                 mean: 0.0,
                 stdev: 0.02,
@@ -278,19 +274,20 @@ impl SensorLlm {
                 let _ = b.set_requires_grad(false);
             }
         }
-        let mut groups = Vec::with_capacity(grid.channel);
-        let mut group_tokens = Vec::with_capacity(grid.channel);
-        for j in 0..grid.channel {
-            let chans: Vec<String> = channels[j * spec.channel..(j + 1) * spec.channel].to_vec();
+        let mut groups = Vec::with_capacity(n_groups);
+        for chans in embedder.groups() {
             let stem = chans.join("+").to_lowercase().replace([' ', '-'], "_");
             groups.push(ChannelGroup {
-                channels: chans,
+                channels: chans.clone(),
                 start_token: format!("<{stem}_start>"),
                 end_token: format!("<{stem}_end>"),
             });
-            let idx: Vec<i64> = (0..grid.time).map(|i| grid.token(i, j) as i64).collect();
-            group_tokens.push(Tensor::from_slice(&idx).to_device(device));
         }
+        let group_tokens = embedder
+            .group_tokens()
+            .iter()
+            .map(|idx| Tensor::from_slice(idx).to_device(device))
+            .collect();
         let (align_text, a_pre, a_post) =
             prompt(&llm, cfg.system.as_deref(), &cfg.align.instruction)?;
         let (tune_text, t_pre, t_post) =
@@ -304,15 +301,15 @@ impl SensorLlm {
             kind: "sensorllm".into(),
             stage: if labels.is_empty() { "align" } else { "tune" }.into(),
             run: cfg.clone(),
-            encoder_run: encoder_run.to_path_buf(),
-            encoder_sha256: weights_sha256(&encoder.vs)?,
+            encoder_run: embedder.run().to_path_buf(),
+            encoder_sha256: embedder.sha256().to_string(),
             llm_path: llm.source.clone(),
             llm_sha256: weights_sha256(&llm.vs)?,
             llm_config: llm.config().clone(),
             projector_hidden: proj_hidden,
             layout: PromptLayout {
                 groups,
-                tokens_per_group: grid.time,
+                tokens_per_group: embedder.tokens_per_group(),
                 align_prompt: align_text,
                 tune_prompt: tune_text,
             },
@@ -324,7 +321,7 @@ impl SensorLlm {
         Ok(SensorLlm {
             vs,
             llm,
-            encoder,
+            embedder,
             fc1,
             fc2,
             special,
@@ -363,8 +360,8 @@ impl SensorLlm {
                 ),
             ));
         }
-        let encoder = wearlang_models::load_mae(&rec.encoder_run, device)?;
-        let enc_hash = weights_sha256(&encoder.vs)?;
+        let embedder = Embedder::load(&rec.encoder_run, rec.run.sensor_tokens, device)?;
+        let enc_hash = embedder.sha256().to_string();
         if enc_hash != rec.encoder_sha256 {
             return Err(ModelError::checkpoint(
                 &ckpt,
@@ -381,8 +378,7 @@ impl SensorLlm {
         let _rng = wearlang_device::lock_rng();
         let mut m = SensorLlm::new(
             &rec.run,
-            encoder,
-            &rec.encoder_run,
+            embedder,
             llm,
             &rec.channels,
             &rec.labels,
@@ -486,10 +482,10 @@ impl SensorLlm {
     fn prompt_embeds(&self, x: &Tensor, stage: Stage, train: bool) -> Result<(Tensor, Tensor)> {
         let dev = self.device();
         let x = x.to_device(dev);
-        let out = tch::no_grad(|| self.encoder.model.encoder().encode(&x, None, false))?;
+        let (enc_tokens, token_mask) = self.embedder.encode(&x)?;
         let tokens = self
             .fc2
-            .forward(&self.fc1.forward(&out.tokens).gelu("none"));
+            .forward(&self.fc1.forward(&enc_tokens).gelu("none"));
         let tokens = if train { tokens } else { tokens.detach() };
         let b = x.size()[0];
         let h = self.llm.config().hidden_size;
@@ -500,7 +496,7 @@ impl SensorLlm {
         let ones = |n: i64| Tensor::ones([b, n], (Kind::Bool, dev));
         let mut parts = vec![self.embed_ids(pre, b)];
         let mut masks = vec![ones(pre.len() as i64)];
-        let token_mask = out.token_mask.to_device(dev).to_kind(Kind::Bool);
+        let token_mask = token_mask.to_device(dev).to_kind(Kind::Bool);
         for (g, idx) in self.group_tokens.iter().enumerate() {
             let g = g as i64;
             parts.push(

@@ -26,9 +26,11 @@ use wearlang_core::{evenly_spaced, Split};
 use wearlang_llm::LlmModel;
 use wearlang_metrics::ClassificationReport;
 use wearlang_models::checkpoint::{self, STATE_FILE};
-use wearlang_models::{load_mae, load_training_windows, WindowSet};
+use wearlang_models::{load_training_windows, WindowSet};
 use wearlang_optim::AdamW;
-use wearlang_sensorllm::{SensorLlm, SensorLlmCheckpointConfig, SensorLlmConfig, StageConfig};
+use wearlang_sensorllm::{
+    Embedder, SensorLlm, SensorLlmCheckpointConfig, SensorLlmConfig, StageConfig,
+};
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
 use crate::supervised::{class_weights, weighted_cross_entropy};
@@ -40,7 +42,8 @@ pub struct SensorLlmOptions {
     /// The window store (with the caption column for stage 1, labels for
     /// stage 2).
     pub store: PathBuf,
-    /// Stage 1: the `wearlang pretrain` run whose encoder reads the windows.
+    /// Stage 1: the run whose encoder reads the windows (`wearlang pretrain`,
+    /// or `wearlang train` for its sensor encoder).
     /// Stage 2: the stage-1 run to start from.
     pub from: PathBuf,
     /// The run directory.
@@ -143,20 +146,11 @@ pub fn align_sensorllm(
     wearlang_device::set_threads(cfg.threads);
     let train = load_training_windows(&opts.store)?;
     let (channels, _) = names(&train);
-    let encoder = load_mae(&opts.from, device)?;
+    let embedder = Embedder::load(&opts.from, cfg.sensor_tokens, device)?;
 
     let _rng = wearlang_device::lock_rng();
     tch::manual_seed(cfg.seed as i64);
-    let mut model = SensorLlm::new(
-        cfg,
-        encoder,
-        &opts.from,
-        llm,
-        &channels,
-        &[],
-        &opts.store,
-        device,
-    )?;
+    let mut model = SensorLlm::new(cfg, embedder, llm, &channels, &[], &opts.store, device)?;
     let caption = &cfg.align.caption;
     let mut answers = Vec::with_capacity(train.len());
     for (i, w) in train.windows.iter().enumerate() {
@@ -320,20 +314,11 @@ pub fn tune_sensorllm(
         .collect();
     let val = val.select(&val_idx)?;
     let train = train.select(&evenly_spaced(train.len(), cfg.tune.train_windows))?;
-    let encoder = load_mae(&align.encoder_run, device)?;
+    let embedder = Embedder::load(&align.encoder_run, cfg.sensor_tokens, device)?;
 
     let _rng = wearlang_device::lock_rng();
     tch::manual_seed(cfg.seed as i64);
-    let mut model = SensorLlm::new(
-        cfg,
-        encoder,
-        &align.encoder_run,
-        llm,
-        &channels,
-        &labels,
-        &opts.store,
-        device,
-    )?;
+    let mut model = SensorLlm::new(cfg, embedder, llm, &channels, &labels, &opts.store, device)?;
     model.init_from_align(&opts.from)?;
     let bs = cfg.tune.train.batch_size;
     // With nothing upstream of the head training (projector frozen, no

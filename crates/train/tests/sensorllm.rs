@@ -12,6 +12,8 @@
 //! decoder by its input alone is much harder than steering a pretrained
 //! one, so that part is left to the real SmolLM2 run in the pipeline.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use tch::{Device, Tensor};
@@ -19,11 +21,15 @@ use wearlang_core::{ChannelKind, ChannelSpec, LabelVocab, Normalisation, Split, 
 use wearlang_llm::tiny::tiny_llm;
 use wearlang_llm::LoraConfig;
 use wearlang_models::checkpoint::{find_checkpoint, MODEL_FILE};
-use wearlang_models::{load_split, EncoderSpec, PretrainConfig};
-use wearlang_sensorllm::{weights_sha256, SensorLlm, SensorLlmConfig};
+use wearlang_models::sensor_language::SensorKind;
+use wearlang_models::{
+    load_split, EncoderSpec, PretrainConfig, SensorLanguageConfig, SensorLanguageOptions, WindowSet,
+};
+use wearlang_sensorllm::{weights_sha256, Embedder, SensorLlm, SensorLlmConfig};
 use wearlang_store::{StoreMeta, StoreWriter};
 use wearlang_train::{
-    align_sensorllm, pretrain, tune_sensorllm, PretrainOptions, SensorLlmOptions,
+    align_sensorllm, pretrain, train_sensor_language, tune_sensorllm, PretrainOptions,
+    SensorLlmOptions,
 };
 
 const LLM_SEED: u64 = 11;
@@ -160,6 +166,21 @@ fn tensors(out: &Path) -> Vec<(String, Tensor)> {
     t
 }
 
+/// `model` classifies at least 90 % of `test`'s windows right.
+fn assert_classifies_nine_in_ten(model: &SensorLlm, test: &WindowSet, what: &str) {
+    let pred = model.classify(&test.x, 16).unwrap();
+    let hits = pred
+        .iter()
+        .zip(&test.labels)
+        .filter(|(p, l)| Some(**p) == **l)
+        .count();
+    assert!(
+        hits * 10 >= test.len() * 9,
+        "{what}: {hits} of {} test windows",
+        test.len()
+    );
+}
+
 #[test]
 fn stage_one_emits_a_fixed_description_and_stage_two_separates_the_classes() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,17 +257,7 @@ fn stage_one_emits_a_fixed_description_and_stage_two_separates_the_classes() {
             let (_, u) = vars.iter().find(|(n, _)| n == name).unwrap();
             assert!(t.equal(u), "{name} changed in stage 2 ({what})");
         }
-        let pred = model.classify(&test.x, 16).unwrap();
-        let hits = pred
-            .iter()
-            .zip(&test.labels)
-            .filter(|(p, l)| Some(**p) == **l)
-            .count();
-        assert!(
-            hits * 10 >= test.len() * 9,
-            "{what}: {hits} of {} test windows",
-            test.len()
-        );
+        assert_classifies_nine_in_ten(model, &test, what);
         vars
     };
     check_tuned(&tune, &tuned, "head only");
@@ -413,4 +424,82 @@ fn an_interrupted_stage_resumes_exactly() {
     assert!(err.contains("no caption `semantic`"), "{err}");
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     loader.join().unwrap();
+}
+
+/// A sensor-language run (NLS: conv encoder, frozen MiniLM, CLIP) on the
+/// two-class store, for SensorLLM to read windows with.
+fn conv_run(dir: &Path, store: &Path) -> PathBuf {
+    let out = dir.join("nls");
+    let mut cfg = SensorLanguageConfig {
+        name: "nls".into(),
+        seed: 5,
+        batch_size: 16,
+        max_steps: 30,
+        checkpoint_every: 30,
+        log_every: 10,
+        ..SensorLanguageConfig::default()
+    };
+    cfg.sensor.kind = SensorKind::Conv;
+    cfg.projection.out_dim = 32;
+    cfg.optim.lr = 3e-3;
+    cfg.schedule.warmup_steps = 2;
+    // Recorded in the checkpoint, so that loading it from SensorLLM finds
+    // the same text model from any working directory.
+    cfg.text.model_dir = Some(common::minilm());
+    train_sensor_language(
+        &cfg,
+        &SensorLanguageOptions {
+            store: store.to_path_buf(),
+            extra_stores: Vec::new(),
+            out: out.clone(),
+            resume: false,
+            progress: false,
+            stop_after: None,
+            minilm_dir: Some(common::minilm()),
+        },
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn a_sensor_language_runs_conv_encoder_reads_the_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let nls = conv_run(dir.path(), &store);
+    let mut cfg = config(60, 60);
+    cfg.sensor_tokens = 5;
+    let align = dir.path().join("align");
+    align_sensorllm(&cfg, &opts(&store, &nls, &align, false, None), llm()).unwrap();
+    let model = SensorLlm::load(&align, llm(), Device::Cpu).unwrap();
+    // One group of every channel, its 20 time steps max-pooled into 5.
+    let layout = &model.record.layout;
+    assert_eq!(layout.groups.len(), 1);
+    assert_eq!(layout.groups[0].channels, ["acc_x", "acc_y"]);
+    assert_eq!(layout.groups[0].start_token, "<acc_x+acc_y_start>");
+    assert_eq!(layout.tokens_per_group, 5);
+    // The encoder is recorded by its run and weights.
+    let embedder = Embedder::load(&nls, 5, Device::Cpu).unwrap();
+    assert_eq!(embedder.kind(), "sensor_language");
+    assert_eq!(model.record.encoder_sha256, embedder.sha256());
+    assert_eq!(embedder.dim(), 96);
+    let test = load_split(&store, Split::Test).unwrap();
+    let (tokens, mask) = embedder.encode(&test.x).unwrap();
+    assert_eq!(tokens.size(), [test.len() as i64, 5, 96]);
+    assert!(bool::try_from(mask.all()).unwrap());
+
+    // Stage 2 separates the classes through the frozen LLM.
+    let tune = dir.path().join("tune");
+    let s2 = tune_sensorllm(&cfg, &opts(&store, &align, &tune, false, None), llm()).unwrap();
+    let sel = s2.selected.unwrap();
+    assert!(sel.macro_f1 > 0.9, "validation macro-F1 {}", sel.macro_f1);
+    let tuned = SensorLlm::load(&tune, llm(), Device::Cpu).unwrap();
+    assert_classifies_nine_in_ten(&tuned, &test, "conv encoder");
+
+    // A run of another kind is refused, naming it.
+    let err = Embedder::load(&align, 5, Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("kind is `sensorllm`"), "{err}");
 }

@@ -548,6 +548,12 @@ impl SensorLanguageModel {
         &self.identity
     }
 
+    /// The sensor encoder (its tokens and pooled embedding, before the
+    /// projection head).
+    pub fn sensor_encoder(&self) -> &dyn SensorEncoder {
+        self.sensor.as_ref()
+    }
+
     /// The device of the variables.
     pub fn device(&self) -> Device {
         self.vs.device()
