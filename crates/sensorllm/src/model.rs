@@ -1,4 +1,5 @@
-//! The SensorLLM model: a frozen pretrained patch Transformer reads the
+//! The SensorLLM model: a frozen trained sensor encoder ([`Embedder`]: the
+//! AIM patch Transformer or a sensor-language run's encoder) reads the
 //! window, an MLP projector maps its tokens into the LLM's embedding space,
 //! each channel group's tokens sit between that group's trainable start and
 //! end embeddings inside a chat prompt, and a frozen decoder LLM continues.
@@ -28,7 +29,8 @@ pub(crate) fn llm_err(e: LlmError) -> ModelError {
 }
 
 /// One group of channels in the prompt: the channels one column of patch
-/// tokens covers, framed by its own start and end embeddings.
+/// tokens covers (all of them for a sensor-language run's encoder), framed
+/// by its own start and end embeddings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelGroup {
     /// The channels, in store order.
@@ -72,7 +74,8 @@ pub struct SensorLlmCheckpointConfig {
     pub stage: String,
     /// The run's configuration.
     pub run: SensorLlmConfig,
-    /// The pretraining run whose encoder reads the windows.
+    /// The run whose encoder reads the windows (`wearlang pretrain` or
+    /// `wearlang train`).
     pub encoder_run: PathBuf,
     /// SHA-256 of the encoder's weights (see [`weights_sha256`]).
     pub encoder_sha256: String,
