@@ -72,6 +72,10 @@ pub struct EvalArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// The split every score is on: `test` (held-out subjects), or `val` to
+    /// choose a model, a budget or a recipe without looking at test.
+    #[arg(long, default_value = "test")]
+    pub split: String,
 }
 
 /// Run `wearlang eval`.
@@ -123,6 +127,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         &RunEvalOptions {
             checkpoint: a.checkpoint.clone(),
             store: a.store.clone(),
+            split: wearlang_core::Split::parse(&a.split)
+                .map_err(|e| anyhow::anyhow!("--split: {e}"))?,
             out: a.out.clone(),
             protocols: a.protocol.clone(),
             config: cfg,

@@ -97,7 +97,9 @@ impl Evaluator for CaptioningEval {
             },
             self.0.windows,
         )?;
-        let raw = WindowSet::load(ctx.store, Some(Split::Test), false)?;
+        // The raw windows of the evaluated split (test, or val).
+        let split = ctx.test.windows.first().map_or(Split::Test, |w| w.split);
+        let raw = WindowSet::load(ctx.store, Some(split), false)?;
         if raw.len() != ctx.test.len() {
             return Err(EvalError::Data(format!(
                 "{}: the raw test split has {} windows, the evaluated one {}",

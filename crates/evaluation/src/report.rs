@@ -26,6 +26,11 @@ const LOSS_PLOT: &str = "loss_curves";
 pub struct EvalReport {
     /// The evaluated run's name.
     pub run: String,
+    /// The split every score is on: `test` (held-out subjects), or `val`
+    /// when the evaluation selects a model (absent in reports written
+    /// before it could be chosen: `test`).
+    #[serde(default = "test_split", skip_serializing_if = "is_test_split")]
+    pub split: String,
     /// The steps its weights were trained for (the checkpoint's step: less
     /// than the run's budget for an unfinished run).
     pub steps: u64,
@@ -55,6 +60,14 @@ pub struct EvalReport {
     pub pretraining: Option<PretrainReport>,
 }
 
+fn test_split() -> String {
+    "test".into()
+}
+
+fn is_test_split(s: &String) -> bool {
+    s == "test"
+}
+
 /// Run `evaluators` in order; `log` is told when each starts.
 pub fn run_protocols(
     ctx: &EvalContext,
@@ -63,6 +76,12 @@ pub fn run_protocols(
 ) -> Result<EvalReport> {
     let mut report = EvalReport {
         run: ctx.model.run_name().to_string(),
+        split: ctx
+            .test
+            .windows
+            .first()
+            .map_or("test", |w| w.split.as_str())
+            .to_string(),
         steps: ctx.model.training_steps(),
         store: ctx.store.to_path_buf(),
         classes: ctx.classes.clone(),
@@ -162,6 +181,13 @@ impl EvalReport {
             self.test_windows,
             1.0 / k.max(1) as f64
         );
+        if self.split != "test" {
+            s.push_str(&format!(
+                "**Every score here is on the `{}` split, not on the test subjects** \
+                 (model selection): read \"test windows\" below as its windows.\n\n",
+                self.split
+            ));
+        }
         if !self.model_classes.is_empty() && self.model_classes != self.classes {
             let new = self.new_classes();
             s.push_str(&format!(

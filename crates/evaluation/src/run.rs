@@ -24,6 +24,9 @@ pub struct RunEvalOptions<'a> {
     /// The window store (train split for baselines and few-shot, test split
     /// for every score).
     pub store: PathBuf,
+    /// The split every score is on: [`Split::Test`] (held-out subjects), or
+    /// [`Split::Val`] to choose a model or a budget without looking at test.
+    pub split: Split,
     /// Output directory (created): metrics.json, report.md, summary.json,
     /// plots, the unseen-activity runs.
     pub out: PathBuf,
@@ -86,8 +89,14 @@ pub fn evaluate_run(opts: &RunEvalOptions, mut log: impl FnMut(&str)) -> Result<
     let name = opts.store.display().to_string();
     let channels = &loaded.config.channel_schema();
     let (train, _) = load_training_windows(&opts.store)?.onto_channels(channels, &name)?;
-    let (test, dropped) = load_split(&opts.store, Split::Test)
-        .context_with(|| "evaluation needs test windows".to_string())?
+    if opts.split == Split::Train {
+        return Err(EvalError::param(
+            "split",
+            "scores on the training split say nothing about held-out data: use test or val",
+        ));
+    }
+    let (test, dropped) = load_split(&opts.store, opts.split)
+        .context_with(|| format!("evaluation needs {} windows", opts.split.as_str()))?
         .onto_channels(channels, &name)?;
     let classes = train.meta.labels.labels().to_vec();
     if classes.len() < 2 {

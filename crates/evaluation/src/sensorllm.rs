@@ -190,7 +190,9 @@ fn describe(
         .collect();
     let metrics = CaptionReport::compute(&said, &refs)?;
     // Claims are checked on the raw (unnormalised) values.
-    let raw = WindowSet::load(store, Some(Split::Test), false)?;
+    // The raw windows of the evaluated split (test, or val).
+    let split = test.windows.first().map_or(Split::Test, |w| w.split);
+    let raw = WindowSet::load(store, Some(split), false)?;
     let raw_windows: Vec<&wearlang_core::Window> = idx.iter().map(|&i| &raw.windows[i]).collect();
     let faithfulness = faithfulness(&said, &raw_windows, &raw.meta.channels)?;
     Ok(DescriptionScores {

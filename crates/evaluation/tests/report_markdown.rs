@@ -290,6 +290,7 @@ fn full_report() -> (EvalReport, Vec<PathBuf>) {
     }
     let report = EvalReport {
         run: "nls-tiny".into(),
+        split: "test".into(),
         steps: 3000,
         store: PathBuf::from("data/fixture.parquet"),
         classes: classes(),
@@ -347,6 +348,7 @@ fn sparse_report() -> (EvalReport, Vec<PathBuf>) {
     ];
     let report = EvalReport {
         run: "sensorlm-small".into(),
+        split: "test".into(),
         steps: 10,
         store: PathBuf::from("/tmp/some store/windows.parquet"),
         classes: classes(),
@@ -376,6 +378,7 @@ fn sparse_report() -> (EvalReport, Vec<PathBuf>) {
 fn empty_report() -> (EvalReport, Vec<PathBuf>) {
     let report = EvalReport {
         run: "empty".into(),
+        split: "test".into(),
         steps: 0,
         store: PathBuf::from("s.parquet"),
         classes: Vec::new(),

@@ -550,6 +550,7 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
         &wearlang_evaluation::RunEvalOptions {
             checkpoint: run,
             store: path,
+            split: Split::Test,
             out: dir.path().join("eval"),
             protocols: vec![
                 "zero-shot".into(),
@@ -592,4 +593,59 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
         "from scratch at k = 4: {:?}",
         scratch.macro_f1
     );
+}
+
+/// `wearlang eval --split val`: every score on the validation subjects (to
+/// choose a model without looking at test), said in the report; the
+/// training split is refused.
+#[test]
+fn scores_can_be_on_the_validation_split() {
+    use wearlang_store::{ReadOptions, StoreReader};
+    let dir = tempfile::tempdir().unwrap();
+    let full = store(dir.path());
+    let reader = StoreReader::open(&full).unwrap();
+    let mut windows = reader.read_all(ReadOptions::default()).unwrap();
+    for w in windows.iter_mut().filter(|w| w.subject == "s3") {
+        w.split = Split::Val;
+    }
+    let n_val = windows.iter().filter(|w| w.split == Split::Val).count();
+    let n_test = windows.iter().filter(|w| w.split == Split::Test).count();
+    assert!(n_val > 0 && n_test > 0 && n_val != n_test);
+    let path = dir.path().join("with_val.parquet");
+    let mut writer = StoreWriter::create(&path, reader.meta().clone()).unwrap();
+    writer.write(&windows).unwrap();
+    writer.finish().unwrap();
+    let run = dir.path().join("run");
+    train(&path, &run, &config());
+    let eval = |split: Split, out: &str| {
+        wearlang_evaluation::evaluate_run(
+            &wearlang_evaluation::RunEvalOptions {
+                checkpoint: run.clone(),
+                store: path.clone(),
+                split,
+                out: dir.path().join(out),
+                protocols: vec!["zero-shot".into(), "retrieval".into()],
+                config: small_eval(),
+                pretrain: None,
+                minilm_dir: Some(minilm()),
+                progress: false,
+                trainer: Some(&DefaultTrainer),
+            },
+            |_| {},
+        )
+    };
+    let val = eval(Split::Val, "eval_val").unwrap();
+    assert_eq!(val.report.split, "val");
+    assert_eq!(val.report.test_windows, n_val);
+    let md = std::fs::read_to_string(&val.markdown).unwrap();
+    assert!(md.contains("on the `val` split"), "{md}");
+    let test = eval(Split::Test, "eval_test").unwrap();
+    assert_eq!(test.report.split, "test");
+    assert_eq!(test.report.test_windows, n_test);
+    // A test-split report's JSON has no `split` field (as before it could
+    // be chosen), and reads back as `test`.
+    let json = std::fs::read_to_string(dir.path().join("eval_test/metrics.json")).unwrap();
+    assert!(!json.contains("\"split\""));
+    let err = eval(Split::Train, "eval_train").err().unwrap().to_string();
+    assert!(err.contains("split"), "{err}");
 }
