@@ -273,4 +273,18 @@ mod tests {
         let err = SensorLlmConfig::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("dropout"), "{err}");
     }
+
+    #[test]
+    fn the_shipped_fixture_config_parses_and_zero_sensor_tokens_is_refused() {
+        let shipped =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/sensorllm_fixture.toml");
+        let c = SensorLlmConfig::from_file(&shipped).unwrap();
+        assert_eq!(c.sensor_tokens, 10);
+        assert_eq!(c.tune.train_windows, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        std::fs::write(&path, "sensor_tokens = 0\n").unwrap();
+        let err = SensorLlmConfig::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("sensor_tokens"), "{err}");
+    }
 }

@@ -369,6 +369,24 @@ fn shipped_configs_parse() {
         "no pair_augment ablation in {}",
         ablations.display()
     );
+    // The encoder learning-rate ablations of SensorLM-CLIP; the shipped
+    // config is the one chosen on validation (0.3).
+    let finetune = dir.join("ablations/sensorlm_finetune");
+    let mut scales = Vec::new();
+    for entry in std::fs::read_dir(&finetune).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let c = SensorLanguageConfig::from_file(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            scales.push(c.optim.lr_scale[0].scale);
+        }
+    }
+    scales.sort_by(f64::total_cmp);
+    assert_eq!(scales, [0.0, 0.1, 0.3]);
+    let shipped = SensorLanguageConfig::from_file(&dir.join("sensorlm_clip.toml")).unwrap();
+    let mut chosen = SensorLanguageConfig::from_file(&finetune.join("clip_enc_lr03.toml")).unwrap();
+    chosen.name = shipped.name.clone();
+    assert_eq!(shipped, chosen);
     // The pipeline's trend-retrieval run is the strongest ablation's recipe.
     let shipped = SensorLanguageConfig::from_file(&dir.join("trend_retrieval.toml")).unwrap();
     let mut ablation =
