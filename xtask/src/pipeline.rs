@@ -127,8 +127,8 @@ fn profile(name: &str) -> Result<Profile> {
             sensorllm_align_steps: 60,
             // Every training window and 600 steps: stage 2 on the NLS conv
             // encoder reached test macro-F1 0.868 so (0.822 with 700
-            // windows and 300 steps; validation 0.819 / 0.806), in 240 s
-            // (docs/sensorllm.md).
+            // windows and 300 steps; validation 0.819 / 0.806), 98 s in the
+            // pipeline at b6ce418 (docs/sensorllm.md).
             sensorllm_tune_steps: 600,
             sensorllm_val_windows: 140,
             sensorllm_train_windows: 0,

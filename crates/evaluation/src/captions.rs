@@ -3,13 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 use wearlang_captioning::{ActivityCaptioner, ActivityConfig, KnowledgeBase, TemplateChoice};
-use wearlang_core::{Split, Window};
+use wearlang_core::Window;
 use wearlang_encoders::text::DecodeOptions;
 use wearlang_metrics::CaptionReport;
 use wearlang_models::sensor_language::ACTIVITY;
 use wearlang_models::{WindowCaptioner, WindowSet};
 
-use crate::context::{EvalContext, Evaluator};
+use crate::context::{evaluated_split, EvalContext, Evaluator};
 use crate::faithful::faithfulness;
 use crate::results::{CaptionEval, ProtocolResult};
 use crate::{EvalError, Result};
@@ -97,9 +97,7 @@ impl Evaluator for CaptioningEval {
             },
             self.0.windows,
         )?;
-        // The raw windows of the evaluated split (test, or val).
-        let split = ctx.test.windows.first().map_or(Split::Test, |w| w.split);
-        let raw = WindowSet::load(ctx.store, Some(split), false)?;
+        let raw = WindowSet::load(ctx.store, Some(evaluated_split(ctx.test)), false)?;
         if raw.len() != ctx.test.len() {
             return Err(EvalError::Data(format!(
                 "{}: the raw test split has {} windows, the evaluated one {}",

@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
+use wearlang_core::Split;
 use wearlang_models::{SensorTextModel, Trainer, WindowSet};
 
 use crate::results::ProtocolResult;
@@ -67,6 +68,12 @@ impl<'a> EvalContext<'a> {
             .filter_map(|(i, l)| l.map(|l| (i, l)))
             .collect()
     }
+}
+
+/// The split the evaluated windows `set` come from (test, or val when the
+/// evaluation selects a model); `test` for an empty set.
+pub(crate) fn evaluated_split(set: &WindowSet) -> Split {
+    set.windows.first().map_or(Split::Test, |w| w.split)
 }
 
 /// One evaluation protocol.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use wearlang_core::fs::write_atomic;
 use wearlang_plots::Series;
 
-use crate::context::{EvalContext, Evaluator};
+use crate::context::{evaluated_split, EvalContext, Evaluator};
 use crate::results::{ClassifierResult, ProtocolResult, ZeroShotResult};
 use crate::{EvalError, PretrainReport, Result};
 
@@ -76,12 +76,7 @@ pub fn run_protocols(
 ) -> Result<EvalReport> {
     let mut report = EvalReport {
         run: ctx.model.run_name().to_string(),
-        split: ctx
-            .test
-            .windows
-            .first()
-            .map_or("test", |w| w.split.as_str())
-            .to_string(),
+        split: evaluated_split(ctx.test).as_str().to_string(),
         steps: ctx.model.training_steps(),
         store: ctx.store.to_path_buf(),
         classes: ctx.classes.clone(),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 use wearlang_encoders::{PatchTransformer, SensorEncoder};
 use wearlang_masking::{artificial_masks, InheritedMask, RandomMask};
-use wearlang_metrics::ClassificationReport;
+use wearlang_metrics::{ClassificationReport, MeanStd};
 
 use crate::fill::interpolate_linear;
 use crate::probe::{LinearProbe, ProbeConfig};
@@ -87,17 +87,6 @@ fn one() -> usize {
     1
 }
 
-/// Mean and sample standard deviation (0 for fewer than two values).
-fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n.max(1.0);
-    if v.len() < 2 {
-        return (mean, 0.0);
-    }
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var.sqrt())
-}
-
 /// Pooled embeddings `[N, D]` of `x` (`[N, T, C]`, NaN = missing) on the CPU.
 pub fn embed_windows(
     encoder: &dyn SensorEncoder,
@@ -169,6 +158,9 @@ pub fn evaluate_robustness(
     n_classes: usize,
     cfg: &RobustnessConfig,
 ) -> Result<Vec<RobustnessRow>> {
+    if cfg.repeats == 0 {
+        return Err(EvalError::param("repeats", "must be at least 1"));
+    }
     let device = encoder.device();
     let train_emb = embed_windows(encoder, train_x, cfg.batch_size, device)?;
     let probe = LinearProbe::fit(&train_emb, train_y, n_classes, &cfg.probe)?;
@@ -176,11 +168,6 @@ pub fn evaluate_robustness(
         .into_iter()
         .map(|v| v as usize)
         .collect();
-    if cfg.repeats == 0 {
-        return Err(EvalError::Data(
-            "robustness: repeats must be at least 1".into(),
-        ));
-    }
     let mut rows = Vec::new();
     for &fraction in &cfg.fractions {
         // Nothing removed: one input whatever the seed.
@@ -213,14 +200,14 @@ pub fn evaluate_robustness(
             if f1.is_empty() {
                 continue;
             }
-            let (macro_f1, macro_f1_sd) = mean_sd(&f1);
+            let f1 = MeanStd::from_values(&f1)?;
             rows.push(RobustnessRow {
                 fraction,
                 handling,
-                macro_f1,
-                accuracy: mean_sd(&acc).0,
-                macro_f1_sd,
-                draws: f1.len(),
+                macro_f1: f1.mean,
+                accuracy: MeanStd::from_values(&acc)?.mean,
+                macro_f1_sd: f1.std,
+                draws: f1.n,
             });
         }
     }

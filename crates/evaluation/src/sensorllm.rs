@@ -8,13 +8,13 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use wearlang_core::{evenly_spaced, Split};
+use wearlang_core::evenly_spaced;
 use wearlang_llm::{default_model_path, LlmModel};
 use wearlang_metrics::{CaptionReport, ClassificationReport};
 use wearlang_models::{ModelError, WindowSet};
 use wearlang_sensorllm::{SensorLlm, SensorLlmCheckpointConfig};
 
-use crate::context::{EvalContext, Evaluator};
+use crate::context::{evaluated_split, EvalContext, Evaluator};
 use crate::faithful::faithfulness;
 use crate::results::{DescriptionScores, ProtocolResult, SensorLlmResult};
 use crate::{EvalError, Result};
@@ -190,9 +190,7 @@ fn describe(
         .collect();
     let metrics = CaptionReport::compute(&said, &refs)?;
     // Claims are checked on the raw (unnormalised) values.
-    // The raw windows of the evaluated split (test, or val).
-    let split = test.windows.first().map_or(Split::Test, |w| w.split);
-    let raw = WindowSet::load(store, Some(split), false)?;
+    let raw = WindowSet::load(store, Some(evaluated_split(test)), false)?;
     let raw_windows: Vec<&wearlang_core::Window> = idx.iter().map(|&i| &raw.windows[i]).collect();
     let faithfulness = faithfulness(&said, &raw_windows, &raw.meta.channels)?;
     Ok(DescriptionScores {

@@ -128,8 +128,8 @@ fn robustness_removes_patches_and_reports_both_handlings() {
     assert_eq!(rows[0].draws, 1);
     assert_eq!(rows[0].macro_f1_sd, 0.0);
     assert!(rows[1..].iter().all(|r| r.draws == cfg.repeats));
-    // One draw reproduces the first of several: the rows of a single
-    // draw equal a rerun with seed = the first draw's.
+    // A single draw is deterministic (the same rows twice) and reports no
+    // spread.
     let single = RobustnessConfig {
         repeats: 1,
         ..cfg.clone()

@@ -487,29 +487,41 @@ fn class_partitions_are_seeded_disjoint_and_balanced() {
     assert!(differs, "the seed changes the partition");
 }
 
+/// The windows of [`store`] after `edit`, written under the same metadata
+/// as `dir/name`: the store's path and its windows.
+fn edited_store(
+    dir: &Path,
+    name: &str,
+    edit: impl FnOnce(&mut Vec<Window>),
+) -> (PathBuf, Vec<Window>) {
+    use wearlang_store::{ReadOptions, StoreReader};
+    let reader = StoreReader::open(store(dir)).unwrap();
+    let mut windows = reader.read_all(ReadOptions::default()).unwrap();
+    edit(&mut windows);
+    let path = dir.join(name);
+    let mut writer = StoreWriter::create(&path, reader.meta().clone()).unwrap();
+    writer.write(&windows).unwrap();
+    writer.finish().unwrap();
+    (path, windows)
+}
+
 /// A store whose test split has unlabelled windows (a recording between
 /// labelled intervals): the training report scores the labelled ones only,
 /// and a full evaluation runs every protocol that reads labels.
 #[test]
 fn unlabelled_windows_are_left_out_of_the_scores() {
-    use wearlang_store::{ReadOptions, StoreReader};
     let dir = tempfile::tempdir().unwrap();
-    let full = store(dir.path());
-    let reader = StoreReader::open(&full).unwrap();
-    let mut windows = reader.read_all(ReadOptions::default()).unwrap();
-    for (i, w) in windows.iter_mut().enumerate() {
-        if i % 4 == 1 {
-            w.label = None;
+    let (path, windows) = edited_store(dir.path(), "gaps.parquet", |windows| {
+        for (i, w) in windows.iter_mut().enumerate() {
+            if i % 4 == 1 {
+                w.label = None;
+            }
         }
-    }
+    });
     let labelled_test = windows
         .iter()
         .filter(|w| w.split == Split::Test && w.label.is_some())
         .count();
-    let path = dir.path().join("gaps.parquet");
-    let mut writer = StoreWriter::create(&path, reader.meta().clone()).unwrap();
-    writer.write(&windows).unwrap();
-    writer.finish().unwrap();
 
     // Budgeted in epochs (max_steps 0): the report's header takes the
     // steps from the checkpoint.
@@ -600,21 +612,15 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
 /// training split is refused.
 #[test]
 fn scores_can_be_on_the_validation_split() {
-    use wearlang_store::{ReadOptions, StoreReader};
     let dir = tempfile::tempdir().unwrap();
-    let full = store(dir.path());
-    let reader = StoreReader::open(&full).unwrap();
-    let mut windows = reader.read_all(ReadOptions::default()).unwrap();
-    for w in windows.iter_mut().filter(|w| w.subject == "s3") {
-        w.split = Split::Val;
-    }
+    let (path, windows) = edited_store(dir.path(), "with_val.parquet", |windows| {
+        for w in windows.iter_mut().filter(|w| w.subject == "s3") {
+            w.split = Split::Val;
+        }
+    });
     let n_val = windows.iter().filter(|w| w.split == Split::Val).count();
     let n_test = windows.iter().filter(|w| w.split == Split::Test).count();
     assert!(n_val > 0 && n_test > 0 && n_val != n_test);
-    let path = dir.path().join("with_val.parquet");
-    let mut writer = StoreWriter::create(&path, reader.meta().clone()).unwrap();
-    writer.write(&windows).unwrap();
-    writer.finish().unwrap();
     let run = dir.path().join("run");
     train(&path, &run, &config());
     let eval = |split: Split, out: &str| {

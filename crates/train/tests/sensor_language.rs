@@ -352,17 +352,33 @@ fn shipped_configs_parse() {
         SensorLanguageConfig::from_file(&dir.join(format!("{name}.toml")))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+    // Every TOML config of a directory, parsed.
+    let configs_in = |dir: &Path| -> Vec<(PathBuf, SensorLanguageConfig)> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let c = SensorLanguageConfig::from_file(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                out.push((path, c));
+            }
+        }
+        out
+    };
+    // `shipped` is the recipe of the ablation config `chosen` but for its
+    // name.
+    let same_recipe = |shipped: &Path, chosen: &Path| {
+        let shipped = SensorLanguageConfig::from_file(shipped).unwrap();
+        let mut chosen = SensorLanguageConfig::from_file(chosen).unwrap();
+        chosen.name = shipped.name.clone();
+        assert_eq!(shipped, chosen);
+    };
     // The retrieval ablations of docs/results.md.
     let ablations = dir.join("ablations/retrieval");
     let mut augmented = 0;
-    for entry in std::fs::read_dir(&ablations).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let c = SensorLanguageConfig::from_file(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert_eq!(c.text.variants, ["trend_brief"], "{}", path.display());
-            augmented += usize::from(!c.pair_augment.is_empty());
-        }
+    for (path, c) in configs_in(&ablations) {
+        assert_eq!(c.text.variants, ["trend_brief"], "{}", path.display());
+        augmented += usize::from(!c.pair_augment.is_empty());
     }
     assert!(
         augmented >= 1,
@@ -372,27 +388,21 @@ fn shipped_configs_parse() {
     // The encoder learning-rate ablations of SensorLM-CLIP; the shipped
     // config is the one chosen on validation (0.3).
     let finetune = dir.join("ablations/sensorlm_finetune");
-    let mut scales = Vec::new();
-    for entry in std::fs::read_dir(&finetune).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let c = SensorLanguageConfig::from_file(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            scales.push(c.optim.lr_scale[0].scale);
-        }
-    }
+    let mut scales: Vec<f64> = configs_in(&finetune)
+        .into_iter()
+        .map(|(_, c)| c.optim.lr_scale[0].scale)
+        .collect();
     scales.sort_by(f64::total_cmp);
     assert_eq!(scales, [0.0, 0.1, 0.3]);
-    let shipped = SensorLanguageConfig::from_file(&dir.join("sensorlm_clip.toml")).unwrap();
-    let mut chosen = SensorLanguageConfig::from_file(&finetune.join("clip_enc_lr03.toml")).unwrap();
-    chosen.name = shipped.name.clone();
-    assert_eq!(shipped, chosen);
+    same_recipe(
+        &dir.join("sensorlm_clip.toml"),
+        &finetune.join("clip_enc_lr03.toml"),
+    );
     // The pipeline's trend-retrieval run is the strongest ablation's recipe.
-    let shipped = SensorLanguageConfig::from_file(&dir.join("trend_retrieval.toml")).unwrap();
-    let mut ablation =
-        SensorLanguageConfig::from_file(&ablations.join("conv_trend_aug_strong.toml")).unwrap();
-    ablation.name = shipped.name.clone();
-    assert_eq!(shipped, ablation);
+    same_recipe(
+        &dir.join("trend_retrieval.toml"),
+        &ablations.join("conv_trend_aug_strong.toml"),
+    );
 }
 
 #[test]
