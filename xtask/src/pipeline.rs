@@ -360,6 +360,8 @@ struct Ctx<'a> {
     synth_store: PathBuf,
     /// UCI HAPT as `cargo xtask setup` converted it (`hapt.parquet`).
     hapt_input: PathBuf,
+    /// BasicMotions as `cargo xtask setup` converted it (`basic_motions.csv`).
+    basic_motions_input: PathBuf,
     /// The Actiwatch recordings `cargo xtask setup` extracted (`awd/`).
     actigraphy_input: PathBuf,
 }
@@ -397,6 +399,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         fixture_store: out.join("windows.parquet"),
         synth_store: out.join("synthetic_days.parquet"),
         hapt_input: setup.hapt.join("hapt.parquet"),
+        basic_motions_input: setup.basic_motions.join("basic_motions.csv"),
         actigraphy_input: setup.actigraphy.join("awd"),
         out,
     };
@@ -931,7 +934,7 @@ fn sensorllm_stages(
 const CROSS_EVAL_CONFIG: &str = "configs/eval_cross_dataset.toml";
 
 /// The cross-data-set evaluations: `(directory, report heading, model)`.
-const CROSS_EVALS: [(&str, &str, &str); 5] = [
+const CROSS_EVALS: [(&str, &str, &str); 7] = [
     (
         "eval_hapt",
         "UCI HAPT in domain: NLS trained on HAPT, scored on HAPT's test subjects",
@@ -956,6 +959,16 @@ const CROSS_EVALS: [(&str, &str, &str); 5] = [
         "eval_union_on_hapt",
         "One model for both: NLS trained on the fixture and HAPT, scored on HAPT",
         "nls_union → hapt",
+    ),
+    (
+        "eval_hapt_on_basicmotions",
+        "Across data sets: NLS trained on HAPT (waist), scored on BasicMotions (wrist)",
+        "nls_hapt → basicmotions",
+    ),
+    (
+        "eval_union_on_basicmotions",
+        "Left-out data set: NLS trained on the fixture and HAPT, scored on BasicMotions",
+        "nls_union → basicmotions",
     ),
 ];
 
@@ -982,6 +995,19 @@ fn cross_dataset_stages(
         "ingest hapt",
         (&ctx.hapt_input, "fixtures/hapt/manifest.toml"),
         &hapt_store,
+    )?;
+    // A third data set that no model trains on: a wrist-worn smartwatch
+    // (BasicMotions), the left-out data set of the union model.
+    let bm_store = ctx.out.join("basicmotions.parquet");
+    let bm_ingest_key = ingest_stage(
+        ctx,
+        stages,
+        "ingest basicmotions",
+        (
+            &ctx.basic_motions_input,
+            "fixtures/basicmotions/manifest.toml",
+        ),
+        &bm_store,
     )?;
     let config = root.join(&first.config);
     let mut keys = std::collections::BTreeMap::new();
@@ -1027,47 +1053,67 @@ fn cross_dataset_stages(
         keys.insert(name, key);
     }
     let fixture = &ctx.fixture_store;
-    let plan: [(&str, &str, &Path, &str); 5] = [
+    // (directory, model, store, protocols, the store's ingest key)
+    let plan: [(&str, &str, &Path, &str, &str); 7] = [
         (
             "eval_hapt",
             "nls_hapt",
             &hapt_store,
             "zero-shot,linear-probe,supervised,unseen",
+            &ingest_key,
         ),
         (
             "eval_hapt_on_fixture",
             "nls_hapt",
             fixture,
             "zero-shot,linear-probe,few-shot",
+            &ingest_key,
         ),
         (
             "eval_fixture_on_hapt",
             first.name.as_str(),
             &hapt_store,
             "zero-shot,linear-probe,few-shot",
+            &ingest_key,
         ),
         (
             "eval_union_on_fixture",
             "nls_union",
             fixture,
             "zero-shot,linear-probe",
+            &ingest_key,
         ),
         (
             "eval_union_on_hapt",
             "nls_union",
             &hapt_store,
             "zero-shot,linear-probe",
+            &ingest_key,
+        ),
+        (
+            "eval_hapt_on_basicmotions",
+            "nls_hapt",
+            &bm_store,
+            "zero-shot,linear-probe,few-shot",
+            &bm_ingest_key,
+        ),
+        (
+            "eval_union_on_basicmotions",
+            "nls_union",
+            &bm_store,
+            "zero-shot,linear-probe,few-shot",
+            &bm_ingest_key,
         ),
     ];
     let eval_config = root.join(CROSS_EVAL_CONFIG);
-    for (eval_dir, model, store, protocols) in plan {
+    for (eval_dir, model, store, protocols, store_key) in plan {
         let out = ctx.out.join(eval_dir);
         let key = key_of(&[
             "eval".into(),
             keys.get(model)
                 .cloned()
                 .unwrap_or_else(|| first_key.to_string()),
-            ingest_key.clone(),
+            store_key.to_string(),
             file_key(&eval_config)?,
             protocols.into(),
             p.few_shot_seeds.to_string(),

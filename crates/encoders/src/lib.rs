@@ -4,6 +4,8 @@
 //!   patches are hidden by the attention mask (LSM-2's AIM), never imputed;
 //!   MAP, mean or max pooling; presets `tiny` / `small` / `base`.
 //! - [`ConvEncoder`]: the 1-D conv encoder of the NLS paper.
+//! - [`WindowCentred`]: per-window centring (gravity and offsets removed)
+//!   in front of either.
 //! - [`MaskedAutoencoder`]: patch Transformer + [`MaeDecoder`] with AIM token
 //!   selection and the masked-reconstruction loss, for pretraining and
 //!   imputation.
@@ -37,6 +39,7 @@
 #![warn(missing_docs)]
 
 // --- shared building blocks and sensor side ---
+pub mod centred;
 pub mod conv;
 pub mod error;
 pub mod heads;
@@ -51,6 +54,7 @@ pub mod vit;
 // --- text side ---
 pub mod text;
 
+pub use centred::WindowCentred;
 pub use conv::{ConvEncoder, ConvEncoderConfig};
 pub use error::{EncoderError, Result};
 pub use heads::{ProjectionConfig, ProjectionHead};

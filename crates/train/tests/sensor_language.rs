@@ -585,3 +585,44 @@ fn pair_augment_changes_the_training_input_reproducibly_and_is_saved() {
     .unwrap();
     assert!(!cfg_text.contains("pair_augment"), "{cfg_text}");
 }
+
+#[test]
+fn a_centred_model_ignores_per_window_offsets_and_reloads_centred() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let mut cfg = config(2);
+    cfg.sensor.centre = true;
+    let out = tmp.path().join("centred");
+    train_sensor_language(&cfg, &opts(&store, &out, false, None)).unwrap();
+    let loaded = load_sensor_language(&out, Some(&minilm()), tch::Device::Cpu).unwrap();
+    assert!(loaded.model.config().sensor.centre);
+    let test = load_split(&store, Split::Test).unwrap();
+    let idx: Vec<usize> = (0..8).collect();
+    // Missing values filled, so that the shift reaches every value.
+    let x = test
+        .batch(&idx, tch::Device::Cpu)
+        .unwrap()
+        .nan_to_num(0.0, None, None);
+    // A constant per window and channel (gravity in another direction,
+    // a sensor offset) leaves the embedding as it was; a plain model
+    // reads it.
+    let shift = Tensor::randn([8, 1, x.size()[2]], (tch::Kind::Float, tch::Device::Cpu)) * 3.0;
+    let features =
+        |m: &wearlang_models::SensorLanguageModel, x: &Tensor| m.sensor_features(x, 8).unwrap();
+    let a = features(&loaded.model, &x);
+    let b = features(&loaded.model, &(&x + &shift));
+    let d = (&a - &b).abs().max().double_value(&[]);
+    let scale = a.abs().max().double_value(&[]);
+    assert!(d < 1e-4 * scale.max(1.0), "{d} of {scale}");
+    let plain_out = tmp.path().join("plain");
+    cfg.sensor.centre = false;
+    train_sensor_language(&cfg, &opts(&store, &plain_out, false, None)).unwrap();
+    let plain = load_sensor_language(&plain_out, Some(&minilm()), tch::Device::Cpu).unwrap();
+    let a = features(&plain.model, &x);
+    let b = features(&plain.model, &(&x + &shift));
+    assert!(!a.allclose(&b, 1e-3, 1e-3, false));
+    // Off by default and then not written into the checkpoint's config.
+    let cfg_text =
+        std::fs::read_to_string(find_checkpoint(&plain_out).unwrap().join("config.json")).unwrap();
+    assert!(!cfg_text.contains("centre"), "{cfg_text}");
+}

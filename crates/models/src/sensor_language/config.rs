@@ -47,6 +47,14 @@ pub struct SensorSpec {
     /// A `wearlang pretrain` run directory (or checkpoint) whose encoder
     /// initialises the patch Transformer.
     pub init_from: Option<PathBuf>,
+    /// Remove each channel's mean over the window before encoding
+    /// ([`WindowCentred`](wearlang_encoders::WindowCentred)): gravity and
+    /// sensor offsets go, so that devices worn in other places and
+    /// accelerometers with or without gravity read alike; posture (the
+    /// direction of gravity of a still device) goes with them. For motion
+    /// data; off by default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub centre: bool,
 }
 
 impl Default for SensorSpec {
@@ -58,6 +66,7 @@ impl Default for SensorSpec {
             patch: EncoderSpec::default(),
             conv_dropout: 0.1,
             init_from: None,
+            centre: false,
         }
     }
 }

@@ -15,7 +15,7 @@ use wearlang_encoders::text::{
 };
 use wearlang_encoders::{
     ConvEncoder, ConvEncoderConfig, PatchTransformer, PatchTransformerConfig, ProjectionHead,
-    SensorEncoder,
+    SensorEncoder, WindowCentred,
 };
 use wearlang_objectives::{augment, build, normalize, LossOutput, Objective, ObjectiveInputs};
 
@@ -397,6 +397,11 @@ impl SensorLanguageModel {
                 resolved.custom_sensor = Some(recorded);
                 enc
             }
+        };
+        let sensor: Box<dyn SensorEncoder> = if cfg.sensor.centre {
+            Box::new(WindowCentred::new(sensor))
+        } else {
+            sensor
         };
         Ok((sensor, init_tensors))
     }
