@@ -35,6 +35,7 @@ mod label;
 mod norm;
 pub mod registry;
 mod split;
+pub mod units;
 mod window;
 
 pub use channel::{ChannelKind, ChannelSpec};

@@ -120,7 +120,7 @@ pub use formats::{register_input_format, registered_input_formats, InputFormatFa
 pub use labels::{Interval, IntervalLabels};
 pub use options::{
     ChannelOption, ColumnOptions, DuplicateTimes, IngestOptions, InputFormat, InputOptions,
-    LabelsOptions, MixedLabels, ResampleOptions, StreamOptions, TimeOptions, TimeUnit,
+    LabelsOptions, MixedLabels, ResampleOptions, StreamOptions, TimeOptions, TimeUnit, Units,
     WindowOptions,
 };
 pub use pipeline::{ingest, list_files, open_source, IngestSummary, MAX_GAP_ROWS, MAX_TIME_JUMP_S};

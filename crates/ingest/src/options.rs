@@ -342,6 +342,25 @@ pub struct ColumnOptions {
     /// Channel columns; empty = every numeric column without another role.
     #[serde(default)]
     pub channels: Vec<ChannelOption>,
+    /// Whether motion channels are converted to their kind's canonical unit
+    /// (accelerometers to g, gyroscopes to rad/s; the default) or kept as
+    /// they are.
+    #[serde(default)]
+    pub units: Units,
+}
+
+/// `[columns] units`: what ingest does with the units of motion channels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Units {
+    /// Accelerometers in g, gyroscopes in rad/s
+    /// ([`wearlang_core::units`]); an unknown unit of such a channel is an
+    /// error naming it. Channels of other kinds, and channels without a
+    /// unit, are kept as they are.
+    #[default]
+    Canonical,
+    /// Values and units as in the input.
+    AsIs,
 }
 
 /// `[window]`: target rate and windowing.

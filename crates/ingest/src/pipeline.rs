@@ -5,7 +5,7 @@ use crate::checks::{check_no_recording_twice, check_split_subjects, RecordingSpa
 use crate::columns::{default_keys, SourceSpec};
 use crate::formats;
 use crate::labels::{IntervalCursor, IntervalLabels};
-use crate::options::{IngestOptions, InputFormat};
+use crate::options::{IngestOptions, InputFormat, Units};
 use crate::resample::{window_label, Grid, Resampler, Windower};
 use crate::source::{Recording, RecordingSource};
 use crate::walk;
@@ -746,10 +746,21 @@ struct Output {
     acc: NormAccumulator,
     labels: BTreeSet<String>,
     windows: usize,
+    /// Per channel, the factor into the stored unit (`None`: all 1).
+    factors: Option<Vec<f32>>,
 }
 
 impl Output {
-    fn write(&mut self, ws: Vec<Window>) -> Result<()> {
+    fn write(&mut self, mut ws: Vec<Window>) -> Result<()> {
+        if let Some(f) = &self.factors {
+            for w in &mut ws {
+                for row in w.values.chunks_exact_mut(f.len()) {
+                    for (v, k) in row.iter_mut().zip(f) {
+                        *v *= k;
+                    }
+                }
+            }
+        }
         for w in &ws {
             if w.split == Split::Train {
                 self.acc.add(w);
@@ -926,9 +937,11 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
     let intervals = opts.labels.as_ref().map(IntervalLabels::read).transpose()?;
     let layouts = stream_layouts(&inputs)?;
     let channels: Vec<ChannelSpec> = layouts.iter().flat_map(|l| l.channels.to_vec()).collect();
+    let (channels, factors) = stored_units(opts, channels)?;
     let meta = store_meta(opts, &channels)?;
     let mut ctx = Ctx::new(opts, channels.len(), intervals.as_ref());
     let mut output = Output::create(out, meta, channels.len())?;
+    output.factors = factors;
     let stats = if inputs.len() == 1 {
         run_single_stream(&mut ctx, &inputs[0], &layouts[0], &mut output)?
     } else {
@@ -948,6 +961,31 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
     }
     let store = output.finish(&stats)?;
     Ok(IngestSummary::new(out, store, &stats, started))
+}
+
+/// The store's channels and, when a unit is converted, the factor of every
+/// channel ([`Units::Canonical`]; `None`: values are stored as read).
+///
+/// Errors: a motion channel's unit cannot be converted.
+fn stored_units(
+    opts: &IngestOptions,
+    channels: Vec<ChannelSpec>,
+) -> Result<(Vec<ChannelSpec>, Option<Vec<f32>>)> {
+    if opts.columns.units == Units::AsIs {
+        return Ok((channels, None));
+    }
+    let (specs, factors): (Vec<ChannelSpec>, Vec<f32>) = channels
+        .iter()
+        .map(|c| {
+            wearlang_core::units::to_canonical(c)
+                .map(|(spec, f)| (spec, f as f32))
+                .map_err(|e| Error::data(Location::file(meta_source(opts)), e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    let converted = factors.iter().any(|&f| f != 1.0);
+    Ok((specs, converted.then_some(factors)))
 }
 
 /// The channels of each stream: those of its first file, in stream order.
@@ -1462,6 +1500,7 @@ impl Output {
             acc: NormAccumulator::new(channels),
             labels: BTreeSet::new(),
             windows: 0,
+            factors: None,
         })
     }
 

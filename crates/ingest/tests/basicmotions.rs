@@ -13,7 +13,7 @@ use wearlang_core::Split;
 use wearlang_ingest::IngestOptions;
 
 mod common;
-use common::ingest_and_read;
+use common::{assert_imu_store, ingest_and_read};
 
 fn converted() -> Option<PathBuf> {
     let dir = common::cache_dir()?.join("data/basicmotions-aeon-1.6.0");
@@ -64,7 +64,17 @@ fn converted_basic_motions_ingests_at_50_hz_with_the_archive_split() {
     let mut opts = IngestOptions::from_manifest(&manifest).unwrap();
     opts.input.path = Some(path.clone());
     let dir = tempfile::tempdir().unwrap();
-    let (summary, windows) = ingest_and_read(&opts, &dir.path().join("bm.parquet"));
+    let out = dir.path().join("bm.parquet");
+    let (summary, windows) = ingest_and_read(&opts, &out);
+    // m/s² in the file, g in the store (gyroscope: rad/s either way).
+    let meta = wearlang_store::StoreReader::open(&out)
+        .unwrap()
+        .meta()
+        .clone();
+    assert_imu_store(
+        &meta,
+        &["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"],
+    );
     assert_eq!(summary.recordings, 80);
     assert_eq!(windows.len(), 640);
     let mut per_split: BTreeMap<Split, usize> = BTreeMap::new();
@@ -84,14 +94,15 @@ fn converted_basic_motions_ingests_at_50_hz_with_the_archive_split() {
         per_split.into_iter().collect::<Vec<_>>(),
         [(Split::Train, 256), (Split::Val, 64), (Split::Test, 320)]
     );
-    // Resampled from 10 Hz: every 5th step of a window is a recorded sample,
+    // Resampled from 10 Hz (and read back in m/s²): every 5th step of a window is a recorded sample,
     // the steps between lie on the line between two samples.
     let w = windows
         .iter()
         .find(|w| w.recording == "train_000" && w.start_ms == 1000)
         .unwrap();
     let raw = &samples["train_000"];
-    let at = |t: usize, c: usize| w.values[t * 6 + c];
+    let g = wearlang_core::units::STANDARD_GRAVITY as f32;
+    let at = |t: usize, c: usize| w.values[t * 6 + c] * if c < 3 { g } else { 1.0 };
     // 1 s in is sample 10.
     for (k, row) in raw[10..30].iter().enumerate() {
         for (c, &sample) in row.iter().enumerate() {

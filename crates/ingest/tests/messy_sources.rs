@@ -291,3 +291,45 @@ fn subject_column_that_is_the_recording_column_gives_each_recording_its_subject(
     assert_eq!(s.store.subjects, 3);
     assert!(ws.iter().all(|w| w.subject == w.recording));
 }
+
+#[test]
+fn motion_units_are_stored_canonical_or_as_they_are() {
+    use wearlang_ingest::{ChannelOption, Units};
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("t,ax,gz,hr\n");
+    for i in 0..N {
+        text += &format!("{},9.80665,180,60\n", i * 20);
+    }
+    let input = write(&dir.path().join("in/a.csv"), &text);
+    let mut o = opts(&input);
+    o.columns.channels = vec![
+        ChannelOption::parse("ax:m/s^2:accelerometer").unwrap(),
+        ChannelOption::parse("gz:deg/s:gyroscope").unwrap(),
+        ChannelOption::parse("hr:bpm:heart_rate").unwrap(),
+    ];
+    // By default: 1 g, π rad/s, heart rate untouched; units recorded.
+    let (_, windows) = run(&o, dir.path());
+    let meta = StoreReader::open(dir.path().join("out.parquet"))
+        .unwrap()
+        .meta()
+        .clone();
+    let units: Vec<&str> = meta.channels.iter().map(|c| c.unit.as_str()).collect();
+    assert_eq!(units, ["g", "rad/s", "bpm"]);
+    let first = &windows[0].values;
+    assert!((first[0] - 1.0).abs() < 1e-6, "{first:?}");
+    assert!((first[1] - std::f32::consts::PI).abs() < 1e-5, "{first:?}");
+    assert_eq!(first[2], 60.0);
+    // The training statistics are those of the stored values.
+    let norm = meta.normalisation.unwrap();
+    assert!((norm.mean[0] - 1.0).abs() < 1e-6);
+    // As they are, on request.
+    o.columns.units = Units::AsIs;
+    let (_, windows) = run(&o, dir.path());
+    assert_eq!(&windows[0].values[..3], &[9.80665, 180.0, 60.0]);
+    // A unit that cannot be converted is named, with the channel.
+    o.columns.units = Units::Canonical;
+    o.columns.channels[1] = ChannelOption::parse("gz:furlongs/s:gyroscope").unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let err = fail(&o, fresh.path()).to_string();
+    assert!(err.contains("gz") && err.contains("furlongs/s"), "{err}");
+}
