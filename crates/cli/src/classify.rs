@@ -11,7 +11,7 @@ use wearlang_core::Split;
 use wearlang_device::DeviceChoice;
 use wearlang_evaluation::{zero_shot_scores, CandidateLabel, ZeroShotConfig};
 use wearlang_metrics::ClassificationReport;
-use wearlang_models::{load_sensor_language, WindowSet};
+use wearlang_models::{load_sensor_language, InputNormalisation, WindowSet};
 
 /// Arguments of `wearlang classify`.
 #[derive(Args, Debug)]
@@ -41,6 +41,11 @@ pub struct ClassifyArgs {
     /// prompts of the labels it knows.
     #[arg(long)]
     pub knowledge: bool,
+    /// The statistics the store's windows are normalised with: `store`
+    /// (its own) or `model` (the model's training statistics, units
+    /// converted; for a data set the model never saw).
+    #[arg(long, default_value = "store")]
+    pub normalisation: String,
     /// The CSV file to write: one row per window (recording, subject,
     /// start, split, the store's label, the prediction, its score and the
     /// score of every candidate).
@@ -78,8 +83,12 @@ pub fn run(a: &ClassifyArgs) -> Result<()> {
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let name = a.store.display().to_string();
-    let (set, dropped) = WindowSet::load(&a.store, split, true)?
-        .onto_channels(&loaded.config.channel_schema(), &name)?;
+    let how = InputNormalisation::parse(&a.normalisation)
+        .with_context(|| format!("--normalisation {}", a.normalisation))?;
+    let (set, dropped) =
+        loaded
+            .config
+            .onto_model(WindowSet::load(&a.store, split, true)?, &name, how)?;
     if !dropped.is_empty() {
         eprintln!("note: channels the model does not read, left out: {dropped:?}");
     }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use wearlang_core::Split;
 use wearlang_device::DeviceChoice;
-use wearlang_models::{embed_store, embed_texts, load_sensor_language};
+use wearlang_models::{embed_store, embed_texts, load_sensor_language, InputNormalisation};
 use wearlang_store::embeddings::{write_text_embeddings, write_window_embeddings};
 
 /// Arguments of `wearlang embed`.
@@ -22,6 +22,11 @@ pub struct EmbedArgs {
     /// … (only this split: train, val or test) …
     #[arg(long, requires = "store")]
     pub split: Option<String>,
+    /// The statistics the store's windows are normalised with: `store`
+    /// (its own) or `model` (the model's training statistics, units
+    /// converted; for a data set the model never saw).
+    #[arg(long, default_value = "store", requires = "store")]
+    pub normalisation: String,
     /// … or the lines of this UTF-8 text file.
     #[arg(long)]
     pub texts: Option<PathBuf>,
@@ -59,7 +64,9 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
                 Some("test") => Some(Split::Test),
                 Some(s) => bail!("--split {s}: expected train, val or test"),
             };
-            let e = embed_store(model, &loaded.config.channel_schema(), store, split)?;
+            let how = InputNormalisation::parse(&a.normalisation)
+                .with_context(|| format!("--normalisation {}", a.normalisation))?;
+            let e = embed_store(model, &loaded.config, store, split, how)?;
             write_window_embeddings(&a.out, &e.windows, &e.embeddings)?;
             println!(
                 "{} windows → {} ({}-d embeddings)",

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use wearlang_evaluation::{evaluate_run, EvalConfig, RunEvalOptions};
 
@@ -41,6 +41,11 @@ pub struct EvalArgs {
     /// Override the supervised baseline's steps.
     #[arg(long)]
     pub supervised_steps: Option<u64>,
+    /// Override the statistics the store's windows are normalised with:
+    /// `store` (its own) or `model` (the model's training statistics, units
+    /// converted; for a data set the model never saw).
+    #[arg(long)]
+    pub normalisation: Option<String>,
     /// Override the number of test windows captioned.
     #[arg(long)]
     pub caption_windows: Option<usize>,
@@ -94,6 +99,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     if let Some(s) = a.supervised_steps {
         cfg.supervised.steps = s;
+    }
+    if let Some(n) = &a.normalisation {
+        cfg.normalisation = wearlang_models::InputNormalisation::parse(n)
+            .with_context(|| format!("--normalisation {n}"))?;
     }
     if let Some(w) = a.caption_windows {
         cfg.captioning.windows = w;

@@ -563,6 +563,35 @@ fn eval_writes_metrics_report_and_plots_on_the_fixture() {
     assert!(out.status.success(), "{}", stderr(&out));
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(said.contains("against the store's labels"), "{said}");
+    // On the model's training scale: the relabelled store's own statistics
+    // (fitted on the windows it kept) are not the model's, so the scores
+    // move; the windows and the candidates are the same.
+    let own_scale = std::fs::read_to_string(&pred).unwrap();
+    let out = classify(&["--labels", &own, "--normalisation", "model"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let model_scale = std::fs::read_to_string(&pred).unwrap();
+    let rows = |csv: &str| -> Vec<(String, f64)> {
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let (head, score) = l.rsplit_once(',').unwrap();
+                (
+                    head.split(',').take(6).collect::<Vec<_>>().join(","),
+                    score.parse().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (rows(&own_scale), rows(&model_scale));
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().zip(&b).all(|(x, y)| x.0 == y.0));
+    assert!(a.iter().zip(&b).any(|(x, y)| (x.1 - y.1).abs() > 1e-4));
+    let out = classify(&["--labels", &own, "--normalisation", "mine"]);
+    assert!(
+        stderr(&out).contains("expected store or model"),
+        "{}",
+        stderr(&out)
+    );
     // Bad label lists and a store without a channel the model reads.
     let out = classify(&["--labels", "walking"]);
     assert!(stderr(&out).contains("at least 2"), "{}", stderr(&out));

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use wearlang_core::registry::Registry;
-use wearlang_models::SupervisedConfig;
+use wearlang_models::{InputNormalisation, SupervisedConfig};
 
 use crate::baselines::{LinearProbeEval, SupervisedEval};
 use crate::captions::{CaptioningEval, CaptioningEvalConfig};
@@ -95,6 +95,11 @@ pub struct EvalConfig {
     /// Settings of registered protocols by name (`[custom.<name>]`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// The statistics the store's windows are normalised with: `store`
+    /// (its own; the default) or `model` (the model's training statistics,
+    /// units converted: a data set the model never saw is read on the
+    /// model's scale, whatever its mix of activities).
+    pub normalisation: InputNormalisation,
 }
 
 impl EvalConfig {

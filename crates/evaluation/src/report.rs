@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use wearlang_core::fs::write_atomic;
+use wearlang_models::InputNormalisation;
 use wearlang_plots::Series;
 
 use crate::context::{evaluated_split, EvalContext, Evaluator};
@@ -45,6 +46,10 @@ pub struct EvalReport {
     /// Channels of the store the model does not read (left out).
     #[serde(default)]
     pub dropped_channels: Vec<String>,
+    /// Which statistics normalised the store's windows (absent: the
+    /// store's own).
+    #[serde(default, skip_serializing_if = "is_store_scale")]
+    pub normalisation: InputNormalisation,
     /// Training windows.
     pub train_windows: usize,
     /// Test windows (held-out subjects).
@@ -58,6 +63,10 @@ pub struct EvalReport {
     /// Imputation and robustness of the pretrained encoder (from its
     /// `wearlang pretrain` report), when given.
     pub pretraining: Option<PretrainReport>,
+}
+
+fn is_store_scale(n: &InputNormalisation) -> bool {
+    *n == InputNormalisation::Store
 }
 
 fn test_split() -> String {
@@ -82,6 +91,7 @@ pub fn run_protocols(
         classes: ctx.classes.clone(),
         model_classes: Vec::new(),
         dropped_channels: Vec::new(),
+        normalisation: InputNormalisation::Store,
         train_windows: ctx.train.len(),
         test_windows: ctx.test.len(),
         results: Vec::new(),
@@ -191,6 +201,12 @@ impl EvalReport {
                 new.len(),
                 new
             ));
+        }
+        if self.normalisation == InputNormalisation::Model {
+            s.push_str(
+                "Windows on the model's training scale (its checkpoint's statistics, units \
+                 converted), not on the store's own.\n\n",
+            );
         }
         if !self.dropped_channels.is_empty() {
             s.push_str(&format!(

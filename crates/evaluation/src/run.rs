@@ -87,17 +87,19 @@ pub fn evaluate_run(opts: &RunEvalOptions, mut log: impl FnMut(&str)) -> Result<
     let loaded = load_sensor_language(&opts.checkpoint, opts.minilm_dir.as_deref(), device)
         .context_with(|| format!("loading the model in {}", opts.checkpoint.display()))?;
     let name = opts.store.display().to_string();
-    let channels = &loaded.config.channel_schema();
-    let (train, _) = load_training_windows(&opts.store)?.onto_channels(channels, &name)?;
+    let how = opts.config.normalisation;
+    let (train, _) = loaded
+        .config
+        .onto_model(load_training_windows(&opts.store)?, &name, how)?;
     if opts.split == Split::Train {
         return Err(EvalError::param(
             "split",
             "scores on the training split say nothing about held-out data: use test or val",
         ));
     }
-    let (test, dropped) = load_split(&opts.store, opts.split)
-        .context_with(|| format!("evaluation needs {} windows", opts.split.as_str()))?
-        .onto_channels(channels, &name)?;
+    let test = load_split(&opts.store, opts.split)
+        .context_with(|| format!("evaluation needs {} windows", opts.split.as_str()))?;
+    let (test, dropped) = loaded.config.onto_model(test, &name, how)?;
     let classes = train.meta.labels.labels().to_vec();
     if classes.len() < 2 {
         return Err(EvalError::Data(format!(
@@ -137,6 +139,7 @@ pub fn evaluate_run(opts: &RunEvalOptions, mut log: impl FnMut(&str)) -> Result<
         }
     }
     report.dropped_channels = dropped;
+    report.normalisation = how;
     let plots = report.write_plots(&opts.out, find_metrics_log(&opts.checkpoint).as_deref())?;
     report.write(&opts.out, &plots)?;
     Ok(RunEvaluation {

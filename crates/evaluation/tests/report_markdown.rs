@@ -296,6 +296,7 @@ fn full_report() -> (EvalReport, Vec<PathBuf>) {
         classes: classes(),
         model_classes: Vec::new(),
         dropped_channels: Vec::new(),
+        normalisation: Default::default(),
         train_windows: 900,
         test_windows: 321,
         results,
@@ -354,6 +355,7 @@ fn sparse_report() -> (EvalReport, Vec<PathBuf>) {
         classes: classes(),
         model_classes: Vec::new(),
         dropped_channels: Vec::new(),
+        normalisation: Default::default(),
         train_windows: 40,
         test_windows: 9,
         results,
@@ -384,6 +386,7 @@ fn empty_report() -> (EvalReport, Vec<PathBuf>) {
         classes: Vec::new(),
         model_classes: Vec::new(),
         dropped_channels: Vec::new(),
+        normalisation: Default::default(),
         train_windows: 0,
         test_windows: 0,
         results: Vec::new(),
@@ -494,4 +497,16 @@ fn the_header_says_which_classes_are_new_to_the_model() {
         !md.contains("New to it") && !md.contains("left out"),
         "{md}"
     );
+    // The scale is named only when it is the model's, and survives JSON.
+    assert!(!md.contains("training scale"), "{md}");
+    assert!(!serde_json::to_string(&report)
+        .unwrap()
+        .contains("normalisation"));
+    report.normalisation = wearlang_models::InputNormalisation::Model;
+    assert!(report
+        .to_markdown(&plots)
+        .contains("model's training scale"));
+    let back: wearlang_evaluation::EvalReport =
+        serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+    assert_eq!(back.normalisation, report.normalisation);
 }

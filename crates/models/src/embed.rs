@@ -11,7 +11,10 @@ use wearlang_store::embeddings::EmbeddingMatrix;
 
 use wearlang_captioning::{class_prompts, PromptOptions};
 
-use crate::{ModelError, Result, SensorLanguageModel, SensorTextModel, WindowSet};
+use crate::{
+    InputNormalisation, ModelError, Result, SensorLanguageCheckpointConfig, SensorLanguageModel,
+    SensorTextModel, WindowSet,
+};
 
 /// Windows embedded per forward pass.
 const WINDOW_BATCH: usize = 256;
@@ -28,19 +31,20 @@ pub struct StoreEmbeddings {
 }
 
 /// Embed the windows of `store` (only `split`, or all when `None`) with
-/// `model`, which reads `channels` (its checkpoint's
-/// `channel_schema()`): the store's channels are matched by name or by kind
-/// and axis and reordered (extra ones dropped; a missing one is an error),
-/// normalised with the store's training statistics, 256 per
-/// forward pass. Errors when the split is empty.
+/// `model`, trained as `checkpoint` records: the store's channels are
+/// matched by name or by kind and axis and reordered (extra ones dropped; a
+/// missing one is an error), normalised as `how` says
+/// ([`SensorLanguageCheckpointConfig::onto_model`]), 256 per forward pass.
+/// Errors when the split is empty.
 pub fn embed_store(
     model: &SensorLanguageModel,
-    channels: &[wearlang_core::ChannelSpec],
+    checkpoint: &SensorLanguageCheckpointConfig,
     store: &Path,
     split: Option<Split>,
+    how: InputNormalisation,
 ) -> Result<StoreEmbeddings> {
     let set = WindowSet::load(store, split, true)?;
-    let (set, _) = set.onto_channels(channels, &store.display().to_string())?;
+    let (set, _) = checkpoint.onto_model(set, &store.display().to_string(), how)?;
     let e = model.embed_windows(&set.x, WINDOW_BATCH)?;
     Ok(StoreEmbeddings {
         windows: set.windows,

@@ -64,7 +64,7 @@ pub use registry::{
     registered_text_towers, SensorEncoderFactory, TextEncoder, TextTowerFactory,
 };
 pub use sensor_language::{
-    load_sensor_language, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
+    load_sensor_language, InputNormalisation, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
     SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary,
 };
 pub use sensor_text::{ProjectionHeads, SensorTextModel, WindowCaptioner};

@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
-use wearlang_core::{ChannelSpec, Split, Window};
+use wearlang_core::{ChannelSpec, Normalisation, Split, Window};
 use wearlang_store::{ReadOptions, StoreMeta, StoreReader, WindowSource};
 
 use crate::{ModelError, Result};
@@ -230,6 +230,63 @@ impl WindowSet {
         Ok((Self::from_parts(x, windows, meta)?, dropped))
     }
 
+    /// The same windows normalised with `to` (statistics of the channels
+    /// `to_channels`, in this set's channel order, e.g. a model's) instead
+    /// of the store's own: each value is taken back to the store's unit
+    /// with the store's statistics, converted to `to_channels`' unit
+    /// ([`wearlang_core::units`]) and normalised with `to`. NaN stays NaN.
+    /// Errors name `source` and the channel: the store has no statistics,
+    /// the channel counts differ, or a unit cannot be converted.
+    pub fn renormalise(
+        self,
+        to: &Normalisation,
+        to_channels: &[ChannelSpec],
+        source: &str,
+    ) -> Result<Self> {
+        let c = self.meta.channels.len();
+        if to.mean.len() != c || to.std.len() != c || to_channels.len() != c {
+            return Err(ModelError::Data(format!(
+                "{source}: {c} channels, the statistics to normalise with are for {}",
+                to.mean.len()
+            )));
+        }
+        let from =
+            self.meta.normalisation.clone().ok_or_else(|| {
+                ModelError::Data(format!("{source} has no normalisation statistics"))
+            })?;
+        let mut scale = Vec::with_capacity(c);
+        let mut shift = Vec::with_capacity(c);
+        for (j, (have, want)) in self.meta.channels.iter().zip(to_channels).enumerate() {
+            let u = wearlang_core::units::factor_between(have, want).ok_or_else(|| {
+                ModelError::Data(format!(
+                    "{source}: channel `{}` is in '{}', the model's `{}` in '{}': no conversion \
+                     between them (normalise with the store's own statistics instead)",
+                    have.name, have.unit, want.name, want.unit
+                ))
+            })?;
+            // x_to = (x σ_from + μ_from) u − μ_to) / σ_to
+            scale.push(from.std[j] * u / to.std[j]);
+            shift.push((from.mean[j] * u - to.mean[j]) / to.std[j]);
+        }
+        let a = Tensor::f_from_slice(&scale)?.to_kind(Kind::Float);
+        let b = Tensor::f_from_slice(&shift)?.to_kind(Kind::Float);
+        let x = self.x.f_mul(&a)?.f_add(&b)?;
+        let mut windows = self.windows;
+        for w in &mut windows {
+            for row in w.values.chunks_exact_mut(c) {
+                for ((v, &a), &b) in row.iter_mut().zip(&scale).zip(&shift) {
+                    *v = (*v as f64 * a + b) as f32;
+                }
+            }
+        }
+        let mut meta = self.meta;
+        meta.normalisation = Some(to.clone());
+        for (have, want) in meta.channels.iter_mut().zip(to_channels) {
+            have.unit = want.unit.clone();
+        }
+        Self::from_parts(x, windows, meta)
+    }
+
     /// The windows at `idx` (in that order) as a new set; errors when an
     /// index is out of range or `idx` is empty.
     pub fn select(&self, idx: &[usize]) -> Result<WindowSet> {
@@ -379,7 +436,8 @@ pub fn training_windows(source: &dyn WindowSource) -> Result<WindowSet> {
 
 /// The training windows of several stores as one set (a model trained on
 /// more than one data set): each store's windows normalised with its own
-/// training statistics (so units and offsets need no conversion), mapped
+/// training statistics (so units and offsets need no conversion; the set's
+/// `meta.normalisation` pools the statistics of all of them), mapped
 /// onto the first store's channels ([`WindowSet::onto_channels`]: by name,
 /// or by kind and axis; channels the first store lacks are dropped, one it
 /// has that another lacks is an error naming that store), under the union of
@@ -398,6 +456,7 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
     let schema = base.meta.channels.clone();
     let mut counts = vec![base.len()];
     let mut meta = base.meta.clone();
+    let mut norms: Vec<Option<Normalisation>> = vec![base.meta.normalisation.clone()];
     let mut windows = base.windows;
     let mut parts = vec![base.x];
     for store in rest {
@@ -415,6 +474,7 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
             )));
         }
         let (set, _) = set.onto_channels(&schema, &name)?;
+        norms.push(in_units_of(&set.meta, &schema));
         counts.push(set.len());
         windows.extend(set.windows);
         parts.push(set.x);
@@ -424,6 +484,13 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
     labels.sort();
     labels.dedup();
     meta.labels = wearlang_core::LabelVocab::new(labels);
+    // The statistics of all the stores' training windows together: what
+    // the model records as its input scale (each store's windows are
+    // normalised with their own). None when a store lacks what pooling
+    // needs (statistics, or value counts in stores written before them).
+    let norms: Option<Vec<Normalisation>> = norms.into_iter().collect();
+    meta.normalisation =
+        norms.and_then(|n| Normalisation::pool(&n.iter().collect::<Vec<_>>()).ok());
     meta.source = format!(
         "union of {}",
         stores
@@ -436,6 +503,21 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
         WindowSet::from_parts(concat(parts)?, windows, meta)?,
         counts,
     ))
+}
+
+/// A store's statistics in the units of `schema` (its channels, in the
+/// same order); `None` when it has none or a unit has no conversion.
+fn in_units_of(meta: &StoreMeta, schema: &[ChannelSpec]) -> Option<Normalisation> {
+    let mut n = meta.normalisation.clone()?;
+    if n.mean.len() != schema.len() || meta.channels.len() != schema.len() {
+        return None;
+    }
+    for (j, (have, want)) in meta.channels.iter().zip(schema).enumerate() {
+        let u = wearlang_core::units::factor_between(have, want)?;
+        n.mean[j] *= u;
+        n.std[j] *= u;
+    }
+    Some(n)
 }
 
 /// Windows of one split of a store (normalised with the store's training
@@ -458,6 +540,72 @@ mod tests {
         s.sort();
         assert_eq!(s, (0..50).collect::<Vec<_>>());
         assert_ne!(step_seed(0, 1), step_seed(0, 2));
+    }
+
+    /// A store in m/s² read on a model's scale in g: back to the store's
+    /// values, converted, normalised with the model's statistics.
+    #[test]
+    fn renormalise_puts_a_store_on_a_models_scale_in_its_units() {
+        use wearlang_core::{ChannelKind, ChannelSpec, Normalisation};
+        let acc = |unit: &str| ChannelSpec::new("ax", unit, ChannelKind::Accelerometer);
+        let hr = ChannelSpec::new("hr", "bpm", ChannelKind::HeartRate);
+        let mut meta = StoreMeta::new(vec![acc("m/s^2"), hr.clone()], 2, 1.0);
+        meta.normalisation = Some(Normalisation {
+            mean: vec![9.80665, 70.0],
+            std: vec![2.0, 10.0],
+            count: vec![4, 4],
+        });
+        // Normalised values: raw (9.80665 + 2x) m/s², (70 + 10y) bpm.
+        let w = Window::from_values("s", "r", 0, 1.0, 2, vec![0.5, f32::NAN, -1.0, 1.0]).unwrap();
+        let set = WindowSet::from_windows(vec![w], meta.clone()).unwrap();
+        let model = Normalisation {
+            mean: vec![1.0, 60.0],
+            std: vec![0.5, 20.0],
+            count: vec![9, 9],
+        };
+        let out = set
+            .renormalise(&model, &[acc("g"), hr.clone()], "store.parquet")
+            .unwrap();
+        let g = 9.806_65_f64;
+        let expect = |x: f64| ((9.806_65 + 2.0 * x) / g - 1.0) / 0.5;
+        let v = Vec::<f32>::try_from(out.x.flatten(0, -1)).unwrap();
+        assert!((v[0] as f64 - expect(0.5)).abs() < 1e-5, "{v:?}");
+        assert!(v[1].is_nan());
+        assert!((v[2] as f64 - expect(-1.0)).abs() < 1e-5, "{v:?}");
+        assert!((v[3] - 1.0).abs() < 1e-6, "(70 + 10 − 60) / 20 = 1: {v:?}");
+        // The windows' own values move with the tensor; the set now says
+        // what scale and units it is in.
+        assert!((out.windows[0].values[0] as f64 - expect(0.5)).abs() < 1e-5);
+        assert_eq!(out.meta.normalisation.as_ref(), Some(&model));
+        assert_eq!(out.meta.channels[0].unit, "g");
+        // Units without a conversion, or no statistics, are errors naming
+        // the store and the channel.
+        let set = WindowSet::from_windows(
+            vec![Window::from_values("s", "r", 0, 1.0, 2, vec![0.0; 4]).unwrap()],
+            meta.clone(),
+        )
+        .unwrap();
+        let err = set
+            .renormalise(&model, &[acc("g"), acc("g")], "store.parquet")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("store.parquet") && err.contains("`hr`"),
+            "{err}"
+        );
+        meta.normalisation = None;
+        let bare = WindowSet::from_windows(
+            vec![Window::from_values("s", "r", 0, 1.0, 2, vec![0.0; 4]).unwrap()],
+            meta,
+        )
+        .unwrap();
+        let err = bare
+            .renormalise(&model, &[acc("g"), hr], "store.parquet")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no normalisation statistics"), "{err}");
     }
 
     /// Windows that are not in a store load through the same interface.

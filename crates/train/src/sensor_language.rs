@@ -283,6 +283,7 @@ pub(crate) fn fit(
         store: opts.store.clone(),
         extra_stores: opts.extra_stores.clone(),
         selection: selection.clone(),
+        normalisation: train.meta.normalisation.clone(),
     };
     // Recorded in each checkpoint; `--resume` requires the same.
     let extra_roles: Vec<String> = (0..opts.extra_stores.len())

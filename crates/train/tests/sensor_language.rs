@@ -512,8 +512,34 @@ fn stores_train_together_under_one_schema() {
         loaded.config.labels,
         ["resting", "sitting", "strolling", "walking"]
     );
-    assert_eq!(loaded.config.extra_stores, [second]);
+    assert_eq!(loaded.config.extra_stores, std::slice::from_ref(&second));
     assert_eq!(loaded.config.channels, ["ax", "ay"]);
+    // The model records the statistics of both stores' training windows
+    // in its own units (g): the second store's m/s² values are the first's
+    // × 9.81, so both pool to the first's statistics.
+    let own = reader.meta().normalisation.clone().unwrap();
+    let pooled = loaded.config.normalisation.clone().unwrap();
+    for j in 0..2 {
+        assert!((pooled.mean[j] - own.mean[j]).abs() < 1e-6 * own.std[j].max(1.0));
+        assert!((pooled.std[j] - own.std[j]).abs() < 1e-3 * own.std[j]);
+        assert_eq!(pooled.count[j], 2 * own.count[j]);
+    }
+    // On the model's scale the second store (m/s²) reads as the first (g),
+    // and the first as on its own scale (its statistics are the model's).
+    let read = |path: &Path, how| {
+        let set = load_split(path, Split::Test).unwrap();
+        let (set, _) = loaded
+            .config
+            .onto_model(set, &path.display().to_string(), how)
+            .unwrap();
+        set.x
+    };
+    use wearlang_models::InputNormalisation::{Model, Store};
+    let a = read(&first, Model).nan_to_num(0.0, None, None);
+    let b = read(&second, Model).nan_to_num(0.0, None, None);
+    assert!(a.narrow(1, 0, STEPS as i64).allclose(&b, 1e-3, 1e-3, false));
+    let c = read(&first, Store).nan_to_num(0.0, None, None);
+    assert!(a.allclose(&c, 1e-3, 1e-3, false));
 
     let short = tmp.path().join("short.parquet");
     rewrite(&short, STEPS / 2);

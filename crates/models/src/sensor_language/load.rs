@@ -8,10 +8,11 @@ use tch::Device;
 
 use super::config::SensorLanguageConfig;
 use super::select::StepSelection;
-use wearlang_core::{ChannelKind, ChannelSpec};
+use wearlang_core::{ChannelKind, ChannelSpec, Normalisation};
 
 use super::model::{resolve_minilm_dir, ResolvedModel, SensorLanguageModel, TextIdentity};
 use crate::checkpoint::{self, CONFIG_FILE, STATE_FILE};
+use crate::windows::WindowSet;
 use crate::{ModelError, Result};
 
 /// What a sensor-language checkpoint's `config.json` holds.
@@ -44,6 +45,42 @@ pub struct SensorLanguageCheckpointConfig {
     /// when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<StepSelection>,
+    /// The statistics of its training windows (all stores pooled), in the
+    /// units of [`Self::channel_specs`]: the scale a store's windows are
+    /// put on with [`InputNormalisation::Model`]. `None` in checkpoints
+    /// written before it was recorded ([`load_sensor_language`] then reads
+    /// it from the recorded store when that is still there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalisation: Option<Normalisation>,
+}
+
+/// Which statistics put a store's windows on the scale a model reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputNormalisation {
+    /// The store's own training statistics: every data set on its own
+    /// scale, which depends on its mix of activities (a store of runs and a
+    /// store of desk work put the same movement at different values).
+    #[default]
+    Store,
+    /// The statistics the model was trained with (its checkpoint's
+    /// `normalisation`), after converting units: a window reads the same
+    /// whatever else the store holds.
+    Model,
+}
+
+impl InputNormalisation {
+    /// Parse `store` / `model`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "store" => Ok(Self::Store),
+            "model" => Ok(Self::Model),
+            other => Err(ModelError::config(
+                "normalisation",
+                format!("'{other}': expected store or model"),
+            )),
+        }
+    }
 }
 
 impl SensorLanguageCheckpointConfig {
@@ -59,6 +96,37 @@ impl SensorLanguageCheckpointConfig {
             .iter()
             .map(|n| ChannelSpec::new(n.clone(), "", ChannelKind::Other))
             .collect()
+    }
+
+    /// `set` (windows of the store `source`) as the model reads them: its
+    /// channels matched and reordered onto [`Self::channel_schema`]
+    /// ([`WindowSet::onto_channels`]), normalised as `how` says. Returns the
+    /// set and the names of the store's channels the model does not read.
+    /// Errors: a channel is missing, or `how` is
+    /// [`InputNormalisation::Model`] and the checkpoint records no
+    /// statistics or a unit cannot be converted.
+    pub fn onto_model(
+        &self,
+        set: WindowSet,
+        source: &str,
+        how: InputNormalisation,
+    ) -> Result<(WindowSet, Vec<String>)> {
+        let schema = self.channel_schema();
+        let (set, dropped) = set.onto_channels(&schema, source)?;
+        let set = match how {
+            InputNormalisation::Store => set,
+            InputNormalisation::Model => {
+                let to = self.normalisation.as_ref().ok_or_else(|| {
+                    ModelError::config(
+                        "normalisation",
+                        "the checkpoint records no training statistics (and its store is gone): \
+                         normalise with the store's own (`store`)",
+                    )
+                })?;
+                set.renormalise(to, &schema, source)?
+            }
+        };
+        Ok((set, dropped))
     }
 }
 
@@ -141,6 +209,20 @@ pub fn load_sensor_language(
             let specs = &reader.meta().channels;
             if specs.iter().map(|c| &c.name).eq(config.channels.iter()) {
                 config.channel_specs = specs.clone();
+            }
+        }
+    }
+    if config.normalisation.is_none() && config.extra_stores.is_empty() {
+        // Likewise its training statistics, for a single-store run.
+        if let Ok(reader) = wearlang_store::StoreReader::open(&config.store) {
+            let meta = reader.meta();
+            if meta
+                .channels
+                .iter()
+                .map(|c| &c.name)
+                .eq(config.channels.iter())
+            {
+                config.normalisation = meta.normalisation.clone();
             }
         }
     }

@@ -20,7 +20,7 @@ pub use config::{
     DecoderVocabulary, SensorKind, SensorLanguageConfig, SensorSpec, TextKind, TextSpec,
 };
 pub use load::{
-    load_sensor_language, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
+    load_sensor_language, InputNormalisation, LoadedSensorLanguage, SensorLanguageCheckpointConfig,
     SensorLanguageOptions, SensorLanguageSummary,
 };
 pub use model::{
