@@ -1155,11 +1155,20 @@ fn cross_dataset_stages(
     // The model trained on both data sets, released as a self-contained
     // directory with its card, then used from that directory alone.
     let release_out = ctx.out.join("release");
+    // The evaluations its card quotes: the two data sets it was trained on
+    // and the one it never saw.
+    let release_evals = [
+        "eval_union_on_fixture",
+        "eval_union_on_hapt",
+        "eval_union_on_basicmotions",
+    ];
     let release_key = key_of(&[
         "release".into(),
         keys["nls_union"].clone(),
         file_key(&root.join("xtask/src/release.rs"))?,
         p.few_shot_seeds.to_string(),
+        release_evals.join(","),
+        bm_ingest_key.clone(),
     ]);
     let released = release_out.join(format!("{RELEASE_NAME}-{RELEASE_VERSION}"));
     stages.run(
@@ -1173,10 +1182,7 @@ fn cross_dataset_stages(
                 name: RELEASE_NAME.into(),
                 version: RELEASE_VERSION.into(),
                 out: release_out.clone(),
-                eval: vec![
-                    ctx.out.join("eval_union_on_fixture"),
-                    ctx.out.join("eval_union_on_hapt"),
-                ],
+                eval: release_evals.iter().map(|d| ctx.out.join(d)).collect(),
                 minilm: None,
             })?;
             exec(
