@@ -864,7 +864,7 @@ fn sensorllm_stages(
     stages.run(
         "sensorllm tune",
         &tune_key,
-        &[&tune_dir.join("selected/config.json")],
+        &[&tune_dir.join("selected/checkpoint/config.json")],
         |resume| {
             fresh_run(&tune_dir, resume)?;
             // The config's settings apply, with the profile's caps on the
