@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's automation in plain Rust.
 //!
-//! - `cargo xtask setup`    fetch libtorch, the pretrained text model and LLM, and UCI HAPT
-//!   (converted to Parquet) into the cache
+//! - `cargo xtask setup`    fetch libtorch, the pretrained text model and LLM, UCI HAPT
+//!   (converted to Parquet), BasicMotions (to CSV) and the pyActigraphy
+//!   recordings into the cache
 //! - `cargo xtask test`     the architecture check, setup, then fmt --check,
 //!   clippy -D warnings, all tests, and the smoke pipeline
 //! - `cargo xtask pipeline` setup, release build, then the end-to-end stages
@@ -37,8 +38,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Obtain a CPU libtorch, the pretrained MiniLM and SmolLM2, and UCI HAPT converted to
-    /// Parquet, into the cache (idempotent).
+    /// Obtain a CPU libtorch, the pretrained MiniLM and SmolLM2, UCI HAPT converted to
+    /// Parquet, BasicMotions converted to CSV and the pyActigraphy recordings, into the cache
+    /// (idempotent).
     Setup,
     /// Check the crate dependency rules, run setup, then `cargo fmt --check`, clippy with
     /// -D warnings, `cargo test --workspace` and the smoke pipeline.
