@@ -52,7 +52,8 @@ pub struct EvalReport {
     pub normalisation: InputNormalisation,
     /// Training windows.
     pub train_windows: usize,
-    /// Test windows (held-out subjects).
+    /// Test windows (the store's test split: held-out subjects, or the last
+    /// part of each recording with a time split).
     pub test_windows: usize,
     /// One entry per protocol run.
     pub results: Vec<ProtocolResult>,
@@ -178,7 +179,7 @@ impl EvalReport {
     fn header_markdown(&self) -> String {
         let k = self.classes.len();
         let mut s = format!(
-            "# Evaluation of `{}`\n\n{} steps; store `{}`; {} training windows, {} test windows (held-out subjects); {k} classes (chance macro-F1 ≈ {:.2}).\n\n",
+            "# Evaluation of `{}`\n\n{} steps; store `{}`; {} training windows, {} test windows (the store's test split); {k} classes (chance macro-F1 ≈ {:.2}).\n\n",
             self.run,
             self.steps,
             self.store.display(),

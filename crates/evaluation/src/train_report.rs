@@ -125,7 +125,7 @@ impl TrainReport {
     /// The report as Markdown.
     pub fn to_markdown(&self) -> String {
         let mut s = format!(
-            "# Sensor-language run `{}`\n\n{} steps; {} test windows (held-out subjects); chance macro-F1 ≈ {:.2}.\n\n",
+            "# Sensor-language run `{}`\n\n{} steps; {} test windows (the store's test split); chance macro-F1 ≈ {:.2}.\n\n",
             self.run,
             self.steps,
             self.test_windows,
