@@ -44,8 +44,8 @@ pub struct ClassifyArgs {
     /// The statistics the store's windows are normalised with: `store`
     /// (its own) or `model` (the model's training statistics, units
     /// converted; for a data set the model never saw).
-    #[arg(long, default_value = "store")]
-    pub normalisation: String,
+    #[arg(long, default_value = "store", value_parser = crate::eval::parse_normalisation)]
+    pub normalisation: InputNormalisation,
     /// The CSV file to write: one row per window (recording, subject,
     /// start, split, the store's label, the prediction, its score and the
     /// score of every candidate).
@@ -83,12 +83,11 @@ pub fn run(a: &ClassifyArgs) -> Result<()> {
     let loaded = load_sensor_language(&a.model, a.minilm.as_deref(), DeviceChoice::Cpu.resolve()?)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let name = a.store.display().to_string();
-    let how = InputNormalisation::parse(&a.normalisation)
-        .with_context(|| format!("--normalisation {}", a.normalisation))?;
-    let (set, dropped) =
-        loaded
-            .config
-            .onto_model(WindowSet::load(&a.store, split, true)?, &name, how)?;
+    let (set, dropped) = loaded.config.onto_model(
+        WindowSet::load(&a.store, split, true)?,
+        &name,
+        a.normalisation,
+    )?;
     if !dropped.is_empty() {
         eprintln!("note: channels the model does not read, left out: {dropped:?}");
     }

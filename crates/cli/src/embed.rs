@@ -25,8 +25,8 @@ pub struct EmbedArgs {
     /// The statistics the store's windows are normalised with: `store`
     /// (its own) or `model` (the model's training statistics, units
     /// converted; for a data set the model never saw).
-    #[arg(long, default_value = "store", requires = "store")]
-    pub normalisation: String,
+    #[arg(long, default_value = "store", value_parser = crate::eval::parse_normalisation, requires = "store")]
+    pub normalisation: InputNormalisation,
     /// … or the lines of this UTF-8 text file.
     #[arg(long)]
     pub texts: Option<PathBuf>,
@@ -64,9 +64,7 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
                 Some("test") => Some(Split::Test),
                 Some(s) => bail!("--split {s}: expected train, val or test"),
             };
-            let how = InputNormalisation::parse(&a.normalisation)
-                .with_context(|| format!("--normalisation {}", a.normalisation))?;
-            let e = embed_store(model, &loaded.config, store, split, how)?;
+            let e = embed_store(model, &loaded.config, store, split, a.normalisation)?;
             write_window_embeddings(&a.out, &e.windows, &e.embeddings)?;
             println!(
                 "{} windows → {} ({}-d embeddings)",

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use wearlang_evaluation::{evaluate_run, EvalConfig, RunEvalOptions};
 
@@ -44,8 +44,8 @@ pub struct EvalArgs {
     /// Override the statistics the store's windows are normalised with:
     /// `store` (its own) or `model` (the model's training statistics, units
     /// converted; for a data set the model never saw).
-    #[arg(long)]
-    pub normalisation: Option<String>,
+    #[arg(long, value_parser = parse_normalisation)]
+    pub normalisation: Option<wearlang_models::InputNormalisation>,
     /// Override the number of test windows captioned.
     #[arg(long)]
     pub caption_windows: Option<usize>,
@@ -100,9 +100,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if let Some(s) = a.supervised_steps {
         cfg.supervised.steps = s;
     }
-    if let Some(n) = &a.normalisation {
-        cfg.normalisation = wearlang_models::InputNormalisation::parse(n)
-            .with_context(|| format!("--normalisation {n}"))?;
+    if let Some(n) = a.normalisation {
+        cfg.normalisation = n;
     }
     if let Some(w) = a.caption_windows {
         cfg.captioning.windows = w;
@@ -168,4 +167,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         done.plots.len()
     );
     Ok(())
+}
+
+/// `--normalisation store|model` (of `eval`, `classify` and `embed`) as a
+/// clap value parser. Here, not in the library: `wearlang-data` links the
+/// library and must not link libtorch.
+pub(crate) fn parse_normalisation(
+    s: &str,
+) -> std::result::Result<wearlang_models::InputNormalisation, String> {
+    wearlang_models::InputNormalisation::parse(s).map_err(|e| e.to_string())
 }

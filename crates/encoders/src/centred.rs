@@ -10,7 +10,7 @@
 //! direction of gravity. Missing values (NaN) stay missing and do not enter
 //! the mean.
 
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use crate::sensor::{missing_mask, SensorEncoder, SensorOutput};
 use crate::Result;
@@ -34,8 +34,8 @@ impl WindowCentred {
     pub fn centre(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<Tensor> {
         let (steps, channels) = self.inner.window_shape();
         let m = missing_mask(x, missing, steps, channels)?;
-        let observed = m.logical_not().to_kind(x.kind());
-        let filled = x.where_self(&observed.to_kind(Kind::Bool), &x.zeros_like());
+        let observed = m.logical_not();
+        let filled = x.where_self(&observed, &x.zeros_like());
         let count = observed.sum_dim_intlist(1, true, x.kind()).clamp_min(1.0);
         let mean = filled.sum_dim_intlist(1, true, x.kind()) / count;
         Ok(x - mean)
@@ -61,7 +61,7 @@ impl SensorEncoder for WindowCentred {
 mod tests {
     use super::*;
     use crate::{ConvEncoder, ConvEncoderConfig};
-    use tch::{nn, Device};
+    use tch::{nn, Device, Kind};
 
     fn encoder() -> (nn::VarStore, WindowCentred) {
         tch::manual_seed(0);

@@ -244,30 +244,19 @@ impl WindowSet {
         source: &str,
     ) -> Result<Self> {
         let c = self.meta.channels.len();
-        if to.mean.len() != c || to.std.len() != c || to_channels.len() != c {
+        if to.mean.len() != c || to.std.len() != c {
             return Err(ModelError::Data(format!(
                 "{source}: {c} channels, the statistics to normalise with are for {}",
                 to.mean.len()
             )));
         }
-        let from =
-            self.meta.normalisation.clone().ok_or_else(|| {
-                ModelError::Data(format!("{source} has no normalisation statistics"))
-            })?;
-        let mut scale = Vec::with_capacity(c);
-        let mut shift = Vec::with_capacity(c);
-        for (j, (have, want)) in self.meta.channels.iter().zip(to_channels).enumerate() {
-            let u = wearlang_core::units::factor_between(have, want).ok_or_else(|| {
-                ModelError::Data(format!(
-                    "{source}: channel `{}` is in '{}', the model's `{}` in '{}': no conversion \
-                     between them (normalise with the store's own statistics instead)",
-                    have.name, have.unit, want.name, want.unit
-                ))
-            })?;
-            // x_to = (x σ_from + μ_from) u − μ_to) / σ_to
-            scale.push(from.std[j] * u / to.std[j]);
-            shift.push((from.mean[j] * u - to.mean[j]) / to.std[j]);
-        }
+        let from = stats_in_units_of(&self.meta, to_channels, source)?;
+        // x_to = (x σ_from + μ_from − μ_to) / σ_to, with σ_from and μ_from
+        // already in the units of `to_channels`.
+        let scale: Vec<f64> = (0..c).map(|j| from.std[j] / to.std[j]).collect();
+        let shift: Vec<f64> = (0..c)
+            .map(|j| (from.mean[j] - to.mean[j]) / to.std[j])
+            .collect();
         let a = Tensor::f_from_slice(&scale)?.to_kind(Kind::Float);
         let b = Tensor::f_from_slice(&shift)?.to_kind(Kind::Float);
         let x = self.x.f_mul(&a)?.f_add(&b)?;
@@ -456,7 +445,7 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
     let schema = base.meta.channels.clone();
     let mut counts = vec![base.len()];
     let mut meta = base.meta.clone();
-    let mut norms: Vec<Option<Normalisation>> = vec![base.meta.normalisation.clone()];
+    let mut norms = vec![stats_in_units_of(&base.meta, &schema, &first.display().to_string()).ok()];
     let mut windows = base.windows;
     let mut parts = vec![base.x];
     for store in rest {
@@ -474,7 +463,7 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
             )));
         }
         let (set, _) = set.onto_channels(&schema, &name)?;
-        norms.push(in_units_of(&set.meta, &schema));
+        norms.push(stats_in_units_of(&set.meta, &schema, &name).ok());
         counts.push(set.len());
         windows.extend(set.windows);
         parts.push(set.x);
@@ -505,19 +494,39 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
     ))
 }
 
-/// A store's statistics in the units of `schema` (its channels, in the
-/// same order); `None` when it has none or a unit has no conversion.
-fn in_units_of(meta: &StoreMeta, schema: &[ChannelSpec]) -> Option<Normalisation> {
-    let mut n = meta.normalisation.clone()?;
-    if n.mean.len() != schema.len() || meta.channels.len() != schema.len() {
-        return None;
+/// A store's statistics (`meta.normalisation`) in the units of `schema`
+/// (the channels they are read as, in the same order). Errors name
+/// `source` and the channel: no statistics, other channel counts, or a
+/// unit without a conversion.
+fn stats_in_units_of(
+    meta: &StoreMeta,
+    schema: &[ChannelSpec],
+    source: &str,
+) -> Result<Normalisation> {
+    let mut n = meta
+        .normalisation
+        .clone()
+        .ok_or_else(|| ModelError::Data(format!("{source} has no normalisation statistics")))?;
+    let c = meta.channels.len();
+    if n.mean.len() != c || n.std.len() != c || schema.len() != c {
+        return Err(ModelError::Data(format!(
+            "{source}: {c} channels, statistics for {}, read as {} channels",
+            n.mean.len(),
+            schema.len()
+        )));
     }
     for (j, (have, want)) in meta.channels.iter().zip(schema).enumerate() {
-        let u = wearlang_core::units::factor_between(have, want)?;
+        let u = wearlang_core::units::factor_between(have, want).ok_or_else(|| {
+            ModelError::Data(format!(
+                "{source}: channel `{}` is in '{}', the model's `{}` in '{}': no conversion \
+                 between them (normalise with the store's own statistics instead)",
+                have.name, have.unit, want.name, want.unit
+            ))
+        })?;
         n.mean[j] *= u;
         n.std[j] *= u;
     }
-    Some(n)
+    Ok(n)
 }
 
 /// Windows of one split of a store (normalised with the store's training

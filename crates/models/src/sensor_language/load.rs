@@ -202,18 +202,12 @@ pub fn load_sensor_language(
             .ok_or_else(|| ModelError::checkpoint(dir, "no checkpoint in this directory"))?
     };
     let mut config: SensorLanguageCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
-    if config.channel_specs.is_empty() {
+    let wants_specs = config.channel_specs.is_empty();
+    let wants_stats = config.normalisation.is_none() && config.extra_stores.is_empty();
+    if wants_specs || wants_stats {
         // An older checkpoint: its store, when still there with the same
-        // channel names, says what the channels are.
-        if let Ok(reader) = wearlang_store::StoreReader::open(&config.store) {
-            let specs = &reader.meta().channels;
-            if specs.iter().map(|c| &c.name).eq(config.channels.iter()) {
-                config.channel_specs = specs.clone();
-            }
-        }
-    }
-    if config.normalisation.is_none() && config.extra_stores.is_empty() {
-        // Likewise its training statistics, for a single-store run.
+        // channel names, says what the channels are and (for a
+        // single-store run) its training statistics.
         if let Ok(reader) = wearlang_store::StoreReader::open(&config.store) {
             let meta = reader.meta();
             if meta
@@ -222,7 +216,12 @@ pub fn load_sensor_language(
                 .map(|c| &c.name)
                 .eq(config.channels.iter())
             {
-                config.normalisation = meta.normalisation.clone();
+                if wants_specs {
+                    config.channel_specs = meta.channels.clone();
+                }
+                if wants_stats {
+                    config.normalisation = meta.normalisation.clone();
+                }
             }
         }
     }
