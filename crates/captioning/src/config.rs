@@ -368,6 +368,10 @@ pub struct TrendConfig {
     pub correlation_decimals: usize,
     /// Segments per channel in the brief trend text (`trend_brief`).
     pub brief_segments: usize,
+    /// Write every sentence with the first wording of its template bank
+    /// instead of one drawn from the seed, so that a text's form depends
+    /// on the data alone (off by default: captions vary their wording).
+    pub fixed_wording: bool,
 }
 
 impl Default for TrendConfig {
@@ -382,6 +386,7 @@ impl Default for TrendConfig {
             max_correlations: 3,
             correlation_decimals: 2,
             brief_segments: 3,
+            fixed_wording: false,
         }
     }
 }

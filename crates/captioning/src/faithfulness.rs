@@ -659,9 +659,18 @@ impl Checker<'_> {
         let Some(ch) = self.channel(channel) else {
             return false;
         };
-        let Some(body) = rest.strip_suffix('.') else {
-            return false;
+        // Generated text may separate the clauses with commas, and may stop
+        // mid-sentence (cut at its token budget): then an incomplete last
+        // clause is left out, and the complete ones are still claims.
+        let (body, complete) = match rest.strip_suffix('.') {
+            Some(body) => (body, true),
+            None => (rest, false),
         };
+        let clauses: Vec<&str> = body
+            .split([';', ','])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
         let b = banks();
         let x = channel_f64(self.window, ch);
         let Some(st) = stats_of(x.iter().copied()) else {
@@ -670,13 +679,15 @@ impl Checker<'_> {
         };
         let tau = self.config.trend.steady_fraction * (st.max - st.min);
         let rate = self.window.rate_hz;
-        for clause in body.split("; ") {
+        for (k, clause) in clauses.iter().copied().enumerate() {
             let (kind, caps) = if let Some(c) = match_bank(&b.seg_up, clause) {
                 (SegmentKind::Increase, c)
             } else if let Some(c) = match_bank(&b.seg_down, clause) {
                 (SegmentKind::Decrease, c)
             } else if let Some(c) = match_bank(&b.seg_steady, clause) {
                 (SegmentKind::Steady, c)
+            } else if !complete && k > 0 && k + 1 == clauses.len() {
+                break;
             } else {
                 return false;
             };

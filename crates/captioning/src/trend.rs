@@ -227,6 +227,106 @@ impl TrendCaptioner {
     pub fn new(config: TrendConfig) -> Self {
         Self { config }
     }
+
+    /// The description of channel `c` of `window` alone: its segments and
+    /// its summary, as [`Captioner::caption`] writes them for that channel,
+    /// without correlations (SensorLLM's per-channel question and answer).
+    /// Empty when the channel has no observed value. Deterministic for a
+    /// seed; errors when `c` is not a channel of `window`.
+    pub fn channel_caption(
+        &self,
+        window: &Window,
+        channels: &[ChannelSpec],
+        c: usize,
+        seed: u64,
+    ) -> Result<String> {
+        check_window(window, channels)?;
+        let spec = channels.get(c).ok_or_else(|| {
+            crate::Error::Shape(format!(
+                "window {}/{}: no channel {c} (it has {})",
+                window.subject,
+                window.recording,
+                channels.len()
+            ))
+        })?;
+        let mut r = rng(derive_seed(derive_seed(seed, SALT), c as u64));
+        let mut sentences = Vec::new();
+        self.channel_sentences(
+            &channel_f64(window, c),
+            spec,
+            window.rate_hz,
+            &mut r,
+            &mut sentences,
+        )?;
+        Ok(sentences.join(" "))
+    }
+
+    /// Push the segment sentence and the summary sentence of one channel's
+    /// values `x` (NaN where missing) onto `sentences`.
+    fn channel_sentences(
+        &self,
+        x: &[f64],
+        spec: &ChannelSpec,
+        rate_hz: f64,
+        r: &mut rand_chacha::ChaCha8Rng,
+        sentences: &mut Vec<String>,
+    ) -> Result<()> {
+        let cfg = &self.config;
+        let secs = |i: usize| format_number(i as f64 / rate_hz, cfg.time_decimals);
+        let fixed = cfg.fixed_wording;
+        let pick = |r: &mut rand_chacha::ChaCha8Rng, bank: &[&'static str]| {
+            let drawn = pick(r, bank);
+            if fixed {
+                bank[0]
+            } else {
+                drawn
+            }
+        };
+        let name = display_name(spec);
+        let segs = segments(x, cfg);
+        if !segs.is_empty() {
+            let mut clauses = Vec::with_capacity(segs.len());
+            for s in &segs {
+                let bank = match s.kind {
+                    SegmentKind::Increase => SEGMENT_UP,
+                    SegmentKind::Decrease => SEGMENT_DOWN,
+                    SegmentKind::Steady => SEGMENT_STEADY,
+                };
+                let (Some(a), Some(b)) = (secs(s.start), secs(s.end)) else {
+                    continue;
+                };
+                clauses.push(fill_raw(pick(r, bank), &[("start", &a), ("end", &b)])?);
+            }
+            let intro = fill(pick(r, SEGMENT_INTRO), &[("channel", &name)])?;
+            sentences.push(format!("{intro}: {}.", clauses.join("; ")));
+        }
+        let summary = stats_of(x.iter().copied()).and_then(|st| {
+            Some((
+                format_number(st.mean, cfg.value_decimals)?,
+                format_number(st.std, cfg.value_decimals)?,
+                overall_trend(x, cfg)?,
+            ))
+        });
+        if let Some((mean, std, overall)) = summary {
+            let phrases = match overall {
+                SegmentKind::Increase => OVERALL_UP,
+                SegmentKind::Decrease => OVERALL_DOWN,
+                SegmentKind::Steady => OVERALL_FLAT,
+            };
+            let template = pick(r, CHANNEL_SUMMARY);
+            let phrase = pick(r, phrases);
+            sentences.push(fill(
+                template,
+                &[
+                    ("channel", &name),
+                    ("mean", &mean),
+                    ("std", &std),
+                    ("overall", phrase),
+                ],
+            )?);
+        }
+        Ok(())
+    }
 }
 
 /// Channel `c` as `f64`, NaN where masked.
@@ -254,55 +354,12 @@ impl Captioner for TrendCaptioner {
         check_window(window, channels)?;
         let cfg = &self.config;
         let mut r = rng(derive_seed(seed, SALT));
-        let secs = |i: usize| format_number(i as f64 / window.rate_hz, cfg.time_decimals);
         let series: Vec<Vec<f64>> = (0..channels.len())
             .map(|c| channel_f64(window, c))
             .collect();
         let mut sentences = Vec::new();
         for (c, x) in series.iter().enumerate() {
-            let name = display_name(&channels[c]);
-            let segs = segments(x, cfg);
-            if !segs.is_empty() {
-                let mut clauses = Vec::with_capacity(segs.len());
-                for s in &segs {
-                    let bank = match s.kind {
-                        SegmentKind::Increase => SEGMENT_UP,
-                        SegmentKind::Decrease => SEGMENT_DOWN,
-                        SegmentKind::Steady => SEGMENT_STEADY,
-                    };
-                    let (Some(a), Some(b)) = (secs(s.start), secs(s.end)) else {
-                        continue;
-                    };
-                    clauses.push(fill_raw(pick(&mut r, bank), &[("start", &a), ("end", &b)])?);
-                }
-                let intro = fill(pick(&mut r, SEGMENT_INTRO), &[("channel", &name)])?;
-                sentences.push(format!("{intro}: {}.", clauses.join("; ")));
-            }
-            let summary = stats_of(x.iter().copied()).and_then(|st| {
-                Some((
-                    format_number(st.mean, cfg.value_decimals)?,
-                    format_number(st.std, cfg.value_decimals)?,
-                    overall_trend(x, cfg)?,
-                ))
-            });
-            if let Some((mean, std, overall)) = summary {
-                let phrases = match overall {
-                    SegmentKind::Increase => OVERALL_UP,
-                    SegmentKind::Decrease => OVERALL_DOWN,
-                    SegmentKind::Steady => OVERALL_FLAT,
-                };
-                let template = pick(&mut r, CHANNEL_SUMMARY);
-                let phrase = pick(&mut r, phrases);
-                sentences.push(fill(
-                    template,
-                    &[
-                        ("channel", &name),
-                        ("mean", &mean),
-                        ("std", &std),
-                        ("overall", phrase),
-                    ],
-                )?);
-            }
+            self.channel_sentences(x, &channels[c], window.rate_hz, &mut r, &mut sentences)?;
         }
         let mut pairs = Vec::new();
         for i in 0..series.len() {
@@ -322,7 +379,11 @@ impl Captioner for TrendCaptioner {
                 continue;
             };
             sentences.push(fill(
-                pick(&mut r, CORRELATION),
+                if cfg.fixed_wording {
+                    CORRELATION[0]
+                } else {
+                    pick(&mut r, CORRELATION)
+                },
                 &[
                     ("a", &display_name(&channels[i])),
                     ("b", &display_name(&channels[j])),

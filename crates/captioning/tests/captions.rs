@@ -812,21 +812,28 @@ fn imu_window(f: impl Fn(usize, usize) -> f32, channels: usize, n: usize) -> Win
     Window::from_values("s", "r", 0, 50.0, channels, values.collect()).unwrap()
 }
 
-#[test]
-fn trend_text_segments_times_and_correlation() {
-    let ch = vec![
+/// Two accelerometer axes and a gyroscope axis.
+fn imu_channels() -> Vec<ChannelSpec> {
+    vec![
         ChannelSpec::new("acc_x", "g", ChannelKind::Accelerometer),
         ChannelSpec::new("acc_y", "g", ChannelKind::Accelerometer),
         ChannelSpec::new("gyro_z", "rad/s", ChannelKind::Gyroscope),
-    ];
+    ]
+}
+
+/// Up from 0 to 1 over the first second at 50 Hz, then down again.
+fn tri(t: usize) -> f32 {
+    if t <= 50 {
+        t as f32 / 50.0
+    } else {
+        (100 - t) as f32 / 50.0
+    }
+}
+
+#[test]
+fn trend_text_segments_times_and_correlation() {
+    let ch = imu_channels();
     // acc_x: up for 1 s, then down; acc_y = −acc_x; gyro flat.
-    let tri = |t: usize| {
-        if t <= 50 {
-            t as f32 / 50.0
-        } else {
-            (100 - t) as f32 / 50.0
-        }
-    };
     let w = imu_window(
         |c, t| match c {
             0 => tri(t),
@@ -878,6 +885,95 @@ fn trend_text_segments_times_and_correlation() {
     if wrong != text {
         assert!(!check_faithfulness(&wrong, &w, &ch).is_faithful());
     }
+}
+
+#[test]
+fn one_channel_trend_text_describes_that_channel_only() {
+    let ch = imu_channels();
+    // acc_x rises for 1 s then falls; acc_y falls all along; gyro_z missing.
+    let w = imu_window(
+        |c, t| match c {
+            0 => tri(t),
+            1 => -(t as f32) / 100.0,
+            _ => f32::NAN,
+        },
+        3,
+        100,
+    );
+    let t = TrendCaptioner::default();
+    let x = t.channel_caption(&w, &ch, 0, 7).unwrap();
+    let y = t.channel_caption(&w, &ch, 1, 7).unwrap();
+    assert_clean(&x);
+    // Each text names its own channel and no other, and makes claims the
+    // checker confirms against the whole window.
+    assert!(x.contains("acc x") || x.contains("Acc x"), "{x}");
+    assert!(
+        !x.to_lowercase().contains("acc y") && !x.contains("gyro"),
+        "{x}"
+    );
+    assert!(
+        x.contains("0.00") && x.contains("1.00") && x.contains("1.98"),
+        "{x}"
+    );
+    assert!(
+        y.to_lowercase().contains("acc y") && !y.to_lowercase().contains("acc x"),
+        "{y}"
+    );
+    for text in [&x, &y] {
+        let r = check_faithfulness(text, &w, &ch);
+        assert!(
+            r.is_fully_verified() && r.claims.len() >= 3,
+            "{text}: {r:?}"
+        );
+    }
+    // No correlations in a one-channel text; deterministic for a seed.
+    assert!(!x.contains("correlat"), "{x}");
+    assert_eq!(x, t.channel_caption(&w, &ch, 0, 7).unwrap());
+    // A channel with nothing observed has no text; a channel that does not
+    // exist is an error naming it.
+    assert_eq!(t.channel_caption(&w, &ch, 2, 7).unwrap(), "");
+    let e = t.channel_caption(&w, &ch, 3, 7).unwrap_err().to_string();
+    assert!(e.contains("no channel 3"), "{e}");
+    // With one wording, the text no longer depends on the seed, only on
+    // the data, and it still checks out.
+    let fixed = TrendCaptioner::new(TrendConfig {
+        fixed_wording: true,
+        ..TrendConfig::default()
+    });
+    let one = fixed.channel_caption(&w, &ch, 0, 1).unwrap();
+    assert_eq!(
+        one,
+        "Trend of acc x: rises from 0.00 s to 1.00 s; falls from 1.00 s to 1.98 s. Overall, \
+         acc x has a mean of 0.500 and a standard deviation of 0.289, showing no clear overall trend."
+    );
+    for seed in 2..12 {
+        assert_eq!(fixed.channel_caption(&w, &ch, 0, seed).unwrap(), one);
+    }
+    let full = check_faithfulness(&one, &w, &ch);
+    assert!(full.is_fully_verified());
+    // Generated text that separates its clauses with commas and is cut off
+    // mid-clause keeps the claims of its complete clauses; a wrong one is
+    // still caught.
+    let cut = "Trend of acc x: rises from 0.00 s to 1.00 s, falls from 1.00 s to 1.98 s, rises fr";
+    let r = check_faithfulness(cut, &w, &ch);
+    assert!(r.unparsed.is_empty(), "{r:?}");
+    assert_eq!(r.claims.len(), 2);
+    assert!(r.claims.iter().all(|c| c.ok), "{r:?}");
+    let wrong = "Trend of acc x: falls from 0.00 s to 1.00 s, falls from 1.00 s to 1.98 s,";
+    assert!(!check_faithfulness(wrong, &w, &ch).is_faithful());
+    // A sentence whose first clause is not one is not a segment sentence.
+    let junk = check_faithfulness("Trend of acc x: 1.0% increase from 2000 to 20000", &w, &ch);
+    assert!(
+        junk.claims.is_empty() && junk.unparsed.len() == 1,
+        "{junk:?}"
+    );
+    // A wrong mean is caught.
+    let wrong = x.replacen("0.500", "0.900", 1);
+    assert_ne!(wrong, x);
+    assert!(
+        !check_faithfulness(&wrong, &w, &ch).is_faithful(),
+        "{wrong}"
+    );
 }
 
 #[test]

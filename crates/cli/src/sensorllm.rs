@@ -78,9 +78,10 @@ pub struct DescribeArgs {
     /// How many windows (the first of the split).
     #[arg(long, default_value_t = 20)]
     pub n: usize,
-    /// Most tokens per description.
-    #[arg(long, default_value_t = 96)]
-    pub max_tokens: usize,
+    /// Most tokens per answer (one answer per channel with per-channel
+    /// questions; default: as many as stage 1 trained on).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
     /// The LLM's GGUF file (default: the one the run recorded).
     #[arg(long)]
     pub llm: Option<PathBuf>,
@@ -179,7 +180,12 @@ fn describe(a: &DescribeArgs) -> Result<()> {
     let llm = load_llm(llm_path.as_deref(), device)?;
     let model = SensorLlm::load(&a.model, llm, device)?;
     for (i, d) in model
-        .describe_store(&a.store, split, a.n, a.max_tokens)?
+        .describe_store(
+            &a.store,
+            split,
+            a.n,
+            a.max_tokens.unwrap_or(record.run.align.max_answer_tokens),
+        )?
         .iter()
         .enumerate()
     {

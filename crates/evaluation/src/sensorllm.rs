@@ -1,6 +1,8 @@
 //! The SensorLLM protocol: a stage-2 run classifies the test windows; a
-//! stage-1 run describes test windows spread over the split, scored against their
-//! reference trend descriptions (BLEU-4, ROUGE-L, CIDEr-D) and checked for
+//! stage-1 run describes test windows spread over the split (each channel in
+//! turn, with per-channel answers), scored against their reference trend
+//! descriptions (BLEU-4, ROUGE-L, CIDEr-D; the references are written from
+//! the raw windows by the same function stage 1 trained on) and checked for
 //! faithful numeric claims against the raw windows. It runs when a run is
 //! named in `[sensorllm]` of the evaluation config (or `--protocol
 //! sensorllm` is asked for, which then says what is missing).
@@ -12,7 +14,7 @@ use wearlang_core::evenly_spaced;
 use wearlang_llm::{default_model_path, LlmModel};
 use wearlang_metrics::{CaptionReport, ClassificationReport};
 use wearlang_models::{ModelError, WindowSet};
-use wearlang_sensorllm::{SensorLlm, SensorLlmCheckpointConfig};
+use wearlang_sensorllm::{questions, AnswerScope, SensorLlm, SensorLlmCheckpointConfig};
 
 use crate::context::{evaluated_split, EvalContext, Evaluator};
 use crate::faithful::faithfulness;
@@ -35,7 +37,7 @@ pub struct SensorLlmEvalConfig {
     /// Labelled test windows to classify, evenly spaced over the split (0:
     /// all of them); a large LLM on a CPU is slow.
     pub classify: usize,
-    /// Most tokens per description (0: 96).
+    /// Most tokens per answer (0: the stage-1 run's `max_answer_tokens`).
     pub max_tokens: usize,
 }
 
@@ -161,47 +163,82 @@ fn describe(
 ) -> Result<DescriptionScores> {
     let model = load(dir, cfg.llm.as_deref())?;
     check_channels(&model, channels, dir)?;
-    let caption = model.record.run.align.caption.clone();
+    let align = model.record.run.align.clone();
     let want = if cfg.describe == 0 { 50 } else { cfg.describe };
-    let with: Vec<usize> = (0..test.len())
-        .filter(|&i| test.windows[i].captions.contains_key(&caption))
-        .collect();
-    let idx: Vec<usize> = evenly_spaced(with.len(), want)
+    let candidates: Vec<usize> = match align.answer {
+        AnswerScope::Window => (0..test.len())
+            .filter(|&i| test.windows[i].captions.contains_key(&align.caption))
+            .collect(),
+        AnswerScope::Channel => (0..test.len()).collect(),
+    };
+    let idx: Vec<usize> = evenly_spaced(candidates.len(), want)
         .into_iter()
-        .map(|i| with[i])
+        .map(|i| candidates[i])
         .collect();
     if idx.is_empty() {
         return Err(EvalError::Data(format!(
-            "{}: no test window has a `{caption}` caption to compare with",
-            store.display()
+            "{}: no test window has a `{}` caption to compare with",
+            store.display(),
+            align.caption
         )));
     }
-    let set = test.select(&idx)?;
+    // References and claims come from the raw (unnormalised) values, in the
+    // same order as `test`.
+    let raw = WindowSet::load(store, Some(evaluated_split(test)), false)?;
+    let raw_windows: Vec<&wearlang_core::Window> = idx.iter().map(|&i| &raw.windows[i]).collect();
+    let asked = questions(
+        &align,
+        raw_windows.iter().copied(),
+        &raw.meta.channels,
+        &store.display().to_string(),
+    )
+    .map_err(model_err)?;
+    if asked.is_empty() {
+        return Err(EvalError::Data(format!(
+            "{}: the {} test windows chosen have no observed value to describe",
+            store.display(),
+            idx.len()
+        )));
+    }
+    let rows: Vec<usize> = asked.iter().map(|q| idx[q.window]).collect();
+    let prompts: Vec<usize> = asked.iter().map(|q| q.prompt).collect();
+    let x = test.batch(&rows, tch::Device::Cpu).map_err(model_err)?;
+    // By default as many tokens as the model was trained to write.
     let max_tokens = if cfg.max_tokens == 0 {
-        96
+        align.max_answer_tokens
     } else {
         cfg.max_tokens
     };
-    let said = model.describe(&set.x, max_tokens, 8).map_err(model_err)?;
-    let refs: Vec<Vec<String>> = set
-        .windows
-        .iter()
-        .map(|w| vec![w.captions[&caption].clone()])
-        .collect();
+    let said = model
+        .answer(&x, &prompts, max_tokens, 8)
+        .map_err(model_err)?;
+    // Scored on what the model wrote, after the opening the prompt gave;
+    // claims are checked on the whole text (the opening names the channel).
+    let refs: Vec<Vec<String>> = asked.iter().map(|q| vec![q.answer.clone()]).collect();
     let metrics = CaptionReport::compute(&said, &refs)?;
-    // Claims are checked on the raw (unnormalised) values.
-    let raw = WindowSet::load(store, Some(evaluated_split(test)), false)?;
-    let raw_windows: Vec<&wearlang_core::Window> = idx.iter().map(|&i| &raw.windows[i]).collect();
-    let faithfulness = faithfulness(&said, &raw_windows, &raw.meta.channels)?;
+    let whole: Vec<String> = asked
+        .iter()
+        .zip(&said)
+        .map(|(q, s)| format!("{}{s}", q.prefix))
+        .collect();
+    let asked_windows: Vec<&wearlang_core::Window> =
+        asked.iter().map(|q| raw_windows[q.window]).collect();
+    let faithfulness = faithfulness(&whole, &asked_windows, &raw.meta.channels)?;
     Ok(DescriptionScores {
-        windows: said.len(),
+        windows: idx.len(),
+        descriptions: said.len(),
+        scope: match align.answer {
+            AnswerScope::Channel => "channel",
+            AnswerScope::Window => "window",
+        }
+        .into(),
         metrics,
         faithfulness,
-        examples: refs
+        examples: asked
             .iter()
-            .zip(&said)
-            .take(5)
-            .map(|(r, g)| (r[0].clone(), g.clone()))
+            .zip(&whole)
+            .take(6)
+            .map(|(q, g)| (q.full_text(), g.clone()))
             .collect(),
     })
 }

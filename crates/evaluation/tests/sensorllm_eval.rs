@@ -9,7 +9,7 @@ use wearlang_evaluation::{evaluate_sensorllm, evaluators, EvalConfig, SensorLlmE
 use wearlang_llm::tiny::{tiny_llm, write_gguf};
 use wearlang_llm::LlmModel;
 use wearlang_models::{load_split, EncoderSpec, PretrainConfig};
-use wearlang_sensorllm::SensorLlmConfig;
+use wearlang_sensorllm::{AnswerScope, SensorLlmConfig};
 use wearlang_store::{StoreMeta, StoreWriter};
 use wearlang_train::{
     align_sensorllm, pretrain, tune_sensorllm, PretrainOptions, SensorLlmOptions,
@@ -102,6 +102,7 @@ fn the_sensorllm_protocol_scores_both_stages() {
     cfg.align.train.optim.lr = 3e-2;
     cfg.align.train.optim.weight_decay = 0.0;
     cfg.align.max_answer_tokens = 8;
+    cfg.align.answer = AnswerScope::Window;
     cfg.tune.train = cfg.align.train.clone();
     cfg.tune.train.max_steps = 40;
     cfg.tune.eval_every = 10;
@@ -138,6 +139,48 @@ fn the_sensorllm_protocol_scores_both_stages() {
     );
     assert!(d.metrics.rouge_l > 0.99, "{:?}", d.metrics);
     assert_eq!(d.faithfulness.captions, 10);
+    assert_eq!((d.descriptions, d.scope.as_str()), (10, "window"));
+
+    // Per-channel questions (the default): every chosen window is asked
+    // about each channel, against references written from its raw values,
+    // whose claims the checker confirms.
+    let mut per_channel = cfg.clone();
+    per_channel.align.answer = AnswerScope::Channel;
+    per_channel.align.train.max_steps = 4;
+    per_channel.align.max_answer_tokens = 12;
+    let align_c = dir.path().join("align_channel");
+    align_sensorllm(&per_channel, &so(&mae, &align_c), llm()).unwrap();
+    let rc = evaluate_sensorllm(
+        &SensorLlmEvalConfig {
+            align: Some(align_c),
+            describe: 4,
+            ..SensorLlmEvalConfig::default()
+        },
+        &store,
+        &test,
+    )
+    .unwrap();
+    let dc = rc.descriptions.unwrap();
+    assert_eq!((dc.windows, dc.descriptions), (4, 8));
+    assert_eq!(dc.scope, "channel");
+    assert_eq!(dc.faithfulness.captions, 8);
+    let (first, second) = (&dc.examples[0].0, &dc.examples[1].0);
+    assert!(
+        first.contains("acc x") && !first.contains("acc y"),
+        "{first}"
+    );
+    assert!(
+        second.contains("acc y") && !second.contains("acc x"),
+        "{second}"
+    );
+    // The prompt gives each answer's opening, which names the channel; the
+    // model writes at most the trained length (12 tokens, bytes here) after
+    // it.
+    for (k, (_, g)) in dc.examples.iter().enumerate() {
+        let prefix = ["Trend of acc x:", "Trend of acc y:"][k % 2];
+        let written = g.strip_prefix(prefix).unwrap_or_else(|| panic!("{g}"));
+        assert!(written.chars().count() <= 12, "{g}");
+    }
 
     // Named in the config it joins a default evaluation; unnamed it does
     // not, and asked for without a run it says what is missing.

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use wearlang_captioning::TrendConfig;
 use wearlang_llm::LoraConfig;
 use wearlang_models::{ModelError, Result};
 use wearlang_optim::{OptimConfig, ScheduleConfig};
@@ -132,28 +133,92 @@ impl Default for TuneConfig {
     }
 }
 
+/// What one stage-1 answer describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerScope {
+    /// One channel per question, as the paper asks Chronos-encoded
+    /// channels: the instruction `channel_instruction` names the channel,
+    /// and the answer is that channel's trend text alone (its segments and
+    /// summary, from [`wearlang_captioning::TrendCaptioner::channel_caption`]
+    /// on the raw window, with `trend`'s parameters). A window gives one
+    /// question per channel with observed values.
+    #[default]
+    Channel,
+    /// One question per window (`instruction`), answered by the window's
+    /// `caption` column: every channel, then the strongest correlations.
+    Window,
+}
+
 /// Stage 1 (alignment) settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlignConfig {
     /// The loop (`[align.train]`, `[tune.train]`).
     pub train: StageConfig,
-    /// The caption column whose text is the answer (the `trend` captions of
-    /// `wearlang caption`).
+    /// What an answer describes: one channel (default) or the whole window.
+    pub answer: AnswerScope,
+    /// `answer = "window"`: the caption column whose text is the answer (the
+    /// `trend` captions of `wearlang caption`).
     pub caption: String,
     /// Answers are cut to this many tokens (the end-of-turn token included).
     pub max_answer_tokens: usize,
-    /// The instruction after the sensor tokens.
+    /// `answer = "window"`: the instruction after the sensor tokens.
     pub instruction: String,
+    /// `answer = "channel"`: the instruction after the sensor tokens, with
+    /// `{channel}` replaced by the channel's name as the trend text writes
+    /// it (`acc_x` → `acc x`).
+    pub channel_instruction: String,
+    /// `answer = "channel"`: the opening words of every answer, given in
+    /// the prompt as the start of the assistant's turn (`{channel}` filled
+    /// as in the instruction), so the model writes what follows them;
+    /// empty: none. A reference answer that does not open with them (a
+    /// channel too short for segments) is not asked.
+    pub answer_prefix: String,
+    /// `answer = "channel"`: the trend text's parameters (segments,
+    /// decimals), as `[trend]` of `wearlang caption`; by default with
+    /// `fixed_wording = true`, so that an answer's form depends on the data
+    /// alone and the scores measure what it says, not which paraphrase the
+    /// reference drew.
+    pub trend: TrendConfig,
 }
 
 impl Default for AlignConfig {
     fn default() -> Self {
         AlignConfig {
             train: StageConfig::default(),
+            answer: AnswerScope::Channel,
             caption: "trend".into(),
-            max_answer_tokens: 96,
+            max_answer_tokens: 128,
             instruction: "Describe the trend of each channel.".into(),
+            channel_instruction: "Describe the trend of {channel} in this window: each segment \
+                                  as rises, falls or stays steady from a time to a time in \
+                                  seconds, then its mean, standard deviation and overall trend."
+                .into(),
+            answer_prefix: "Trend of {channel}:".into(),
+            trend: TrendConfig {
+                fixed_wording: true,
+                ..TrendConfig::default()
+            },
+        }
+    }
+}
+
+impl AlignConfig {
+    /// The instruction of the question about the channel named `channel`.
+    pub fn channel_question(&self, channel: &str) -> String {
+        self.channel_instruction
+            .replace("{channel}", &channel.replace('_', " "))
+    }
+
+    /// The given opening of the answer about the channel named `channel`
+    /// (empty with whole-window answers).
+    pub fn channel_prefix(&self, channel: &str) -> String {
+        match self.answer {
+            AnswerScope::Channel => self
+                .answer_prefix
+                .replace("{channel}", &channel.replace('_', " ")),
+            AnswerScope::Window => String::new(),
         }
     }
 }
@@ -224,8 +289,17 @@ impl SensorLlmConfig {
                 "must be at least 2",
             ));
         }
-        if self.align.caption.is_empty() {
-            return Err(ModelError::config("align.caption", "name a caption column"));
+        match self.align.answer {
+            AnswerScope::Window if self.align.caption.is_empty() => {
+                return Err(ModelError::config("align.caption", "name a caption column"));
+            }
+            AnswerScope::Channel if !self.align.channel_instruction.contains("{channel}") => {
+                return Err(ModelError::config(
+                    "align.channel_instruction",
+                    "must name the channel with `{channel}`",
+                ));
+            }
+            _ => {}
         }
         if self.tune.norm_windows == 1 {
             return Err(ModelError::config(

@@ -12,8 +12,11 @@
 //!   `<acc_x_end>`) inside a chat prompt, followed by the instruction; the
 //!   layout is recorded in [`PromptLayout`] and in the checkpoint.
 //! - Stage 1 (alignment, [`SensorLlm::align_loss`]): LLM and encoder frozen,
-//!   projector and special tokens trained to write the window's trend
-//!   description (the `trend` captions), cross-entropy on the answer only.
+//!   projector and special tokens trained to answer "Describe the trend of
+//!   {channel}." with that channel's trend text (segments with their times,
+//!   mean, standard deviation, overall trend; [`questions`]), one question
+//!   per channel as in the paper, or the whole window's `trend` caption
+//!   (`align.answer = "window"`); cross-entropy on the answer only.
 //! - Stage 2 (task-aware tuning, [`SensorLlm::class_logits`]): a
 //!   classification head on the LLM's final states (mean over the sensor
 //!   tokens by default, or the prompt's last one), standardised per
@@ -41,11 +44,13 @@
 
 #![warn(missing_docs)]
 
+pub mod answers;
 pub mod config;
 pub mod embedder;
 pub mod model;
 
-pub use config::{AlignConfig, Pool, SensorLlmConfig, StageConfig, TuneConfig};
+pub use answers::{questions, window_seed, Question};
+pub use config::{AlignConfig, AnswerScope, Pool, SensorLlmConfig, StageConfig, TuneConfig};
 pub use embedder::{checkpoint_kind, Embedder};
 pub use model::{
     find, weights_sha256, ChannelGroup, Described, PromptLayout, SensorLlm,

@@ -17,7 +17,7 @@ use wearlang_llm::{ChatMessage, KvCache, LlamaConfig, LlmError, LlmModel, LoraAd
 use wearlang_models::checkpoint::{self, CONFIG_FILE, MODEL_FILE};
 use wearlang_models::{ModelError, Result};
 
-use crate::config::{Pool, SensorLlmConfig};
+use crate::config::{AnswerScope, Pool, SensorLlmConfig};
 use crate::embedder::Embedder;
 
 /// Where the sensor tokens go in the rendered chat prompt.
@@ -50,7 +50,9 @@ pub struct PromptLayout {
     /// Sensor tokens per group (time patches of the window).
     pub tokens_per_group: usize,
     /// The rendered chat prompt of stage 1, with `<sensor>` where the
-    /// groups go (each: start, its tokens, end).
+    /// groups go (each: start, its tokens, end); with per-channel answers
+    /// its instruction still holds `{channel}`, which each question fills
+    /// with its channel's name.
     pub align_prompt: String,
     /// The same for stage 2.
     pub tune_prompt: String,
@@ -159,7 +161,11 @@ pub struct SensorLlm {
     head: Option<Head>,
     lora: Option<LoraAdapters>,
     group_tokens: Vec<Tensor>,
-    align_ids: (Vec<u32>, Vec<u32>),
+    /// Stage 1's prompts (one per channel with per-channel answers):
+    /// token ids before and after the sensor block.
+    align_ids: Vec<(Vec<u32>, Vec<u32>)>,
+    /// The given opening of each stage-1 prompt's answer.
+    align_prefixes: Vec<String>,
     tune_ids: (Vec<u32>, Vec<u32>),
     end_of_turn: u32,
     /// What the checkpoint records.
@@ -291,8 +297,33 @@ impl SensorLlm {
             .iter()
             .map(|idx| Tensor::from_slice(idx).to_device(device))
             .collect();
-        let (align_text, a_pre, a_post) =
-            prompt(&llm, cfg.system.as_deref(), &cfg.align.instruction)?;
+        let (align_text, align_ids) = match cfg.align.answer {
+            AnswerScope::Window => {
+                let (text, pre, post) =
+                    prompt(&llm, cfg.system.as_deref(), &cfg.align.instruction)?;
+                (text, vec![(pre, post)])
+            }
+            AnswerScope::Channel => {
+                let (text, _, _) =
+                    prompt(&llm, cfg.system.as_deref(), &cfg.align.channel_instruction)?;
+                let mut ids = Vec::with_capacity(channels.len());
+                for c in channels {
+                    let (_, pre, mut post) =
+                        prompt(&llm, cfg.system.as_deref(), &cfg.align.channel_question(c))?;
+                    // The answer's given opening starts the assistant turn.
+                    post.extend(llm.tokenizer.encode(&cfg.align.channel_prefix(c), false));
+                    ids.push((pre, post));
+                }
+                (format!("{text}{}", cfg.align.answer_prefix), ids)
+            }
+        };
+        let align_prefixes = match cfg.align.answer {
+            AnswerScope::Window => vec![String::new()],
+            AnswerScope::Channel => channels
+                .iter()
+                .map(|c| cfg.align.channel_prefix(c))
+                .collect(),
+        };
         let (tune_text, t_pre, t_post) =
             prompt(&llm, cfg.system.as_deref(), &cfg.tune.instruction)?;
         let end_of_turn = llm
@@ -331,7 +362,8 @@ impl SensorLlm {
             head,
             lora,
             group_tokens,
-            align_ids: (a_pre, a_post),
+            align_ids,
+            align_prefixes,
             tune_ids: (t_pre, t_post),
             end_of_turn,
             record,
@@ -481,24 +513,51 @@ impl SensorLlm {
 
     /// Prompt embeddings `[B, P, hidden]` of windows `x` `[B, T, C]` and
     /// their key mask `[B, P]` (false for sensor tokens the encoder marks as
-    /// all missing).
-    fn prompt_embeds(&self, x: &Tensor, stage: Stage, train: bool) -> Result<(Tensor, Tensor)> {
+    /// all missing). Stage 1 asks row `i` with its prompt `prompts[i]` (one
+    /// per channel with per-channel answers); prompts of different lengths
+    /// are left-padded with masked zeros, so every row's answer starts at
+    /// the same position. Stage 2 has one prompt and ignores `prompts`.
+    fn prompt_embeds(
+        &self,
+        x: &Tensor,
+        stage: Stage,
+        prompts: &[usize],
+        train: bool,
+    ) -> Result<(Tensor, Tensor)> {
         let dev = self.device();
         let x = x.to_device(dev);
+        let b = x.size()[0];
+        let texts: Vec<&(Vec<u32>, Vec<u32>)> = match stage {
+            Stage::Tune => vec![&self.tune_ids; b as usize],
+            Stage::Align => {
+                if prompts.len() as i64 != b {
+                    return Err(ModelError::Data(format!(
+                        "{b} windows but {} stage-1 prompts",
+                        prompts.len()
+                    )));
+                }
+                let mut t = Vec::with_capacity(prompts.len());
+                for &p in prompts {
+                    t.push(self.align_ids.get(p).ok_or_else(|| {
+                        ModelError::Data(format!(
+                            "stage-1 prompt {p} does not exist (the model has {})",
+                            self.align_ids.len()
+                        ))
+                    })?);
+                }
+                t
+            }
+        };
         let (enc_tokens, token_mask) = self.embedder.encode(&x)?;
         let tokens = self
             .fc2
             .forward(&self.fc1.forward(&enc_tokens).gelu("none"));
         let tokens = if train { tokens } else { tokens.detach() };
-        let b = x.size()[0];
         let h = self.llm.config().hidden_size;
-        let (pre, post) = match stage {
-            Stage::Align => &self.align_ids,
-            Stage::Tune => &self.tune_ids,
-        };
-        let ones = |n: i64| Tensor::ones([b, n], (Kind::Bool, dev));
-        let mut parts = vec![self.embed_ids(pre, b)];
-        let mut masks = vec![ones(pre.len() as i64)];
+        let ones = |rows: i64, n: i64| Tensor::ones([rows, n], (Kind::Bool, dev));
+        // The sensor block of every row: per group start, tokens, end.
+        let mut parts = Vec::new();
+        let mut masks = Vec::new();
         let token_mask = token_mask.to_device(dev).to_kind(Kind::Bool);
         for (g, idx) in self.group_tokens.iter().enumerate() {
             let g = g as i64;
@@ -515,13 +574,55 @@ impl SensorLlm {
                     .view([1, 1, h])
                     .expand([b, 1, h], false),
             );
-            masks.push(ones(1));
+            masks.push(ones(b, 1));
             masks.push(token_mask.index_select(1, idx));
-            masks.push(ones(1));
+            masks.push(ones(b, 1));
         }
-        parts.push(self.embed_ids(post, b));
-        masks.push(ones(post.len() as i64));
-        Ok((Tensor::cat(&parts, 1), Tensor::cat(&masks, 1)))
+        let block = Tensor::cat(&parts, 1);
+        let block_mask = Tensor::cat(&masks, 1);
+        if texts.iter().all(|t| *t == texts[0]) {
+            let (pre, post) = texts[0];
+            let emb = Tensor::cat(&[self.embed_ids(pre, b), block, self.embed_ids(post, b)], 1);
+            let mask = Tensor::cat(
+                &[
+                    ones(b, pre.len() as i64),
+                    block_mask,
+                    ones(b, post.len() as i64),
+                ],
+                1,
+            );
+            return Ok((emb, mask));
+        }
+        let longest = texts
+            .iter()
+            .map(|(pre, post)| pre.len() + post.len())
+            .max()
+            .unwrap_or(0);
+        let mut rows = Vec::with_capacity(b as usize);
+        let mut row_masks = Vec::with_capacity(b as usize);
+        for (i, (pre, post)) in texts.iter().enumerate() {
+            let pad = (longest - pre.len() - post.len()) as i64;
+            let i = i as i64;
+            rows.push(Tensor::cat(
+                &[
+                    Tensor::zeros([1, pad, h], (block.kind(), dev)),
+                    self.embed_ids(pre, 1),
+                    block.narrow(0, i, 1),
+                    self.embed_ids(post, 1),
+                ],
+                1,
+            ));
+            row_masks.push(Tensor::cat(
+                &[
+                    Tensor::zeros([1, pad], (Kind::Bool, dev)),
+                    ones(1, pre.len() as i64),
+                    block_mask.narrow(0, i, 1),
+                    ones(1, post.len() as i64),
+                ],
+                1,
+            ));
+        }
+        Ok((Tensor::cat(&rows, 0), Tensor::cat(&row_masks, 0)))
     }
 
     /// The LLM's final states of input embeddings (with this model's LoRA
@@ -546,9 +647,15 @@ impl SensorLlm {
     }
 
     /// Stage 1's loss: mean cross-entropy of the answer tokens (`answers`,
-    /// one per window, from [`SensorLlm::answer_ids`]) after the prompt of
-    /// windows `x`, and the share of answer tokens predicted exactly.
-    pub fn align_loss(&self, x: &Tensor, answers: &[Vec<u32>]) -> Result<(Tensor, f64)> {
+    /// one per window, from [`SensorLlm::answer_ids`]) after stage-1 prompt
+    /// `prompts[i]` of window `x[i]` (see [`SensorLlm::align_prompts`]), and
+    /// the share of answer tokens predicted exactly.
+    pub fn align_loss(
+        &self,
+        x: &Tensor,
+        prompts: &[usize],
+        answers: &[Vec<u32>],
+    ) -> Result<(Tensor, f64)> {
         let b = x.size()[0];
         if answers.len() as i64 != b || answers.iter().any(Vec::is_empty) {
             return Err(ModelError::Data(format!(
@@ -557,7 +664,7 @@ impl SensorLlm {
             )));
         }
         let dev = self.device();
-        let (emb, mask) = self.prompt_embeds(x, Stage::Align, true)?;
+        let (emb, mask) = self.prompt_embeds(x, Stage::Align, prompts, true)?;
         let p = emb.size()[1];
         let a = answers.iter().map(Vec::len).max().unwrap_or(1) as i64;
         let mut ids = vec![0i64; (b * a) as usize];
@@ -600,7 +707,7 @@ impl SensorLlm {
     /// prompt's last token, or the mean of the final states at the sensor
     /// tokens that are not all missing.
     pub fn features(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let (emb, mask) = self.prompt_embeds(x, Stage::Tune, train)?;
+        let (emb, mask) = self.prompt_embeds(x, Stage::Tune, &[], train)?;
         let all = mask.all().int64_value(&[]) == 1;
         let hidden = self.run_llm(&emb, None, (!all).then_some(&mask))?;
         Ok(match self.record.run.tune.pool {
@@ -712,24 +819,83 @@ impl SensorLlm {
         Ok(out)
     }
 
+    /// The given opening of stage-1 prompt `p`'s answer (empty when there
+    /// is none or no such prompt).
+    pub fn answer_prefix(&self, p: usize) -> &str {
+        self.align_prefixes.get(p).map_or("", String::as_str)
+    }
+
+    /// How many stage-1 prompts there are: one per channel (prompt `c`
+    /// asks about channel `c`) with per-channel answers, else one.
+    pub fn align_prompts(&self) -> usize {
+        self.align_ids.len()
+    }
+
     /// Greedy trend descriptions of windows `x` `[N, T, C]` (at most
-    /// `max_tokens` tokens each), in batches, with the LLM's KV cache.
+    /// `max_tokens` tokens per answer), in batches, with the LLM's KV
+    /// cache: with per-channel answers every channel is asked in turn and
+    /// a window's answers are joined in channel order.
     pub fn describe(&self, x: &Tensor, max_tokens: usize, batch: usize) -> Result<Vec<String>> {
         let n = x.size()[0];
+        let k = self.align_prompts() as i64;
+        let rows: Vec<i64> = (0..n)
+            .flat_map(|i| std::iter::repeat_n(i, k as usize))
+            .collect();
+        let prompts: Vec<usize> = (0..n).flat_map(|_| 0..k as usize).collect();
+        let xs = x.index_select(0, &Tensor::from_slice(&rows).to_device(x.device()));
+        let said = self.answer(&xs, &prompts, max_tokens, batch)?;
+        Ok(said
+            .chunks(k as usize)
+            .map(|answers| {
+                answers
+                    .iter()
+                    .zip(&self.align_prefixes)
+                    .map(|(a, prefix)| format!("{prefix}{a}").trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect())
+    }
+
+    /// Greedy answers to stage-1 prompt `prompts[i]` about window `x[i]`
+    /// (at most `max_tokens` tokens each), in batches, with the LLM's KV
+    /// cache: what the model writes after the prompt's given opening
+    /// ([`SensorLlm::answer_prefix`]).
+    pub fn answer(
+        &self,
+        x: &Tensor,
+        prompts: &[usize],
+        max_tokens: usize,
+        batch: usize,
+    ) -> Result<Vec<String>> {
+        let n = x.size()[0];
+        if prompts.len() as i64 != n {
+            return Err(ModelError::Data(format!(
+                "{n} windows but {} stage-1 prompts",
+                prompts.len()
+            )));
+        }
         let mut out = Vec::with_capacity(n as usize);
         let mut i = 0;
         while i < n {
             let len = (batch.max(1) as i64).min(n - i);
             let xb = x.narrow(0, i, len);
-            out.extend(tch::no_grad(|| self.describe_batch(&xb, max_tokens))?);
+            let pb = &prompts[i as usize..(i + len) as usize];
+            out.extend(tch::no_grad(|| self.describe_batch(&xb, pb, max_tokens))?);
             i += len;
         }
         Ok(out)
     }
 
-    fn describe_batch(&self, x: &Tensor, max_tokens: usize) -> Result<Vec<String>> {
+    fn describe_batch(
+        &self,
+        x: &Tensor,
+        prompts: &[usize],
+        max_tokens: usize,
+    ) -> Result<Vec<String>> {
         let dev = self.device();
-        let (emb, mask) = self.prompt_embeds(x, Stage::Align, false)?;
+        let (emb, mask) = self.prompt_embeds(x, Stage::Align, prompts, false)?;
         let b = emb.size()[0];
         let all = mask.all().int64_value(&[]) == 1;
         let mut keys = mask;
@@ -819,14 +985,34 @@ impl SensorLlm {
         let idx: Vec<usize> = (0..n).collect();
         let x = set.batch(&idx, Device::Cpu)?;
         let said = self.describe(&x, max_tokens, 8)?;
-        let caption = &self.record.run.align.caption;
+        // References are written from the raw values, as in training.
+        let raw = wearlang_models::WindowSet::load(store, Some(split), false)?;
+        let mut reference: Vec<Vec<String>> = vec![Vec::new(); n];
+        let align = &self.record.run.align;
+        let asked = match align.answer {
+            AnswerScope::Channel => crate::answers::questions(
+                align,
+                &raw.windows[..n],
+                &raw.meta.channels,
+                &store.display().to_string(),
+            )?,
+            // A window without the caption has no reference; not an error.
+            AnswerScope::Window => Vec::new(),
+        };
+        for q in asked {
+            reference[q.window].push(q.full_text());
+        }
         Ok(set.windows[..n]
             .iter()
             .zip(said)
-            .map(|(w, generated)| Described {
+            .zip(reference)
+            .map(|((w, generated), parts)| Described {
                 subject: w.subject.clone(),
                 label: w.label.clone(),
-                reference: w.captions.get(caption).cloned(),
+                reference: match align.answer {
+                    AnswerScope::Channel => (!parts.is_empty()).then(|| parts.join(" ")),
+                    AnswerScope::Window => w.captions.get(&align.caption).cloned(),
+                },
                 generated,
             })
             .collect())

@@ -29,7 +29,8 @@ use wearlang_models::checkpoint::{self, STATE_FILE};
 use wearlang_models::{load_training_windows, WindowSet};
 use wearlang_optim::AdamW;
 use wearlang_sensorllm::{
-    Embedder, SensorLlm, SensorLlmCheckpointConfig, SensorLlmConfig, StageConfig,
+    questions, AnswerScope, Embedder, SensorLlm, SensorLlmCheckpointConfig, SensorLlmConfig,
+    StageConfig,
 };
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
@@ -151,22 +152,39 @@ pub fn align_sensorllm(
     let _rng = wearlang_device::lock_rng();
     tch::manual_seed(cfg.seed as i64);
     let mut model = SensorLlm::new(cfg, embedder, llm, &channels, &[], &opts.store, device)?;
-    let caption = &cfg.align.caption;
-    let mut answers = Vec::with_capacity(train.len());
-    for (i, w) in train.windows.iter().enumerate() {
-        let text = w.captions.get(caption).ok_or_else(|| {
-            TrainError::Data(format!(
-                "{}: window {i} (subject {}, recording {}, start {} ms) has no caption `{caption}` \
-                 (run `wearlang caption --variants {caption}` first)",
-                opts.store.display(),
-                w.subject,
-                w.recording,
-                w.start_ms
-            ))
-        })?;
-        answers.push(model.answer_ids(text, cfg.align.max_answer_tokens));
+    // Per-channel answers are written from the raw values; whole-window
+    // ones come from the caption column the normalised set carries.
+    let source = opts.store.display().to_string();
+    let asked = match cfg.align.answer {
+        AnswerScope::Channel => {
+            let raw = match WindowSet::load(&opts.store, Some(Split::Train), false) {
+                Ok(v) => v,
+                Err(TrainError::Data(_)) => WindowSet::load(&opts.store, None, false)?,
+                Err(e) => return Err(e),
+            };
+            if raw.len() != train.len() {
+                return Err(TrainError::Data(format!(
+                    "{source}: {} raw training windows but {} normalised ones",
+                    raw.len(),
+                    train.len()
+                )));
+            }
+            questions(&cfg.align, &raw.windows, &raw.meta.channels, &source)?
+        }
+        AnswerScope::Window => questions(&cfg.align, &train.windows, &[], &source)?,
+    };
+    if asked.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{source}: no training window has an observed value to describe"
+        )));
     }
-    let n = train.len();
+    let items: Vec<(usize, usize)> = asked.iter().map(|q| (q.window, q.prompt)).collect();
+    let answers: Vec<Vec<u32>> = asked
+        .iter()
+        .map(|q| model.answer_ids(&q.answer, cfg.align.max_answer_tokens))
+        .collect();
+    let n = items.len();
+    let windows = train.len();
     let (loop_cfg, mut opt, state) = start(&mut model, &cfg.align.train, cfg.seed, n, opts)?;
     let record = model.record.clone();
     let mut step = AlignStep { model: &model };
@@ -174,6 +192,7 @@ pub fn align_sensorllm(
         &loop_cfg,
         Captioned {
             x: train,
+            items,
             answers,
             device,
         },
@@ -186,7 +205,7 @@ pub fn align_sensorllm(
     Ok(summary(
         started,
         outcome,
-        n,
+        windows,
         loop_cfg.batch_size,
         opts,
         None,
@@ -228,19 +247,26 @@ fn run_record<'a>(
     Ok(engine::RunRecord::new(record, &[("store", &opts.store)])?)
 }
 
-/// Windows with their tokenised answers.
+/// Stage 1's questions: per item a window of `x`, the prompt that asks
+/// about it, and the tokenised answer.
 struct Captioned {
     x: WindowSet,
+    items: Vec<(usize, usize)>,
     answers: Vec<Vec<u32>>,
     device: Device,
 }
 
+/// A stage-1 batch: windows, their prompts, their answers.
+type AlignBatch = (Tensor, Vec<usize>, Vec<Vec<u32>>);
+
 impl BatchSource for Captioned {
-    type Batch = (Tensor, Vec<Vec<u32>>);
+    type Batch = AlignBatch;
     type Error = TrainError;
     fn batch(&self, idx: &[usize], _epoch: u64) -> Result<Self::Batch> {
+        let windows: Vec<usize> = idx.iter().map(|&i| self.items[i].0).collect();
         Ok((
-            self.x.batch(idx, self.device)?,
+            self.x.batch(&windows, self.device)?,
+            idx.iter().map(|&i| self.items[i].1).collect(),
             idx.iter().map(|&i| self.answers[i].clone()).collect(),
         ))
     }
@@ -250,10 +276,10 @@ struct AlignStep<'a> {
     model: &'a SensorLlm,
 }
 
-impl Step<(Tensor, Vec<Vec<u32>>)> for AlignStep<'_> {
+impl Step<AlignBatch> for AlignStep<'_> {
     type Error = TrainError;
-    fn loss(&mut self, _step: u64, (x, answers): (Tensor, Vec<Vec<u32>>)) -> Result<StepLoss> {
-        let (total, acc) = self.model.align_loss(&x, &answers)?;
+    fn loss(&mut self, _step: u64, (x, prompts, answers): AlignBatch) -> Result<StepLoss> {
+        let (total, acc) = self.model.align_loss(&x, &prompts, &answers)?;
         Ok(StepLoss {
             total,
             terms: vec![("token_accuracy".into(), acc)],

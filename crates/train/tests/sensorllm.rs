@@ -25,7 +25,7 @@ use wearlang_models::sensor_language::SensorKind;
 use wearlang_models::{
     load_split, EncoderSpec, PretrainConfig, SensorLanguageConfig, SensorLanguageOptions, WindowSet,
 };
-use wearlang_sensorllm::{weights_sha256, Embedder, SensorLlm, SensorLlmConfig};
+use wearlang_sensorllm::{weights_sha256, AnswerScope, Embedder, SensorLlm, SensorLlmConfig};
 use wearlang_store::{StoreMeta, StoreWriter};
 use wearlang_train::{
     align_sensorllm, pretrain, train_sensor_language, tune_sensorllm, PretrainOptions,
@@ -38,11 +38,16 @@ const LLM_SEED: u64 = 11;
 /// falls; channel 1 is noise. Trend text: the fixed `ok`. Splits by pairs,
 /// so each split holds both classes.
 fn store(dir: &Path) -> PathBuf {
-    let path = dir.join("two.parquet");
-    let channels = vec![
-        ChannelSpec::new("acc_x", "g", ChannelKind::Accelerometer),
-        ChannelSpec::new("acc_y", "g", ChannelKind::Accelerometer),
-    ];
+    store_with(dir, ["acc_x", "acc_y"])
+}
+
+/// [`store`] with other channel names.
+fn store_with(dir: &Path, names: [&str; 2]) -> PathBuf {
+    let path = dir.join(format!("{}.parquet", names.join("-")));
+    let channels = names
+        .iter()
+        .map(|n| ChannelSpec::new(*n, "g", ChannelKind::Accelerometer))
+        .collect();
     let mut meta = StoreMeta::new(channels, 20, 1.0);
     meta.source = "sensorllm test".into();
     meta.labels = LabelVocab::new(["down", "up"]);
@@ -132,6 +137,9 @@ fn config(align_steps: u64, tune_steps: u64) -> SensorLlmConfig {
     c.align.train.optim.weight_decay = 0.0;
     c.align.train.schedule.warmup_steps = 5;
     c.align.max_answer_tokens = 8;
+    // The fixed whole-window text `ok`; per-channel questions have their
+    // own test.
+    c.align.answer = AnswerScope::Window;
     c.tune.train = c.align.train.clone();
     c.tune.train.max_steps = tune_steps;
     c.tune.eval_every = 10;
@@ -502,4 +510,89 @@ fn a_sensor_language_runs_conv_encoder_reads_the_windows() {
         .unwrap()
         .to_string();
     assert!(err.contains("kind is `sensorllm`"), "{err}");
+}
+
+#[test]
+fn per_channel_questions_train_and_padded_prompts_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Channel names of different lengths give questions of different
+    // lengths ("… of x." and "… of gyro z."), which a batch left-pads.
+    let store = store_with(dir.path(), ["x", "gyro_z"]);
+    let mae = encoder(dir.path(), &store);
+    let mut cfg = config(20, 10);
+    cfg.align.answer = AnswerScope::Channel;
+    cfg.align.max_answer_tokens = 48;
+    let align = dir.path().join("align");
+    let s1 = align_sensorllm(&cfg, &opts(&store, &mae, &align, false, None), llm()).unwrap();
+    let train = load_split(&store, Split::Train).unwrap();
+    assert_eq!(s1.train_windows, train.len());
+    let log = std::fs::read_to_string(align.join("metrics.jsonl")).unwrap();
+    let loss = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line).unwrap()["loss"]
+            .as_f64()
+            .unwrap()
+    };
+    let first = loss(log.lines().next().unwrap());
+    assert!(
+        s1.final_loss < first,
+        "stage-1 loss {first} → {}",
+        s1.final_loss
+    );
+
+    let model = SensorLlm::load(&align, llm(), Device::Cpu).unwrap();
+    assert_eq!(model.align_prompts(), 2);
+    let layout = &model.record.layout;
+    assert!(
+        layout
+            .align_prompt
+            .contains("Describe the trend of {channel} in this window:")
+            && layout
+                .align_prompt
+                .ends_with("assistant\nTrend of {channel}:"),
+        "{}",
+        layout.align_prompt
+    );
+    assert_eq!(layout.groups[1].start_token, "<gyro_z_start>");
+
+    // Two windows asked about different channels in one batch score as
+    // each does alone: the left padding is invisible.
+    let test = load_split(&store, Split::Test).unwrap();
+    let x = test.x.narrow(0, 0, 2);
+    let a = model.answer_ids("For gyro z: rises from 0.00 s to 1.00 s.", 24);
+    let loss_of = |x: &Tensor, p: &[usize]| {
+        let answers = vec![a.clone(); p.len()];
+        model
+            .align_loss(x, p, &answers)
+            .unwrap()
+            .0
+            .double_value(&[])
+    };
+    let both = loss_of(&x, &[0, 1]);
+    let alone = (loss_of(&x.narrow(0, 0, 1), &[0]) + loss_of(&x.narrow(0, 1, 1), &[1])) / 2.0;
+    assert!((both - alone).abs() < 1e-4, "{both} vs {alone}");
+    // A different question is a different prompt.
+    assert!((loss_of(&x.narrow(0, 0, 1), &[1]) - loss_of(&x.narrow(0, 0, 1), &[0])).abs() > 1e-6);
+    let batched = model.answer(&x, &[0, 1], 6, 2).unwrap();
+    let single = [
+        model.answer(&x.narrow(0, 0, 1), &[0], 6, 1).unwrap(),
+        model.answer(&x.narrow(0, 1, 1), &[1], 6, 1).unwrap(),
+    ]
+    .concat();
+    assert_eq!(batched, single);
+    // A window's description asks every channel in turn.
+    let whole = model.describe(&x.narrow(0, 0, 1), 6, 4).unwrap();
+    let parts = model
+        .answer(&x.narrow(0, 0, 1).repeat([2, 1, 1]), &[0, 1], 6, 2)
+        .unwrap();
+    // Each answer continues the opening its prompt gives.
+    assert_eq!(model.answer_prefix(1), "Trend of gyro z:");
+    let joined: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(c, p)| format!("{}{p}", model.answer_prefix(c)).trim().to_string())
+        .collect();
+    assert_eq!(whole, [joined.join(" ")]);
+    // A prompt that does not exist is an error, not a panic.
+    let err = model.answer(&x, &[0, 2], 4, 2).err().unwrap().to_string();
+    assert!(err.contains("prompt 2"), "{err}");
 }

@@ -14,6 +14,13 @@ use super::captioning::{examples_table, FaithfulnessSummary};
 pub struct DescriptionScores {
     /// Windows described.
     pub windows: usize,
+    /// Answers scored: one per window, or one per channel with observed
+    /// values with per-channel answers.
+    #[serde(default)]
+    pub descriptions: usize,
+    /// What an answer describes: `channel` or `window`.
+    #[serde(default)]
+    pub scope: String,
     /// BLEU-4, ROUGE-L, CIDEr-D against the reference descriptions.
     pub metrics: CaptionReport,
     /// Numeric claims of the descriptions checked against the raw windows.
@@ -53,6 +60,11 @@ impl SensorLlmResult {
                     d.metrics.bleu4, d.metrics.rouge_l, d.metrics.cider_d
                 ),
             ));
+            let f = &d.faithfulness;
+            rows.push((
+                "SensorLLM description claims holding".into(),
+                format!("{} of {}", f.claims_holding, f.claims),
+            ));
         }
         rows
     }
@@ -72,9 +84,11 @@ impl SensorLlmResult {
         if let (Some(d), Some(m)) = (&self.descriptions, &self.align_model) {
             let f = &d.faithfulness;
             s.push_str(&format!(
-                "\nStage 1 (`{}`), {} test windows: BLEU-4 {:.3}, ROUGE-L {:.3}, CIDEr-D {:.3}; {} of {} numeric claims hold ({} descriptions make claims).\n\n",
+                "\nStage 1 (`{}`), {} test windows, {} answers ({}): BLEU-4 {:.3}, ROUGE-L {:.3}, CIDEr-D {:.3}; {} of {} numeric claims hold ({} answers make claims).\n\n",
                 m.display(),
                 d.windows,
+                d.descriptions,
+                if d.scope == "channel" { "one per channel" } else { "one per window" },
                 d.metrics.bleu4,
                 d.metrics.rouge_l,
                 d.metrics.cider_d,
