@@ -224,6 +224,19 @@ fn describe(
     let asked_windows: Vec<&wearlang_core::Window> =
         asked.iter().map(|q| raw_windows[q.window]).collect();
     let faithfulness = faithfulness(&whole, &asked_windows, &raw.meta.channels)?;
+    // The level a content-blind text reaches: each question's reference
+    // answer checked against the next window asked the same question.
+    let others: Vec<String> = (0..asked.len())
+        .map(|k| {
+            let q = &asked[k];
+            (1..asked.len())
+                .map(|d| &asked[(k + d) % asked.len()])
+                .find(|o| o.prompt == q.prompt && o.window != q.window)
+                .map(|o| o.full_text())
+                .unwrap_or_default()
+        })
+        .collect();
+    let other_windows = faithfulness_of_others(&others, &asked_windows, &raw.meta.channels)?;
     Ok(DescriptionScores {
         windows: idx.len(),
         descriptions: said.len(),
@@ -234,6 +247,7 @@ fn describe(
         .into(),
         metrics,
         faithfulness,
+        other_windows,
         examples: asked
             .iter()
             .zip(&whole)
@@ -241,4 +255,23 @@ fn describe(
             .map(|(q, g)| (q.full_text(), g.clone()))
             .collect(),
     })
+}
+
+/// [`faithfulness`] of `texts` that exist (a question asked of one window
+/// only has no other window's reference); `None` when none does.
+fn faithfulness_of_others(
+    texts: &[String],
+    windows: &[&wearlang_core::Window],
+    channels: &[wearlang_core::ChannelSpec],
+) -> Result<Option<crate::results::FaithfulnessSummary>> {
+    let (t, w): (Vec<String>, Vec<&wearlang_core::Window>) = texts
+        .iter()
+        .zip(windows)
+        .filter(|(t, _)| !t.is_empty())
+        .map(|(t, w)| (t.clone(), *w))
+        .unzip();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(faithfulness(&t, &w, channels)?))
 }

@@ -141,7 +141,7 @@ fn the_sensorllm_protocol_scores_both_stages() {
     assert_eq!(d.faithfulness.captions, 10);
     assert_eq!((d.descriptions, d.scope.as_str()), (10, "window"));
 
-    // Per-channel questions (the default): every chosen window is asked
+    // Per-channel questions (the default): every test window is asked
     // about each channel, against references written from its raw values,
     // whose claims the checker confirms.
     let mut per_channel = cfg.clone();
@@ -153,7 +153,7 @@ fn the_sensorllm_protocol_scores_both_stages() {
     let rc = evaluate_sensorllm(
         &SensorLlmEvalConfig {
             align: Some(align_c),
-            describe: 4,
+            describe: 16,
             ..SensorLlmEvalConfig::default()
         },
         &store,
@@ -161,9 +161,15 @@ fn the_sensorllm_protocol_scores_both_stages() {
     )
     .unwrap();
     let dc = rc.descriptions.unwrap();
-    assert_eq!((dc.windows, dc.descriptions), (4, 8));
+    assert_eq!((dc.windows, dc.descriptions), (16, 32));
     assert_eq!(dc.scope, "channel");
-    assert_eq!(dc.faithfulness.captions, 8);
+    assert_eq!(dc.faithfulness.captions, 32);
+    // The content-blind level: references of other windows, checked here,
+    // make claims (rises vs falls on channel 0 alternate between windows,
+    // so some fail).
+    let o = dc.other_windows.clone().unwrap();
+    assert_eq!(o.captions, 32);
+    assert!(o.claims > 0 && o.claims_holding < o.claims, "{o:?}");
     let (first, second) = (&dc.examples[0].0, &dc.examples[1].0);
     assert!(
         first.contains("acc x") && !first.contains("acc y"),

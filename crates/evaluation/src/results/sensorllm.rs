@@ -25,6 +25,11 @@ pub struct DescriptionScores {
     pub metrics: CaptionReport,
     /// Numeric claims of the descriptions checked against the raw windows.
     pub faithfulness: FaithfulnessSummary,
+    /// The content-blind level: each reference answer checked against
+    /// another window asked the same question (`None` when no question was
+    /// asked of two windows).
+    #[serde(default)]
+    pub other_windows: Option<FaithfulnessSummary>,
     /// A few `(reference, generated)` pairs.
     pub examples: Vec<(String, String)>,
 }
@@ -62,8 +67,14 @@ impl SensorLlmResult {
             ));
             let f = &d.faithfulness;
             rows.push((
-                "SensorLLM description claims holding".into(),
-                format!("{} of {}", f.claims_holding, f.claims),
+                "SensorLLM description claims holding (references of other windows)".into(),
+                match &d.other_windows {
+                    Some(o) => format!(
+                        "{} of {} ({} of {})",
+                        f.claims_holding, f.claims, o.claims_holding, o.claims
+                    ),
+                    None => format!("{} of {}", f.claims_holding, f.claims),
+                },
             ));
         }
         rows
@@ -96,6 +107,12 @@ impl SensorLlmResult {
                 f.claims,
                 f.captions_with_claims
             ));
+            if let Some(o) = &d.other_windows {
+                s.push_str(&format!(
+                    "For comparison, each reference answer checked against another window asked the same question (what a text blind to the window gets right): {} of {} claims hold.\n\n",
+                    o.claims_holding, o.claims
+                ));
+            }
             s.push_str(&examples_table(&d.examples));
         }
         s
