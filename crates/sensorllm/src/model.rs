@@ -317,6 +317,7 @@ impl SensorLlm {
                 (format!("{text}{}", cfg.align.answer_prefix), ids)
             }
         };
+        // Empty with whole-window answers (`channel_prefix` says so).
         let align_prefixes = match cfg.align.answer {
             AnswerScope::Window => vec![String::new()],
             AnswerScope::Channel => channels
@@ -580,8 +581,13 @@ impl SensorLlm {
         }
         let block = Tensor::cat(&parts, 1);
         let block_mask = Tensor::cat(&masks, 1);
-        if texts.iter().all(|t| *t == texts[0]) {
-            let (pre, post) = texts[0];
+        // One prompt for every row (always so in stage 2, and for an empty
+        // batch): no padding.
+        if texts.windows(2).all(|w| w[0] == w[1]) {
+            let (pre, post) = texts.first().copied().unwrap_or(match stage {
+                Stage::Align => self.align_ids.first().unwrap_or(&self.tune_ids),
+                Stage::Tune => &self.tune_ids,
+            });
             let emb = Tensor::cat(&[self.embed_ids(pre, b), block, self.embed_ids(post, b)], 1);
             let mask = Tensor::cat(
                 &[
