@@ -3,12 +3,13 @@ use crate::columns::{default_keys, resolve, SourceSpec};
 use crate::parse::{parse_f64, parse_iso8601_ms};
 use crate::source::{Assembler, Block, Recording, RecordingSource, TimeMode, TsKind};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{DictionaryArray, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{
-    DataType, Float32Type, Float64Type, Int64Type, Schema, TimeUnit as ArrowUnit,
+    DataType, Field, Float32Type, Float64Type, Int32Type, Int64Type, Schema, TimeUnit as ArrowUnit,
 };
 use arrow::error::ArrowError;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use std::fs::File;
 use std::io::BufReader;
@@ -121,10 +122,52 @@ impl ArrowSource {
         if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
             return Err(Error::data(Location::file(path), "empty file"));
         }
-        let builder = ParquetRecordBatchReaderBuilder::try_new(f)
-            .map_err(|e| corrupt(path, "Parquet (truncated or not Parquet?)", e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(
+            f.try_clone().map_err(|e| Error::io(path, e))?,
+        )
+        .map_err(|e| corrupt(path, "Parquet (truncated or not Parquet?)", e))?;
         let schema = builder.schema().clone();
         let (plan, asm, channels, proj) = Self::plan(path, root, spec, &schema)?;
+        // Key and label columns (text, in long runs) are read as
+        // dictionary arrays: the reader keeps a column chunk's dictionary
+        // and hands out its indices, instead of copying every row's text,
+        // and a run of equal cells is a run of equal indices.
+        let key_cols: Vec<usize> = [
+            plan.subject,
+            plan.recording,
+            plan.label.as_ref().map(|l| l.0),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|pos| proj[pos])
+        .filter(|&i| schema.field(i).data_type() == &DataType::Utf8)
+        .collect();
+        let builder = if key_cols.is_empty() {
+            builder
+        } else {
+            let hinted: Vec<Field> = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let f = f.as_ref().clone();
+                    if key_cols.contains(&i) {
+                        f.with_data_type(DataType::Dictionary(
+                            Box::new(DataType::Int32),
+                            Box::new(DataType::Utf8),
+                        ))
+                    } else {
+                        f
+                    }
+                })
+                .collect();
+            let hint = Arc::new(Schema::new_with_metadata(hinted, schema.metadata().clone()));
+            ParquetRecordBatchReaderBuilder::try_new_with_options(
+                f,
+                ArrowReaderOptions::new().with_schema(hint),
+            )
+            .map_err(|e| corrupt(path, "Parquet", e))?
+        };
         let mask = ProjectionMask::roots(builder.parquet_schema(), proj);
         let reader = builder
             .with_projection(mask)
@@ -278,23 +321,17 @@ impl ArrowSource {
         if let Some((p, name)) = &self.plan.time {
             self.times(batch.column(*p), name, &mut b, &loc)?;
         }
-        let strings = |p: usize| -> Result<ArrayRef> {
-            cast(batch.column(p), &DataType::Utf8)
-                .map_err(|e| Error::data(Location::file(&self.file), e.to_string()))
-        };
         if self.plan.subject.is_some() || self.plan.recording.is_some() {
-            let s = self.plan.subject.map(strings).transpose()?;
-            let r = self.plan.recording.map(strings).transpose()?;
-            let s = s.as_ref().map(|a| a.as_string::<i32>());
-            let r = r.as_ref().map(|a| a.as_string::<i32>());
-            let get = |a: Option<&arrow::array::StringArray>, i: usize| {
-                a.map(|a| {
-                    if a.is_valid(i) {
-                        a.value(i).trim().to_string()
-                    } else {
-                        String::new()
-                    }
-                })
+            let s = self.plan.subject.map(|p| self.text(batch, p)).transpose()?;
+            let r = self
+                .plan
+                .recording
+                .map(|p| self.text(batch, p))
+                .transpose()?;
+            let s = s.as_ref().map(TextColumn::view);
+            let r = r.as_ref().map(TextColumn::view);
+            let get = |a: Option<&TextView<'_>>, i: usize| {
+                a.map(|a| a.cell(i).map(|v| v.trim().to_string()).unwrap_or_default())
             };
             let mut prev: Option<(Option<String>, Option<String>)> = None;
             for i in 0..n {
@@ -302,34 +339,34 @@ impl ArrowSource {
                     // Keys come in runs: cells equal to the row before
                     // need no trimming.
                     Some(_)
-                        if s.is_none_or(|a| same_as_previous(a, i))
-                            && r.is_none_or(|a| same_as_previous(a, i)) =>
+                        if s.as_ref().is_none_or(|a| a.same_as_previous(i))
+                            && r.as_ref().is_none_or(|a| a.same_as_previous(i)) =>
                     {
                         true
                     }
                     Some((ps, pr)) => {
-                        ps.as_deref() == s.map(|a| a.value(i).trim())
-                            && pr.as_deref() == r.map(|a| a.value(i).trim())
+                        ps.as_deref() == s.as_ref().map(|a| a.text(i).trim())
+                            && pr.as_deref() == r.as_ref().map(|a| a.text(i).trim())
                     }
                     None => false,
                 };
                 if !same {
-                    let k = (get(s, i), get(r, i));
+                    let k = (get(s.as_ref(), i), get(r.as_ref(), i));
                     b.keys.push((i, k.0.clone(), k.1.clone()));
                     prev = Some(k);
                 }
             }
         }
         if let Some((p, _)) = &self.plan.label {
-            let a = strings(*p)?;
-            let a = a.as_string::<i32>();
+            let col = self.text(batch, *p)?;
+            let a = col.view();
             let mut prev: Option<Option<&str>> = None;
             for i in 0..n {
                 // As for the keys: an unchanged cell needs no trimming.
-                if same_as_previous(a, i) {
+                if a.same_as_previous(i) {
                     continue;
                 }
-                let v = (a.is_valid(i) && !a.value(i).trim().is_empty()).then(|| a.value(i).trim());
+                let v = a.cell(i).map(str::trim).filter(|v| !v.is_empty());
                 if prev != Some(v) {
                     b.labels.push((i, v.map(Arc::<str>::from)));
                     prev = Some(v);
@@ -337,6 +374,20 @@ impl ArrowSource {
             }
         }
         Ok(b)
+    }
+
+    /// Column `p` of `batch` as text: a dictionary of strings as it is,
+    /// anything else cast to strings.
+    fn text(&self, batch: &RecordBatch, p: usize) -> Result<TextColumn> {
+        let col = batch.column(p);
+        if let Some(d) = col.as_dictionary_opt::<Int32Type>() {
+            if d.values().data_type() == &DataType::Utf8 {
+                return Ok(TextColumn::Dict(d.clone()));
+            }
+        }
+        let a = cast(col, &DataType::Utf8)
+            .map_err(|e| Error::data(Location::file(&self.file), e.to_string()))?;
+        Ok(TextColumn::Plain(a.as_string::<i32>().clone()))
     }
 
     fn times(
@@ -425,10 +476,79 @@ impl ArrowSource {
     }
 }
 
-/// Whether cell `i` of `a` equals the cell before it (both null, or both
-/// valid with the same text); false for the first row.
-fn same_as_previous(a: &arrow::array::StringArray, i: usize) -> bool {
-    i > 0 && a.is_valid(i) == a.is_valid(i - 1) && a.value(i) == a.value(i - 1)
+/// A text column of one batch: plain strings, or indices into a dictionary
+/// of strings (how key columns are read from Parquet).
+enum TextColumn {
+    Plain(StringArray),
+    Dict(DictionaryArray<Int32Type>),
+}
+
+impl TextColumn {
+    fn view(&self) -> TextView<'_> {
+        match self {
+            TextColumn::Plain(a) => TextView {
+                values: a,
+                keys: None,
+                nulls: a.nulls(),
+            },
+            TextColumn::Dict(d) => TextView {
+                values: d.values().as_string::<i32>(),
+                keys: Some(d.keys().values()),
+                nulls: d.nulls(),
+            },
+        }
+    }
+}
+
+/// Row-wise access to a [`TextColumn`].
+struct TextView<'a> {
+    values: &'a StringArray,
+    /// Row → index into `values` (dictionary columns).
+    keys: Option<&'a [i32]>,
+    nulls: Option<&'a arrow::buffer::NullBuffer>,
+}
+
+impl TextView<'_> {
+    fn is_valid(&self, i: usize) -> bool {
+        self.nulls.is_none_or(|n| n.is_valid(i))
+            && self
+                .keys
+                .is_none_or(|k| self.values.is_valid(k[i] as usize))
+    }
+
+    /// Row `i`'s text ("" when null).
+    fn text(&self, i: usize) -> &str {
+        let j = self.keys.map_or(i, |k| k[i] as usize);
+        if self.is_valid(i) {
+            self.values.value(j)
+        } else {
+            ""
+        }
+    }
+
+    /// Row `i`'s text, `None` when null.
+    fn cell(&self, i: usize) -> Option<&str> {
+        self.is_valid(i).then(|| self.text(i))
+    }
+
+    /// Whether row `i` equals the row before it (both null, or both valid
+    /// with the same text); false for the first row.
+    fn same_as_previous(&self, i: usize) -> bool {
+        if i == 0 {
+            return false;
+        }
+        let (a, b) = (self.is_valid(i), self.is_valid(i - 1));
+        if a != b {
+            return false;
+        }
+        if !a {
+            return true;
+        }
+        match self.keys {
+            Some(k) if k[i] == k[i - 1] => true,
+            _ => self.text(i) == self.text(i - 1),
+        }
+    }
 }
 
 impl RecordingSource for ArrowSource {

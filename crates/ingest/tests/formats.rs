@@ -123,6 +123,96 @@ fn padded_keys_and_labels_in_parquet_are_the_trimmed_ones() {
 }
 
 #[test]
+fn key_and_label_columns_read_alike_whatever_their_parquet_encoding() {
+    // Key and label text is read from Parquet as dictionary indices. The
+    // windows must not depend on how the writer encoded those columns:
+    // dictionary pages per small row group, plain pages (no dictionary),
+    // a dictionary that overflows into plain pages mid-chunk, and null
+    // labels (unlabelled stretches) among them; the CSV twin (an empty
+    // label cell) is the reference.
+    use arrow::array::{ArrayRef, StringArray};
+    use parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = table(3, 2, 900);
+    // Every recording gets a distinct label per third, and an unlabelled
+    // stretch in its middle third for the second recording of each subject.
+    let mut labels: Vec<Option<String>> = Vec::new();
+    for i in 0..t.t.len() {
+        let (rec, k) = (i / 900, i % 900);
+        let l = match (k / 300, rec % 2) {
+            (1, 1) => None,
+            (part, _) => Some(format!("act-{}-{part}", rec % 3)),
+        };
+        t.label[i] = l.clone().unwrap_or_default();
+        labels.push(l);
+    }
+    let csv = dir.path().join("d.csv");
+    write_csv(&t, &csv);
+    let b = batch(&t);
+    let schema = Arc::new(arrow::datatypes::Schema::new(
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                let f = f.as_ref().clone();
+                if f.name() == "label" {
+                    f.with_nullable(true)
+                } else {
+                    f
+                }
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let mut cols = b.columns().to_vec();
+    cols[3] = Arc::new(StringArray::from(labels)) as ArrayRef;
+    let b = arrow::array::RecordBatch::try_new(schema, cols).unwrap();
+    let variants: Vec<(&str, WriterProperties)> = vec![
+        (
+            "dictionary",
+            WriterProperties::builder()
+                .set_max_row_group_size(700)
+                .build(),
+        ),
+        (
+            "plain",
+            WriterProperties::builder()
+                .set_dictionary_enabled(false)
+                .build(),
+        ),
+        (
+            "overflow",
+            WriterProperties::builder()
+                .set_dictionary_page_size_limit(8)
+                .set_data_page_row_count_limit(64)
+                .set_write_batch_size(64)
+                .build(),
+        ),
+    ];
+    let reference = {
+        let out = dir.path().join("csv.parquet");
+        ingest(&opts(&csv), &out).unwrap();
+        read(&out)
+    };
+    assert!(reference.iter().any(|w| w.label.is_none()));
+    assert!(reference
+        .iter()
+        .filter_map(|w| w.label.as_deref())
+        .any(|l| l == "act-2-2"));
+    for (name, props) in variants {
+        let p = dir.path().join(format!("{name}.parquet"));
+        let f = std::fs::File::create(&p).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(f, b.schema(), Some(props)).unwrap();
+        w.write(&b).unwrap();
+        w.close().unwrap();
+        let out = dir.path().join(format!("out-{name}.parquet"));
+        let s = ingest(&opts(&p), &out).unwrap();
+        assert_eq!(s.recordings, 6, "{name}");
+        same(&reference, &read(&out));
+    }
+}
+
+#[test]
 fn subject_split_keeps_subjects_apart_and_norm_uses_train_only() {
     let dir = tempfile::tempdir().unwrap();
     let t = table(8, 1, 400);
