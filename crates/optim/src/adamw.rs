@@ -51,6 +51,17 @@ pub struct LrScale {
     /// Multiplies the learning rate (≥ 0; 0 freezes the variables in
     /// effect, though their moments are still kept).
     pub scale: f64,
+    /// Keep the matching variables frozen for the first `frozen_steps`
+    /// updates (a frozen-encoder warm-up: new heads settle before a
+    /// pretrained part moves). While frozen a variable is not updated, not
+    /// decayed, its moments stay at zero and its gradient does not count
+    /// towards gradient clipping; afterwards it learns at `scale`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub frozen_steps: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Default for OptimConfig {
@@ -127,6 +138,15 @@ struct Param {
     decay: bool,
     /// Multiplier of the learning rate ([`OptimConfig::lr_scale`]).
     lr_scale: f64,
+    /// Updates for which the variable stays frozen ([`LrScale::frozen_steps`]).
+    frozen_steps: u64,
+}
+
+impl Param {
+    /// Whether update number `step` (1-based) leaves this variable alone.
+    fn frozen_at(&self, step: i64) -> bool {
+        step <= self.frozen_steps as i64
+    }
 }
 
 /// AdamW over the trainable variables of a [`VarStore`].
@@ -149,11 +169,12 @@ impl AdamW {
                 continue;
             }
             let decay = var.dim() >= 2 && !cfg.no_decay.iter().any(|p| name.contains(p.as_str()));
-            let lr_scale = cfg
+            let rule = cfg
                 .lr_scale
                 .iter()
-                .find(|s| name.contains(s.contains.as_str()))
-                .map_or(1.0, |s| s.scale);
+                .find(|s| name.contains(s.contains.as_str()));
+            let lr_scale = rule.map_or(1.0, |s| s.scale);
+            let frozen_steps = rule.map_or(0, |s| s.frozen_steps);
             let m = var.zeros_like().detach();
             let v = var.zeros_like().detach();
             params.push(Param {
@@ -163,6 +184,7 @@ impl AdamW {
                 v,
                 decay,
                 lr_scale,
+                frozen_steps,
             });
         }
         if params.is_empty() {
@@ -225,7 +247,7 @@ impl AdamW {
     /// gradient by `max / (norm + 1e-6)` (PyTorch's `clip_grad_norm_`).
     /// Returns the norm before clipping. Errors when the norm is not finite.
     pub fn clip_grad_norm(&mut self, max: f64) -> Result<f64> {
-        let norm = self.grad_norm()?;
+        let norm = self.grad_norm_at(self.step + 1)?;
         if !norm.is_finite() {
             return Err(OptimError::Data(format!(
                 "gradient norm is {norm} (NaN/Inf in the loss or the data)"
@@ -245,11 +267,18 @@ impl AdamW {
         Ok(norm)
     }
 
-    /// The global L2 norm of the current gradients.
+    /// The global L2 norm of the current gradients (of the variables the
+    /// next update moves: those still frozen by [`LrScale::frozen_steps`]
+    /// do not count).
     pub fn grad_norm(&self) -> Result<f64> {
+        self.grad_norm_at(self.step + 1)
+    }
+
+    fn grad_norm_at(&self, step: i64) -> Result<f64> {
         let norms: Vec<Tensor> = self
             .params
             .iter()
+            .filter(|p| !p.frozen_at(step))
             .map(|p| p.var.grad())
             .filter(|g| g.defined())
             .map(|g| g.norm().to_kind(Kind::Float))
@@ -281,7 +310,7 @@ impl AdamW {
         tch::no_grad(|| -> Result<()> {
             for p in &mut self.params {
                 let g = p.var.grad();
-                if !g.defined() {
+                if !g.defined() || p.frozen_at(self.step) {
                     continue;
                 }
                 let lr = lr * p.lr_scale;

@@ -86,22 +86,30 @@ fn adamw_matches_the_reference_update_and_groups() {
     assert_eq!(opt.steps(), 3);
 }
 
-#[test]
-fn lr_scale_multiplies_the_rate_of_matching_variables_only() {
+/// A store with `encoder.w` and `head.w`, both 2 × 2 from the same values.
+fn encoder_and_head() -> (nn::VarStore, Tensor, Tensor, Tensor) {
     let vs = nn::VarStore::new(Device::Cpu);
     let root = vs.root();
     let init = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]).reshape([2, 2]);
     let enc = root.sub("encoder").var_copy("w", &init);
     let head = root.sub("head").var_copy("w", &init);
+    (vs, init, enc, head)
+}
+
+#[test]
+fn lr_scale_multiplies_the_rate_of_matching_variables_only() {
+    let (vs, _, enc, head) = encoder_and_head();
     let c = OptimConfig {
         lr_scale: vec![
             LrScale {
                 contains: "encoder.".into(),
                 scale: 0.1,
+                frozen_steps: 0,
             },
             LrScale {
                 contains: "w".into(),
                 scale: 0.5,
+                frozen_steps: 0,
             },
         ],
         ..cfg()
@@ -143,11 +151,76 @@ fn lr_scale_multiplies_the_rate_of_matching_variables_only() {
             lr_scale: vec![LrScale {
                 contains: contains.into(),
                 scale,
+                frozen_steps: 0,
             }],
             ..cfg()
         };
         let err = AdamW::new(&vs, bad).unwrap_err().to_string();
         assert!(err.contains(field), "{err}");
+    }
+}
+
+#[test]
+fn frozen_steps_hold_a_variable_then_it_learns_from_fresh_moments() {
+    let (vs, init, enc, head) = encoder_and_head();
+    let c = OptimConfig {
+        lr_scale: vec![LrScale {
+            contains: "encoder.".into(),
+            scale: 0.5,
+            frozen_steps: 2,
+        }],
+        clip_grad_norm: Some(1.0),
+        ..cfg()
+    };
+    // The config reads from TOML with and without the field.
+    let parsed: OptimConfig =
+        toml::from_str("lr_scale = [{ contains = \"encoder.\", scale = 0.5, frozen_steps = 2 }]")
+            .unwrap();
+    assert_eq!(parsed.lr_scale, c.lr_scale);
+    let plain: OptimConfig =
+        toml::from_str("lr_scale = [{ contains = \"encoder.\", scale = 0.5 }]").unwrap();
+    assert_eq!(plain.lr_scale[0].frozen_steps, 0);
+
+    let mut opt = AdamW::new(&vs, c.clone()).unwrap();
+    let k = Tensor::from_slice(&[0.3f32, -1.0, 2.0, 0.01]).reshape([2, 2]);
+    let mut head_norms = Vec::new();
+    for step in 1..=4 {
+        opt.zero_grad();
+        // The encoder's gradient is 100 × the head's: were it counted, the
+        // clipped head update would shrink a hundredfold.
+        ((&enc * (&k * 100.0)).sum(Kind::Float) + (&head * &k).sum(Kind::Float)).backward();
+        head_norms.push(opt.grad_norm().unwrap());
+        opt.step(c.lr).unwrap();
+        let moved = !enc.allclose(&init, 0.0, 0.0, false);
+        assert_eq!(moved, step > 2, "step {step}: encoder moved = {moved}");
+    }
+    // While frozen, only the head's gradient counts (its norm, 2.23).
+    let head_only = k.norm().double_value(&[]);
+    assert!((head_norms[0] - head_only).abs() < 1e-4, "{head_norms:?}");
+    assert!(head_norms[2] > 50.0 * head_only, "{head_norms:?}");
+    // Once unfrozen the encoder's first update is AdamW's at step 3 with
+    // moments that saw only steps 3 and 4.
+    let got = Vec::<f32>::try_from(enc.flatten(0, -1)).unwrap();
+    let (b1, b2) = (c.beta1, c.beta2);
+    for (i, (&p0, g)) in [1.0f64, -2.0, 0.5, 3.0]
+        .iter()
+        .zip([0.3f64, -1.0, 2.0, 0.01])
+        .enumerate()
+    {
+        // Clipping scales every counted gradient alike; Adam's update is
+        // invariant to that scale up to ε, so the unclipped gradient does.
+        let g = g * 100.0;
+        let (mut p, mut m, mut v) = (p0, 0.0, 0.0);
+        for t in 3..=4 {
+            let lr = c.lr * 0.5;
+            p *= 1.0 - lr * c.weight_decay;
+            m = b1 * m + (1.0 - b1) * g;
+            v = b2 * v + (1.0 - b2) * g * g;
+            let bc1 = 1.0 - b1.powi(t);
+            let bc2 = (1.0 - b2.powi(t)).sqrt();
+            p -= lr / bc1 * m / (v.sqrt() / bc2 + c.eps);
+        }
+        assert!((got[i] as f64 - p).abs() < 1e-4, "[{i}] {} vs {p}", got[i]);
     }
 }
 
