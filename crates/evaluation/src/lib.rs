@@ -110,7 +110,7 @@ pub use results::{
 };
 pub use retrieval::{RetrievalConfig, RetrievalEval};
 pub use robustness::{
-    embed_windows, evaluate_robustness, impute_linear, remove_patches, GapHandling,
+    embed_windows, evaluate_robustness, impute_linear, remove_patches, GapHandling, ProbeFit,
     RobustnessConfig, RobustnessRow,
 };
 pub use run::{evaluate_run, RunEvalOptions, RunEvaluation};

@@ -139,12 +139,12 @@ impl PretrainReport {
         }
         let _ = writeln!(
             s,
-            "\n## Robustness (linear probe on clean training windows)\n"
+            "\n## Robustness (linear probe on training windows, clean or with the same share of patches removed)\n"
         );
         if let Some(why) = &self.robustness_skipped {
             let _ = writeln!(s, "Skipped: {why}.");
         } else {
-            let _ = writeln!(s, "| patches removed | encoder input | macro-F1 | accuracy |\n| ---: | --- | ---: | ---: |");
+            let _ = writeln!(s, "| patches removed | encoder input | probe fit on | macro-F1 | accuracy |\n| ---: | --- | --- | ---: | ---: |");
             for r in &self.robustness {
                 // Several draws of removed patches: mean ± sd over them.
                 let spread = if r.draws > 1 {
@@ -154,9 +154,10 @@ impl PretrainReport {
                 };
                 let _ = writeln!(
                     s,
-                    "| {:.0} % | {} | {:.3}{spread} | {:.3} |",
+                    "| {:.0} % | {} | {} | {:.3}{spread} | {:.3} |",
                     r.fraction * 100.0,
                     r.handling.as_str(),
+                    r.probe.as_str(),
                     r.macro_f1,
                     r.accuracy
                 );

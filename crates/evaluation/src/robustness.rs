@@ -2,7 +2,11 @@
 //! windows, embed them with the frozen encoder, and classify with a linear
 //! probe trained on clean training windows. AIM encodes the windows with the
 //! removed patches hidden by attention; the LSM-1 way fills the gaps by
-//! linear interpolation first and encodes the filled signal.
+//! linear interpolation first and encodes the filled signal. With
+//! [`RobustnessConfig::matched_probe`] a second probe per draw is fit on
+//! training windows with the same share removed (another draw) and the same
+//! gap handling: what is lost to the missing data itself rather than to a
+//! probe that never saw gaps.
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
@@ -34,6 +38,28 @@ impl GapHandling {
     }
 }
 
+/// Which training windows a robustness row's probe was fit on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeFit {
+    /// Clean training windows (the LSM-2 protocol).
+    #[default]
+    Clean,
+    /// Training windows with the same share of patches removed (another
+    /// draw), handled as the test windows are.
+    Matched,
+}
+
+impl ProbeFit {
+    /// Its name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeFit::Clean => "clean",
+            ProbeFit::Matched => "same share removed",
+        }
+    }
+}
+
 /// Protocol settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -49,6 +75,9 @@ pub struct RobustnessConfig {
     pub repeats: usize,
     /// The probe.
     pub probe: ProbeConfig,
+    /// Also fit a probe per draw on training windows with the same share
+    /// removed and the same gap handling ([`ProbeFit::Matched`] rows).
+    pub matched_probe: bool,
 }
 
 impl Default for RobustnessConfig {
@@ -59,6 +88,7 @@ impl Default for RobustnessConfig {
             seed: 23,
             repeats: 5,
             probe: ProbeConfig::default(),
+            matched_probe: true,
         }
     }
 }
@@ -70,6 +100,10 @@ pub struct RobustnessRow {
     pub fraction: f32,
     /// How gaps were handled.
     pub handling: GapHandling,
+    /// The training windows of the probe (reports written before matched
+    /// probes say nothing: clean).
+    #[serde(default)]
+    pub probe: ProbeFit,
     /// Macro-F1 on the test windows (mean over the draws).
     pub macro_f1: f64,
     /// Accuracy on the test windows (mean over the draws).
@@ -86,6 +120,11 @@ pub struct RobustnessRow {
 fn one() -> usize {
     1
 }
+
+/// Added to a test draw's seed for the training windows' draw of a matched
+/// probe, so that no training window loses the same patches as a test one
+/// by construction.
+const TRAIN_DRAW_OFFSET: u64 = 0x7261_696e;
 
 /// Pooled embeddings `[N, D]` of `x` (`[N, T, C]`, NaN = missing) on the CPU.
 pub fn embed_windows(
@@ -168,47 +207,83 @@ pub fn evaluate_robustness(
         .into_iter()
         .map(|v| v as usize)
         .collect();
+    let handlings = [GapHandling::Aim, GapHandling::Imputed];
+    let handle = |x: &Tensor, h: GapHandling| match h {
+        GapHandling::Aim => Ok(x.shallow_clone()),
+        GapHandling::Imputed => impute_linear(x),
+    };
     let mut rows = Vec::new();
     for &fraction in &cfg.fractions {
-        // Nothing removed: one input whatever the seed.
+        // Nothing removed: one input whatever the seed, and the matched
+        // probe is the clean one.
         let draws = if fraction == 0.0 { 1 } else { cfg.repeats };
-        let mut scores = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+        let fits: &[ProbeFit] = if cfg.matched_probe && fraction > 0.0 {
+            &[ProbeFit::Clean, ProbeFit::Matched]
+        } else {
+            &[ProbeFit::Clean]
+        };
+        // (macro-F1s, accuracies) per probe fit and handling.
+        let mut scores = vec![[(Vec::new(), Vec::new()), (Vec::new(), Vec::new())]; fits.len()];
         for draw in 0..draws {
-            let degraded = remove_patches(encoder, test_x, fraction, cfg.seed + draw as u64)?;
-            for (h, handling) in [GapHandling::Aim, GapHandling::Imputed]
-                .into_iter()
-                .enumerate()
-            {
+            let seed = cfg.seed + draw as u64;
+            let degraded = remove_patches(encoder, test_x, fraction, seed)?;
+            // The training windows' own draw: another seed than any test draw.
+            let train_degraded = if fits.len() > 1 {
+                Some(remove_patches(
+                    encoder,
+                    train_x,
+                    fraction,
+                    seed.wrapping_add(TRAIN_DRAW_OFFSET),
+                )?)
+            } else {
+                None
+            };
+            for (h, &handling) in handlings.iter().enumerate() {
                 if fraction == 0.0 && handling == GapHandling::Imputed {
                     continue; // identical input
                 }
-                let input = match handling {
-                    GapHandling::Aim => degraded.shallow_clone(),
-                    GapHandling::Imputed => impute_linear(&degraded)?,
-                };
-                let emb = embed_windows(encoder, &input, cfg.batch_size, device)?;
-                let pred = probe.predict(&emb)?;
-                let report = ClassificationReport::compute(&truth, &pred, n_classes)?;
-                scores[h].0.push(report.macro_f1);
-                scores[h].1.push(report.accuracy);
+                let emb = embed_windows(
+                    encoder,
+                    &handle(&degraded, handling)?,
+                    cfg.batch_size,
+                    device,
+                )?;
+                for (f, &fit) in fits.iter().enumerate() {
+                    let pred = match (fit, &train_degraded) {
+                        (ProbeFit::Matched, Some(tr)) => {
+                            let tr_emb = embed_windows(
+                                encoder,
+                                &handle(tr, handling)?,
+                                cfg.batch_size,
+                                device,
+                            )?;
+                            LinearProbe::fit(&tr_emb, train_y, n_classes, &cfg.probe)?
+                                .predict(&emb)?
+                        }
+                        _ => probe.predict(&emb)?,
+                    };
+                    let report = ClassificationReport::compute(&truth, &pred, n_classes)?;
+                    scores[f][h].0.push(report.macro_f1);
+                    scores[f][h].1.push(report.accuracy);
+                }
             }
         }
-        for (handling, (f1, acc)) in [GapHandling::Aim, GapHandling::Imputed]
-            .into_iter()
-            .zip(scores)
-        {
-            if f1.is_empty() {
-                continue;
+        for (&fit, per_handling) in fits.iter().zip(scores) {
+            for (handling, (f1, acc)) in handlings.into_iter().zip(per_handling) {
+                if f1.is_empty() {
+                    continue;
+                }
+                let f1 = MeanStd::from_values(&f1)?;
+                rows.push(RobustnessRow {
+                    fraction,
+                    handling,
+                    probe: fit,
+                    macro_f1: f1.mean,
+                    accuracy: MeanStd::from_values(&acc)?.mean,
+                    macro_f1_sd: f1.std,
+                    draws: f1.n,
+                });
             }
-            let f1 = MeanStd::from_values(&f1)?;
-            rows.push(RobustnessRow {
-                fraction,
-                handling,
-                macro_f1: f1.mean,
-                accuracy: MeanStd::from_values(&acc)?.mean,
-                macro_f1_sd: f1.std,
-                draws: f1.n,
-            });
         }
     }
     Ok(rows)

@@ -8,7 +8,7 @@ use wearlang_encoders::{
 };
 use wearlang_evaluation::{
     evaluate_imputation, evaluate_robustness, impute_linear, remove_patches, GapHandling, HideKind,
-    ImputationConfig, LinearProbe, ProbeConfig, RobustnessConfig,
+    ImputationConfig, LinearProbe, ProbeConfig, ProbeFit, RobustnessConfig,
 };
 use wearlang_masking::MaskConfig;
 
@@ -117,11 +117,46 @@ fn robustness_removes_patches_and_reports_both_handlings() {
     let y = Tensor::from_slice(&[0i64, 1, 0, 1, 0, 1, 0, 1]);
     let cfg = RobustnessConfig {
         fractions: vec![0.0, 0.5],
+        matched_probe: false,
         ..RobustnessConfig::default()
     };
     let rows = evaluate_robustness(enc, &x, &y, &x, &y, 2, &cfg).unwrap();
     assert_eq!(rows.len(), 3); // 0 %: AIM only; 50 %: AIM and imputed
     assert_eq!(rows[0].handling, GapHandling::Aim);
+    assert!(rows.iter().all(|r| r.probe == ProbeFit::Clean));
+    // Matched probes add a row per handling where patches are removed,
+    // and leave the clean-probe rows as they were.
+    let matched = evaluate_robustness(
+        enc,
+        &x,
+        &y,
+        &x,
+        &y,
+        2,
+        &RobustnessConfig {
+            matched_probe: true,
+            ..cfg.clone()
+        },
+    )
+    .unwrap();
+    let clean: Vec<_> = matched
+        .iter()
+        .filter(|r| r.probe == ProbeFit::Clean)
+        .cloned()
+        .collect();
+    assert_eq!(clean, rows);
+    let fitted: Vec<_> = matched
+        .iter()
+        .filter(|r| r.probe == ProbeFit::Matched)
+        .map(|r| (r.fraction, r.handling, r.draws))
+        .collect();
+    assert_eq!(
+        fitted,
+        vec![
+            (0.5, GapHandling::Aim, cfg.repeats),
+            (0.5, GapHandling::Imputed, cfg.repeats)
+        ]
+    );
     assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r.macro_f1)));
     // Nothing removed is one draw; a removed share is averaged over
     // `repeats` draws of removed patches.
