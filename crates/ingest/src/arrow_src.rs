@@ -9,7 +9,9 @@ use arrow::datatypes::{
     DataType, Field, Float32Type, Float64Type, Int32Type, Int64Type, Schema, TimeUnit as ArrowUnit,
 };
 use arrow::error::ArrowError;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
 use std::fs::File;
 use std::io::BufReader;
@@ -122,11 +124,10 @@ impl ArrowSource {
         if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
             return Err(Error::data(Location::file(path), "empty file"));
         }
-        let builder = ParquetRecordBatchReaderBuilder::try_new(
-            f.try_clone().map_err(|e| Error::io(path, e))?,
-        )
-        .map_err(|e| corrupt(path, "Parquet (truncated or not Parquet?)", e))?;
-        let schema = builder.schema().clone();
+        // The footer is parsed once; a schema hint below reuses it.
+        let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+            .map_err(|e| corrupt(path, "Parquet (truncated or not Parquet?)", e))?;
+        let schema = meta.schema().clone();
         let (plan, asm, channels, proj) = Self::plan(path, root, spec, &schema)?;
         // Key and label columns (text, in long runs) are read as
         // dictionary arrays: the reader keeps a column chunk's dictionary
@@ -142,8 +143,8 @@ impl ArrowSource {
         .map(|pos| proj[pos])
         .filter(|&i| schema.field(i).data_type() == &DataType::Utf8)
         .collect();
-        let builder = if key_cols.is_empty() {
-            builder
+        let meta = if key_cols.is_empty() {
+            meta
         } else {
             let hinted: Vec<Field> = schema
                 .fields()
@@ -162,12 +163,13 @@ impl ArrowSource {
                 })
                 .collect();
             let hint = Arc::new(Schema::new_with_metadata(hinted, schema.metadata().clone()));
-            ParquetRecordBatchReaderBuilder::try_new_with_options(
-                f,
+            ArrowReaderMetadata::try_new(
+                meta.metadata().clone(),
                 ArrowReaderOptions::new().with_schema(hint),
             )
             .map_err(|e| corrupt(path, "Parquet", e))?
         };
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta);
         let mask = ProjectionMask::roots(builder.parquet_schema(), proj);
         let reader = builder
             .with_projection(mask)
