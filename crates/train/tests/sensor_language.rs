@@ -385,18 +385,45 @@ fn shipped_configs_parse() {
         "no pair_augment ablation in {}",
         ablations.display()
     );
-    // The encoder learning-rate ablations of SensorLM-CLIP; the shipped
-    // config is the one chosen on validation (0.3).
+    // The encoder learning-rate ablations of SensorLM-CLIP: uniform rates
+    // (one entry for every `sensor.` variable), layer-wise decay (an entry
+    // per block, the patch embedding lowest) and frozen warm-ups; the
+    // shipped config is the one chosen on validation (layer-wise from 0.3).
     let finetune = dir.join("ablations/sensorlm_finetune");
-    let mut scales: Vec<f64> = configs_in(&finetune)
-        .into_iter()
-        .map(|(_, c)| c.optim.lr_scale[0].scale)
-        .collect();
-    scales.sort_by(f64::total_cmp);
-    assert_eq!(scales, [0.0, 0.1, 0.3]);
+    let (mut uniform, mut layerwise, mut warm) = (Vec::new(), 0, 0);
+    for (path, c) in configs_in(&finetune) {
+        let rules = &c.optim.lr_scale;
+        assert!(!rules.is_empty(), "{}", path.display());
+        assert_eq!(
+            rules.last().map(|r| r.contains.as_str()),
+            Some("sensor."),
+            "{}: the last rule covers every encoder variable",
+            path.display()
+        );
+        warm += usize::from(rules.iter().any(|r| r.frozen_steps > 0));
+        if rules.len() == 1 {
+            if rules[0].frozen_steps == 0 {
+                uniform.push(rules[0].scale);
+            }
+        } else {
+            layerwise += 1;
+            let top = rules[0].scale;
+            assert!(
+                rules.iter().all(|r| r.scale <= top) && rules.last().unwrap().scale < top,
+                "{}: layer-wise rates fall from the top block down",
+                path.display()
+            );
+        }
+    }
+    uniform.sort_by(f64::total_cmp);
+    assert_eq!(uniform, [0.0, 0.1, 0.3]);
+    assert!(
+        layerwise >= 2 && warm >= 2,
+        "{layerwise} layer-wise, {warm} warm-up ablations"
+    );
     same_recipe(
         &dir.join("sensorlm_clip.toml"),
-        &finetune.join("clip_enc_lr03.toml"),
+        &finetune.join("clip_enc_llrd.toml"),
     );
     // The pipeline's trend-retrieval run is the strongest ablation's recipe.
     same_recipe(
