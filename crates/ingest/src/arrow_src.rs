@@ -2,8 +2,7 @@
 use crate::columns::{default_keys, resolve, SourceSpec};
 use crate::parse::{parse_f64, parse_iso8601_ms};
 use crate::source::{Assembler, Block, Recording, RecordingSource, TimeMode, TsKind};
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::array::{DictionaryArray, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{
     DataType, Field, Float32Type, Float64Type, Int32Type, Int64Type, Schema, TimeUnit as ArrowUnit,
@@ -384,6 +383,15 @@ impl ArrowSource {
         let col = batch.column(p);
         if let Some(d) = col.as_dictionary_opt::<Int32Type>() {
             if d.values().data_type() == &DataType::Utf8 {
+                // The Parquet reader checks the keys against a non-empty
+                // dictionary only; a valid row with an empty one would
+                // index nothing.
+                if d.values().is_empty() && d.null_count() < d.len() {
+                    return Err(Error::data(
+                        Location::file(&self.file).column(batch.schema().field(p).name().clone()),
+                        "corrupt dictionary column: rows with a value but an empty dictionary",
+                    ));
+                }
                 return Ok(TextColumn::Dict(d.clone()));
             }
         }

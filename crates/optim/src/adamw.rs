@@ -247,7 +247,7 @@ impl AdamW {
     /// gradient by `max / (norm + 1e-6)` (PyTorch's `clip_grad_norm_`).
     /// Returns the norm before clipping. Errors when the norm is not finite.
     pub fn clip_grad_norm(&mut self, max: f64) -> Result<f64> {
-        let norm = self.grad_norm_at(self.step + 1)?;
+        let norm = self.grad_norm()?;
         if !norm.is_finite() {
             return Err(OptimError::Data(format!(
                 "gradient norm is {norm} (NaN/Inf in the loss or the data)"
@@ -271,10 +271,7 @@ impl AdamW {
     /// next update moves: those still frozen by [`LrScale::frozen_steps`]
     /// do not count).
     pub fn grad_norm(&self) -> Result<f64> {
-        self.grad_norm_at(self.step + 1)
-    }
-
-    fn grad_norm_at(&self, step: i64) -> Result<f64> {
+        let step = self.step + 1;
         let norms: Vec<Tensor> = self
             .params
             .iter()
