@@ -66,6 +66,10 @@ struct Profile {
     pretrain_steps_days: u64,
     /// Masked-pretraining steps on the real actigraphy days.
     pretrain_steps_actigraphy: u64,
+    /// Masked-pretraining steps of the general model (fixture + HAPT).
+    pretrain_steps_general: u64,
+    /// Sensor-language steps of the general model (0: its config's epochs).
+    general_steps: u64,
     /// Held-out windows for the imputation report (0: all).
     report_windows: usize,
     /// Sensor-language training steps on the fixture (NLS and CoCa runs).
@@ -98,6 +102,8 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_fixture: 20,
             pretrain_steps_days: 10,
             pretrain_steps_actigraphy: 20,
+            pretrain_steps_general: 20,
+            general_steps: 20,
             report_windows: 128,
             train_steps: 20,
             caption_windows: 32,
@@ -119,6 +125,8 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_fixture: 3000,
             pretrain_steps_days: 2000,
             pretrain_steps_actigraphy: 600,
+            pretrain_steps_general: 6000,
+            general_steps: 0,
             report_windows: 0,
             train_steps: 300,
             caption_windows: 300,
@@ -141,6 +149,8 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_fixture: 10000,
             pretrain_steps_days: 3000,
             pretrain_steps_actigraphy: 2000,
+            pretrain_steps_general: 10000,
+            general_steps: 0,
             report_windows: 0,
             train_steps: 1500,
             caption_windows: 0,
@@ -536,19 +546,22 @@ fn pretrain_stages(ctx: &Ctx, stages: &mut Stages, caption_key: &str) -> Result<
     ]
     .into_iter()
     .map(|(store, config, run, steps)| {
-        pretrain_stage(ctx, stages, (store, caption_key), config, run, steps)
+        pretrain_stage(ctx, stages, (store, caption_key), &[], config, run, steps)
     })
     .collect()
 }
 
 /// Masked pretraining with `config` (relative to the workspace root) on
-/// `store` (the pair: the store and the key of the stage that wrote it),
-/// for `steps` steps into `<out>/<run>`, with its report (`report.md`,
-/// `report.json`). Returns the stage key.
+/// `store` (the pair: the store and the key of the stage that wrote it)
+/// and the training windows of `extra` stores (`--extra-store`; their
+/// stage keys must be part of `store_key`), for `steps` steps into
+/// `<out>/<run>`, with its report (`report.md`, `report.json`). Returns the
+/// stage key.
 fn pretrain_stage(
     ctx: &Ctx,
     stages: &mut Stages,
     (store, store_key): (&Path, &str),
+    extra: &[&Path],
     config: &str,
     run: &str,
     steps: u64,
@@ -561,15 +574,17 @@ fn pretrain_stage(
         file_key(&root.join(config))?,
         steps.to_string(),
         p.report_windows.to_string(),
+        extra.len().to_string(),
     ]);
     let report = dir.join("report.json");
     stages.run(&format!("pretrain {run}"), &key, &[&report], |resume| {
         fresh_run(&dir, resume)?;
         let mut cmd = Command::new(bin);
-        cmd.arg("pretrain")
-            .arg("--store")
-            .arg(store)
-            .arg("--config")
+        cmd.arg("pretrain").arg("--store").arg(store);
+        for e in extra {
+            cmd.arg("--extra-store").arg(e);
+        }
+        cmd.arg("--config")
             .arg(root.join(config))
             .arg("--out")
             .arg(&dir)
@@ -626,6 +641,7 @@ fn actigraphy_stages(ctx: &Ctx, stages: &mut Stages) -> Result<()> {
         ctx,
         stages,
         (&store, &caption_key),
+        &[],
         "configs/pretrain_actigraphy.toml",
         "mae_actigraphy",
         p.pretrain_steps_actigraphy,
@@ -934,7 +950,7 @@ fn sensorllm_stages(
 const CROSS_EVAL_CONFIG: &str = "configs/eval_cross_dataset.toml";
 
 /// The cross-data-set evaluations: `(directory, report heading, model)`.
-const CROSS_EVALS: [(&str, &str, &str); 7] = [
+const CROSS_EVALS: [(&str, &str, &str); 10] = [
     (
         "eval_hapt",
         "UCI HAPT in domain: NLS trained on HAPT, scored on HAPT's test subjects",
@@ -969,6 +985,21 @@ const CROSS_EVALS: [(&str, &str, &str); 7] = [
         "eval_union_on_basicmotions",
         "Left-out data set: NLS trained on the fixture and HAPT, scored on BasicMotions",
         "nls_union → basicmotions",
+    ),
+    (
+        "eval_general_on_fixture",
+        "The general model (AIM on every window of the fixture and HAPT, then CLIP with descriptions), scored on the fixture",
+        "general → fixture",
+    ),
+    (
+        "eval_general_on_hapt",
+        "The general model, scored on HAPT",
+        "general → hapt",
+    ),
+    (
+        "eval_general_on_basicmotions",
+        "Left-out data set: the general model, scored on BasicMotions",
+        "general → basicmotions",
     ),
 ];
 
@@ -1009,20 +1040,64 @@ fn cross_dataset_stages(
         ),
         &bm_store,
     )?;
-    let config = root.join(&first.config);
+    // The general model (configs/pretrain_general.toml, then
+    // configs/general.toml): AIM on every training window of both data
+    // sets, labelled or not, then sensor-language training from it on
+    // their labelled windows.
+    let union_key = key_of(&[caption_key.to_string(), ingest_key.clone()]);
+    let general_aim_key = pretrain_stage(
+        ctx,
+        stages,
+        (&ctx.fixture_store, &union_key),
+        &[&hapt_store],
+        "configs/pretrain_general.toml",
+        "general_aim",
+        p.pretrain_steps_general,
+    )?;
+    let general_aim = ctx.out.join("general_aim");
+    // (run, config, stores, AIM run to start from and its key, steps; 0:
+    // the config's epochs)
+    type Training<'a> = (
+        &'a str,
+        PathBuf,
+        Vec<&'a Path>,
+        Option<(&'a Path, &'a str)>,
+        u64,
+    );
+    let trainings: [Training; 3] = [
+        (
+            "nls_hapt",
+            root.join(&first.config),
+            vec![&hapt_store],
+            None,
+            p.train_steps,
+        ),
+        (
+            "nls_union",
+            root.join(&first.config),
+            vec![&ctx.fixture_store, &hapt_store],
+            None,
+            p.train_steps,
+        ),
+        (
+            "general",
+            root.join("configs/general.toml"),
+            vec![&ctx.fixture_store, &hapt_store],
+            Some((&general_aim, &general_aim_key)),
+            p.general_steps,
+        ),
+    ];
     let mut keys = std::collections::BTreeMap::new();
-    for (name, stores) in [
-        ("nls_hapt", vec![&hapt_store]),
-        ("nls_union", vec![&ctx.fixture_store, &hapt_store]),
-    ] {
+    for (name, config, stores, init, steps) in trainings {
         let dir = ctx.out.join(name);
         let key = key_of(&[
             "train".into(),
             caption_key.to_string(),
             ingest_key.clone(),
             file_key(&config)?,
-            p.train_steps.to_string(),
+            steps.to_string(),
             stores.len().to_string(),
+            init.map(|(_, k)| k.to_string()).unwrap_or_default(),
         ]);
         stages.run(
             &format!("train {name}"),
@@ -1039,11 +1114,15 @@ fn cross_dataset_stages(
                     .arg(&config)
                     .arg("--out")
                     .arg(&dir)
-                    .arg("--max-steps")
-                    .arg(p.train_steps.to_string())
                     .arg("--minilm")
                     .arg(&ctx.minilm)
                     .arg("--no-report");
+                if steps > 0 {
+                    cmd.arg("--max-steps").arg(steps.to_string());
+                }
+                if let Some((aim, _)) = init {
+                    cmd.arg("--init-from").arg(aim);
+                }
                 if resume && dir.join("checkpoint").exists() {
                     cmd.arg("--resume");
                 }
@@ -1054,7 +1133,7 @@ fn cross_dataset_stages(
     }
     let fixture = &ctx.fixture_store;
     // (directory, model, store, protocols, the store's ingest key)
-    let plan: [(&str, &str, &Path, &str, &str); 7] = [
+    let plan: [(&str, &str, &Path, &str, &str); 10] = [
         (
             "eval_hapt",
             "nls_hapt",
@@ -1100,6 +1179,27 @@ fn cross_dataset_stages(
         (
             "eval_union_on_basicmotions",
             "nls_union",
+            &bm_store,
+            "zero-shot,linear-probe,few-shot",
+            &bm_ingest_key,
+        ),
+        (
+            "eval_general_on_fixture",
+            "general",
+            fixture,
+            "zero-shot,linear-probe",
+            &ingest_key,
+        ),
+        (
+            "eval_general_on_hapt",
+            "general",
+            &hapt_store,
+            "zero-shot,linear-probe",
+            &ingest_key,
+        ),
+        (
+            "eval_general_on_basicmotions",
+            "general",
             &bm_store,
             "zero-shot,linear-probe,few-shot",
             &bm_ingest_key,
@@ -1152,19 +1252,19 @@ fn cross_dataset_stages(
             },
         )?;
     }
-    // The model trained on both data sets, released as a self-contained
-    // directory with its card, then used from that directory alone.
+    // The general model, released as a self-contained directory with its
+    // card, then used from that directory alone.
     let release_out = ctx.out.join("release");
     // The evaluations its card quotes: the two data sets it was trained on
     // and the one it never saw.
     let release_evals = [
-        "eval_union_on_fixture",
-        "eval_union_on_hapt",
-        "eval_union_on_basicmotions",
+        "eval_general_on_fixture",
+        "eval_general_on_hapt",
+        "eval_general_on_basicmotions",
     ];
     let release_key = key_of(&[
         "release".into(),
-        keys["nls_union"].clone(),
+        keys["general"].clone(),
         file_key(&root.join("xtask/src/release.rs"))?,
         p.few_shot_seeds.to_string(),
         release_evals.join(","),
@@ -1172,13 +1272,13 @@ fn cross_dataset_stages(
     ]);
     let released = release_out.join(format!("{RELEASE_NAME}-{RELEASE_VERSION}"));
     stages.run(
-        "release nls_union",
+        "release general",
         &release_key,
         &[&released.join("SHA256SUMS")],
         |_| {
             fresh(&release_out, false)?;
             crate::release::run(&crate::release::ReleaseArgs {
-                run: ctx.out.join("nls_union"),
+                run: ctx.out.join("general"),
                 name: RELEASE_NAME.into(),
                 version: RELEASE_VERSION.into(),
                 out: release_out.clone(),
@@ -1206,8 +1306,8 @@ fn cross_dataset_stages(
 }
 
 /// Name and version of the model the pipeline releases.
-const RELEASE_NAME: &str = "wearlang-nls-fixture-hapt";
-const RELEASE_VERSION: &str = "0.1.0";
+const RELEASE_NAME: &str = "wearlang-general";
+const RELEASE_VERSION: &str = "0.2.0";
 
 /// Rewrite a sub-report's image links and headings for inclusion under
 /// `prefix/`, one heading level down.

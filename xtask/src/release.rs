@@ -243,6 +243,44 @@ fn data_set(store: &str) -> String {
     }
 }
 
+/// The card's paragraph on masked pretraining: the stores of the AIM run
+/// the sensor encoder started from (read from its checkpoint's
+/// `config.json`, `store` and `extra_stores`), or its path alone when that
+/// is gone.
+fn pretraining_data(init: &Path) -> String {
+    let config = [
+        init.join("checkpoint/config.json"),
+        init.join("config.json"),
+    ]
+    .into_iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let stores: Vec<String> = config
+        .iter()
+        .flat_map(|c| {
+            std::iter::once(&c["store"]).chain(c["extra_stores"].as_array().into_iter().flatten())
+        })
+        .filter_map(Value::as_str)
+        .map(data_set)
+        .collect();
+    if stores.is_empty() {
+        return format!(
+            "\nThe sensor encoder started from the masked (AIM) pretraining run `{}` (its \
+             configuration was not found at release time).\n",
+            init.display()
+        );
+    }
+    let mut c = format!(
+        "\nThe sensor encoder started from masked (AIM) pretraining (`{}`) on the training \
+         windows, labelled or not, of:\n\n",
+        init.display()
+    );
+    for st in stores {
+        let _ = writeln!(c, "- {st}");
+    }
+    c
+}
+
 /// `MODEL_CARD.md`: what it is, what it was trained on, how well it does
 /// (from the evaluations given), what it is for and not for, and how to
 /// load it.
@@ -287,6 +325,9 @@ fn model_card(
     for st in &stores {
         let _ = writeln!(c, "- {}", data_set(st));
     }
+    if let Some(init) = run["sensor"]["init_from"].as_str() {
+        c.push_str(&pretraining_data(Path::new(init)));
+    }
     let _ = write!(
         c,
         "\nTraining windows of each store's train split (subjects held out for validation and \
@@ -299,7 +340,19 @@ fn model_card(
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|c| format!("{} ({}, {})", s(&c["name"]), s(&c["kind"]), s(&c["unit"])))
+                    .map(|c| {
+                        let worn = [&c["location"], &c["device"]]
+                            .into_iter()
+                            .filter_map(Value::as_str)
+                            .map(|w| format!("; {w}"))
+                            .collect::<String>();
+                        format!(
+                            "{} ({}, {}{worn})",
+                            s(&c["name"]),
+                            s(&c["kind"]),
+                            s(&c["unit"])
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             })
@@ -403,17 +456,29 @@ mod tests {
         let text = text_dir(root);
         let config = serde_json::json!({
             "kind": "sensor_language",
-            "run": {"name": "nls_clip", "sensor": {"kind": "conv"}, "text": {"kind": "minilm", "trainable": false},
+            "run": {"name": "general", "sensor": {"kind": "patch", "init_from": root.join("aim")},
+                    "text": {"kind": "minilm", "trainable": false},
                     "objective": {"kind": "clip"}, "batch_size": 64, "seed": 0},
             "text": {"vocab_sha256": sha256_file(&text.join("vocab.txt")).unwrap(),
                      "model_sha256": sha256_file(&text.join("model.safetensors")).unwrap()},
             "channels": ["ax"],
-            "channel_specs": [{"name": "ax", "unit": "g", "kind": "accelerometer", "group": "Motion"}],
+            "channel_specs": [{"name": "ax", "unit": "g", "kind": "accelerometer", "group": "Motion",
+                               "location": "wrist, waist"}],
             "labels": ["PEN", "WALKING"],
             "store": "target/pipeline/windows.parquet",
             "extra_stores": ["target/pipeline/hapt.parquet"],
         });
         std::fs::write(ckpt.join("config.json"), config.to_string()).unwrap();
+        // The AIM run the sensor encoder started from.
+        let aim = root.join("aim/checkpoint");
+        std::fs::create_dir_all(&aim).unwrap();
+        std::fs::write(
+            aim.join("config.json"),
+            serde_json::json!({"kind": "mae", "store": "p/windows.parquet",
+                               "extra_stores": ["p/hapt.parquet"]})
+            .to_string(),
+        )
+        .unwrap();
         std::fs::write(
             ckpt.join("state.json"),
             serde_json::json!({"step": step, "total_steps": 10}).to_string(),
@@ -473,7 +538,9 @@ mod tests {
             "CC BY 4.0",
             "| zero-shot macro-F1 | 0.5 |",
             "(some never seen in training)",
-            "ax (accelerometer, g)",
+            "ax (accelerometer, g; wrist, waist)",
+            "masked (AIM) pretraining",
+            "(store `p/hapt.parquet`)",
             "load_file",
         ] {
             assert!(card.contains(want), "card lacks {want}:\n{card}");

@@ -91,6 +91,19 @@ pub fn run(a: &ClassifyArgs) -> Result<()> {
     if !dropped.is_empty() {
         eprintln!("note: channels the model does not read, left out: {dropped:?}");
     }
+    let schema = loaded.config.channel_schema();
+    if let Some((m, s)) = schema
+        .iter()
+        .zip(&set.meta.channels)
+        .find(|(m, s)| !m.seen_at(s))
+    {
+        eprintln!(
+            "note: {name} was worn at {} ({}); the model never trained on data worn there (its: {})",
+            s.location.as_deref().unwrap_or("?"),
+            s.name,
+            m.location.as_deref().unwrap_or("?"),
+        );
+    }
     let cfg = ZeroShotConfig {
         templates,
         knowledge: a.knowledge,

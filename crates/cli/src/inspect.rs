@@ -98,13 +98,18 @@ fn table(path: &std::path::Path, s: &StoreSummary, meta: &StoreMeta) -> String {
             .and_then(|n| Some((n.mean.get(i)?, n.std.get(i)?)))
             .map(|(m, sd)| format!("  mean {m:.3} std {sd:.3}"))
             .unwrap_or_default();
+        let placement = c
+            .placement()
+            .map(|p| format!("  ({p})"))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
-            "  {:<w$}  {:<14} {:<12}{}",
+            "  {:<w$}  {:<14} {:<12}{}{}",
             c.name,
             c.unit,
             c.group,
             norm,
+            placement,
             w = w
         );
     }

@@ -15,6 +15,11 @@ pub struct PretrainArgs {
     /// when it has no split).
     #[arg(long)]
     pub store: PathBuf,
+    /// Further stores whose training windows (labelled or not) join
+    /// `--store`'s, mapped onto its channels (repeatable; same window
+    /// length and rate). The report is on `--store`'s held-out windows.
+    #[arg(long = "extra-store")]
+    pub extra_stores: Vec<PathBuf>,
     /// A TOML run config (see `configs/pretrain_*.toml`); defaults when left out.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -62,6 +67,7 @@ pub fn run(a: &PretrainArgs) -> Result<()> {
         &cfg,
         &PretrainOptions {
             store: a.store.clone(),
+            extra_stores: a.extra_stores.clone(),
             out: a.out.clone(),
             resume: a.resume,
             progress: !a.quiet,

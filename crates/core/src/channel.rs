@@ -62,6 +62,15 @@ pub struct ChannelSpec {
     pub kind: ChannelKind,
     /// Caption group ("Heart", "Activity", ...).
     pub group: String,
+    /// Where on the body the sensor was worn ("wrist", "waist", ...), if
+    /// known. A model trained on several data sets lists every location it
+    /// saw, comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The device that recorded it ("smartwatch", "smartphone", ...), if
+    /// known; comma-separated as `location` for a model of several data sets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 impl ChannelSpec {
@@ -72,8 +81,44 @@ impl ChannelSpec {
             unit: unit.into(),
             kind,
             group: kind.default_group().to_string(),
+            location: None,
+            device: None,
         }
     }
+
+    /// Where and on what the channel was recorded, as one phrase ("wrist,
+    /// smartwatch"); `None` when neither is known.
+    pub fn placement(&self) -> Option<String> {
+        match (&self.location, &self.device) {
+            (Some(l), Some(d)) => Some(format!("{l}, {d}")),
+            (Some(x), None) | (None, Some(x)) => Some(x.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether `self` (a model's channel) was trained on data worn at
+    /// `other`'s location: true when either location is unknown.
+    pub fn seen_at(&self, other: &ChannelSpec) -> bool {
+        match (&self.location, &other.location) {
+            (Some(mine), Some(theirs)) => mine
+                .split(',')
+                .any(|l| l.trim().eq_ignore_ascii_case(theirs.trim())),
+            _ => true,
+        }
+    }
+}
+
+/// The union of comma-separated lists `a` and `b` (order of first
+/// appearance, case-insensitive), `None` when both are.
+pub fn union_of_lists(a: Option<&str>, b: Option<&str>) -> Option<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in a.into_iter().chain(b).flat_map(|s| s.split(',')) {
+        let item = item.trim();
+        if !item.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(item)) {
+            out.push(item.to_string());
+        }
+    }
+    (!out.is_empty()).then(|| out.join(", "))
 }
 
 impl ChannelSpec {
@@ -131,6 +176,26 @@ mod tests {
             ChannelSpec::new("Lux", "lx", ChannelKind::Other).canonical(),
             "lux"
         );
+    }
+
+    #[test]
+    fn placements_join_and_match() {
+        let mut wrist = ChannelSpec::new("ax", "g", ChannelKind::Accelerometer);
+        assert_eq!(wrist.placement(), None);
+        wrist.location = Some("wrist".into());
+        wrist.device = Some("smartwatch".into());
+        assert_eq!(wrist.placement().as_deref(), Some("wrist, smartwatch"));
+        let mut waist = wrist.clone();
+        waist.location = Some("Waist".into());
+        assert!(!wrist.seen_at(&waist));
+        let both = union_of_lists(wrist.location.as_deref(), Some("waist, wrist"));
+        assert_eq!(both.as_deref(), Some("wrist, waist"));
+        let mut model = wrist.clone();
+        model.location = both;
+        assert!(model.seen_at(&waist) && model.seen_at(&wrist));
+        let unknown = ChannelSpec::new("ax", "g", ChannelKind::Accelerometer);
+        assert!(unknown.seen_at(&waist) && wrist.seen_at(&unknown));
+        assert_eq!(union_of_lists(None, Some(" ,")), None);
     }
 
     #[test]

@@ -38,7 +38,7 @@ mod split;
 pub mod units;
 mod window;
 
-pub use channel::{ChannelKind, ChannelSpec};
+pub use channel::{union_of_lists, ChannelKind, ChannelSpec};
 pub use error::{Error, Location, Result};
 pub use event::{Event, EventKind};
 pub use label::{LabelVocab, MixedLabels};

@@ -46,6 +46,17 @@ pub struct EvalReport {
     /// Channels of the store the model does not read (left out).
     #[serde(default)]
     pub dropped_channels: Vec<String>,
+    /// Where (and on what) the model's training data were worn, from its
+    /// channel schema ([`wearlang_core::ChannelSpec::placement`]); absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_placement: Option<String>,
+    /// Where the store's windows were worn; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_placement: Option<String>,
+    /// Whether a channel of the store was worn at a location the model
+    /// never trained on ([`wearlang_core::ChannelSpec::seen_at`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub placement_unseen: bool,
     /// Which statistics normalised the store's windows (absent: the
     /// store's own).
     #[serde(default, skip_serializing_if = "is_store_scale")]
@@ -92,6 +103,9 @@ pub fn run_protocols(
         classes: ctx.classes.clone(),
         model_classes: Vec::new(),
         dropped_channels: Vec::new(),
+        model_placement: None,
+        store_placement: None,
+        placement_unseen: false,
         normalisation: InputNormalisation::Store,
         train_windows: ctx.train.len(),
         test_windows: ctx.test.len(),
@@ -214,6 +228,16 @@ impl EvalReport {
                 "Channels of the store the model does not read, left out: {:?}.\n\n",
                 self.dropped_channels
             ));
+        }
+        if let (Some(model), Some(store)) = (&self.model_placement, &self.store_placement) {
+            s.push_str(&if self.placement_unseen {
+                format!(
+                    "The store was worn at a place the model never trained on: {store} \
+                     (the model's training data: {model}).\n\n"
+                )
+            } else {
+                format!("Worn: {store} (the model's training data: {model}).\n\n")
+            });
         }
         s
     }

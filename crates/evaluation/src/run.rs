@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use wearlang_core::Split;
+use wearlang_core::{ChannelSpec, Split};
 use wearlang_models::checkpoint::{find_checkpoint, read_json, TrainState, STATE_FILE};
 use wearlang_models::{
     load_sensor_language, load_split, load_training_windows, ModelError, Trainer,
@@ -139,6 +139,14 @@ pub fn evaluate_run(opts: &RunEvalOptions, mut log: impl FnMut(&str)) -> Result<
         }
     }
     report.dropped_channels = dropped;
+    let schema = loaded.config.channel_schema();
+    report.model_placement = schema.iter().find_map(ChannelSpec::placement);
+    report.store_placement = test.meta.channels.iter().find_map(ChannelSpec::placement);
+    // `onto_model` put the store's channels in the model's order.
+    report.placement_unseen = schema
+        .iter()
+        .zip(&test.meta.channels)
+        .any(|(m, s)| !m.seen_at(s));
     report.normalisation = how;
     let plots = report.write_plots(&opts.out, find_metrics_log(&opts.checkpoint).as_deref())?;
     report.write(&opts.out, &plots)?;

@@ -307,6 +307,9 @@ fn full_report() -> (EvalReport, Vec<PathBuf>) {
         classes: classes(),
         model_classes: Vec::new(),
         dropped_channels: Vec::new(),
+        model_placement: None,
+        store_placement: None,
+        placement_unseen: false,
         normalisation: Default::default(),
         train_windows: 900,
         test_windows: 321,
@@ -366,6 +369,9 @@ fn sparse_report() -> (EvalReport, Vec<PathBuf>) {
         classes: classes(),
         model_classes: Vec::new(),
         dropped_channels: Vec::new(),
+        model_placement: None,
+        store_placement: None,
+        placement_unseen: false,
         normalisation: Default::default(),
         train_windows: 40,
         test_windows: 9,
@@ -397,6 +403,9 @@ fn empty_report() -> (EvalReport, Vec<PathBuf>) {
         classes: Vec::new(),
         model_classes: Vec::new(),
         dropped_channels: Vec::new(),
+        model_placement: None,
+        store_placement: None,
+        placement_unseen: false,
         normalisation: Default::default(),
         train_windows: 0,
         test_windows: 0,
@@ -520,4 +529,30 @@ fn the_header_says_which_classes_are_new_to_the_model() {
     let back: wearlang_evaluation::EvalReport =
         serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
     assert_eq!(back.normalisation, report.normalisation);
+}
+
+/// The header says where the store was worn against where the model's
+/// training data were, and flags a placement the model never saw.
+#[test]
+fn the_header_names_an_unseen_placement() {
+    let (mut report, plots) = empty_report();
+    assert!(!report.to_markdown(&plots).contains("Worn"));
+    report.model_placement = Some("wrist, waist".into());
+    report.store_placement = Some("ankle, IMU".into());
+    report.placement_unseen = true;
+    let md = report.to_markdown(&plots);
+    assert!(
+        md.contains("worn at a place the model never trained on: ankle, IMU (the model's training data: wrist, waist)"),
+        "{md}"
+    );
+    report.placement_unseen = false;
+    report.store_placement = Some("wrist".into());
+    let md = report.to_markdown(&plots);
+    assert!(
+        md.contains("Worn: wrist (the model's training data: wrist, waist)"),
+        "{md}"
+    );
+    let back: wearlang_evaluation::EvalReport =
+        serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+    assert_eq!(back.model_placement, report.model_placement);
 }

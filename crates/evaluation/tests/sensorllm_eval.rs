@@ -83,6 +83,7 @@ fn the_sensorllm_protocol_scores_both_stages() {
     pc.decoder.depth = 1;
     let po = |out: &Path| PretrainOptions {
         store: store.clone(),
+        extra_stores: Vec::new(),
         out: out.to_path_buf(),
         resume: false,
         progress: false,

@@ -262,6 +262,7 @@ fn pretrain_tiny(store: &Path, out: &Path) -> Result<()> {
         &cfg,
         &wearlang_train::PretrainOptions {
             store: store.to_path_buf(),
+            extra_stores: Vec::new(),
             out: out.to_path_buf(),
             resume: false,
             progress: false,

@@ -223,6 +223,14 @@ pub struct ChannelOption {
     /// Name of the channel in the store, if not the column name.
     #[serde(default)]
     pub rename: Option<String>,
+    /// Where the sensor was worn (`wrist`, `waist`, ...); defaults to
+    /// `[columns] location`.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The recording device (`smartwatch`, `smartphone`, ...); defaults to
+    /// `[columns] device`.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 fn default_kind() -> String {
@@ -238,6 +246,8 @@ impl ChannelOption {
             kind: default_kind(),
             group: None,
             rename: None,
+            location: None,
+            device: None,
         }
     }
 
@@ -277,6 +287,8 @@ impl ChannelOption {
         if let Some(g) = &self.group {
             spec.group = g.clone();
         }
+        spec.location = self.location.clone();
+        spec.device = self.device.clone();
         spec
     }
 }
@@ -347,6 +359,13 @@ pub struct ColumnOptions {
     /// they are.
     #[serde(default)]
     pub units: Units,
+    /// Where every channel without its own `location` was worn (`wrist`,
+    /// `waist`, ...): recorded in the store and by the models trained on it.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The device of every channel without its own `device`.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 /// `[columns] units`: what ingest does with the units of motion channels.

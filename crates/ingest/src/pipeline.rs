@@ -1008,6 +1008,14 @@ fn stream_layouts(inputs: &[StreamInput]) -> Result<Vec<ChannelLayout>> {
 /// Errors: the options cannot be serialised to JSON.
 fn store_meta(opts: &IngestOptions, channels: &[ChannelSpec]) -> Result<StoreMeta> {
     let mut meta = StoreMeta::new(channels.to_vec(), opts.window.len(), opts.window.rate_hz);
+    for c in &mut meta.channels {
+        if c.location.is_none() {
+            c.location = opts.columns.location.clone();
+        }
+        if c.device.is_none() {
+            c.device = opts.columns.device.clone();
+        }
+    }
     meta.source = meta_source(opts).display().to_string();
     meta.split = Some(opts.split.clone());
     meta.extra.insert(

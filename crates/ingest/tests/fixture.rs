@@ -129,8 +129,13 @@ fn shoulder_fixture_ingests_to_the_expected_store() {
     let meta = reader.meta().clone();
     let windows: Vec<Window> = reader.read_all(ReadOptions::default()).unwrap();
 
-    // Shape and channels.
+    // Shape and channels, and where they were worn (the manifest's
+    // `[columns] location` / `device`, given to every channel).
     assert_imu_store(&meta, &CHANNELS);
+    for c in &meta.channels {
+        assert_eq!(c.location.as_deref(), Some("wrist"), "{}", c.name);
+        assert!(c.device.as_deref().unwrap().starts_with("smartwatch"));
+    }
 
     // Counts: total, per class, per recording.
     assert_eq!(windows.len(), expected_total);

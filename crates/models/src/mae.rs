@@ -221,6 +221,10 @@ pub struct PretrainCheckpointConfig {
     pub channels: Vec<String>,
     /// The store file.
     pub store: PathBuf,
+    /// Further stores pretrained on with it (their training splits, mapped
+    /// onto `store`'s channels); empty for one store.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_stores: Vec<PathBuf>,
 }
 
 /// A masked autoencoder rebuilt from a pretraining checkpoint directory.

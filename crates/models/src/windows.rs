@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
-use wearlang_core::{ChannelSpec, Normalisation, Split, Window};
+use wearlang_core::{union_of_lists, ChannelSpec, Normalisation, Split, Window};
 use wearlang_store::{ReadOptions, StoreMeta, StoreReader, WindowSource};
 
 use crate::{ModelError, Result};
@@ -463,6 +463,11 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
             )));
         }
         let (set, _) = set.onto_channels(&schema, &name)?;
+        // The union's channels were worn wherever any store's were.
+        for (u, c) in meta.channels.iter_mut().zip(&set.meta.channels) {
+            u.location = union_of_lists(u.location.as_deref(), c.location.as_deref());
+            u.device = union_of_lists(u.device.as_deref(), c.device.as_deref());
+        }
         norms.push(stats_in_units_of(&set.meta, &schema, &name).ok());
         counts.push(set.len());
         windows.extend(set.windows);

@@ -7,7 +7,9 @@
 //! vector that is not fully known cannot be rotated); channel dropout
 //! adds NaN (a dropped channel becomes missing, which AIM encoders mask);
 //! time warp moves values in time, and with them the missing pattern (a
-//! warped value is missing when a neighbour it interpolates from is).
+//! warped value is missing when a neighbour it interpolates from is);
+//! mean removal keeps every NaN where it was (the mean is over the observed
+//! steps).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -49,6 +51,18 @@ pub enum Augmentation {
     /// (never all channels of a window).
     ChannelDropout {
         /// Probability.
+        p: f64,
+    },
+    /// With probability `p` per window, remove the listed channels' mean
+    /// over the window (over its observed steps): an accelerometer then
+    /// reads as one that reports no gravity (linear acceleration, as some
+    /// watches export), and a sensor offset goes. Training on both forms
+    /// keeps posture where gravity is there and teaches the gravity-free
+    /// form too.
+    RemoveMean {
+        /// Channel indices, e.g. `[0, 1, 2]` for an accelerometer.
+        channels: Vec<usize>,
+        /// Probability per window.
         p: f64,
     },
 }
@@ -156,6 +170,41 @@ pub fn augment(x: &Tensor, augs: &[Augmentation], seed: u64) -> Result<Tensor> {
                 &out * Tensor::from_slice(&keep)
                     .reshape([b as i64, 1, c as i64])
                     .to_device(device)
+            }
+            Augmentation::RemoveMean { channels, p } => {
+                if !(0.0..=1.0).contains(p) {
+                    return Err(ObjectiveError::Param {
+                        name: "p",
+                        reason: format!("must be in [0, 1], got {p}"),
+                    });
+                }
+                if let Some(bad) = channels.iter().find(|&&i| i >= c) {
+                    return Err(ObjectiveError::Param {
+                        name: "channels",
+                        reason: format!("channel {bad} does not exist (windows have {c})"),
+                    });
+                }
+                // 1 where a (window, channel) loses its mean.
+                let mut pick = vec![0.0f32; b * c];
+                for w in 0..b {
+                    if rng.random::<f64>() < *p {
+                        for &j in channels {
+                            pick[w * c + j] = 1.0;
+                        }
+                    }
+                }
+                let pick = Tensor::from_slice(&pick)
+                    .reshape([b as i64, 1, c as i64])
+                    .to_device(device);
+                let observed = out.isnan().logical_not().to_kind(Kind::Float);
+                let sum = out
+                    .nan_to_num(0.0, None, None)
+                    .sum_dim_intlist(1, true, Kind::Float);
+                let mean = sum
+                    / observed
+                        .sum_dim_intlist(1, true, Kind::Float)
+                        .clamp_min(1.0);
+                &out - mean * pick
             }
         };
     }

@@ -157,3 +157,66 @@ fn channel_dropout_and_time_warp() {
     assert!(!w.equal(&ramp));
     assert!(augment(&Tensor::zeros([2, 3], (Kind::Float, Device::Cpu)), &[], 0).is_err());
 }
+
+#[test]
+fn mean_removal_centres_the_listed_channels_of_the_chosen_windows() {
+    // Offsets as gravity would give: every channel far from zero.
+    let x = windows() + 5.0;
+    let aug = Augmentation::RemoveMean {
+        channels: vec![0, 1, 2],
+        p: 1.0,
+    };
+    let y = augment(&x, &[aug], 3).unwrap();
+    assert!(same_nan(&x, &y));
+    // The listed channels have mean 0 over each window's observed steps
+    // (window 0 has missing steps on channels 1 and 2), the others are
+    // untouched.
+    let observed_mean = |t: &Tensor| {
+        let seen = t.isnan().logical_not().to_kind(Kind::Float);
+        t.nan_to_num(0.0, None, None)
+            .sum_dim_intlist(1, false, Kind::Float)
+            / seen.sum_dim_intlist(1, false, Kind::Float)
+    };
+    let m = observed_mean(&y);
+    assert!(m.narrow(1, 0, 3).abs().max().double_value(&[]) < 1e-4);
+    assert!(y.narrow(2, 3, 3).equal(&x.narrow(2, 3, 3)));
+    // p = 0 changes nothing; p = 0.5 centres some windows and not others,
+    // the same ones for the same seed.
+    let none = Augmentation::RemoveMean {
+        channels: vec![0],
+        p: 0.0,
+    };
+    assert!(augment(&x, &[none], 3)
+        .unwrap()
+        .nan_to_num(0.0, None, None)
+        .equal(&x.nan_to_num(0.0, None, None)));
+    let half = Augmentation::RemoveMean {
+        channels: vec![0],
+        p: 0.5,
+    };
+    let big = Tensor::randn([64, 20, 6], (Kind::Float, Device::Cpu)) + 5.0;
+    let a = augment(&big, std::slice::from_ref(&half), 9).unwrap();
+    assert!(a.equal(&augment(&big, std::slice::from_ref(&half), 9).unwrap()));
+    let centred = observed_mean(&a)
+        .select(1, 0)
+        .abs()
+        .lt(1e-4)
+        .sum(Kind::Int64)
+        .int64_value(&[]);
+    assert!(
+        (16..=48).contains(&centred),
+        "{centred} of 64 windows centred"
+    );
+    for bad in [
+        Augmentation::RemoveMean {
+            channels: vec![6],
+            p: 0.5,
+        },
+        Augmentation::RemoveMean {
+            channels: vec![0],
+            p: 1.5,
+        },
+    ] {
+        assert!(augment(&x, &[bad], 3).is_err());
+    }
+}

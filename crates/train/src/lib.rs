@@ -29,6 +29,7 @@
 //! let cfg = PretrainConfig { max_steps: 20, batch_size: 16, ..PretrainConfig::default() };
 //! let summary = pretrain(&cfg, &PretrainOptions {
 //!     store: PathBuf::from("windows.parquet"),
+//!     extra_stores: Vec::new(),
 //!     out: PathBuf::from("runs/mae"),
 //!     resume: false,
 //!     progress: true,

@@ -9,7 +9,7 @@ use wearlang_core::Split;
 use wearlang_encoders::MaskedAutoencoder;
 
 use wearlang_models::{
-    load_training_windows, step_seed, PretrainCheckpointConfig, PretrainConfig, WindowSet,
+    load_training_union, step_seed, PretrainCheckpointConfig, PretrainConfig, WindowSet,
 };
 use wearlang_optim::AdamW;
 
@@ -21,6 +21,10 @@ use crate::{Result, TrainError};
 pub struct PretrainOptions {
     /// The window store.
     pub store: PathBuf,
+    /// Further stores whose training windows (labelled or not) join the
+    /// first's, mapped onto its channels (units converted, order matched);
+    /// same window length and rate.
+    pub extra_stores: Vec<PathBuf>,
     /// The run directory (checkpoint, metrics.jsonl, config copy).
     pub out: PathBuf,
     /// Continue from `out`'s checkpoint.
@@ -56,8 +60,11 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
     let _lock = wearlang_core::fs::lock_run_dir(&opts.out)?;
     let device = wearlang_device::parse_device(&cfg.device)?;
     wearlang_device::set_threads(cfg.threads);
-    let train = load_training_windows(&opts.store)?;
+    let mut stores = vec![opts.store.as_path()];
+    stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
+    let (train, _) = load_training_union(&stores)?;
     let n = train.len();
+    let schema = train.meta.channels.clone();
     let bs = cfg.batch_size.min(n);
     // The last partial batch of an epoch is dropped: fixed shapes.
     let total = LoopConfig::total(n, bs, cfg.epochs, cfg.max_steps);
@@ -68,10 +75,18 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         model: model_cfg.clone(),
         channels: train.meta.channels.iter().map(|c| c.name.clone()).collect(),
         store: opts.store.clone(),
+        extra_stores: opts.extra_stores.clone(),
     };
 
     // Recorded in each checkpoint; `--resume` requires the same.
-    let record = engine::RunRecord::new(&ckpt_cfg, &[("store", &opts.store)])?;
+    let extra_roles: Vec<String> = (0..opts.extra_stores.len())
+        .map(|i| format!("extra_store.{i}"))
+        .collect();
+    let mut inputs: Vec<(&str, &Path)> = vec![("store", opts.store.as_path())];
+    for (role, p) in extra_roles.iter().zip(&opts.extra_stores) {
+        inputs.push((role.as_str(), p.as_path()));
+    }
+    let record = engine::RunRecord::new(&ckpt_cfg, &inputs)?;
 
     // Concurrent runs in this process take turns on torch's generator.
     let _rng = wearlang_device::lock_rng();
@@ -117,7 +132,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         &record,
     )?;
 
-    let val_loss = validation_loss(&model, &opts.store, cfg, device)?;
+    let val_loss = validation_loss(&model, &stores, &schema, cfg, device)?;
     let done = outcome.state.step - outcome.start_step;
     Ok(PretrainSummary {
         steps: outcome.state.step,
@@ -164,19 +179,39 @@ impl Step<tch::Tensor> for MaskedStep<'_> {
     }
 }
 
-/// Mean masked loss on the validation split with seeded masks (`None` when
-/// the store has no validation windows).
+/// Mean masked loss over the stores' validation splits (each mapped onto
+/// `channels`, the training set's) with seeded masks (`None` when no store
+/// has validation windows).
 fn validation_loss(
     model: &MaskedAutoencoder,
-    store: &Path,
+    stores: &[&Path],
+    channels: &[wearlang_core::ChannelSpec],
     cfg: &PretrainConfig,
     device: Device,
 ) -> Result<Option<f64>> {
-    let val = match WindowSet::load(store, Some(Split::Val), true) {
-        Ok(v) => v,
-        Err(TrainError::Data(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
+    let (mut sum, mut count) = (0.0, 0usize);
+    for store in stores {
+        let val = match WindowSet::load(store, Some(Split::Val), true) {
+            Ok(v) => v,
+            Err(TrainError::Data(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let (val, _) = val.onto_channels(channels, &store.display().to_string())?;
+        let (s, c) = masked_loss_sum(model, &val, cfg, device)?;
+        sum += s;
+        count += c;
+    }
+    Ok((count > 0).then(|| sum / count as f64))
+}
+
+/// The summed masked loss over `val`'s windows (seeded masks) and how many
+/// windows gave a finite loss.
+fn masked_loss_sum(
+    model: &MaskedAutoencoder,
+    val: &WindowSet,
+    cfg: &PretrainConfig,
+    device: Device,
+) -> Result<(f64, usize)> {
     let idx: Vec<usize> = (0..val.len()).collect();
     let (mut sum, mut count) = (0.0, 0usize);
     tch::no_grad(|| -> Result<()> {
@@ -193,5 +228,5 @@ fn validation_loss(
         }
         Ok(())
     })?;
-    Ok((count > 0).then(|| sum / count as f64))
+    Ok((sum, count))
 }

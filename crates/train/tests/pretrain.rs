@@ -11,11 +11,15 @@ use wearlang_train::checkpoint::{find_checkpoint, MODEL_FILE};
 use wearlang_train::{load_mae, pretrain, EncoderSpec, PretrainConfig, PretrainOptions};
 
 fn synth_store(dir: &Path) -> PathBuf {
-    let path = dir.join("days.parquet");
+    synth_store_seeded(dir, "days.parquet", 5)
+}
+
+fn synth_store_seeded(dir: &Path, name: &str, seed: u64) -> PathBuf {
+    let path = dir.join(name);
     let cfg = SynthConfig {
         subjects: 4,
         days: 3,
-        seed: 5,
+        seed,
         ..SynthConfig::default()
     };
     let split = SplitSpec::SubjectRatios {
@@ -51,6 +55,7 @@ fn tiny(max_steps: u64) -> PretrainConfig {
 fn opts(store: &Path, out: &Path, resume: bool, stop_after: Option<u64>) -> PretrainOptions {
     PretrainOptions {
         store: store.to_path_buf(),
+        extra_stores: Vec::new(),
         out: out.to_path_buf(),
         resume,
         progress: false,
@@ -153,6 +158,39 @@ fn pretraining_reduces_the_masked_loss() {
     assert!(last < 0.8 * first, "loss {first} -> {last}: {losses:?}");
 }
 
+/// Pretraining on every window of several stores: the second store's
+/// training windows join the first's, the checkpoint records both, a
+/// resume with another set of stores is refused, and the validation loss
+/// covers both stores' validation windows.
+#[test]
+fn pretraining_pools_several_stores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = synth_store(tmp.path());
+    let second = synth_store_seeded(tmp.path(), "more.parquet", 9);
+    let out = tmp.path().join("run");
+    let one = pretrain(
+        &tiny(2),
+        &opts(&first, &tmp.path().join("one"), false, None),
+    )
+    .unwrap();
+    let mut o = opts(&first, &out, false, None);
+    o.extra_stores = vec![second.clone()];
+    let both = pretrain(&tiny(2), &o).unwrap();
+    let n2 = wearlang_models::load_training_windows(&second)
+        .unwrap()
+        .len();
+    assert!(n2 > 0);
+    assert_eq!(both.train_windows, one.train_windows + n2);
+    assert!(both.val_loss.is_some_and(f64::is_finite));
+    let loaded = load_mae(&out, tch::Device::Cpu).unwrap();
+    assert_eq!(loaded.config.extra_stores, std::slice::from_ref(&second));
+    // Resuming on the first store alone is another run.
+    let err = pretrain(&tiny(4), &opts(&first, &out, true, None))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("extra_store"), "{err}");
+}
+
 #[test]
 fn bad_configs_and_resume_mismatches_are_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -210,7 +248,11 @@ fn bad_configs_and_resume_mismatches_are_errors() {
 #[test]
 fn shipped_configs_parse() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-    for name in ["pretrain_fixture.toml", "pretrain_synth.toml"] {
+    for name in [
+        "pretrain_fixture.toml",
+        "pretrain_synth.toml",
+        "pretrain_general.toml",
+    ] {
         PretrainConfig::from_file(&root.join(name)).unwrap();
     }
     // The AIM ablations of docs/pretraining.md.

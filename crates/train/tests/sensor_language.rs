@@ -348,10 +348,31 @@ fn shipped_configs_parse() {
         "unicl",
         "slip",
         "trend_retrieval",
+        "general",
     ] {
         SensorLanguageConfig::from_file(&dir.join(format!("{name}.toml")))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+    // The general model fine-tunes its AIM encoder as SensorLM-CLIP does.
+    let general = SensorLanguageConfig::from_file(&dir.join("general.toml")).unwrap();
+    let clip = SensorLanguageConfig::from_file(&dir.join("sensorlm_clip.toml")).unwrap();
+    assert_eq!(general.optim.lr_scale, clip.optim.lr_scale);
+    assert_eq!(general.sensor.patch, clip.sensor.patch);
+    // Its two ablations differ from it in what their names say only.
+    let ablation = |name: &str| {
+        SensorLanguageConfig::from_file(&dir.join(format!("ablations/general/{name}.toml")))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let mut centred = ablation("general_centred");
+    assert!(centred.sensor.centre);
+    centred.sensor.centre = false;
+    centred.name = general.name.clone();
+    assert_eq!(centred, general);
+    let mut gravity = ablation("general_gravity");
+    assert_eq!(gravity.pair_augment.len(), 1);
+    gravity.pair_augment.clear();
+    gravity.name = general.name.clone();
+    assert_eq!(gravity, general);
     // Every TOML config of a directory, parsed.
     let configs_in = |dir: &Path| -> Vec<(PathBuf, SensorLanguageConfig)> {
         let mut out = Vec::new();

@@ -113,6 +113,7 @@ fn encoder(dir: &Path, store: &Path) -> PathBuf {
         &cfg,
         &PretrainOptions {
             store: store.to_path_buf(),
+            extra_stores: Vec::new(),
             out: out.clone(),
             resume: false,
             progress: false,

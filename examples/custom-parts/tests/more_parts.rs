@@ -56,6 +56,7 @@ fn pretraining_runs_with_a_registered_mask_strategy() {
         &cfg,
         &PretrainOptions {
             store: store.clone(),
+            extra_stores: Vec::new(),
             out: out.clone(),
             resume: false,
             progress: false,
@@ -79,6 +80,7 @@ fn pretraining_runs_with_a_registered_mask_strategy() {
         &cfg,
         &PretrainOptions {
             store,
+            extra_stores: Vec::new(),
             out: dir.path().join("never"),
             resume: false,
             progress: false,
