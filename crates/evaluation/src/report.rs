@@ -177,14 +177,22 @@ impl EvalReport {
     }
 
     /// The store's classes the model was not trained with (empty when
-    /// [`Self::model_classes`] is unknown).
+    /// [`Self::model_classes`] is unknown), compared by the activity they
+    /// name in the knowledge base (`Walking` and `WALKING` are one class;
+    /// unknown labels by their lower-case words).
     pub fn new_classes(&self) -> Vec<String> {
         if self.model_classes.is_empty() {
             return Vec::new();
         }
+        let kb = wearlang_captioning::KnowledgeBase::builtin();
+        let seen: Vec<String> = self
+            .model_classes
+            .iter()
+            .map(|c| kb.plain_name(c))
+            .collect();
         self.classes
             .iter()
-            .filter(|c| !self.model_classes.contains(c))
+            .filter(|c| !seen.contains(&kb.plain_name(c)))
             .cloned()
             .collect()
     }

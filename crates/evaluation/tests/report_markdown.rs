@@ -509,6 +509,15 @@ fn the_header_says_which_classes_are_new_to_the_model() {
         "{md}"
     );
     assert!(md.contains(r#"left out: ["heart_rate"]"#), "{md}");
+    // Classes are compared by the activity they name: `WALKING` and
+    // `LAYING` are the store's `walking` and `lying down`.
+    report.classes = vec!["Walking".into(), "lying down".into(), "PEN".into()];
+    report.model_classes = vec!["WALKING".into(), "LAYING".into(), "PEN".into()];
+    assert!(
+        report.new_classes().is_empty(),
+        "{:?}",
+        report.new_classes()
+    );
     report.model_classes = report.classes.clone();
     report.dropped_channels.clear();
     assert!(report.new_classes().is_empty());
