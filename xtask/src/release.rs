@@ -248,13 +248,9 @@ fn data_set(store: &str) -> String {
 /// `config.json`, `store` and `extra_stores`), or its path alone when that
 /// is gone.
 fn pretraining_data(init: &Path) -> String {
-    let config = [
-        init.join("checkpoint/config.json"),
-        init.join("config.json"),
-    ]
-    .into_iter()
-    .find_map(|p| std::fs::read_to_string(p).ok())
-    .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let config = checkpoint_dir(init)
+        .and_then(|dir| read_json(&dir.join("config.json")))
+        .ok();
     let stores: Vec<String> = config
         .iter()
         .flat_map(|c| {
@@ -472,6 +468,7 @@ mod tests {
         // The AIM run the sensor encoder started from.
         let aim = root.join("aim/checkpoint");
         std::fs::create_dir_all(&aim).unwrap();
+        std::fs::write(aim.join("model.safetensors"), b"").unwrap();
         std::fs::write(
             aim.join("config.json"),
             serde_json::json!({"kind": "mae", "store": "p/windows.parquet",

@@ -91,12 +91,7 @@ pub fn run(a: &ClassifyArgs) -> Result<()> {
     if !dropped.is_empty() {
         eprintln!("note: channels the model does not read, left out: {dropped:?}");
     }
-    let schema = loaded.config.channel_schema();
-    if let Some((m, s)) = schema
-        .iter()
-        .zip(&set.meta.channels)
-        .find(|(m, s)| !m.seen_at(s))
-    {
+    if let Some((m, s)) = loaded.config.unseen_placement(&set.meta.channels) {
         eprintln!(
             "note: {name} was worn at {} ({}); the model never trained on data worn there (its: {})",
             s.location.as_deref().unwrap_or("?"),

@@ -118,6 +118,22 @@ impl<'a, C: Serialize> RunRecord<'a, C> {
             .collect::<Result<_>>()?;
         Ok(Self { config, inputs })
     }
+
+    /// The record of a run on `store` and the further stores `extra`
+    /// (roles `store`, `extra_store.0`, `extra_store.1` …).
+    pub fn of_stores(config: &'a C, store: &Path, extra: &[PathBuf]) -> Result<Self> {
+        let roles: Vec<String> = (0..extra.len())
+            .map(|i| format!("extra_store.{i}"))
+            .collect();
+        let mut inputs: Vec<(&str, &Path)> = vec![("store", store)];
+        inputs.extend(
+            roles
+                .iter()
+                .map(String::as_str)
+                .zip(extra.iter().map(PathBuf::as_path)),
+        );
+        Self::new(config, &inputs)
+    }
 }
 
 /// Field paths never compared on resume: they do not change what a run

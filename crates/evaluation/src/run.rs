@@ -139,14 +139,16 @@ pub fn evaluate_run(opts: &RunEvalOptions, mut log: impl FnMut(&str)) -> Result<
         }
     }
     report.dropped_channels = dropped;
-    let schema = loaded.config.channel_schema();
-    report.model_placement = schema.iter().find_map(ChannelSpec::placement);
-    report.store_placement = test.meta.channels.iter().find_map(ChannelSpec::placement);
-    // `onto_model` put the store's channels in the model's order.
-    report.placement_unseen = schema
+    report.model_placement = loaded
+        .config
+        .channel_schema()
         .iter()
-        .zip(&test.meta.channels)
-        .any(|(m, s)| !m.seen_at(s));
+        .find_map(ChannelSpec::placement);
+    report.store_placement = test.meta.channels.iter().find_map(ChannelSpec::placement);
+    report.placement_unseen = loaded
+        .config
+        .unseen_placement(&test.meta.channels)
+        .is_some();
     report.normalisation = how;
     let plots = report.write_plots(&opts.out, find_metrics_log(&opts.checkpoint).as_deref())?;
     report.write(&opts.out, &plots)?;

@@ -286,14 +286,7 @@ pub(crate) fn fit(
         normalisation: train.meta.normalisation.clone(),
     };
     // Recorded in each checkpoint; `--resume` requires the same.
-    let extra_roles: Vec<String> = (0..opts.extra_stores.len())
-        .map(|i| format!("extra_store.{i}"))
-        .collect();
-    let mut inputs: Vec<(&str, &std::path::Path)> = vec![("store", opts.store.as_path())];
-    for (role, p) in extra_roles.iter().zip(&opts.extra_stores) {
-        inputs.push((role.as_str(), p.as_path()));
-    }
-    let record = engine::RunRecord::new(&ckpt_cfg, &inputs)?;
+    let record = engine::RunRecord::of_stores(&ckpt_cfg, &opts.store, &opts.extra_stores)?;
     let state = engine::initial_state(
         &opts.out,
         opts.resume,

@@ -98,6 +98,21 @@ impl SensorLanguageCheckpointConfig {
             .collect()
     }
 
+    /// The first of a store's `channels` (in the model's order, as
+    /// [`Self::onto_model`] leaves them) worn at a location the model's
+    /// matching channel never trained on ([`ChannelSpec::seen_at`]), with
+    /// that model channel; `None` when every location was seen or is
+    /// unknown.
+    pub fn unseen_placement<'s>(
+        &self,
+        channels: &'s [ChannelSpec],
+    ) -> Option<(ChannelSpec, &'s ChannelSpec)> {
+        self.channel_schema()
+            .into_iter()
+            .zip(channels)
+            .find(|(m, s)| !m.seen_at(s))
+    }
+
     /// `set` (windows of the store `source`) as the model reads them: its
     /// channels matched and reordered onto [`Self::channel_schema`]
     /// ([`WindowSet::onto_channels`]), normalised as `how` says. Returns the
