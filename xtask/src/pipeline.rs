@@ -70,6 +70,9 @@ struct Profile {
     pretrain_steps_general: u64,
     /// Sensor-language steps of the general model (0: its config's epochs).
     general_steps: u64,
+    /// Leave-one-data-set-out rounds with the general recipe (two more
+    /// AIM + CLIP runs: about 30 minutes at the default step counts).
+    lodo: bool,
     /// Held-out windows for the imputation report (0: all).
     report_windows: usize,
     /// Sensor-language training steps on the fixture (NLS and CoCa runs).
@@ -104,6 +107,7 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_actigraphy: 20,
             pretrain_steps_general: 20,
             general_steps: 20,
+            lodo: true,
             report_windows: 128,
             train_steps: 20,
             caption_windows: 32,
@@ -127,6 +131,7 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_actigraphy: 600,
             pretrain_steps_general: 6000,
             general_steps: 0,
+            lodo: false,
             report_windows: 0,
             train_steps: 300,
             caption_windows: 300,
@@ -151,6 +156,7 @@ fn profile(name: &str) -> Result<Profile> {
             pretrain_steps_actigraphy: 2000,
             pretrain_steps_general: 10000,
             general_steps: 0,
+            lodo: true,
             report_windows: 0,
             train_steps: 1500,
             caption_windows: 0,
@@ -950,7 +956,7 @@ fn sensorllm_stages(
 const CROSS_EVAL_CONFIG: &str = "configs/eval_cross_dataset.toml";
 
 /// The cross-data-set evaluations: `(directory, report heading, model)`.
-const CROSS_EVALS: [(&str, &str, &str); 10] = [
+const CROSS_EVALS: [(&str, &str, &str); 12] = [
     (
         "eval_hapt",
         "UCI HAPT in domain: NLS trained on HAPT, scored on HAPT's test subjects",
@@ -1000,6 +1006,16 @@ const CROSS_EVALS: [(&str, &str, &str); 10] = [
         "eval_general_on_basicmotions",
         "Left-out data set: the general model, scored on BasicMotions",
         "general → basicmotions",
+    ),
+    (
+        "eval_lodo_hapt",
+        "Left-out data set: the general recipe trained on the fixture and BasicMotions, scored on HAPT",
+        "lodo_hapt → hapt",
+    ),
+    (
+        "eval_lodo_fixture",
+        "Left-out data set: the general recipe trained on HAPT and BasicMotions, scored on the fixture",
+        "lodo_fixture → fixture",
     ),
 ];
 
@@ -1089,45 +1105,14 @@ fn cross_dataset_stages(
     ];
     let mut keys = std::collections::BTreeMap::new();
     for (name, config, stores, init, steps) in trainings {
-        let dir = ctx.out.join(name);
-        let key = key_of(&[
-            "train".into(),
-            caption_key.to_string(),
-            ingest_key.clone(),
-            file_key(&config)?,
-            steps.to_string(),
-            stores.len().to_string(),
-            init.map(|(_, k)| k.to_string()).unwrap_or_default(),
-        ]);
-        stages.run(
-            &format!("train {name}"),
-            &key,
-            &[&dir.join("checkpoint/config.json")],
-            |resume| {
-                fresh_run(&dir, resume)?;
-                let mut cmd = Command::new(bin);
-                cmd.arg("train").arg("--store").arg(stores[0]);
-                for extra in &stores[1..] {
-                    cmd.arg("--extra-store").arg(extra);
-                }
-                cmd.arg("--config")
-                    .arg(&config)
-                    .arg("--out")
-                    .arg(&dir)
-                    .arg("--minilm")
-                    .arg(&ctx.minilm)
-                    .arg("--no-report");
-                if steps > 0 {
-                    cmd.arg("--max-steps").arg(steps.to_string());
-                }
-                if let Some((aim, _)) = init {
-                    cmd.arg("--init-from").arg(aim);
-                }
-                if resume && dir.join("checkpoint").exists() {
-                    cmd.arg("--resume");
-                }
-                exec(&mut cmd)
-            },
+        let key = sensor_language_stage(
+            ctx,
+            stages,
+            (name, &config),
+            &stores,
+            &[caption_key.to_string(), ingest_key.clone()],
+            init,
+            steps,
         )?;
         keys.insert(name, key);
     }
@@ -1205,51 +1190,29 @@ fn cross_dataset_stages(
             &bm_ingest_key,
         ),
     ];
-    let eval_config = root.join(CROSS_EVAL_CONFIG);
     for (eval_dir, model, store, protocols, store_key) in plan {
-        let out = ctx.out.join(eval_dir);
-        let key = key_of(&[
-            "eval".into(),
-            keys.get(model)
-                .cloned()
-                .unwrap_or_else(|| first_key.to_string()),
-            store_key.to_string(),
-            file_key(&eval_config)?,
-            protocols.into(),
-            p.few_shot_seeds.to_string(),
-            p.supervised_steps.to_string(),
-        ]);
-        stages.run(
-            &format!("evaluate {eval_dir}"),
-            &key,
-            &[&out.join("metrics.json")],
-            |resume| {
-                fresh(&out, resume)?;
-                exec(
-                    Command::new(bin)
-                        .arg("eval")
-                        .arg("--checkpoint")
-                        .arg(ctx.out.join(model))
-                        .arg("--store")
-                        .arg(store)
-                        .arg("--out")
-                        .arg(&out)
-                        .arg("--minilm")
-                        .arg(&ctx.minilm)
-                        .arg("--config")
-                        .arg(&eval_config)
-                        .arg("--protocol")
-                        .arg(protocols)
-                        .arg("--few-shot-seeds")
-                        .arg(p.few_shot_seeds.to_string())
-                        .arg("--supervised-steps")
-                        .arg(p.supervised_steps.to_string())
-                        // Unseen activities retrain for the model's own
-                        // budget (chosen on held-out classes with
-                        // `[select]`).
-                        .arg("--quiet"),
-                )
-            },
+        let model_key = keys
+            .get(model)
+            .cloned()
+            .unwrap_or_else(|| first_key.to_string());
+        cross_eval_stage(
+            ctx,
+            stages,
+            eval_dir,
+            (model, &model_key),
+            (store, store_key),
+            protocols,
+        )?;
+    }
+    if p.lodo {
+        lodo_stages(
+            ctx,
+            stages,
+            [
+                (fixture, key_of(&[caption_key.to_string()])),
+                (&hapt_store, ingest_key.clone()),
+                (&bm_store, bm_ingest_key.clone()),
+            ],
         )?;
     }
     // The general model, released as a self-contained directory with its
@@ -1385,6 +1348,170 @@ fn write_report(
     let path = out.join("report.md");
     std::fs::write(&path, s)?;
     Ok(path)
+}
+
+/// A sensor-language training stage: `config` on `stores` (the first is
+/// `--store`, the rest `--extra-store`) into `<out>/<name>`, from an AIM
+/// run (`init`: its directory and stage key) or from scratch, for `steps`
+/// steps (0: the config's epochs). `store_keys` are the keys of the stages
+/// that wrote the stores. Returns the stage key.
+fn sensor_language_stage(
+    ctx: &Ctx,
+    stages: &mut Stages,
+    (name, config): (&str, &Path),
+    stores: &[&Path],
+    store_keys: &[String],
+    init: Option<(&Path, &str)>,
+    steps: u64,
+) -> Result<String> {
+    let dir = ctx.out.join(name);
+    let mut parts = vec!["train".to_string()];
+    parts.extend(store_keys.iter().cloned());
+    parts.extend([
+        file_key(config)?,
+        steps.to_string(),
+        stores.len().to_string(),
+        init.map(|(_, k)| k.to_string()).unwrap_or_default(),
+    ]);
+    let key = key_of(&parts);
+    stages.run(
+        &format!("train {name}"),
+        &key,
+        &[&dir.join("checkpoint/config.json")],
+        |resume| {
+            fresh_run(&dir, resume)?;
+            let mut cmd = Command::new(&ctx.bin);
+            cmd.arg("train").arg("--store").arg(stores[0]);
+            for extra in &stores[1..] {
+                cmd.arg("--extra-store").arg(extra);
+            }
+            cmd.arg("--config")
+                .arg(config)
+                .arg("--out")
+                .arg(&dir)
+                .arg("--minilm")
+                .arg(&ctx.minilm)
+                .arg("--no-report");
+            if steps > 0 {
+                cmd.arg("--max-steps").arg(steps.to_string());
+            }
+            if let Some((aim, _)) = init {
+                cmd.arg("--init-from").arg(aim);
+            }
+            if resume && dir.join("checkpoint").exists() {
+                cmd.arg("--resume");
+            }
+            exec(&mut cmd)
+        },
+    )?;
+    Ok(key)
+}
+
+/// `wearlang eval` of the run `<out>/<model>` (with its stage key) on
+/// `store` (with the key of the stage that wrote it) into
+/// `<out>/<eval_dir>`, with `configs/eval_cross_dataset.toml` and
+/// `protocols`.
+fn cross_eval_stage(
+    ctx: &Ctx,
+    stages: &mut Stages,
+    eval_dir: &str,
+    (model, model_key): (&str, &str),
+    (store, store_key): (&Path, &str),
+    protocols: &str,
+) -> Result<()> {
+    let p = &ctx.p;
+    let eval_config = ctx.root.join(CROSS_EVAL_CONFIG);
+    let out = ctx.out.join(eval_dir);
+    let key = key_of(&[
+        "eval".into(),
+        model_key.to_string(),
+        store_key.to_string(),
+        file_key(&eval_config)?,
+        protocols.into(),
+        p.few_shot_seeds.to_string(),
+        p.supervised_steps.to_string(),
+    ]);
+    stages.run(
+        &format!("evaluate {eval_dir}"),
+        &key,
+        &[&out.join("metrics.json")],
+        |resume| {
+            fresh(&out, resume)?;
+            exec(
+                Command::new(&ctx.bin)
+                    .arg("eval")
+                    .arg("--checkpoint")
+                    .arg(ctx.out.join(model))
+                    .arg("--store")
+                    .arg(store)
+                    .arg("--out")
+                    .arg(&out)
+                    .arg("--minilm")
+                    .arg(&ctx.minilm)
+                    .arg("--config")
+                    .arg(&eval_config)
+                    .arg("--protocol")
+                    .arg(protocols)
+                    .arg("--few-shot-seeds")
+                    .arg(p.few_shot_seeds.to_string())
+                    .arg("--supervised-steps")
+                    .arg(p.supervised_steps.to_string())
+                    // Unseen activities retrain for the model's own
+                    // budget (chosen on held-out classes with
+                    // `[select]`).
+                    .arg("--quiet"),
+            )
+        },
+    )
+}
+
+/// Leave-one-data-set-out with the general recipe: for the fixture and
+/// HAPT in turn, AIM (`configs/pretrain_general.toml`) and CLIP
+/// (`configs/general.toml`) on the other two data sets (BasicMotions is
+/// always among them), then zero-shot, probe and few-shot on the one left
+/// out (`lodo_<left out>`, `eval_lodo_<left out>`). The third round, with
+/// BasicMotions left out, is the general model itself
+/// (`eval_general_on_basicmotions`). `sets`: fixture, HAPT and
+/// BasicMotions stores with the keys of the stages that wrote them.
+fn lodo_stages(ctx: &Ctx, stages: &mut Stages, sets: [(&Path, String); 3]) -> Result<()> {
+    let [fixture, hapt, bm] = &sets;
+    let rounds = [
+        ("fixture", fixture, [hapt, bm]),
+        ("hapt", hapt, [fixture, bm]),
+    ];
+    for (left_name, left, train) in rounds {
+        let name = format!("lodo_{left_name}");
+        let store_keys = [train[0].1.clone(), train[1].1.clone()];
+        let aim_name = format!("{name}_aim");
+        let aim_key = pretrain_stage(
+            ctx,
+            stages,
+            (train[0].0, &key_of(&store_keys)),
+            &[train[1].0],
+            "configs/pretrain_general.toml",
+            &aim_name,
+            ctx.p.pretrain_steps_general,
+        )?;
+        let aim = ctx.out.join(&aim_name);
+        let key = sensor_language_stage(
+            ctx,
+            stages,
+            (&name, &ctx.root.join("configs/general.toml")),
+            &[train[0].0, train[1].0],
+            &store_keys,
+            Some((&aim, &aim_key)),
+            ctx.p.general_steps,
+        )?;
+        cross_eval_stage(
+            ctx,
+            stages,
+            &format!("eval_{name}"),
+            (&name, &key),
+            (left.0, &left.1),
+            "zero-shot,linear-probe,few-shot",
+        )?;
+    }
+    Ok(())
 }
 
 /// Every evaluation of the pipeline: `(directory, report heading, model)`

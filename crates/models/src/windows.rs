@@ -434,6 +434,17 @@ pub fn training_windows(source: &dyn WindowSource) -> Result<WindowSet> {
 /// window length and sample rate. Returns the set and, per store, its
 /// window count.
 pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> {
+    load_training_union_with(stores, crate::InputNormalisation::Store)
+}
+
+/// [`load_training_union`] with the statistics to normalise by: each
+/// store's own (`Store`) or, with `Model`, the pooled statistics of all of
+/// them (the set's `meta.normalisation`), so that every data set is on one
+/// scale in the first store's units. With one store the two are the same.
+pub fn load_training_union_with(
+    stores: &[&Path],
+    scale: crate::InputNormalisation,
+) -> Result<(WindowSet, Vec<usize>)> {
     let (first, rest) = stores
         .split_first()
         .ok_or_else(|| ModelError::Data("no store to train on".into()))?;
@@ -483,8 +494,26 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
     // normalised with their own). None when a store lacks what pooling
     // needs (statistics, or value counts in stores written before them).
     let norms: Option<Vec<Normalisation>> = norms.into_iter().collect();
-    meta.normalisation =
-        norms.and_then(|n| Normalisation::pool(&n.iter().collect::<Vec<_>>()).ok());
+    meta.normalisation = norms
+        .as_ref()
+        .and_then(|n| Normalisation::pool(&n.iter().collect::<Vec<_>>()).ok());
+    if scale == crate::InputNormalisation::Model {
+        let (Some(own), Some(pooled)) = (norms.as_ref(), meta.normalisation.as_ref()) else {
+            return Err(ModelError::Data(format!(
+                "{}: normalising with the pooled statistics of the training stores needs every \
+                 store's statistics and value counts (re-ingest the stores written before they \
+                 were recorded)",
+                stores
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        for (part, own) in parts.iter_mut().zip(own) {
+            *part = rescale(part, own, pooled);
+        }
+    }
     meta.source = format!(
         "union of {}",
         stores
@@ -497,6 +526,23 @@ pub fn load_training_union(stores: &[&Path]) -> Result<(WindowSet, Vec<usize>)> 
         WindowSet::from_parts(concat(parts)?, windows, meta)?,
         counts,
     ))
+}
+
+/// `x` `[N, T, C]`, normalised with `from`, normalised with `to` instead
+/// (NaN stays NaN).
+fn rescale(x: &Tensor, from: &Normalisation, to: &Normalisation) -> Tensor {
+    let c = from.mean.len() as i64;
+    let vec = |v: Vec<f64>| {
+        Tensor::from_slice(&v.iter().map(|&a| a as f32).collect::<Vec<_>>())
+            .reshape([1, 1, c])
+            .to_device(x.device())
+    };
+    // x_to = (x · σ_from + μ_from − μ_to) / σ_to
+    let gain: Vec<f64> = from.std.iter().zip(&to.std).map(|(a, b)| a / b).collect();
+    let shift: Vec<f64> = (0..from.mean.len())
+        .map(|j| (from.mean[j] - to.mean[j]) / to.std[j])
+        .collect();
+    x * vec(gain) + vec(shift)
 }
 
 /// A store's statistics (`meta.normalisation`) in the units of `schema`

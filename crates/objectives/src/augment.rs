@@ -9,7 +9,8 @@
 //! time warp moves values in time, and with them the missing pattern (a
 //! warped value is missing when a neighbour it interpolates from is);
 //! mean removal keeps every NaN where it was (the mean is over the observed
-//! steps).
+//! steps); downsampling keeps a step's value only where a kept sample it
+//! interpolates from is observed.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -62,6 +63,17 @@ pub enum Augmentation {
     RemoveMean {
         /// Channel indices, e.g. `[0, 1, 2]` for an accelerometer.
         channels: Vec<usize>,
+        /// Probability per window.
+        p: f64,
+    },
+    /// With probability `p` per window, keep one sample in `k` (`k` drawn
+    /// uniformly from `factors`, at a random phase) and interpolate
+    /// linearly between the kept ones (holding the first and last): the
+    /// window then reads as one recorded at 1/k of the rate and resampled
+    /// up, as a 10 Hz watch resampled to 50 Hz does (`k = 5`).
+    Downsample {
+        /// Rate factors to draw from, each ≥ 1 (e.g. `[2, 5]`).
+        factors: Vec<usize>,
         /// Probability per window.
         p: f64,
     },
@@ -131,22 +143,16 @@ pub fn augment(x: &Tensor, augs: &[Augmentation], seed: u64) -> Result<Tensor> {
                 for _ in 0..b {
                     idx.extend(warp_positions(t, *knots, &n, &mut rng));
                 }
-                let pos = Tensor::from_slice(&idx)
-                    .reshape([b as i64, t as i64, 1])
-                    .to_device(device);
-                let lo = pos.floor().clamp(0.0, (t - 1) as f64);
-                let hi = (&lo + 1.0).clamp_max((t - 1) as f64);
-                let w = &pos - &lo;
-                let gather = |i: &Tensor| {
-                    out.gather(
-                        1,
-                        &i.to_kind(Kind::Int64)
-                            .expand([b as i64, t as i64, c as i64], false),
-                        false,
-                    )
-                };
-                let (a, bb) = (gather(&lo), gather(&hi));
-                &a + (&bb - &a) * w
+                let mut lo = Vec::with_capacity(b * t);
+                let mut hi = Vec::with_capacity(b * t);
+                let mut w = Vec::with_capacity(b * t);
+                for &pos in &idx {
+                    let l = (pos.floor() as i64).clamp(0, t as i64 - 1);
+                    lo.push(l);
+                    hi.push((l + 1).min(t as i64 - 1));
+                    w.push(pos - l as f32);
+                }
+                interpolate(&out, (&lo, &hi, &w))
             }
             Augmentation::ChannelDropout { p } => {
                 if !(0.0..1.0).contains(p) {
@@ -206,9 +212,85 @@ pub fn augment(x: &Tensor, augs: &[Augmentation], seed: u64) -> Result<Tensor> {
                         .clamp_min(1.0);
                 &out - mean * pick
             }
+            Augmentation::Downsample { factors, p } => {
+                if !(0.0..=1.0).contains(p) {
+                    return Err(ObjectiveError::Param {
+                        name: "p",
+                        reason: format!("must be in [0, 1], got {p}"),
+                    });
+                }
+                if factors.is_empty() || factors.contains(&0) {
+                    return Err(ObjectiveError::Param {
+                        name: "factors",
+                        reason: format!("must be a non-empty list of factors ≥ 1, got {factors:?}"),
+                    });
+                }
+                let (mut lo, mut hi, mut w) = (
+                    Vec::with_capacity(b * t),
+                    Vec::with_capacity(b * t),
+                    Vec::with_capacity(b * t),
+                );
+                for _ in 0..b {
+                    let k = if rng.random::<f64>() < *p {
+                        factors[rng.random_range(0..factors.len())]
+                    } else {
+                        1
+                    };
+                    let phase = rng.random_range(0..k.min(t).max(1));
+                    downsample_positions(t, k, phase, (&mut lo, &mut hi, &mut w));
+                }
+                interpolate(&out, (&lo, &hi, &w))
+            }
         };
     }
     Ok(out)
+}
+
+/// `x` `[B, T, C]` read at fractional steps: step `i` of window `b` is
+/// `x[lo] + (x[hi] − x[lo]) · w` with `lo`, `hi`, `w` at `b · T + i`
+/// (NaN where either end is NaN).
+fn interpolate(x: &Tensor, (lo, hi, w): (&[i64], &[i64], &[f32])) -> Tensor {
+    let size = x.size();
+    let (b, t, c) = (size[0], size[1], size[2]);
+    let device = x.device();
+    let index = |i: &[i64]| {
+        Tensor::from_slice(i)
+            .reshape([b, t, 1])
+            .to_device(device)
+            .expand([b, t, c], false)
+    };
+    let a = x.gather(1, &index(lo), false);
+    let z = x.gather(1, &index(hi), false);
+    let w = Tensor::from_slice(w).reshape([b, t, 1]).to_device(device);
+    &a + (&z - &a) * w
+}
+
+/// Append one window's interpolation (`lo`, `hi`, `w` of [`interpolate`])
+/// for keeping samples `phase, phase + k, …` of `t` steps: steps before
+/// the first kept sample and after the last hold it.
+fn downsample_positions(
+    t: usize,
+    k: usize,
+    phase: usize,
+    (lo, hi, w): (&mut Vec<i64>, &mut Vec<i64>, &mut Vec<f32>),
+) {
+    if t == 0 {
+        return;
+    }
+    let last = phase + (t - 1 - phase) / k * k;
+    for i in 0..t {
+        let (l, h, f) = if i <= phase {
+            (phase, phase, 0.0)
+        } else if i >= last {
+            (last, last, 0.0)
+        } else {
+            let l = phase + (i - phase) / k * k;
+            (l, l + k, (i - l) as f32 / k as f32)
+        };
+        lo.push(l as i64);
+        hi.push(h as i64);
+        w.push(f);
+    }
 }
 
 /// A uniformly random rotation matrix (row-major 3 × 3) from a random unit

@@ -220,3 +220,84 @@ fn mean_removal_centres_the_listed_channels_of_the_chosen_windows() {
         assert!(augment(&x, &[bad], 3).is_err());
     }
 }
+
+#[test]
+fn downsampling_keeps_one_sample_in_k_and_interpolates_between_them() {
+    let opts = (Kind::Float, Device::Cpu);
+    // A ramp survives linear interpolation between kept samples except at
+    // the held ends; a sine at 10 cycles per 30 steps does not.
+    let ramp = Tensor::arange(30, opts)
+        .reshape([1, 30, 1])
+        .repeat([8, 1, 2]);
+    let five = Augmentation::Downsample {
+        factors: vec![5],
+        p: 1.0,
+    };
+    let y = augment(&ramp, std::slice::from_ref(&five), 4).unwrap();
+    assert!(y.isnan().logical_not().all().int64_value(&[]) == 1);
+    for b in 0..8 {
+        let v: Vec<f32> = Vec::try_from(y.get(b).select(1, 0)).unwrap();
+        let orig: Vec<f32> = (0..30).map(|i| i as f32).collect();
+        // The kept samples sit k = 5 apart at one phase < 5.
+        let kept: Vec<usize> = (0..30).filter(|&i| (v[i] - orig[i]).abs() < 1e-4).collect();
+        let phase = kept[0];
+        assert!(phase < 5, "window {b}: first exact value at {phase}");
+        let last = phase + (29 - phase) / 5 * 5;
+        // Exact between the first and last kept sample, held outside.
+        for i in 0..30 {
+            let want = orig[i.clamp(phase, last)];
+            assert!(
+                (v[i] - want).abs() < 1e-4,
+                "window {b} step {i}: {} vs {want}",
+                v[i]
+            );
+        }
+    }
+    // A fast sine loses its detail; p = 0 or k = 1 changes nothing.
+    let t = Tensor::arange(30, opts) * (2.0 * std::f64::consts::PI / 3.0);
+    let sine = t.sin().reshape([1, 30, 1]).repeat([4, 1, 3]);
+    let smooth = augment(&sine, std::slice::from_ref(&five), 1).unwrap();
+    assert!((&smooth - &sine).abs().max().double_value(&[]) > 0.5);
+    for same in [
+        Augmentation::Downsample {
+            factors: vec![5],
+            p: 0.0,
+        },
+        Augmentation::Downsample {
+            factors: vec![1],
+            p: 1.0,
+        },
+    ] {
+        assert!(augment(&sine, &[same], 1).unwrap().equal(&sine));
+    }
+    // Seeded; a missing kept sample makes the steps it feeds missing, and
+    // only those.
+    let x = windows();
+    let a = augment(&x, std::slice::from_ref(&five), 7).unwrap();
+    assert!(a.allclose(
+        &augment(&x, std::slice::from_ref(&five), 7).unwrap(),
+        0.0,
+        0.0,
+        true
+    ));
+    let nan_in = x.isnan().sum(Kind::Int64).int64_value(&[]);
+    let nan_out = a.isnan().sum(Kind::Int64).int64_value(&[]);
+    assert!(nan_out > 0 && nan_in > 0);
+    assert!(a.get(1).isnan().sum(Kind::Int64).int64_value(&[]) == 0);
+    for bad in [
+        Augmentation::Downsample {
+            factors: vec![],
+            p: 0.5,
+        },
+        Augmentation::Downsample {
+            factors: vec![0, 2],
+            p: 0.5,
+        },
+        Augmentation::Downsample {
+            factors: vec![2],
+            p: -0.1,
+        },
+    ] {
+        assert!(augment(&x, &[bad], 3).is_err());
+    }
+}

@@ -11,7 +11,7 @@ use wearlang_models::sensor_language::{
     SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, StepSelection, TextSampler,
     ACTIVITY,
 };
-use wearlang_models::{load_training_union, step_seed, WindowSet};
+use wearlang_models::{load_training_union_with, step_seed, WindowSet};
 use wearlang_optim::AdamW;
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
@@ -145,7 +145,7 @@ pub(crate) struct TrainingData {
 fn training_data(cfg: &SensorLanguageConfig, opts: &SensorLanguageOptions) -> Result<TrainingData> {
     let mut stores = vec![opts.store.as_path()];
     stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
-    let (union, _) = load_training_union(&stores)?;
+    let (union, _) = load_training_union_with(&stores, cfg.normalisation)?;
     let train = exclude_labels(union, &cfg.exclude_labels, opts)?;
     // Text from labels (the `activity` variant) and objectives that need
     // labels cannot use unlabelled windows (a real recording between

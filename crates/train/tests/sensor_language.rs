@@ -373,6 +373,38 @@ fn shipped_configs_parse() {
     gravity.pair_augment.clear();
     gravity.name = general.name.clone();
     assert_eq!(gravity, general);
+    let mut pooled = ablation("general_centred_pooled");
+    assert!(pooled.sensor.centre);
+    assert_eq!(
+        pooled.normalisation,
+        wearlang_models::InputNormalisation::Model
+    );
+    pooled.sensor.centre = false;
+    pooled.normalisation = general.normalisation;
+    pooled.name = general.name.clone();
+    assert_eq!(pooled, general);
+    // The watch ablations: centred, half the windows at a fifth of the
+    // rate, and (`_rot`) randomly rotated.
+    for (name, augs) in [
+        ("general_centred_watch", 1),
+        ("general_centred_watch_rot", 2),
+    ] {
+        let mut watch = ablation(name);
+        assert!(watch.sensor.centre, "{name}");
+        assert!(
+            matches!(
+                watch.pair_augment.first(),
+                Some(wearlang_objectives::Augmentation::Downsample { factors, .. }) if factors == &[5]
+            ),
+            "{name}: {:?}",
+            watch.pair_augment
+        );
+        assert_eq!(watch.pair_augment.len(), augs, "{name}");
+        watch.pair_augment.clear();
+        watch.sensor.centre = false;
+        watch.name = general.name.clone();
+        assert_eq!(watch, general, "{name}");
+    }
     // Every TOML config of a directory, parsed.
     let configs_in = |dir: &Path| -> Vec<(PathBuf, SensorLanguageConfig)> {
         let mut out = Vec::new();
@@ -600,6 +632,73 @@ fn stores_train_together_under_one_schema() {
         err.contains("short.parquet") && err.contains("steps"),
         "{err}"
     );
+}
+
+#[test]
+fn pooled_normalisation_puts_every_store_on_one_physical_scale() {
+    use wearlang_models::{load_training_union_with, InputNormalisation};
+    use wearlang_store::{ReadOptions, StoreReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let first = store(tmp.path());
+    // The same recordings made twice as vigorous, in the same units: on
+    // its own statistics the second store reads like the first.
+    let reader = StoreReader::open(&first).unwrap();
+    let mut windows = reader.read_all(ReadOptions::default()).unwrap();
+    for w in &mut windows {
+        for v in &mut w.values {
+            *v = *v * 2.0 + 0.5;
+        }
+    }
+    let mut meta = reader.meta().clone();
+    meta.normalisation = Some(Normalisation::fit(
+        windows.iter().filter(|w| w.split == Split::Train),
+        2,
+    ));
+    let second = tmp.path().join("vigorous.parquet");
+    let mut writer = StoreWriter::create(&second, meta).unwrap();
+    writer.write(&windows).unwrap();
+    writer.finish().unwrap();
+    let stores = [first.as_path(), second.as_path()];
+    let halves = |how| {
+        let (set, counts) = load_training_union_with(&stores, how).unwrap();
+        assert_eq!(counts[0], counts[1]);
+        let n = counts[0] as i64;
+        let x = set.x.nan_to_num(0.0, None, None);
+        let norm = set.meta.normalisation.clone().unwrap();
+        (x.narrow(0, 0, n), x.narrow(0, n, n), norm)
+    };
+    let (a, b, _) = halves(InputNormalisation::Store);
+    assert!(a.allclose(&b, 1e-4, 1e-4, false));
+    // Pooled: one scale, so the second store's values stay 2x + 0.5 the
+    // first's once the pooled statistics are undone.
+    let (a, b, pooled) = halves(InputNormalisation::Model);
+    assert!(!a.allclose(&b, 1e-2, 1e-2, false));
+    for j in 0..2i64 {
+        let (m, sd) = (pooled.mean[j as usize], pooled.std[j as usize]);
+        let raw_a = a.select(2, j) * sd + m;
+        let raw_b = b.select(2, j) * sd + m;
+        let want = raw_a * 2.0 + 0.5;
+        // Missing values were zeroed before undoing: compare where both
+        // are observed.
+        let seen = load_split(&first, Split::Train)
+            .unwrap()
+            .x
+            .select(2, j)
+            .isnan()
+            .logical_not();
+        let diff = (raw_b - want).abs().masked_select(&seen);
+        assert!(diff.max().double_value(&[]) < 1e-3, "channel {j}");
+    }
+    // A config that asks for it trains with it and says so in its
+    // checkpoint.
+    let out = tmp.path().join("pooled");
+    let mut cfg = config(2);
+    cfg.normalisation = InputNormalisation::Model;
+    let mut o = opts(&first, &out, false, None);
+    o.extra_stores = vec![second.clone()];
+    train_sensor_language(&cfg, &o).unwrap();
+    let loaded = load_sensor_language(&out, Some(&minilm()), tch::Device::Cpu).unwrap();
+    assert_eq!(loaded.config.run.normalisation, InputNormalisation::Model);
 }
 
 /// The first `n` logged losses of a run.

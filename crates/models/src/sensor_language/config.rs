@@ -200,6 +200,18 @@ pub struct SensorLanguageConfig {
     /// Choose the step budget on held-out classes (`[select]`; off by
     /// default; see [`SelectConfig`]).
     pub select: SelectConfig,
+    /// The statistics the training windows are normalised with: `store`
+    /// (each store's own, the default) or `model` (the statistics of all
+    /// training stores pooled, which the model records: every data set on
+    /// one scale in physical units, so that `wearlang eval --normalisation
+    /// model` reads a new store as the model learnt; see
+    /// [`InputNormalisation`](crate::InputNormalisation)).
+    #[serde(skip_serializing_if = "is_store_scale")]
+    pub normalisation: crate::InputNormalisation,
+}
+
+fn is_store_scale(n: &crate::InputNormalisation) -> bool {
+    *n == crate::InputNormalisation::Store
 }
 
 impl Default for SensorLanguageConfig {
@@ -229,6 +241,7 @@ impl Default for SensorLanguageConfig {
             schedule: ScheduleConfig::default(),
             exclude_labels: Vec::new(),
             select: SelectConfig::default(),
+            normalisation: crate::InputNormalisation::Store,
         }
     }
 }
