@@ -43,9 +43,10 @@ pub struct ClassifyArgs {
     pub knowledge: bool,
     /// The statistics the store's windows are normalised with: `store`
     /// (its own) or `model` (the model's training statistics, units
-    /// converted; for a data set the model never saw).
-    #[arg(long, default_value = "store", value_parser = crate::eval::parse_normalisation)]
-    pub normalisation: InputNormalisation,
+    /// converted; for a data set the model never saw). Default: what the
+    /// model was trained with (`store` unless its config says otherwise).
+    #[arg(long, value_parser = crate::eval::parse_normalisation)]
+    pub normalisation: Option<InputNormalisation>,
     /// The CSV file to write: one row per window (recording, subject,
     /// start, split, the store's label, the prediction, its score and the
     /// score of every candidate).
@@ -86,7 +87,7 @@ pub fn run(a: &ClassifyArgs) -> Result<()> {
     let (set, dropped) = loaded.config.onto_model(
         WindowSet::load(&a.store, split, true)?,
         &name,
-        a.normalisation,
+        a.normalisation.unwrap_or(loaded.config.run.normalisation),
     )?;
     if !dropped.is_empty() {
         eprintln!("note: channels the model does not read, left out: {dropped:?}");

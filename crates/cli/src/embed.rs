@@ -24,9 +24,10 @@ pub struct EmbedArgs {
     pub split: Option<String>,
     /// The statistics the store's windows are normalised with: `store`
     /// (its own) or `model` (the model's training statistics, units
-    /// converted; for a data set the model never saw).
-    #[arg(long, default_value = "store", value_parser = crate::eval::parse_normalisation, requires = "store")]
-    pub normalisation: InputNormalisation,
+    /// converted; for a data set the model never saw). Default: what the
+    /// model was trained with (`store` unless its config says otherwise).
+    #[arg(long, value_parser = crate::eval::parse_normalisation, requires = "store")]
+    pub normalisation: Option<InputNormalisation>,
     /// … or the lines of this UTF-8 text file.
     #[arg(long)]
     pub texts: Option<PathBuf>,
@@ -64,7 +65,13 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
                 Some("test") => Some(Split::Test),
                 Some(s) => bail!("--split {s}: expected train, val or test"),
             };
-            let e = embed_store(model, &loaded.config, store, split, a.normalisation)?;
+            let e = embed_store(
+                model,
+                &loaded.config,
+                store,
+                split,
+                a.normalisation.unwrap_or(loaded.config.run.normalisation),
+            )?;
             write_window_embeddings(&a.out, &e.windows, &e.embeddings)?;
             println!(
                 "{} windows → {} ({}-d embeddings)",

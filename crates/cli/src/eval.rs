@@ -101,7 +101,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         cfg.supervised.steps = s;
     }
     if let Some(n) = a.normalisation {
-        cfg.normalisation = n;
+        cfg.normalisation = Some(n);
     }
     if let Some(w) = a.caption_windows {
         cfg.captioning.windows = w;

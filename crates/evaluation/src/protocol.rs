@@ -96,10 +96,12 @@ pub struct EvalConfig {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     /// The statistics the store's windows are normalised with: `store`
-    /// (its own; the default) or `model` (the model's training statistics,
-    /// units converted: a data set the model never saw is read on the
-    /// model's scale, whatever its mix of activities).
-    pub normalisation: InputNormalisation,
+    /// (its own) or `model` (the model's training statistics, units
+    /// converted: a data set the model never saw is read on the model's
+    /// scale, whatever its mix of activities). Unset: what the model was
+    /// trained with (its config's `normalisation`, `store` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalisation: Option<InputNormalisation>,
 }
 
 impl EvalConfig {

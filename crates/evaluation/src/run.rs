@@ -87,7 +87,10 @@ pub fn evaluate_run(opts: &RunEvalOptions, mut log: impl FnMut(&str)) -> Result<
     let loaded = load_sensor_language(&opts.checkpoint, opts.minilm_dir.as_deref(), device)
         .context_with(|| format!("loading the model in {}", opts.checkpoint.display()))?;
     let name = opts.store.display().to_string();
-    let how = opts.config.normalisation;
+    let how = opts
+        .config
+        .normalisation
+        .unwrap_or(loaded.config.run.normalisation);
     let (train, _) = loaded
         .config
         .onto_model(load_training_windows(&opts.store)?, &name, how)?;

@@ -655,3 +655,43 @@ fn scores_can_be_on_the_validation_split() {
     let err = eval(Split::Train, "eval_train").err().unwrap().to_string();
     assert!(err.contains("split"), "{err}");
 }
+
+#[test]
+fn a_model_trained_on_the_pooled_scale_reads_stores_on_it_by_default() {
+    use wearlang_models::InputNormalisation;
+    let dir = tempfile::tempdir().unwrap();
+    let path = store(dir.path());
+    let run = dir.path().join("run");
+    let mut cfg = config();
+    cfg.max_steps = 5;
+    cfg.normalisation = InputNormalisation::Model;
+    train(&path, &run, &cfg);
+    let eval = |how: Option<InputNormalisation>, out: &str| {
+        let mut config = small_eval();
+        config.normalisation = how;
+        wearlang_evaluation::evaluate_run(
+            &wearlang_evaluation::RunEvalOptions {
+                checkpoint: run.clone(),
+                store: path.clone(),
+                split: Split::Test,
+                out: dir.path().join(out),
+                protocols: vec!["zero-shot".into()],
+                config,
+                pretrain: None,
+                minilm_dir: Some(minilm()),
+                progress: false,
+                trainer: Some(&DefaultTrainer),
+            },
+            |_| {},
+        )
+        .unwrap()
+    };
+    // Unset: the model's own choice, said in the report.
+    let default = eval(None, "default");
+    assert_eq!(default.report.normalisation, InputNormalisation::Model);
+    let md = std::fs::read_to_string(&default.markdown).unwrap();
+    assert!(md.contains("model's training scale"), "{md}");
+    // Asked for: the store's own.
+    let own = eval(Some(InputNormalisation::Store), "store");
+    assert_eq!(own.report.normalisation, InputNormalisation::Store);
+}
