@@ -454,11 +454,8 @@ pub fn load_training_union_with(
         return Ok((base, vec![n]));
     }
     let schema = base.meta.channels.clone();
-    let mut counts = vec![base.len()];
     let mut meta = base.meta.clone();
-    let mut norms = vec![stats_in_units_of(&base.meta, &schema, &first.display().to_string()).ok()];
-    let mut windows = base.windows;
-    let mut parts = vec![base.x];
+    let mut sets = vec![(base, first.display().to_string())];
     for store in rest {
         let name = store.display().to_string();
         let set = load_training_windows(store)?;
@@ -479,26 +476,21 @@ pub fn load_training_union_with(
             u.location = union_of_lists(u.location.as_deref(), c.location.as_deref());
             u.device = union_of_lists(u.device.as_deref(), c.device.as_deref());
         }
-        norms.push(stats_in_units_of(&set.meta, &schema, &name).ok());
-        counts.push(set.len());
-        windows.extend(set.windows);
-        parts.push(set.x);
+        sets.push((set, name));
     }
-    let mut labels: Vec<String> = windows.iter().filter_map(|w| w.label.clone()).collect();
-    labels.extend(meta.labels.labels().iter().cloned());
-    labels.sort();
-    labels.dedup();
-    meta.labels = wearlang_core::LabelVocab::new(labels);
     // The statistics of all the stores' training windows together: what
     // the model records as its input scale (each store's windows are
-    // normalised with their own). None when a store lacks what pooling
-    // needs (statistics, or value counts in stores written before them).
-    let norms: Option<Vec<Normalisation>> = norms.into_iter().collect();
-    meta.normalisation = norms
-        .as_ref()
-        .and_then(|n| Normalisation::pool(&n.iter().collect::<Vec<_>>()).ok());
+    // normalised with their own unless `scale` says otherwise). None when a
+    // store lacks what pooling needs (statistics, or value counts in stores
+    // written before them).
+    let norms: Option<Vec<Normalisation>> = sets
+        .iter()
+        .map(|(set, name)| stats_in_units_of(&set.meta, &schema, name).ok())
+        .collect();
+    meta.normalisation =
+        norms.and_then(|n| Normalisation::pool(&n.iter().collect::<Vec<_>>()).ok());
     if scale == crate::InputNormalisation::Model {
-        let (Some(own), Some(pooled)) = (norms.as_ref(), meta.normalisation.as_ref()) else {
+        let Some(pooled) = meta.normalisation.clone() else {
             return Err(ModelError::Data(format!(
                 "{}: normalising with the pooled statistics of the training stores needs every \
                  store's statistics and value counts (re-ingest the stores written before they \
@@ -510,10 +502,23 @@ pub fn load_training_union_with(
                     .join(", ")
             )));
         };
-        for (part, own) in parts.iter_mut().zip(own) {
-            *part = rescale(part, own, pooled);
-        }
+        sets = sets
+            .into_iter()
+            .map(|(set, name)| Ok((set.renormalise(&pooled, &schema, &name)?, name)))
+            .collect::<Result<_>>()?;
     }
+    let counts: Vec<usize> = sets.iter().map(|(set, _)| set.len()).collect();
+    let mut windows = Vec::new();
+    let mut parts = Vec::new();
+    for (set, _) in sets {
+        windows.extend(set.windows);
+        parts.push(set.x);
+    }
+    let mut labels: Vec<String> = windows.iter().filter_map(|w| w.label.clone()).collect();
+    labels.extend(meta.labels.labels().iter().cloned());
+    labels.sort();
+    labels.dedup();
+    meta.labels = wearlang_core::LabelVocab::new(labels);
     meta.source = format!(
         "union of {}",
         stores
@@ -526,23 +531,6 @@ pub fn load_training_union_with(
         WindowSet::from_parts(concat(parts)?, windows, meta)?,
         counts,
     ))
-}
-
-/// `x` `[N, T, C]`, normalised with `from`, normalised with `to` instead
-/// (NaN stays NaN).
-fn rescale(x: &Tensor, from: &Normalisation, to: &Normalisation) -> Tensor {
-    let c = from.mean.len() as i64;
-    let vec = |v: Vec<f64>| {
-        Tensor::from_slice(&v.iter().map(|&a| a as f32).collect::<Vec<_>>())
-            .reshape([1, 1, c])
-            .to_device(x.device())
-    };
-    // x_to = (x · σ_from + μ_from − μ_to) / σ_to
-    let gain: Vec<f64> = from.std.iter().zip(&to.std).map(|(a, b)| a / b).collect();
-    let shift: Vec<f64> = (0..from.mean.len())
-        .map(|j| (from.mean[j] - to.mean[j]) / to.std[j])
-        .collect();
-    x * vec(gain) + vec(shift)
 }
 
 /// A store's statistics (`meta.normalisation`) in the units of `schema`
