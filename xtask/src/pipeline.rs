@@ -75,6 +75,9 @@ struct Profile {
     lodo: bool,
     /// Held-out windows for the imputation report (0: all).
     report_windows: usize,
+    /// Labelled training (and test) windows for the pretraining report's
+    /// robustness probe (0: all).
+    report_probe_windows: usize,
     /// Sensor-language training steps on the fixture (NLS and CoCa runs).
     train_steps: u64,
     /// Test windows captioned in the CoCa evaluation.
@@ -109,6 +112,9 @@ fn profile(name: &str) -> Result<Profile> {
             general_steps: 20,
             lodo: true,
             report_windows: 128,
+            // The probe embeds its windows some 30 times; on every HAPT
+            // training window that was 700 s of the smoke run's debug build.
+            report_probe_windows: 512,
             train_steps: 20,
             caption_windows: 32,
             few_shot_seeds: 2,
@@ -133,6 +139,7 @@ fn profile(name: &str) -> Result<Profile> {
             general_steps: 0,
             lodo: false,
             report_windows: 0,
+            report_probe_windows: 0,
             train_steps: 300,
             caption_windows: 300,
             few_shot_seeds: 5,
@@ -158,6 +165,7 @@ fn profile(name: &str) -> Result<Profile> {
             general_steps: 0,
             lodo: true,
             report_windows: 0,
+            report_probe_windows: 0,
             train_steps: 1500,
             caption_windows: 0,
             few_shot_seeds: 5,
@@ -580,6 +588,7 @@ fn pretrain_stage(
         file_key(&root.join(config))?,
         steps.to_string(),
         p.report_windows.to_string(),
+        p.report_probe_windows.to_string(),
         extra.len().to_string(),
     ]);
     let report = dir.join("report.json");
@@ -597,7 +606,9 @@ fn pretrain_stage(
             .arg("--max-steps")
             .arg(steps.to_string())
             .arg("--report-windows")
-            .arg(p.report_windows.to_string());
+            .arg(p.report_windows.to_string())
+            .arg("--report-probe-windows")
+            .arg(p.report_probe_windows.to_string());
         if resume && dir.join("checkpoint").exists() {
             cmd.arg("--resume");
         }

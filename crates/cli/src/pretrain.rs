@@ -44,6 +44,10 @@ pub struct PretrainArgs {
     /// Use at most this many held-out windows for the imputation report.
     #[arg(long, default_value_t = 0)]
     pub report_windows: usize,
+    /// Use at most this many labelled training (and test) windows, evenly
+    /// spaced, for the report's robustness probe (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub report_probe_windows: usize,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -93,6 +97,7 @@ pub fn run(a: &PretrainArgs) -> Result<()> {
     let mae = load_mae(&a.out, wearlang_device::parse_device(&cfg.device)?)?;
     let rcfg = PretrainReportConfig {
         max_windows: a.report_windows,
+        max_probe_windows: a.report_probe_windows,
         ..PretrainReportConfig::default()
     };
     let report =

@@ -24,6 +24,18 @@ pub struct PretrainReportConfig {
     pub robustness: RobustnessConfig,
     /// Use at most this many held-out windows for imputation (0: all).
     pub max_windows: usize,
+    /// Use at most this many labelled training windows, and as many
+    /// labelled test windows, for the robustness probe, evenly spaced
+    /// through the split (0: all).
+    pub max_probe_windows: usize,
+}
+
+/// At most `max` of `idx`, evenly spaced (all of them when `max` is 0).
+fn spread(idx: Vec<usize>, max: usize) -> Vec<usize> {
+    if max == 0 || idx.len() <= max {
+        return idx;
+    }
+    (0..max).map(|i| idx[i * idx.len() / max]).collect()
 }
 
 /// The report.
@@ -81,7 +93,11 @@ pub fn pretrain_report(
                     .filter(|&i| set.labels[i].is_some())
                     .collect()
             };
-            let (tr, te) = (labelled(&train), labelled(&heldout));
+            let cap = cfg.max_probe_windows;
+            let (tr, te) = (
+                spread(labelled(&train), cap),
+                spread(labelled(&heldout), cap),
+            );
             if tr.is_empty() || te.is_empty() {
                 skipped = Some("no labelled windows in the train or test split".to_string());
             } else {
@@ -187,5 +203,19 @@ impl PretrainReport {
         })?;
         serde_json::from_str(&text)
             .map_err(|e| EvalError::Data(format!("parsing {}: {e}", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    #[test]
+    fn the_probe_cap_keeps_evenly_spaced_windows_or_all_of_them() {
+        let idx: Vec<usize> = (10..20).collect();
+        assert_eq!(spread(idx.clone(), 0), idx);
+        assert_eq!(spread(idx.clone(), 10), idx);
+        assert_eq!(spread(idx.clone(), 5), vec![10, 12, 14, 16, 18]);
+        assert_eq!(spread(idx, 3), vec![10, 13, 16]);
     }
 }
