@@ -405,6 +405,21 @@ fn shipped_configs_parse() {
         watch.name = general.name.clone();
         assert_eq!(watch, general, "{name}");
     }
+    // The locked-text ablations: the text projection at learning-rate
+    // scale 0 (and, `_linear`, one layer instead of two).
+    for (name, layers) in [("general_lit_linear", 1), ("general_lit_mlp", 2)] {
+        let mut lit = ablation(name);
+        assert_eq!(lit.projection.layers, layers, "{name}");
+        let lock = lit.optim.lr_scale.remove(0);
+        assert_eq!(
+            (lock.contains.as_str(), lock.scale),
+            ("text_proj.", 0.0),
+            "{name}"
+        );
+        lit.projection.layers = general.projection.layers;
+        lit.name = general.name.clone();
+        assert_eq!(lit, general, "{name}");
+    }
     // Every TOML config of a directory, parsed.
     let configs_in = |dir: &Path| -> Vec<(PathBuf, SensorLanguageConfig)> {
         let mut out = Vec::new();
