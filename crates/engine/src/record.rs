@@ -136,8 +136,11 @@ impl<'a, C: Serialize> RunRecord<'a, C> {
     }
 }
 
-/// Field paths never compared on resume: they do not change what a run
-/// computes (`run.threads`), or the caller compares the content they name
+/// Field paths never compared on resume: `run.threads`, so that a run can
+/// go on with another thread count (it then trains on, but not to the
+/// last digit of an uninterrupted run: the order of floating-point sums
+/// follows the thread count; each checkpoint's `state.json` records the
+/// count of the segment that wrote it), or fields the caller compares
 /// another way.
 pub const IGNORED_ON_RESUME: &[&str] = &["run.threads"];
 

@@ -138,6 +138,8 @@ where
     let mut wait_total = 0.0f64;
     let mut last_mean = f64::NAN;
     let (n, seed) = (cfg.items, cfg.seed);
+    // Saved with each checkpoint: the result depends on it.
+    state.threads = tch::get_num_threads().max(0) as usize;
 
     // Loss sums since the last record, carried over from the checkpoint a
     // run resumed from (see `TrainState::log_sums`).

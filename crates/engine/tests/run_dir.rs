@@ -119,6 +119,19 @@ fn a_resumed_run_logs_what_an_uninterrupted_one_does() {
 }
 
 #[test]
+fn each_checkpoint_records_the_thread_count_it_was_trained_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    go(&out, false, None).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("checkpoint/state.json")).unwrap())
+            .unwrap();
+    let threads = tch::get_num_threads();
+    assert!(threads > 0);
+    assert_eq!(state["threads"], serde_json::json!(threads));
+}
+
+#[test]
 fn a_second_loop_into_a_locked_run_directory_fails() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");

@@ -263,6 +263,17 @@ pub struct TrainState {
     /// Steps summed in [`TrainState::log_sums`].
     #[serde(default, skip_serializing_if = "is_zero")]
     pub log_steps: u64,
+    /// libtorch's intra-op threads while the run (its last segment, when
+    /// resumed) trained; 0 when not recorded (older checkpoints). The
+    /// order of floating-point sums, and so the trained model, depends on
+    /// it: the same seeds on one thread and on two can end far apart
+    /// (`docs/results.md`, "The CoCa regression, traced").
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub threads: usize,
+}
+
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
 }
 
 fn is_zero(n: &u64) -> bool {
