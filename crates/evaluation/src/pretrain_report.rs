@@ -53,6 +53,12 @@ pub struct PretrainReport {
     pub robustness: Vec<RobustnessRow>,
     /// Why robustness was skipped, if it was.
     pub robustness_skipped: Option<String>,
+    /// `[training windows used, labelled training windows, test windows
+    /// used, labelled test windows]` of the robustness probe when
+    /// [`PretrainReportConfig::max_probe_windows`] left some out (`None`:
+    /// it used every labelled window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_capped: Option<[usize; 4]>,
 }
 
 fn load_first(store: &Path, splits: &[Split]) -> Result<(Split, WindowSet)> {
@@ -85,6 +91,7 @@ pub fn pretrain_report(
     let n_classes = heldout.meta.labels.len();
     let mut robustness = Vec::new();
     let mut skipped = None;
+    let mut probe_capped = None;
     let train = WindowSet::load(store, Some(Split::Train), true);
     match (train, split) {
         (Ok(train), Split::Test) if n_classes >= 2 => {
@@ -94,10 +101,12 @@ pub fn pretrain_report(
                     .collect()
             };
             let cap = cfg.max_probe_windows;
-            let (tr, te) = (
-                spread(labelled(&train), cap),
-                spread(labelled(&heldout), cap),
-            );
+            let (all_tr, all_te) = (labelled(&train), labelled(&heldout));
+            let (n_tr, n_te) = (all_tr.len(), all_te.len());
+            let (tr, te) = (spread(all_tr, cap), spread(all_te, cap));
+            if tr.len() < n_tr || te.len() < n_te {
+                probe_capped = Some([tr.len(), n_tr, te.len(), n_te]);
+            }
             if tr.is_empty() || te.is_empty() {
                 skipped = Some("no labelled windows in the train or test split".to_string());
             } else {
@@ -123,6 +132,7 @@ pub fn pretrain_report(
         imputation,
         robustness,
         robustness_skipped: skipped,
+        probe_capped,
     })
 }
 
@@ -160,6 +170,13 @@ impl PretrainReport {
         if let Some(why) = &self.robustness_skipped {
             let _ = writeln!(s, "Skipped: {why}.");
         } else {
+            if let Some([tr, n_tr, te, n_te]) = self.probe_capped {
+                let _ = writeln!(
+                    s,
+                    "The probe used {tr} of {n_tr} labelled training windows and {te} of {n_te} \
+                     labelled test windows, evenly spaced (`--report-probe-windows`).\n"
+                );
+            }
             let _ = writeln!(s, "| patches removed | encoder input | probe fit on | macro-F1 | accuracy |\n| ---: | --- | --- | ---: | ---: |");
             for r in &self.robustness {
                 // Several draws of removed patches: mean ± sd over them.
@@ -208,7 +225,30 @@ impl PretrainReport {
 
 #[cfg(test)]
 mod tests {
-    use super::spread;
+    use super::{spread, PretrainReport};
+
+    #[test]
+    fn a_capped_probe_says_how_many_windows_it_used() {
+        let mut r = PretrainReport {
+            store: "s.parquet".into(),
+            heldout_split: "test".into(),
+            heldout_windows: 4,
+            imputation: Vec::new(),
+            robustness: Vec::new(),
+            robustness_skipped: None,
+            probe_capped: None,
+        };
+        assert!(!r.to_markdown().contains("The probe used"));
+        r.probe_capped = Some([512, 8711, 512, 3899]);
+        let md = r.to_markdown();
+        assert!(
+            md.contains("512 of 8711 labelled training windows and 512 of 3899"),
+            "{md}"
+        );
+        let back: PretrainReport =
+            serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.probe_capped, r.probe_capped);
+    }
 
     #[test]
     fn the_probe_cap_keeps_evenly_spaced_windows_or_all_of_them() {

@@ -256,6 +256,7 @@ fn pretraining(robustness: bool) -> PretrainReport {
             Vec::new()
         },
         robustness_skipped: (!robustness).then(|| "the store has fewer than 2 labels".into()),
+        probe_capped: None,
     }
 }
 
