@@ -268,16 +268,12 @@ pub struct TrainState {
     /// order of floating-point sums, and so the trained model, depends on
     /// it: the same seeds on one thread and on two can end far apart
     /// (`docs/results.md`, "The CoCa regression, traced").
-    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub threads: usize,
 }
 
-fn is_zero_usize(n: &usize) -> bool {
-    *n == 0
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 /// The progress (`state.json`) of the checkpoint of `dir` (a run directory
