@@ -368,12 +368,7 @@ fn model_card(
             s(&metrics["store"]),
             s(&metrics["test_windows"]),
             metrics["classes"].as_array().map_or(0, Vec::len),
-            match metrics["classes"].as_array() {
-                Some(a) if !metrics["model_classes"].as_array().is_none_or(Vec::is_empty)
-                    && a.iter().any(|x| !metrics["model_classes"].as_array().is_some_and(|m| m.contains(x))) =>
-                    " (some never seen in training)",
-                _ => "",
-            }
+            unseen_note(metrics)
         );
         if let Some(rows) = summary.as_array() {
             for r in rows {
@@ -420,6 +415,42 @@ fn model_card(
          `crates/encoders` (conv encoder or patch Transformer) and the projection heads.\n",
     );
     c
+}
+
+/// " (new to the model: a, b)" when the evaluation says which of its store's
+/// classes the model never trained on. `metrics.json` names them by the
+/// activity they mean (`unseen_classes`, so `Walking` is not new to a model
+/// trained on `WALKING`); a file written before that field existed is
+/// compared literally.
+fn unseen_note(metrics: &Value) -> String {
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let unseen = match metrics.get("unseen_classes") {
+        Some(v) => names(v),
+        None => {
+            let model = names(&metrics["model_classes"]);
+            if model.is_empty() {
+                Vec::new()
+            } else {
+                names(&metrics["classes"])
+                    .into_iter()
+                    .filter(|c| !model.contains(c))
+                    .collect()
+            }
+        }
+    };
+    if unseen.is_empty() {
+        String::new()
+    } else {
+        format!(" (new to the model: {})", unseen.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -534,7 +565,7 @@ mod tests {
             "BSD-3-Clause",
             "CC BY 4.0",
             "| zero-shot macro-F1 | 0.5 |",
-            "(some never seen in training)",
+            "(new to the model: ROW)",
             "ax (accelerometer, g; wrist, waist)",
             "masked (AIM) pretraining",
             "(store `p/hapt.parquet`)",
@@ -583,5 +614,23 @@ mod tests {
             .to_string()
             .contains("no checkpoint"));
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn the_card_names_classes_new_to_the_model_by_activity_not_by_code() {
+        let m = |j: &str| serde_json::from_str::<Value>(j).unwrap();
+        // Written by `wearlang eval`: `Walking` is the model's `WALKING`.
+        let metrics = m(
+            r#"{"classes": ["Walking", "ROW"], "model_classes": ["WALKING"], "unseen_classes": ["ROW"]}"#,
+        );
+        assert_eq!(unseen_note(&metrics), " (new to the model: ROW)");
+        let metrics =
+            m(r#"{"classes": ["Walking"], "model_classes": ["WALKING"], "unseen_classes": []}"#);
+        assert_eq!(unseen_note(&metrics), "");
+        // An older metrics.json: literal comparison; unknown model classes: nothing said.
+        let metrics = m(r#"{"classes": ["PEN", "ROW"], "model_classes": ["PEN"]}"#);
+        assert_eq!(unseen_note(&metrics), " (new to the model: ROW)");
+        let metrics = m(r#"{"classes": ["PEN", "ROW"], "model_classes": []}"#);
+        assert_eq!(unseen_note(&metrics), "");
     }
 }

@@ -501,6 +501,12 @@ fn eval_writes_metrics_report_and_plots_on_the_fixture() {
     expected.sort();
     assert_eq!(classes, expected);
     assert_eq!(names(&metrics["model_classes"]).len(), 7);
+    let mut unseen = names(&metrics["unseen_classes"]);
+    unseen.sort();
+    assert_eq!(
+        unseen, expected,
+        "all three renamed classes are new to the model"
+    );
     assert_eq!(names(&metrics["dropped_channels"]), ["temp"]);
     let md = std::fs::read_to_string(mine_eval.join("report.md")).unwrap();
     assert!(md.contains("New to it: 3 of 3"), "{md}");

@@ -43,6 +43,12 @@ pub struct EvalReport {
     /// fork's model evaluated through [`run_protocols`] alone).
     #[serde(default)]
     pub model_classes: Vec<String>,
+    /// The store's classes that are new to the model, by the activity they
+    /// name ([`Self::new_classes`], filled in by [`crate::evaluate_run`]
+    /// when [`Self::model_classes`] is known), so that readers of
+    /// `metrics.json` need no knowledge base to tell.
+    #[serde(default)]
+    pub unseen_classes: Vec<String>,
     /// Channels of the store the model does not read (left out).
     #[serde(default)]
     pub dropped_channels: Vec<String>,
@@ -102,6 +108,7 @@ pub fn run_protocols(
         store: ctx.store.to_path_buf(),
         classes: ctx.classes.clone(),
         model_classes: Vec::new(),
+        unseen_classes: Vec::new(),
         dropped_channels: Vec::new(),
         model_placement: None,
         store_placement: None,

@@ -128,6 +128,7 @@ pub fn evaluate_run(opts: &RunEvalOptions, mut log: impl FnMut(&str)) -> Result<
     let mut report = run_protocols(&ctx, &evals, log)?;
     report.pretraining = pretraining;
     report.model_classes = loaded.config.labels.clone();
+    report.unseen_classes = report.new_classes();
     // A run budgeted in epochs has `max_steps = 0`: the checkpoint knows
     // the steps it took.
     if report.steps == 0 {
