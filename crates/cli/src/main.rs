@@ -10,6 +10,7 @@
 //! wearlang embed --model runs/nls --store windows.parquet --split test --out emb.parquet
 //! wearlang classify --model runs/nls --store mine.parquet --labels "walking,sitting" --out pred.csv
 //! wearlang eval --checkpoint runs/nls --store windows.parquet --out runs/nls/eval
+//! wearlang wise-ft --run runs/sensorlm_clip --alpha 0.5 --out runs/clip_wise05
 //! wearlang llm generate --prompt "What does an accelerometer measure?"
 //! wearlang paraphrase --n 4 --out crates/captioning/data/paraphrases.toml
 //! ```
@@ -30,6 +31,7 @@ mod pretrain;
 mod run_dir;
 mod sensorllm;
 mod train;
+mod wise_ft;
 
 /// Sensor-language foundation models on wearable data.
 #[derive(Parser, Debug)]
@@ -66,6 +68,9 @@ enum Command {
     /// SensorLLM: align the LLM with sensor windows (stage 1: trend
     /// descriptions), tune a classification head (stage 2), describe.
     Sensorllm(Box<sensorllm::SensorLlmArgs>),
+    /// Blend a sensor-language run's fine-tuned sensor encoder with the
+    /// pretrained weights it started from (WiSE-FT) into a new run.
+    WiseFt(wise_ft::WiseFtArgs),
 }
 
 fn main() {
@@ -79,5 +84,6 @@ fn main() {
         Command::Llm(a) => llm::run(a),
         Command::Sensorllm(a) => sensorllm::run(a),
         Command::Paraphrase(a) => paraphrase::run(a),
+        Command::WiseFt(a) => wise_ft::run(a),
     });
 }

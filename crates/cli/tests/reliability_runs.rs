@@ -2,25 +2,14 @@
 //! through the `wearlang` binary: two processes writing one output, temporary
 //! files left by killed processes.
 mod common;
-use common::{embed, mark_unfinished, minilm_dir, stderr, synth_store_of, wearlang};
+use common::{
+    embed, mark_unfinished, minilm_dir, stderr, synth_store_of, tiny_pretrain_config, wearlang,
+};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A pid above any Linux `pid_max`: a process that is surely gone.
 const DEAD_PID: u32 = 999_999_999;
-
-/// A tiny pretraining config for the synthetic days.
-fn tiny_pretrain_config(dir: &Path) -> PathBuf {
-    let cfg = dir.join("mae.toml");
-    std::fs::write(
-        &cfg,
-        "batch_size = 2\nmax_steps = 2\nlog_every = 1\ncheckpoint_every = 1\n\
-         [encoder]\npreset = \"tiny\"\npatch_time = 60\npatch_channel = 1\n\
-         [decoder]\ndim = 16\ndepth = 1\nheads = 2\n",
-    )
-    .unwrap();
-    cfg
-}
 
 fn pretrain_args<'a>(store: &'a str, cfg: &'a str, out: &'a str) -> Vec<&'a str> {
     vec![

@@ -43,7 +43,9 @@ pub fn find_checkpoint(out: &Path) -> Option<PathBuf> {
     old.join(STATE_FILE).is_file().then_some(old)
 }
 
-fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+/// Write `value` as pretty JSON to `path` (not atomic: for files inside a
+/// checkpoint being committed by [`commit_checkpoint`]).
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| ModelError::checkpoint(path, format!("cannot serialise: {e}")))?;
     fs::write(path, text).map_err(|e| ModelError::io(path, e))
@@ -90,6 +92,22 @@ pub fn save_checkpoint(
     state: &impl Serialize,
     config: &impl Serialize,
 ) -> Result<PathBuf> {
+    commit_checkpoint(out, |tmp| {
+        Tensor::write_safetensors(&sorted_variables(vs), tmp.join(MODEL_FILE))?;
+        if let Some(opt) = optimizer {
+            Tensor::write_safetensors(&opt.state_tensors(), tmp.join(OPTIMIZER_FILE))?;
+        }
+        write_json(&tmp.join(STATE_FILE), state)?;
+        write_json(&tmp.join(CONFIG_FILE), config)
+    })
+}
+
+/// Write a checkpoint directory into `out/checkpoint` atomically: `fill`
+/// writes the files into a temporary sibling directory, which is synced and
+/// renamed into place (the previous checkpoint goes only once the new one is
+/// there). Used by [`save_checkpoint`] and by tools that derive a checkpoint
+/// from others (e.g. [`crate::sensor_language::wise_ft`]).
+pub fn commit_checkpoint(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
     fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
     remove_stale_checkpoint_temps(out);
     let tmp = out.join(format!(".checkpoint.tmp-{}", std::process::id()));
@@ -97,14 +115,10 @@ pub fn save_checkpoint(
         fs::remove_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
     }
     fs::create_dir_all(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
-    let model = tmp.join(MODEL_FILE);
-    let named = sorted_variables(vs);
-    Tensor::write_safetensors(&named, &model)?;
-    if let Some(opt) = optimizer {
-        Tensor::write_safetensors(&opt.state_tensors(), tmp.join(OPTIMIZER_FILE))?;
+    if let Err(e) = fill(&tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
     }
-    write_json(&tmp.join(STATE_FILE), state)?;
-    write_json(&tmp.join(CONFIG_FILE), config)?;
     for entry in fs::read_dir(&tmp).map_err(|e| ModelError::io(&tmp, e))? {
         let p = entry.map_err(|e| ModelError::io(&tmp, e))?.path();
         fs::File::open(&p)

@@ -284,6 +284,7 @@ pub(crate) fn fit(
         extra_stores: opts.extra_stores.clone(),
         selection: selection.clone(),
         normalisation: train.meta.normalisation.clone(),
+        wise_ft: None,
     };
     // Recorded in each checkpoint; `--resume` requires the same.
     let record = engine::RunRecord::of_stores(&ckpt_cfg, &opts.store, &opts.extra_stores)?;

@@ -160,3 +160,16 @@ pub fn mark_unfinished(run: &Path, step: u64, total: u64) {
     v["finished"] = false.into();
     std::fs::write(&p, v.to_string()).unwrap();
 }
+
+/// A tiny AIM pretraining config for the synthetic days, at `dir/mae.toml`.
+pub fn tiny_pretrain_config(dir: &Path) -> PathBuf {
+    let cfg = dir.join("mae.toml");
+    std::fs::write(
+        &cfg,
+        "batch_size = 2\nmax_steps = 2\nlog_every = 1\ncheckpoint_every = 1\n\
+         [encoder]\npreset = \"tiny\"\npatch_time = 60\npatch_channel = 1\n\
+         [decoder]\ndim = 16\ndepth = 1\nheads = 2\n",
+    )
+    .unwrap();
+    cfg
+}

@@ -52,6 +52,10 @@ pub struct SensorLanguageCheckpointConfig {
     /// it from the recorded store when that is still there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalisation: Option<Normalisation>,
+    /// When this checkpoint is a fine-tuned one's sensor encoder blended
+    /// with its pretrained weights ([`super::wise_ft()`]), what was blended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wise_ft: Option<super::WiseFt>,
 }
 
 /// Which statistics put a store's windows on the scale a model reads.

@@ -8,13 +8,16 @@
 //! - `model.rs`: [`SensorLanguageModel`] assembled from the config;
 //! - `load.rs`: the checkpoint's record and [`load_sensor_language`];
 //! - `select.rs`: [`SelectConfig`], choosing the step budget on held-out
-//!   classes, and [`StepSelection`], what the choice recorded.
+//!   classes, and [`StepSelection`], what the choice recorded;
+//! - `wise_ft.rs`: [`wise_ft()`], a fine-tuned sensor encoder blended with
+//!   its pretrained weights (WiSE-FT).
 
 mod config;
 mod load;
 mod model;
 mod select;
 mod text;
+mod wise_ft;
 
 pub use config::{
     DecoderVocabulary, SensorKind, SensorLanguageConfig, SensorSpec, TextKind, TextSpec,
@@ -32,3 +35,4 @@ pub use select::{
     StepSelection,
 };
 pub use text::{TextEmbeddingCache, TextSampler, ACTIVITY};
+pub use wise_ft::{wise_ft, WiseFt};
