@@ -39,7 +39,21 @@ pub struct PipelineArgs {
     /// of a release build: no second full build, slower Rust-side stages.
     #[arg(long)]
     debug: bool,
+    /// libtorch intra-op threads of every stage (`WEARLANG_THREADS`). Results
+    /// depend on it: 2 is what `docs/results.md`'s figures were produced
+    /// with (this project's 2-core machine); 0 takes libtorch's default
+    /// (every core: faster on a larger machine, other figures).
+    #[arg(long, default_value_t = DOCUMENTED_THREADS)]
+    threads: usize,
 }
+
+/// The libtorch thread count the documented figures were produced with.
+const DOCUMENTED_THREADS: usize = 2;
+
+/// The variable every `wearlang` process reads its libtorch thread count
+/// from (`wearlang_device::THREADS_ENV`; xtask does not link libtorch, so
+/// the name is repeated here and a test checks the two agree).
+const THREADS_ENV: &str = "WEARLANG_THREADS";
 
 impl PipelineArgs {
     /// The smoke profile into `out` on the dev-profile binary (what
@@ -52,6 +66,7 @@ impl PipelineArgs {
             manifest: None,
             force: false,
             debug: true,
+            threads: DOCUMENTED_THREADS,
         }
     }
 }
@@ -407,6 +422,9 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| target_dir().join("pipeline"));
     std::fs::create_dir_all(&out)?;
+    // Every stage's `wearlang` inherits one thread count; it enters every
+    // stage key (through the binary's), since results depend on it.
+    std::env::set_var(THREADS_ENV, args.threads.to_string());
     let started = Instant::now();
     let mut stages = Stages {
         dir: out.join("stamps"),
@@ -417,7 +435,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         args,
         p,
         root: workspace_root(),
-        bin_key: file_key(&bin)?,
+        bin_key: key_of(&[file_key(&bin)?, format!("threads={}", args.threads)]),
         bin,
         minilm: setup.minilm.clone(),
         fixture_store: out.join("windows.parquet"),
@@ -1325,8 +1343,13 @@ fn write_report(
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".into());
     let mut s = format!(
-        "# wearlang pipeline report\n\n`cargo xtask pipeline --profile {}` at commit `{commit}`; {total:.0} s in this invocation.\n\n## Stages\n\n| stage | seconds |\n| --- | --- |\n",
-        args.profile
+        "# wearlang pipeline report\n\n`cargo xtask pipeline --profile {} --threads {}` at commit `{commit}` (libtorch intra-op threads: {}); {total:.0} s in this invocation.\n\n## Stages\n\n| stage | seconds |\n| --- | --- |\n",
+        args.profile,
+        args.threads,
+        match args.threads {
+            0 => "libtorch's default".to_string(),
+            n => n.to_string(),
+        }
     );
     for (name, secs, skipped) in times {
         if *skipped && secs.is_finite() {
@@ -1565,6 +1588,17 @@ fn print_summary(out: &Path, runs: &[Run]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_thread_variable_is_the_one_wearlang_reads() {
+        let device = workspace_root().join("crates/device/src/lib.rs");
+        let text = std::fs::read_to_string(&device).unwrap();
+        assert!(
+            text.contains(&format!("pub const THREADS_ENV: &str = \"{THREADS_ENV}\";")),
+            "{} names another variable than {THREADS_ENV}",
+            device.display()
+        );
+    }
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));

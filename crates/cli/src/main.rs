@@ -74,7 +74,17 @@ enum Command {
 }
 
 fn main() {
-    wearlang_cli::main_with(|| match &Cli::parse().command {
+    wearlang_cli::main_with(|| {
+        let cli = Cli::parse();
+        // One thread count for the whole process when asked for
+        // (`cargo xtask pipeline --threads`), before any tensor work.
+        wearlang_device::apply_threads_env()?;
+        dispatch(&cli.command)
+    });
+}
+
+fn dispatch(command: &Command) -> anyhow::Result<()> {
+    match command {
         Command::Data(c) => c.run(),
         Command::Pretrain(a) => pretrain::run(a),
         Command::Train(a) => train::run(a),
@@ -85,5 +95,5 @@ fn main() {
         Command::Sensorllm(a) => sensorllm::run(a),
         Command::Paraphrase(a) => paraphrase::run(a),
         Command::WiseFt(a) => wise_ft::run(a),
-    });
+    }
 }

@@ -303,3 +303,43 @@ fn a_second_evaluation_into_a_locked_output_directory_fails() {
     let err = stderr(&out);
     assert!(err.contains("in use by process 4244"), "{err}");
 }
+
+#[test]
+fn wearlang_threads_pins_the_thread_count_a_run_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::captioned_store(dir.path());
+    let cfg = tiny_pretrain_config(dir.path());
+    let run = |threads: &str, out: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wearlang"))
+            .args(pretrain_args(
+                store.to_str().unwrap(),
+                cfg.to_str().unwrap(),
+                out.to_str().unwrap(),
+            ))
+            .env("WEARLANG_THREADS", threads)
+            .output()
+            .unwrap()
+    };
+    for n in ["1", "3"] {
+        let out = dir.path().join(format!("t{n}"));
+        let o = run(n, &out);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let state: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("checkpoint/state.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(state["threads"].to_string(), n, "{state}");
+    }
+    let bad = dir.path().join("bad");
+    let o = run("two", &bad);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("WEARLANG_THREADS='two'") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(
+        !bad.exists(),
+        "nothing is written before the variable is read"
+    );
+}

@@ -41,6 +41,9 @@ pub enum DeviceError {
         /// How many CUDA devices libtorch sees.
         available: usize,
     },
+    /// `WEARLANG_THREADS` is not a whole number.
+    #[error("{THREADS_ENV}='{0}': expected a whole number of libtorch intra-op threads (0: libtorch's default)")]
+    Threads(String),
 }
 
 /// A device as written in configs and on the command line.
@@ -173,11 +176,39 @@ pub fn seed_everything(seed: u64) {
     }
 }
 
-/// Set the number of intra-op threads libtorch uses (0 leaves the default).
+/// Set the number of intra-op threads libtorch uses (0 leaves the default,
+/// or what [`apply_threads_env`] set).
 pub fn set_threads(n: usize) {
     if n > 0 {
         tch::set_num_threads(n as i32);
     }
+}
+
+/// The environment variable that sets libtorch's intra-op threads for a
+/// whole `wearlang` process (training, evaluation, embedding): results
+/// depend on the thread count (reductions split differently), so pinning
+/// it reproduces figures across machines. A run config's `threads` (when
+/// not 0) still wins for its training.
+pub const THREADS_ENV: &str = "WEARLANG_THREADS";
+
+/// Parse a [`THREADS_ENV`] value: a whole number, 0 meaning libtorch's
+/// default.
+pub fn parse_threads(value: &str) -> Result<usize, DeviceError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| DeviceError::Threads(value.to_string()))
+}
+
+/// Apply [`THREADS_ENV`] when it is set (and not 0): returns the threads
+/// set, `None` when it left libtorch's default.
+pub fn apply_threads_env() -> Result<Option<usize>, DeviceError> {
+    let Ok(value) = std::env::var(THREADS_ENV) else {
+        return Ok(None);
+    };
+    let n = parse_threads(&value)?;
+    set_threads(n);
+    Ok((n > 0).then_some(n))
 }
 
 /// What libtorch can do on this machine.
@@ -265,6 +296,16 @@ impl Drop for ReuseFreedMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_counts_parse_and_bad_ones_name_the_variable() {
+        assert_eq!(parse_threads("2").unwrap(), 2);
+        assert_eq!(parse_threads(" 0\n").unwrap(), 0);
+        for bad in ["", "two", "-1", "1.5"] {
+            let e = parse_threads(bad).unwrap_err().to_string();
+            assert!(e.contains("WEARLANG_THREADS") && e.contains(bad), "{e}");
+        }
+    }
 
     /// Mapped blocks the allocator holds now.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
