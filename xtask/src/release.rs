@@ -324,6 +324,17 @@ fn model_card(
     if let Some(init) = run["sensor"]["init_from"].as_str() {
         c.push_str(&pretraining_data(Path::new(init)));
     }
+    if let Some(alpha) = config["wise_ft"]["alpha"].as_f64() {
+        let _ = writeln!(
+            c,
+            "\nThe released sensor encoder is a weight-space blend (`wearlang wise-ft`): \
+             {:.2} × the pretrained encoder (`{}`) + {alpha:.2} × the fine-tuned one (`{}`); \
+             the projection heads are the fine-tuned run's.",
+            1.0 - alpha,
+            s(&config["wise_ft"]["pretrained"]),
+            s(&config["wise_ft"]["fine_tuned"]),
+        );
+    }
     let _ = write!(
         c,
         "\nTraining windows of each store's train split (subjects held out for validation and \
@@ -494,6 +505,8 @@ mod tests {
             "labels": ["PEN", "WALKING"],
             "store": "target/pipeline/windows.parquet",
             "extra_stores": ["target/pipeline/hapt.parquet"],
+            "wise_ft": {"fine_tuned": "p/general/checkpoint", "pretrained": "p/aim/checkpoint",
+                        "alpha": 0.75, "blended": 56, "tensors": 65},
         });
         std::fs::write(ckpt.join("config.json"), config.to_string()).unwrap();
         // The AIM run the sensor encoder started from.
@@ -568,6 +581,7 @@ mod tests {
             "(new to the model: ROW)",
             "ax (accelerometer, g; wrist, waist)",
             "masked (AIM) pretraining",
+            "0.25 × the pretrained encoder (`p/aim/checkpoint`) + 0.75 × the fine-tuned one",
             "(store `p/hapt.parquet`)",
             "load_file",
         ] {
