@@ -294,12 +294,17 @@ fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
 /// or a checkpoint directory); `None` when there is none or it cannot be
 /// read (a release, which has none).
 pub fn read_state(dir: &Path) -> Option<TrainState> {
-    let ckpt = if dir.join(STATE_FILE).is_file() {
-        dir.to_path_buf()
+    read_json(&checkpoint_of(dir)?, STATE_FILE).ok()
+}
+
+/// The checkpoint directory of `dir`: `dir` itself when it is one (holds
+/// `state.json`), else the run directory's ([`find_checkpoint`]).
+pub fn checkpoint_of(dir: &Path) -> Option<PathBuf> {
+    if dir.join(STATE_FILE).is_file() {
+        Some(dir.to_path_buf())
     } else {
-        find_checkpoint(dir)?
-    };
-    read_json(&ckpt, STATE_FILE).ok()
+        find_checkpoint(dir)
+    }
 }
 
 /// A warning to show before using the checkpoint of `dir` (to evaluate,

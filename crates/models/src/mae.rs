@@ -14,7 +14,7 @@ use wearlang_encoders::{
 use wearlang_masking::MaskConfig;
 use wearlang_optim::{OptimConfig, ScheduleConfig};
 
-use crate::checkpoint::{self, CONFIG_FILE, STATE_FILE};
+use crate::checkpoint::{self, CONFIG_FILE};
 use crate::{ModelError, Result};
 
 /// The sensor encoder of a config file: a preset plus patch sizes and
@@ -310,12 +310,8 @@ fn check_size_against_weights(ckpt: &Path, model: &MaskedAutoencoderConfig) -> R
 /// Load the model of a pretraining checkpoint (`dir` is the run directory or
 /// the checkpoint directory itself).
 pub fn load_mae(dir: &Path, device: Device) -> Result<LoadedMae> {
-    let ckpt = if dir.join(STATE_FILE).is_file() {
-        dir.to_path_buf()
-    } else {
-        checkpoint::find_checkpoint(dir)
-            .ok_or_else(|| ModelError::checkpoint(dir, "no checkpoint in this directory"))?
-    };
+    let ckpt = checkpoint::checkpoint_of(dir)
+        .ok_or_else(|| ModelError::checkpoint(dir, "no checkpoint in this directory"))?;
     let config: PretrainCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
     if config.kind != "mae" {
         return Err(ModelError::checkpoint(

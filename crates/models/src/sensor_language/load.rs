@@ -11,7 +11,7 @@ use super::select::StepSelection;
 use wearlang_core::{ChannelKind, ChannelSpec, Normalisation};
 
 use super::model::{resolve_minilm_dir, ResolvedModel, SensorLanguageModel, TextIdentity};
-use crate::checkpoint::{self, CONFIG_FILE, STATE_FILE};
+use crate::checkpoint::{self, CONFIG_FILE};
 use crate::windows::WindowSet;
 use crate::{ModelError, Result};
 
@@ -214,12 +214,8 @@ pub fn load_sensor_language(
     minilm_dir: Option<&Path>,
     device: Device,
 ) -> Result<LoadedSensorLanguage> {
-    let ckpt = if dir.join(STATE_FILE).is_file() {
-        dir.to_path_buf()
-    } else {
-        checkpoint::find_checkpoint(dir)
-            .ok_or_else(|| ModelError::checkpoint(dir, "no checkpoint in this directory"))?
-    };
+    let ckpt = checkpoint::checkpoint_of(dir)
+        .ok_or_else(|| ModelError::checkpoint(dir, "no checkpoint in this directory"))?;
     let mut config: SensorLanguageCheckpointConfig = checkpoint::read_json(&ckpt, CONFIG_FILE)?;
     let wants_specs = config.channel_specs.is_empty();
     let wants_stats = config.normalisation.is_none() && config.extra_stores.is_empty();

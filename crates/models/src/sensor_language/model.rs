@@ -350,13 +350,9 @@ impl SensorLanguageModel {
                 let pc = match (&cfg.sensor.init_from, patch_override) {
                     (_, Some(pc)) => pc,
                     (Some(dir), None) => {
-                        let ckpt = if dir.join(checkpoint::STATE_FILE).is_file() {
-                            dir.clone()
-                        } else {
-                            checkpoint::find_checkpoint(dir).ok_or_else(|| {
-                                ModelError::checkpoint(dir, "sensor.init_from: no checkpoint here")
-                            })?
-                        };
+                        let ckpt = checkpoint::checkpoint_of(dir).ok_or_else(|| {
+                            ModelError::checkpoint(dir, "sensor.init_from: no checkpoint here")
+                        })?;
                         let pre: PretrainCheckpointConfig =
                             checkpoint::read_json(&ckpt, checkpoint::CONFIG_FILE)?;
                         let enc = pre.model.encoder;

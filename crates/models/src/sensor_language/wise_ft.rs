@@ -157,10 +157,7 @@ pub fn wise_ft(run: &Path, pretrained: Option<&Path>, alpha: f64, out: &Path) ->
 
 /// The checkpoint directory of run directory (or checkpoint) `dir`.
 fn resolve(dir: &Path, what: &str) -> Result<PathBuf> {
-    if dir.join(STATE_FILE).is_file() {
-        return Ok(dir.to_path_buf());
-    }
-    checkpoint::find_checkpoint(dir)
+    checkpoint::checkpoint_of(dir)
         .ok_or_else(|| ModelError::checkpoint(dir, format!("{what}: no checkpoint here")))
 }
 
