@@ -48,6 +48,11 @@ pub struct PretrainArgs {
     /// spaced, for the report's robustness probe (0: all).
     #[arg(long, default_value_t = 0)]
     pub report_probe_windows: usize,
+    /// Keep the training windows' values in a file in `--out`, mapped
+    /// into memory, instead of in memory: for training sets larger than
+    /// memory (the run is the same; the file is removed as it is mapped).
+    #[arg(long)]
+    pub values_on_disk: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -76,6 +81,7 @@ pub fn run(a: &PretrainArgs) -> Result<()> {
             resume: a.resume,
             progress: !a.quiet,
             stop_after: None,
+            values: crate::run_dir::value_home(a.values_on_disk, &a.out),
         },
     )
     .with_context(|| format!("pretraining on {}", a.store.display()))?;

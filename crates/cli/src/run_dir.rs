@@ -44,6 +44,16 @@ pub fn warn_if_unfinished(dir: &Path) {
     }
 }
 
+/// Where a training run keeps its windows' values: in memory, or with
+/// `--values-on-disk` in a mapped file in its run directory `out`.
+pub fn value_home(on_disk: bool, out: &Path) -> wearlang_models::ValueHome {
+    if on_disk {
+        wearlang_models::ValueHome::Disk(out.to_path_buf())
+    } else {
+        wearlang_models::ValueHome::Memory
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,11 @@ pub struct TrainArgs {
     /// Caption at most this many test windows in the report (CoCa).
     #[arg(long, default_value_t = 200)]
     pub caption_windows: usize,
+    /// Keep the training windows' values in a file in `--out`, mapped
+    /// into memory, instead of in memory: for training sets larger than
+    /// memory (the run is the same; the file is removed as it is mapped).
+    #[arg(long)]
+    pub values_on_disk: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -88,6 +93,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             progress: !a.quiet,
             stop_after: None,
             minilm_dir: a.minilm.clone(),
+            values: crate::run_dir::value_home(a.values_on_disk, &a.out),
         },
     )
     .with_context(|| format!("training {} on {}", cfg.name, a.store.display()))?;

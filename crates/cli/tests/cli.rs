@@ -232,9 +232,21 @@ fn train_then_embed_windows_and_texts() {
         std::fs::read(run.join("checkpoint/model.safetensors")).unwrap(),
         weights
     );
-    let again = args(&["--overwrite"]);
+    // Afresh, with the values mapped from a file in the run directory: the
+    // same weights, and the file is gone.
+    let again = args(&["--overwrite", "--values-on-disk"]);
     let out = wearlang(&again.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(run.join("checkpoint/model.safetensors")).unwrap(),
+        weights
+    );
+    let left = std::fs::read_dir(&run)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("values"))
+        .count();
+    assert_eq!(left, 0);
 
     let emb = dir.path().join("w.parquet");
     let out = wearlang(&[

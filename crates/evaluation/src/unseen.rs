@@ -191,6 +191,7 @@ impl Evaluator for UnseenEval {
                         progress: ctx.progress,
                         stop_after: None,
                         minilm_dir: ctx.minilm_dir.clone(),
+                        values: Default::default(),
                     },
                 )?;
             }

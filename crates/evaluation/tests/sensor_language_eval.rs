@@ -136,6 +136,7 @@ fn train(store: &Path, out: &Path, cfg: &SensorLanguageConfig) {
             progress: false,
             stop_after: None,
             minilm_dir: Some(minilm()),
+            values: Default::default(),
         },
     )
     .unwrap();

@@ -88,6 +88,7 @@ fn the_sensorllm_protocol_scores_both_stages() {
         resume: false,
         progress: false,
         stop_after: None,
+        values: Default::default(),
     };
     pretrain(&pc, &po(&mae)).unwrap();
 

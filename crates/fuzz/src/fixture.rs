@@ -267,6 +267,7 @@ fn pretrain_tiny(store: &Path, out: &Path) -> Result<()> {
             resume: false,
             progress: false,
             stop_after: None,
+            values: Default::default(),
         },
     )
     .context("pretraining the tiny seed checkpoint")?;

@@ -71,6 +71,7 @@ pub use sensor_text::{ProjectionHeads, SensorTextModel, WindowCaptioner};
 pub use supervised::{SupervisedClassifier, SupervisedConfig};
 pub use trainer::Trainer;
 pub use windows::{
-    epoch_order, load_split, load_training_union, load_training_union_with, load_training_windows,
-    step_seed, training_windows, Values, WindowSet,
+    epoch_order, load_split, load_training_union, load_training_union_in, load_training_union_with,
+    load_training_windows, step_seed, training_windows, training_windows_in, SetOptions, ValueHome,
+    Values, WindowSet,
 };

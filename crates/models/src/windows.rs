@@ -1,6 +1,7 @@
 //! Windows from a store as tensors, and seeded epoch orders.
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -27,6 +28,138 @@ pub struct WindowSet {
     pub windows: Vec<Window>,
     /// The store's metadata.
     pub meta: StoreMeta,
+    /// Where `x` lives; sets derived from this one ([`WindowSet::select`],
+    /// [`WindowSet::onto_channels`], [`WindowSet::renormalise`]) keep it.
+    home: ValueHome,
+}
+
+/// Where the values tensor (`x`) of a [`WindowSet`] lives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ValueHome {
+    /// In memory (the default).
+    #[default]
+    Memory,
+    /// In a file under this directory, mapped into memory
+    /// (`Tensor::from_file`): a batch reads the pages it touches and the
+    /// kernel may drop them again, so a training split larger than memory
+    /// trains, with the same values in the same order as in memory. The
+    /// file is written a chunk of windows at a time and unlinked as soon as
+    /// it is mapped (nothing is left behind, even by a killed run); its
+    /// disk space comes back when the set is dropped. Use a directory on a
+    /// disk, not a RAM-backed `tmpfs`.
+    Disk(PathBuf),
+}
+
+/// How a [`WindowSet`] is read and kept (training sets; the default is
+/// everything in memory).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SetOptions {
+    /// Where the values tensor lives.
+    pub home: ValueHome,
+    /// The captions each window keeps (`None`: all of them), the others
+    /// dropped batch by batch as the store is read (a long caption per
+    /// window that a run never reads was most of a large training set's
+    /// memory). A window that lacks one of them keeps all its captions, so
+    /// that the error naming it can list what it has.
+    pub captions: Option<Vec<String>>,
+}
+
+/// Windows per chunk when a set is rebuilt in pieces (selection, channel
+/// mapping, renormalisation): bounds the memory such a rebuild holds beyond
+/// the result.
+const CHUNK_WINDOWS: usize = 4096;
+
+/// A `[N, T, C]` float tensor built a chunk of windows at a time, in
+/// memory or in a mapped file ([`ValueHome`]).
+struct Rows {
+    shape: [i64; 2],
+    rows: i64,
+    parts: Vec<Tensor>,
+    file: Option<(tempfile::NamedTempFile, std::io::BufWriter<std::fs::File>)>,
+}
+
+impl Rows {
+    /// An empty tensor of windows of `t` steps × `c` channels, kept where
+    /// `home` says (a file there is created now).
+    fn new(home: &ValueHome, t: usize, c: usize) -> Result<Self> {
+        let file = match home {
+            ValueHome::Memory => None,
+            ValueHome::Disk(dir) => {
+                let tmp = tempfile::Builder::new()
+                    .prefix(".wearlang-values-")
+                    .suffix(".f32")
+                    .tempfile_in(dir)
+                    .map_err(|e| ModelError::io(dir, e))?;
+                let handle = tmp.reopen().map_err(|e| ModelError::io(tmp.path(), e))?;
+                Some((tmp, std::io::BufWriter::with_capacity(1 << 20, handle)))
+            }
+        };
+        Ok(Rows {
+            shape: [t as i64, c as i64],
+            rows: 0,
+            parts: Vec::new(),
+            file,
+        })
+    }
+
+    /// Append `x`, `[n, T, C]` (any kind; stored as float32).
+    fn push(&mut self, x: Tensor) -> Result<()> {
+        let size = x.size();
+        if size.len() != 3 || size[1..] != self.shape {
+            return Err(ModelError::Data(format!(
+                "a chunk of shape {size:?} for windows of {} steps × {} channels",
+                self.shape[0], self.shape[1]
+            )));
+        }
+        self.rows += size[0];
+        match &mut self.file {
+            None => self.parts.push(x),
+            Some((tmp, out)) => {
+                let x = x.f_to_kind(Kind::Float)?.f_contiguous()?;
+                let n = x.numel();
+                let mut bytes = vec![0u8; n * 4];
+                x.f_copy_data_u8(&mut bytes, n)?;
+                out.write_all(&bytes)
+                    .map_err(|e| ModelError::io(tmp.path(), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The tensor: the parts concatenated, or the file mapped (and
+    /// unlinked).
+    fn finish(self) -> Result<Tensor> {
+        let [t, c] = self.shape;
+        let Some((tmp, out)) = self.file else {
+            return match self.parts.len() {
+                0 => Ok(Tensor::zeros([0, t, c], (Kind::Float, Device::Cpu))),
+                _ => concat(self.parts),
+            };
+        };
+        let file = out
+            .into_inner()
+            .map_err(|e| ModelError::io(tmp.path(), e.into_error()))?;
+        // (The mapping reads the page cache: no sync needed.)
+        drop(file);
+        let numel = self.rows * t * c;
+        if numel == 0 {
+            return Ok(Tensor::zeros([self.rows, t, c], (Kind::Float, Device::Cpu)));
+        }
+        let name = tmp.path().to_str().ok_or_else(|| {
+            ModelError::Data(format!(
+                "{}: the values file's path is not UTF-8 (choose another directory)",
+                tmp.path().display()
+            ))
+        })?;
+        let x = Tensor::f_from_file(name, false, Some(numel), (Kind::Float, Device::Cpu))?
+            .f_reshape([self.rows, t, c])?;
+        // Batches read windows at random: no read-ahead around each one.
+        wearlang_device::advise_random_access(&x);
+        // Mapped: the name can go now; the pages stay until `x` is dropped.
+        let path = tmp.path().to_path_buf();
+        tmp.close().map_err(|e| ModelError::io(path, e))?;
+        Ok(x)
+    }
 }
 
 /// Where a [`WindowSet`] keeps the windows' values.
@@ -69,6 +202,20 @@ impl WindowSet {
         normalise: bool,
         values: Values,
     ) -> Result<Self> {
+        Self::read_in(source, split, normalise, values, &SetOptions::default())
+    }
+
+    /// [`WindowSet::read`] with the tensor kept where `how.home` says (in a
+    /// mapped file, each batch is written out as it is read: memory holds
+    /// one batch of values, not the split) and only `how.captions`.
+    pub fn read_in(
+        source: &dyn WindowSource,
+        split: Option<Split>,
+        normalise: bool,
+        values: Values,
+        how: &SetOptions,
+    ) -> Result<Self> {
+        let home = &how.home;
         let meta = source.meta().clone();
         let opts = ReadOptions {
             split,
@@ -76,16 +223,23 @@ impl WindowSet {
             ..ReadOptions::default()
         };
         let (t, c) = (meta.window_len, meta.channels.len());
-        let mut parts = Vec::new();
+        let mut rows = Rows::new(home, t, c)?;
         let mut windows = Vec::new();
         for batch in source.batches(opts)? {
             let mut batch = batch?;
             let first = windows.len();
-            parts.push(batch_tensor(&batch, first, t, c)?);
-            if values == Values::InTensorOnly {
-                for w in &mut batch {
+            rows.push(batch_tensor(&batch, first, t, c)?)?;
+            for w in &mut batch {
+                if values == Values::InTensorOnly {
                     w.values = Vec::new();
                     w.missing = Vec::new();
+                }
+                if let Some(keep) = &how.captions {
+                    // One lacking a caption keeps all: the error that names
+                    // it lists what it has.
+                    if keep.iter().all(|k| w.captions.contains_key(k)) {
+                        w.captions.retain(|name, _| keep.contains(name));
+                    }
                 }
             }
             windows.extend(batch);
@@ -97,8 +251,46 @@ impl WindowSet {
                 split.map(|s| s.as_str()).unwrap_or("(all)")
             )));
         }
-        let x = concat(parts)?;
-        Self::from_parts(x, windows, meta)
+        let x = rows.finish()?;
+        Ok(Self::from_parts(x, windows, meta)?.kept_in(home.clone()))
+    }
+
+    /// Where this set's values tensor lives.
+    pub fn home(&self) -> &ValueHome {
+        &self.home
+    }
+
+    /// This set, saying its tensor lives in `home` (derived sets follow).
+    fn kept_in(mut self, home: ValueHome) -> Self {
+        self.home = home;
+        self
+    }
+
+    /// `f` applied to `x` a chunk of windows at a time into a tensor kept
+    /// where this set's is (in memory: to all of `x` at once).
+    fn map_chunks(&self, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+        if self.home == ValueHome::Memory {
+            return f(&self.x);
+        }
+        let (n, t, c) = (self.len(), self.steps(), self.channels());
+        let mut rows = None;
+        for start in (0..n).step_by(CHUNK_WINDOWS) {
+            let len = CHUNK_WINDOWS.min(n - start);
+            let y = f(&self.x.f_narrow(0, start as i64, len as i64)?)?;
+            if rows.is_none() {
+                let size = y.size();
+                let (t, c) = match size.as_slice() {
+                    [_, t, c] => (*t as usize, *c as usize),
+                    _ => (t, c),
+                };
+                rows = Some(Rows::new(&self.home, t, c)?);
+            }
+            rows.as_mut().expect("created above").push(y)?;
+        }
+        match rows {
+            Some(r) => r.finish(),
+            None => f(&self.x),
+        }
     }
 
     /// Build from windows that all share `meta`'s shape (values kept in the
@@ -135,6 +327,7 @@ impl WindowSet {
             subjects: windows.iter().map(|w| w.subject.clone()).collect(),
             windows,
             meta,
+            home: ValueHome::Memory,
         })
     }
 
@@ -192,6 +385,9 @@ impl WindowSet {
             .map(|j| have[j].to_string())
             .collect();
         let c = have.len();
+        let index: Vec<i64> = order.iter().map(|&j| j as i64).collect();
+        let index = Tensor::f_from_slice(&index)?;
+        let x = self.map_chunks(|x| Ok(x.f_index_select(2, &index)?))?;
         let mut meta = self.meta;
         let channels: Vec<_> = order.iter().map(|&j| meta.channels[j].clone()).collect();
         meta.channels = channels;
@@ -225,9 +421,10 @@ impl WindowSet {
             w.values = v;
             w.missing = m;
         }
-        let index: Vec<i64> = order.iter().map(|&j| j as i64).collect();
-        let x = self.x.f_index_select(2, &Tensor::f_from_slice(&index)?)?;
-        Ok((Self::from_parts(x, windows, meta)?, dropped))
+        Ok((
+            Self::from_parts(x, windows, meta)?.kept_in(self.home),
+            dropped,
+        ))
     }
 
     /// The same windows normalised with `to` (statistics of the channels
@@ -259,7 +456,7 @@ impl WindowSet {
             .collect();
         let a = Tensor::f_from_slice(&scale)?.to_kind(Kind::Float);
         let b = Tensor::f_from_slice(&shift)?.to_kind(Kind::Float);
-        let x = self.x.f_mul(&a)?.f_add(&b)?;
+        let x = self.map_chunks(|x| Ok(x.f_mul(&a)?.f_add(&b)?))?;
         let mut windows = self.windows;
         for w in &mut windows {
             for row in w.values.chunks_exact_mut(c) {
@@ -273,7 +470,7 @@ impl WindowSet {
         for (have, want) in meta.channels.iter_mut().zip(to_channels) {
             have.unit = want.unit.clone();
         }
-        Self::from_parts(x, windows, meta)
+        Ok(Self::from_parts(x, windows, meta)?.kept_in(self.home))
     }
 
     /// The windows at `idx` (in that order) as a new set; errors when an
@@ -282,13 +479,23 @@ impl WindowSet {
         if idx.is_empty() {
             return Err(ModelError::Data("no windows selected".into()));
         }
-        let x = self.batch(idx, Device::Cpu)?;
+        let x = match &self.home {
+            ValueHome::Memory => self.batch(idx, Device::Cpu)?,
+            home => {
+                let mut rows = Rows::new(home, self.steps(), self.channels())?;
+                for chunk in idx.chunks(CHUNK_WINDOWS) {
+                    rows.push(self.batch(chunk, Device::Cpu)?)?;
+                }
+                rows.finish()?
+            }
+        };
         Ok(WindowSet {
             x,
             labels: idx.iter().map(|&i| self.labels[i]).collect(),
             subjects: idx.iter().map(|&i| self.subjects[i].clone()).collect(),
             windows: idx.iter().map(|&i| self.windows[i].clone()).collect(),
             meta: self.meta.clone(),
+            home: self.home.clone(),
         })
     }
 
@@ -415,7 +622,12 @@ pub fn load_training_windows(store: &Path) -> Result<WindowSet> {
 /// split), normalised, with the values in the tensor only
 /// ([`Values::InTensorOnly`]).
 pub fn training_windows(source: &dyn WindowSource) -> Result<WindowSet> {
-    let read = |split| WindowSet::read(source, split, true, Values::InTensorOnly);
+    training_windows_in(source, &SetOptions::default())
+}
+
+/// [`training_windows`] read and kept as `how` says.
+pub fn training_windows_in(source: &dyn WindowSource, how: &SetOptions) -> Result<WindowSet> {
+    let read = |split| WindowSet::read_in(source, split, true, Values::InTensorOnly, how);
     match read(Some(Split::Train)) {
         Ok(set) => Ok(set),
         Err(ModelError::Data(_)) => read(None),
@@ -445,10 +657,24 @@ pub fn load_training_union_with(
     stores: &[&Path],
     scale: crate::InputNormalisation,
 ) -> Result<(WindowSet, Vec<usize>)> {
+    load_training_union_in(stores, scale, &SetOptions::default())
+}
+
+/// [`load_training_union_with`] read and kept as `how` says: with
+/// [`ValueHome::Disk`], every store is read, mapped onto the first's
+/// channels, renormalised and joined a chunk of windows at a time, so
+/// memory holds the windows' metadata, not their values.
+pub fn load_training_union_in(
+    stores: &[&Path],
+    scale: crate::InputNormalisation,
+    how: &SetOptions,
+) -> Result<(WindowSet, Vec<usize>)> {
+    let home = &how.home;
     let (first, rest) = stores
         .split_first()
         .ok_or_else(|| ModelError::Data("no store to train on".into()))?;
-    let base = load_training_windows(first)?;
+    let load = |store: &Path| training_windows_in(&StoreReader::open(store)?, how);
+    let base = load(first)?;
     if rest.is_empty() {
         let n = base.len();
         return Ok((base, vec![n]));
@@ -458,7 +684,7 @@ pub fn load_training_union_with(
     let mut sets = vec![(base, first.display().to_string())];
     for store in rest {
         let name = store.display().to_string();
-        let set = load_training_windows(store)?;
+        let set = load(store)?;
         if set.meta.window_len != meta.window_len || set.meta.rate_hz != meta.rate_hz {
             return Err(ModelError::Data(format!(
                 "{name}: windows of {} steps at {} Hz, {} has {} steps at {} Hz (resample or \
@@ -510,10 +736,23 @@ pub fn load_training_union_with(
     let counts: Vec<usize> = sets.iter().map(|(set, _)| set.len()).collect();
     let mut windows = Vec::new();
     let mut parts = Vec::new();
+    let mut rows = Rows::new(home, meta.window_len, meta.channels.len())?;
     for (set, _) in sets {
+        if *home == ValueHome::Memory {
+            parts.push(set.x);
+        } else {
+            for start in (0..set.len()).step_by(CHUNK_WINDOWS) {
+                let len = CHUNK_WINDOWS.min(set.len() - start);
+                rows.push(set.x.f_narrow(0, start as i64, len as i64)?)?;
+            }
+        }
         windows.extend(set.windows);
-        parts.push(set.x);
     }
+    let x = if *home == ValueHome::Memory {
+        concat(parts)?
+    } else {
+        rows.finish()?
+    };
     let mut labels: Vec<String> = windows.iter().filter_map(|w| w.label.clone()).collect();
     labels.extend(meta.labels.labels().iter().cloned());
     labels.sort();
@@ -528,7 +767,7 @@ pub fn load_training_union_with(
             .join(", ")
     );
     Ok((
-        WindowSet::from_parts(concat(parts)?, windows, meta)?,
+        WindowSet::from_parts(x, windows, meta)?.kept_in(home.clone()),
         counts,
     ))
 }
@@ -654,6 +893,142 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("no normalisation statistics"), "{err}");
+    }
+
+    /// The bit patterns of a tensor's values (NaN compares equal to NaN).
+    fn bits(x: &Tensor) -> Vec<u32> {
+        let v = Vec::<f32>::try_from(x.flatten(0, -1)).unwrap();
+        v.iter().map(|f| f.to_bits()).collect()
+    }
+
+    /// A set kept in a mapped file holds the same values as in memory,
+    /// through reading (more windows than one chunk), selection, channel
+    /// mapping and renormalisation; the file is gone from the directory as
+    /// soon as it is mapped.
+    #[test]
+    fn values_on_disk_are_the_values_in_memory() {
+        use wearlang_core::{ChannelKind, ChannelSpec, Normalisation};
+        use wearlang_store::MemorySource;
+        let spec = |n: &str| ChannelSpec::new(n, "g", ChannelKind::Accelerometer);
+        let mut meta = StoreMeta::new(vec![spec("ax"), spec("ay"), spec("az")], 4, 1.0);
+        meta.labels = wearlang_core::LabelVocab::new(["a", "b"]);
+        meta.normalisation = Some(Normalisation {
+            mean: vec![0.1, -0.2, 1.0],
+            std: vec![0.5, 2.0, 0.25],
+            count: vec![10, 10, 10],
+        });
+        let n = CHUNK_WINDOWS + 905;
+        let windows: Vec<Window> = (0..n)
+            .map(|i| {
+                let v: Vec<f32> = (0..12)
+                    .map(|k| match (i * 12 + k) % 97 {
+                        0 => f32::NAN,
+                        r => (r as f32 * 0.37).sin() * (1 + i % 7) as f32,
+                    })
+                    .collect();
+                let mut w = Window::from_values("s", "r", i as i64 * 4000, 1.0, 3, v).unwrap();
+                w.label = Some(if i % 3 == 0 { "a" } else { "b" }.into());
+                w
+            })
+            .collect();
+        let src = MemorySource::new("in memory", meta, windows).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let home = ValueHome::Disk(dir.path().to_path_buf());
+        let left = || std::fs::read_dir(dir.path()).unwrap().count();
+        let mem = training_windows(&src).unwrap();
+        let how = SetOptions {
+            home: home.clone(),
+            captions: None,
+        };
+        let disk = training_windows_in(&src, &how).unwrap();
+        assert_eq!(disk.home(), &home);
+        assert_eq!(mem.home(), &ValueHome::Memory);
+        assert_eq!(disk.x.size(), [n as i64, 4, 3]);
+        assert_eq!(bits(&mem.x), bits(&disk.x));
+        assert_eq!(left(), 0, "the values file is unlinked once mapped");
+        #[cfg(target_os = "linux")]
+        {
+            let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+            assert!(
+                maps.lines()
+                    .any(|l| l.contains(".wearlang-values-") && l.contains("(deleted)")),
+                "the values are mapped from the (unlinked) file"
+            );
+        }
+        let idx: Vec<usize> = (0..n).rev().step_by(3).collect();
+        assert_eq!(
+            bits(&mem.batch(&idx, Device::Cpu).unwrap()),
+            bits(&disk.batch(&idx, Device::Cpu).unwrap())
+        );
+        let (m, d) = (mem.select(&idx).unwrap(), disk.select(&idx).unwrap());
+        assert_eq!(d.home(), &home);
+        assert_eq!(bits(&m.x), bits(&d.x));
+        assert_eq!(m.labels, d.labels);
+        let order = [spec("az"), spec("ax")];
+        let (m, _) = m.onto_channels(&order, "s").unwrap();
+        let (d, _) = d.onto_channels(&order, "s").unwrap();
+        assert_eq!(d.home(), &home);
+        assert_eq!(bits(&m.x), bits(&d.x));
+        let to = Normalisation {
+            mean: vec![0.0, 0.5],
+            std: vec![1.0, 0.1],
+            count: vec![1, 1],
+        };
+        let m = m.renormalise(&to, &order, "s").unwrap();
+        let d = d.renormalise(&to, &order, "s").unwrap();
+        assert_eq!(bits(&m.x), bits(&d.x));
+        assert_eq!(d.home(), &home);
+        assert_eq!(left(), 0);
+        // A directory that cannot hold the file is an error naming it.
+        let bad = SetOptions {
+            home: ValueHome::Disk(dir.path().join("no/such/dir")),
+            captions: None,
+        };
+        let err = training_windows_in(&src, &bad).err().unwrap().to_string();
+        assert!(err.contains("no/such/dir"), "{err}");
+    }
+
+    /// A training read keeps only the captions asked for; a window that
+    /// lacks one of them keeps all of its own.
+    #[test]
+    fn training_reads_keep_the_captions_asked_for() {
+        use wearlang_core::{ChannelKind, ChannelSpec, Normalisation};
+        use wearlang_store::MemorySource;
+        let mut meta = StoreMeta::new(
+            vec![ChannelSpec::new("hr", "bpm", ChannelKind::HeartRate)],
+            2,
+            1.0,
+        );
+        meta.normalisation = Some(Normalisation {
+            mean: vec![60.0],
+            std: vec![10.0],
+            count: Vec::new(),
+        });
+        let windows: Vec<Window> = (0..3)
+            .map(|i| {
+                let mut w =
+                    Window::from_values("s", "r", i * 2000, 1.0, 1, vec![60.0, 80.0]).unwrap();
+                w.captions
+                    .insert("long".into(), "a long trend caption".into());
+                w.captions.insert("other".into(), "x".into());
+                if i != 1 {
+                    w.captions.insert("brief".into(), "up".into());
+                }
+                w
+            })
+            .collect();
+        let src = MemorySource::new("in memory", meta, windows).unwrap();
+        let how = SetOptions {
+            captions: Some(vec!["brief".into()]),
+            ..SetOptions::default()
+        };
+        let set = training_windows_in(&src, &how).unwrap();
+        let names = |i: usize| set.windows[i].captions.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(0), ["brief"]);
+        assert_eq!(names(1), ["long", "other"]);
+        assert_eq!(names(2), ["brief"]);
+        let all = training_windows(&src).unwrap();
+        assert_eq!(all.windows[0].captions.len(), 3);
     }
 
     /// Windows that are not in a store load through the same interface.

@@ -34,6 +34,7 @@
 //!     resume: false,
 //!     progress: true,
 //!     stop_after: None,
+//!     values: Default::default(),
 //! }).unwrap();
 //! println!("loss {:.4} after {} steps", summary.final_loss, summary.steps);
 //! ```

@@ -9,7 +9,8 @@ use wearlang_core::Split;
 use wearlang_encoders::MaskedAutoencoder;
 
 use wearlang_models::{
-    load_training_union, step_seed, PretrainCheckpointConfig, PretrainConfig, WindowSet,
+    load_training_union_in, step_seed, InputNormalisation, PretrainCheckpointConfig,
+    PretrainConfig, SetOptions, ValueHome, WindowSet,
 };
 use wearlang_optim::AdamW;
 
@@ -34,6 +35,10 @@ pub struct PretrainOptions {
     /// Stop (with a resumable checkpoint) once this many steps in total are
     /// done, as if interrupted; `None` runs to the end.
     pub stop_after: Option<u64>,
+    /// Where the training windows' values are kept (in memory by default;
+    /// [`ValueHome::Disk`] maps them from a file, for training sets larger
+    /// than memory; the run is the same either way).
+    pub values: ValueHome,
 }
 
 /// What a finished run reports.
@@ -62,7 +67,12 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
     wearlang_device::set_threads(cfg.threads);
     let mut stores = vec![opts.store.as_path()];
     stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
-    let (train, _) = load_training_union(&stores)?;
+    // Masked pretraining reads no text: no captions kept.
+    let how = SetOptions {
+        home: opts.values.clone(),
+        captions: Some(Vec::new()),
+    };
+    let (train, _) = load_training_union_in(&stores, InputNormalisation::Store, &how)?;
     let n = train.len();
     let schema = train.meta.channels.clone();
     let bs = cfg.batch_size.min(n);

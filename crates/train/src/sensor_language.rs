@@ -11,7 +11,7 @@ use wearlang_models::sensor_language::{
     SensorLanguageModel, SensorLanguageOptions, SensorLanguageSummary, StepSelection, TextSampler,
     ACTIVITY,
 };
-use wearlang_models::{load_training_union_with, step_seed, WindowSet};
+use wearlang_models::{load_training_union_in, step_seed, SetOptions, WindowSet};
 use wearlang_optim::AdamW;
 
 use crate::engine::{self, BatchSource, LoopConfig, Step, StepLoss};
@@ -141,11 +141,23 @@ pub(crate) struct TrainingData {
     pub needs_labels: bool,
 }
 
-/// Load the training windows `cfg` trains on (see [`TrainingData`]).
+/// Load the training windows `cfg` trains on (see [`TrainingData`]), each
+/// with only the captions its text variants read.
 fn training_data(cfg: &SensorLanguageConfig, opts: &SensorLanguageOptions) -> Result<TrainingData> {
     let mut stores = vec![opts.store.as_path()];
     stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
-    let (union, _) = load_training_union_with(&stores, cfg.normalisation)?;
+    let how = SetOptions {
+        home: opts.values.clone(),
+        // The variants read from caption columns (`activity` is written
+        // from the label).
+        captions: Some(
+            (cfg.text.variants.iter())
+                .filter(|v| *v != ACTIVITY)
+                .cloned()
+                .collect(),
+        ),
+    };
+    let (union, _) = load_training_union_in(&stores, cfg.normalisation, &how)?;
     let train = exclude_labels(union, &cfg.exclude_labels, opts)?;
     // Text from labels (the `activity` variant) and objectives that need
     // labels cannot use unlabelled windows (a real recording between

@@ -60,6 +60,7 @@ fn opts(store: &Path, out: &Path, resume: bool, stop_after: Option<u64>) -> Pret
         resume,
         progress: false,
         stop_after,
+        values: Default::default(),
     }
 }
 
@@ -189,6 +190,31 @@ fn pretraining_pools_several_stores() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("extra_store"), "{err}");
+}
+
+/// Pretraining with the windows' values in a mapped file gives the run
+/// it gives with them in memory, bit for bit.
+#[test]
+fn values_on_disk_pretrain_the_same_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = synth_store(tmp.path());
+    let second = synth_store_seeded(tmp.path(), "more.parquet", 9);
+    let run = |name: &str, on_disk: bool| {
+        let out = tmp.path().join(name);
+        let mut o = opts(&first, &out, false, None);
+        o.extra_stores = vec![second.clone()];
+        if on_disk {
+            o.values = wearlang_models::ValueHome::Disk(out.clone());
+        }
+        pretrain(&tiny(3), &o).unwrap();
+        model_tensors(&out)
+    };
+    let (a, b) = (run("mem", false), run("disk", true));
+    assert_eq!(a.len(), b.len());
+    for ((na, ta), (nb, tb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        assert!(ta.equal(tb), "{na} differs");
+    }
 }
 
 #[test]

@@ -92,6 +92,7 @@ fn opts(store: &Path, out: &Path) -> SensorLanguageOptions {
         progress: false,
         stop_after: None,
         minilm_dir: Some(minilm()),
+        values: Default::default(),
     }
 }
 

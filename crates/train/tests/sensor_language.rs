@@ -96,6 +96,7 @@ fn opts(store: &Path, out: &Path, resume: bool, stop_after: Option<u64>) -> Sens
         progress: false,
         stop_after,
         minilm_dir: Some(minilm()),
+        values: Default::default(),
     }
 }
 
@@ -813,4 +814,43 @@ fn a_centred_model_ignores_per_window_offsets_and_reloads_centred() {
     let cfg_text =
         std::fs::read_to_string(find_checkpoint(&plain_out).unwrap().join("config.json")).unwrap();
     assert!(!cfg_text.contains("centre"), "{cfg_text}");
+}
+
+/// Two stores joined on the model's scale, their values kept in a mapped
+/// file in the run directory: the same model, bit for bit, as with the
+/// values in memory, and no file left behind.
+#[test]
+fn values_on_disk_train_the_same_model() {
+    use wearlang_models::{InputNormalisation, ValueHome};
+    let tmp = tempfile::tempdir().unwrap();
+    let first = store(tmp.path());
+    let second = tmp.path().join("second.parquet");
+    std::fs::copy(&first, &second).unwrap();
+    let mut cfg = config(4);
+    cfg.normalisation = InputNormalisation::Model;
+    let run = |name: &str, on_disk: bool| {
+        let out = tmp.path().join(name);
+        let mut o = opts(&first, &out, false, None);
+        o.extra_stores = vec![second.clone()];
+        if on_disk {
+            o.values = ValueHome::Disk(out.clone());
+        }
+        let s = train_sensor_language(&cfg, &o).unwrap();
+        assert_eq!(s.steps, 4);
+        out
+    };
+    let (mem, disk) = (run("mem", false), run("disk", true));
+    let (a, b) = (model_tensors(&mem), model_tensors(&disk));
+    assert_eq!(a.len(), b.len());
+    for ((na, ta), (nb, tb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        assert!(ta.equal(tb), "{na} differs");
+    }
+    let left: Vec<_> = std::fs::read_dir(&disk)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("wearlang-values"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -118,6 +118,7 @@ fn encoder(dir: &Path, store: &Path) -> PathBuf {
             resume: false,
             progress: false,
             stop_after: None,
+            values: Default::default(),
         },
     )
     .unwrap();
@@ -465,6 +466,7 @@ fn conv_run(dir: &Path, store: &Path) -> PathBuf {
             progress: false,
             stop_after: None,
             minilm_dir: Some(common::minilm()),
+            values: Default::default(),
         },
     )
     .unwrap();

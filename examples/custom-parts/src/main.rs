@@ -78,6 +78,7 @@ fn main() -> Result<()> {
             progress: false,
             stop_after: None,
             minilm_dir: args.minilm.clone(),
+            values: Default::default(),
         },
     )?;
     eprintln!(

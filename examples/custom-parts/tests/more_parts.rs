@@ -61,6 +61,7 @@ fn pretraining_runs_with_a_registered_mask_strategy() {
             resume: false,
             progress: false,
             stop_after: None,
+            values: Default::default(),
         },
     )
     .unwrap();
@@ -85,6 +86,7 @@ fn pretraining_runs_with_a_registered_mask_strategy() {
             resume: false,
             progress: false,
             stop_after: None,
+            values: Default::default(),
         },
     )
     .err()

@@ -167,6 +167,10 @@ pub struct SensorLanguageOptions {
     pub stop_after: Option<u64>,
     /// MiniLM's directory (default: see [`resolve_minilm_dir`]).
     pub minilm_dir: Option<PathBuf>,
+    /// Where the training windows' values are kept (in memory by default;
+    /// [`crate::ValueHome::Disk`] maps them from a file, for training sets
+    /// larger than memory; the run is the same either way).
+    pub values: crate::ValueHome,
 }
 
 /// What a run did.
