@@ -140,18 +140,21 @@ pub fn wise_ft(run: &Path, pretrained: Option<&Path>, alpha: f64, out: &Path) ->
         tensors: tensors.len(),
     };
     cfg.wise_ft = Some(record.clone());
+    // The fine-tuned run's loss history, for the evaluation report's plot:
+    // written (atomically) before the checkpoint, so that a blend that is
+    // there always has it.
+    let history = run.join("metrics.jsonl");
+    if history.is_file() {
+        let bytes = std::fs::read(&history).map_err(|e| ModelError::io(&history, e))?;
+        std::fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
+        wearlang_core::fs::write_atomic(out.join("metrics.jsonl"), &bytes)?;
+    }
     checkpoint::commit_checkpoint(out, |tmp| {
         Tensor::write_safetensors(&tensors, tmp.join(MODEL_FILE))?;
         let state = ft_dir.join(STATE_FILE);
         std::fs::copy(&state, tmp.join(STATE_FILE)).map_err(|e| ModelError::io(&state, e))?;
         checkpoint::write_json(&tmp.join(CONFIG_FILE), &cfg)
     })?;
-    // The fine-tuned run's loss history, for the evaluation report's plot.
-    let history = run.join("metrics.jsonl");
-    if history.is_file() {
-        let dst = out.join("metrics.jsonl");
-        std::fs::copy(&history, &dst).map_err(|e| ModelError::io(&dst, e))?;
-    }
     Ok(record)
 }
 
