@@ -55,7 +55,8 @@ pub struct TrainArgs {
     pub caption_windows: usize,
     /// Keep the training windows' values in a file in `--out`, mapped
     /// into memory, instead of in memory: for training sets larger than
-    /// memory (the run is the same; the file is removed as it is mapped).
+    /// memory (the run is the same; the file has no name and goes with
+    /// the run).
     #[arg(long)]
     pub values_on_disk: bool,
     /// No progress bar.

@@ -43,10 +43,11 @@ pub enum ValueHome {
     /// (`Tensor::from_file`): a batch reads the pages it touches and the
     /// kernel may drop them again, so a training split larger than memory
     /// trains, with the same values in the same order as in memory. The
-    /// file is written a chunk of windows at a time and unlinked as soon as
-    /// it is mapped (nothing is left behind, even by a killed run); its
-    /// disk space comes back when the set is dropped. Use a directory on a
-    /// disk, not a RAM-backed `tmpfs`.
+    /// file is written a chunk of windows at a time; on Linux it never has
+    /// a name (nothing is left behind, even by a run killed while writing
+    /// it), elsewhere its name is removed as soon as it is mapped. Its disk
+    /// space comes back when the set is dropped. Use a directory on a disk,
+    /// not a RAM-backed `tmpfs`.
     Disk(PathBuf),
 }
 
@@ -75,7 +76,75 @@ struct Rows {
     shape: [i64; 2],
     rows: i64,
     parts: Vec<Tensor>,
-    file: Option<(tempfile::NamedTempFile, std::io::BufWriter<std::fs::File>)>,
+    file: Option<ValuesFile>,
+}
+
+/// A values file being written. On Linux it has no name from the start
+/// (`O_TMPFILE`, or created and unlinked at once) and is mapped through
+/// `/proc/self/fd`, so that even a run killed while writing it leaves
+/// nothing behind; elsewhere it is named until it is mapped.
+struct ValuesFile {
+    dir: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    #[cfg(not(target_os = "linux"))]
+    named: tempfile::NamedTempFile,
+}
+
+impl ValuesFile {
+    fn create(dir: &Path) -> Result<Self> {
+        let io = |e| ModelError::io(dir, e);
+        #[cfg(target_os = "linux")]
+        let file = tempfile::tempfile_in(dir).map_err(io)?;
+        #[cfg(not(target_os = "linux"))]
+        let named = tempfile::Builder::new()
+            .prefix(".wearlang-values-")
+            .suffix(".f32")
+            .tempfile_in(dir)
+            .map_err(io)?;
+        #[cfg(not(target_os = "linux"))]
+        let file = named.reopen().map_err(io)?;
+        Ok(ValuesFile {
+            dir: dir.to_path_buf(),
+            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            #[cfg(not(target_os = "linux"))]
+            named,
+        })
+    }
+
+    /// The file's `numel` float32 values mapped as a tensor (the file's
+    /// name, where it has one, removed).
+    fn map(self, numel: i64) -> Result<Tensor> {
+        let dir = self.dir;
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| ModelError::io(&dir, e.into_error()))?;
+        // (The mapping reads the page cache: no sync needed.)
+        #[cfg(target_os = "linux")]
+        let name = {
+            use std::os::fd::AsRawFd;
+            format!("/proc/self/fd/{}", file.as_raw_fd())
+        };
+        #[cfg(not(target_os = "linux"))]
+        let name = self
+            .named
+            .path()
+            .to_str()
+            .ok_or_else(|| {
+                ModelError::Data(format!(
+                    "{}: the values file's path is not UTF-8 (choose another directory)",
+                    self.named.path().display()
+                ))
+            })?
+            .to_string();
+        let x = Tensor::f_from_file(&name, false, Some(numel), (Kind::Float, Device::Cpu))?;
+        // Mapped: the file and its name can go; the pages stay until `x`
+        // is dropped.
+        drop(file);
+        #[cfg(not(target_os = "linux"))]
+        self.named.close().map_err(|e| ModelError::io(&dir, e))?;
+        Ok(x)
+    }
 }
 
 impl Rows {
@@ -84,15 +153,7 @@ impl Rows {
     fn new(home: &ValueHome, t: usize, c: usize) -> Result<Self> {
         let file = match home {
             ValueHome::Memory => None,
-            ValueHome::Disk(dir) => {
-                let tmp = tempfile::Builder::new()
-                    .prefix(".wearlang-values-")
-                    .suffix(".f32")
-                    .tempfile_in(dir)
-                    .map_err(|e| ModelError::io(dir, e))?;
-                let handle = tmp.reopen().map_err(|e| ModelError::io(tmp.path(), e))?;
-                Some((tmp, std::io::BufWriter::with_capacity(1 << 20, handle)))
-            }
+            ValueHome::Disk(dir) => Some(ValuesFile::create(dir)?),
         };
         Ok(Rows {
             shape: [t as i64, c as i64],
@@ -114,50 +175,35 @@ impl Rows {
         self.rows += size[0];
         match &mut self.file {
             None => self.parts.push(x),
-            Some((tmp, out)) => {
+            Some(f) => {
                 let x = x.f_to_kind(Kind::Float)?.f_contiguous()?;
                 let n = x.numel();
                 let mut bytes = vec![0u8; n * 4];
                 x.f_copy_data_u8(&mut bytes, n)?;
-                out.write_all(&bytes)
-                    .map_err(|e| ModelError::io(tmp.path(), e))?;
+                f.out
+                    .write_all(&bytes)
+                    .map_err(|e| ModelError::io(&f.dir, e))?;
             }
         }
         Ok(())
     }
 
-    /// The tensor: the parts concatenated, or the file mapped (and
-    /// unlinked).
+    /// The tensor: the parts concatenated, or the file mapped.
     fn finish(self) -> Result<Tensor> {
         let [t, c] = self.shape;
-        let Some((tmp, out)) = self.file else {
+        let Some(file) = self.file else {
             return match self.parts.len() {
                 0 => Ok(Tensor::zeros([0, t, c], (Kind::Float, Device::Cpu))),
                 _ => concat(self.parts),
             };
         };
-        let file = out
-            .into_inner()
-            .map_err(|e| ModelError::io(tmp.path(), e.into_error()))?;
-        // (The mapping reads the page cache: no sync needed.)
-        drop(file);
         let numel = self.rows * t * c;
         if numel == 0 {
             return Ok(Tensor::zeros([self.rows, t, c], (Kind::Float, Device::Cpu)));
         }
-        let name = tmp.path().to_str().ok_or_else(|| {
-            ModelError::Data(format!(
-                "{}: the values file's path is not UTF-8 (choose another directory)",
-                tmp.path().display()
-            ))
-        })?;
-        let x = Tensor::f_from_file(name, false, Some(numel), (Kind::Float, Device::Cpu))?
-            .f_reshape([self.rows, t, c])?;
+        let x = file.map(numel)?.f_reshape([self.rows, t, c])?;
         // Batches read windows at random: no read-ahead around each one.
         wearlang_device::advise_random_access(&x);
-        // Mapped: the name can go now; the pages stay until `x` is dropped.
-        let path = tmp.path().to_path_buf();
-        tmp.close().map_err(|e| ModelError::io(path, e))?;
         Ok(x)
     }
 }
@@ -179,6 +225,18 @@ impl WindowSet {
     /// Errors when the split is empty or a label is not in the vocabulary.
     pub fn load(path: &Path, split: Option<Split>, normalise: bool) -> Result<Self> {
         Self::from_source(&StoreReader::open(path)?, split, normalise)
+    }
+
+    /// [`WindowSet::load`] read and kept as `how` says, the values where
+    /// `values` says ([`WindowSet::read_in`]).
+    pub fn load_in(
+        path: &Path,
+        split: Option<Split>,
+        normalise: bool,
+        values: Values,
+        how: &SetOptions,
+    ) -> Result<Self> {
+        Self::read_in(&StoreReader::open(path)?, split, normalise, values, how)
     }
 
     /// Read `split` (all windows when `None`) of any [`WindowSource`],
@@ -479,16 +537,7 @@ impl WindowSet {
         if idx.is_empty() {
             return Err(ModelError::Data("no windows selected".into()));
         }
-        let x = match &self.home {
-            ValueHome::Memory => self.batch(idx, Device::Cpu)?,
-            home => {
-                let mut rows = Rows::new(home, self.steps(), self.channels())?;
-                for chunk in idx.chunks(CHUNK_WINDOWS) {
-                    rows.push(self.batch(chunk, Device::Cpu)?)?;
-                }
-                rows.finish()?
-            }
-        };
+        let x = self.gather(idx)?;
         Ok(WindowSet {
             x,
             labels: idx.iter().map(|&i| self.labels[i]).collect(),
@@ -497,6 +546,22 @@ impl WindowSet {
             meta: self.meta.clone(),
             home: self.home.clone(),
         })
+    }
+
+    /// The values of the windows at `idx` (in that order), `[k, T, C]` on
+    /// the CPU, kept where this set's are ([`ValueHome`]: in a mapped file
+    /// they are copied a chunk at a time, never all in memory).
+    pub fn gather(&self, idx: &[usize]) -> Result<Tensor> {
+        match &self.home {
+            ValueHome::Memory => self.batch(idx, Device::Cpu),
+            home => {
+                let mut rows = Rows::new(home, self.steps(), self.channels())?;
+                for chunk in idx.chunks(CHUNK_WINDOWS) {
+                    rows.push(self.batch(chunk, Device::Cpu)?)?;
+                }
+                rows.finish()
+            }
+        }
     }
 
     /// The indices of the windows whose label is one of `labels` (names of
@@ -565,6 +630,33 @@ impl WindowSet {
             .f_to_kind(Kind::Int64)?
             .f_to_device(device)?)
     }
+}
+
+/// `parts` (`[n_i, T, C]` each, same `T` and `C`) stacked along the first
+/// dimension into a tensor kept where `home` says (in a file: a chunk of
+/// windows at a time). An empty list is an error.
+pub fn stack_rows(parts: &[&Tensor], home: &ValueHome) -> Result<Tensor> {
+    let first = parts
+        .first()
+        .ok_or_else(|| ModelError::Data("no windows to stack".into()))?;
+    if *home == ValueHome::Memory {
+        return Ok(Tensor::f_cat(parts, 0)?);
+    }
+    let size = first.size();
+    let [_, t, c] = size[..] else {
+        return Err(ModelError::Data(format!(
+            "windows of shape {size:?}, not [N, T, C]"
+        )));
+    };
+    let mut rows = Rows::new(home, t as usize, c as usize)?;
+    for part in parts {
+        let n = part.size().first().copied().unwrap_or(0);
+        for start in (0..n).step_by(CHUNK_WINDOWS) {
+            let len = (CHUNK_WINDOWS as i64).min(n - start);
+            rows.push(part.f_narrow(0, start, len)?)?;
+        }
+    }
+    rows.finish()
 }
 
 /// The values of `windows` as a `[N, T, C]` tensor; a window of another
@@ -734,25 +826,14 @@ pub fn load_training_union_in(
             .collect::<Result<_>>()?;
     }
     let counts: Vec<usize> = sets.iter().map(|(set, _)| set.len()).collect();
+    let x = stack_rows(
+        &sets.iter().map(|(set, _)| &set.x).collect::<Vec<_>>(),
+        home,
+    )?;
     let mut windows = Vec::new();
-    let mut parts = Vec::new();
-    let mut rows = Rows::new(home, meta.window_len, meta.channels.len())?;
     for (set, _) in sets {
-        if *home == ValueHome::Memory {
-            parts.push(set.x);
-        } else {
-            for start in (0..set.len()).step_by(CHUNK_WINDOWS) {
-                let len = CHUNK_WINDOWS.min(set.len() - start);
-                rows.push(set.x.f_narrow(0, start as i64, len as i64)?)?;
-            }
-        }
         windows.extend(set.windows);
     }
-    let x = if *home == ValueHome::Memory {
-        concat(parts)?
-    } else {
-        rows.finish()?
-    };
     let mut labels: Vec<String> = windows.iter().filter_map(|w| w.label.clone()).collect();
     labels.extend(meta.labels.labels().iter().cloned());
     labels.sort();
@@ -945,15 +1026,22 @@ mod tests {
         assert_eq!(mem.home(), &ValueHome::Memory);
         assert_eq!(disk.x.size(), [n as i64, 4, 3]);
         assert_eq!(bits(&mem.x), bits(&disk.x));
-        assert_eq!(left(), 0, "the values file is unlinked once mapped");
+        assert_eq!(left(), 0, "the values file has no name once mapped");
         #[cfg(target_os = "linux")]
         {
             let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+            let here = dir.path().to_str().unwrap();
             assert!(
                 maps.lines()
-                    .any(|l| l.contains(".wearlang-values-") && l.contains("(deleted)")),
+                    .any(|l| l.contains(here) && l.contains("(deleted)")),
                 "the values are mapped from the (unlinked) file"
             );
+            // While it is written, it has no name either (a killed run
+            // leaves nothing).
+            let mut rows = Rows::new(&home, 4, 3).unwrap();
+            rows.push(mem.x.narrow(0, 0, 10)).unwrap();
+            assert_eq!(left(), 0);
+            assert_eq!(bits(&rows.finish().unwrap()), bits(&mem.x.narrow(0, 0, 10)));
         }
         let idx: Vec<usize> = (0..n).rev().step_by(3).collect();
         assert_eq!(

@@ -10,7 +10,7 @@ use wearlang_encoders::MaskedAutoencoder;
 
 use wearlang_models::{
     load_training_union_in, step_seed, InputNormalisation, PretrainCheckpointConfig,
-    PretrainConfig, SetOptions, ValueHome, WindowSet,
+    PretrainConfig, SetOptions, ValueHome, Values, WindowSet,
 };
 use wearlang_optim::AdamW;
 
@@ -135,7 +135,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: &PretrainOptions) -> Result<Pretrain
         &record,
     )?;
 
-    let val_loss = validation_loss(&model, &stores, &schema, cfg, device)?;
+    let val_loss = validation_loss(&model, &stores, &schema, cfg, device, &how)?;
     let done = outcome.state.step - outcome.start_step;
     Ok(PretrainSummary {
         steps: outcome.state.step,
@@ -183,18 +183,20 @@ impl Step<tch::Tensor> for MaskedStep<'_> {
 }
 
 /// Mean masked loss over the stores' validation splits (each mapped onto
-/// `channels`, the training set's) with seeded masks (`None` when no store
-/// has validation windows).
+/// `channels`, the training set's, and read as `how` says) with seeded
+/// masks (`None` when no store has validation windows).
 fn validation_loss(
     model: &MaskedAutoencoder,
     stores: &[&Path],
     channels: &[wearlang_core::ChannelSpec],
     cfg: &PretrainConfig,
     device: Device,
+    how: &SetOptions,
 ) -> Result<Option<f64>> {
     let (mut sum, mut count) = (0.0, 0usize);
     for store in stores {
-        let val = match WindowSet::load(store, Some(Split::Val), true) {
+        let val = match WindowSet::load_in(store, Some(Split::Val), true, Values::InTensorOnly, how)
+        {
             Ok(v) => v,
             Err(TrainError::Data(_)) => continue,
             Err(e) => return Err(e),

@@ -25,7 +25,7 @@ use wearlang_models::sensor_language::{
     mean_curve, pick_step, HeldOutWindows, SelectConfig, SelectCriterion, SelectionFold,
     SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, StepSelection,
 };
-use wearlang_models::{class_embeddings, load_split, step_seed, WindowSet};
+use wearlang_models::{class_embeddings, stack_rows, step_seed, SetOptions, Values, WindowSet};
 
 use crate::sensor_language::{configured_budget, fit, FitPlan, TrainingData};
 use crate::{Result, TrainError};
@@ -79,7 +79,7 @@ impl ZeroShotSet {
             }
         }
         Ok(ZeroShotSet {
-            x: val.batch(&idx, Device::Cpu)?,
+            x: val.gather(&idx)?,
             truth,
             classes,
         })
@@ -105,7 +105,7 @@ impl ZeroShotSet {
             }
         }
         if !idx.is_empty() {
-            self.x = Tensor::f_cat(&[&self.x, &set.batch(&idx, Device::Cpu)?], 0)?;
+            self.x = stack_rows(&[&self.x, &set.gather(&idx)?], set.home())?;
         }
         Ok(self)
     }
@@ -344,7 +344,19 @@ pub(crate) fn choose_budget(
         .collect();
     present.sort();
     present.dedup();
-    let val = load_split(&opts.store, Split::Val).map_err(|e| {
+    // Only labels and values are read (kept where the training set's are).
+    let how = SetOptions {
+        home: opts.values.clone(),
+        captions: Some(Vec::new()),
+    };
+    let val = WindowSet::load_in(
+        &opts.store,
+        Some(Split::Val),
+        true,
+        Values::InTensorOnly,
+        &how,
+    )
+    .map_err(|e| {
         TrainError::Data(format!(
             "select: the step budget is chosen on the validation split of {}, which cannot be \
              read ({e}); give the store a validation split or turn `[select]` off",

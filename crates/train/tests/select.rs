@@ -348,3 +348,29 @@ fn folds_are_seeded_disjoint_and_sorted() {
     );
     assert!(holdout_folds(&sel, &classes, &classes[4..]).is_err());
 }
+
+/// A selection with the values in mapped files (training set, fold sets,
+/// validation windows) scores, chooses and trains exactly as in memory.
+#[test]
+fn values_on_disk_select_and_train_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path(), true);
+    let mut sel = every(4);
+    sel.held_out_windows = HeldOutWindows::TrainingAndValidation;
+    sel.criterion = SelectCriterion::Mean;
+    let cfg = config(8, sel);
+    let run = |name: &str, on_disk: bool| {
+        let out = tmp.path().join(name);
+        let mut o = opts(&store, &out);
+        if on_disk {
+            o.values = wearlang_models::ValueHome::Disk(out.clone());
+        }
+        let s = train_sensor_language(&cfg, &o).unwrap();
+        let weights = std::fs::read(find_checkpoint(&out).unwrap().join("model.safetensors"));
+        (s.selection.expect("a selection"), weights.unwrap())
+    };
+    let (a, b) = (run("mem", false), run("disk", true));
+    assert!(!a.0.folds[0].seen_curve.is_empty());
+    assert_eq!(a.0, b.0);
+    assert!(a.1 == b.1, "the final weights differ");
+}
