@@ -11,7 +11,8 @@
 //! - [`checkpoint`]: atomic checkpoint directories (`model.safetensors`,
 //!   `optimizer.safetensors`, `state.json`, `config.json`);
 //! - [`WindowSet`], [`epoch_order`], [`step_seed`]: windows of a store as
-//!   tensors and seeded orders;
+//!   tensors (in memory, or mapped from a file: [`ValueHome`],
+//!   [`SetOptions`]) and seeded orders;
 //! - [`embed_store`], [`embed_texts`]: embeddings of a store's windows or of
 //!   texts as plain data (`wearlang embed`);
 //! - [`SensorTextModel`]: what the evaluation protocols use of a model

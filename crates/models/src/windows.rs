@@ -76,6 +76,10 @@ struct Rows {
     shape: [i64; 2],
     rows: i64,
     parts: Vec<Tensor>,
+    /// In memory with a known upper bound: one tensor of that many
+    /// windows, filled in place (so the values are never held twice);
+    /// `parts` then stays empty unless the bound was wrong.
+    buf: Option<Tensor>,
     file: Option<ValuesFile>,
 }
 
@@ -159,8 +163,24 @@ impl Rows {
             shape: [t as i64, c as i64],
             rows: 0,
             parts: Vec::new(),
+            buf: None,
             file,
         })
+    }
+
+    /// [`Rows::new`] for at most `bound` windows: in memory, one tensor of
+    /// `bound` windows is allocated and filled in place (its pages are
+    /// touched only as they are filled, so a bound above the final count
+    /// costs address space, not memory).
+    fn with_bound(home: &ValueHome, t: usize, c: usize, bound: usize) -> Result<Self> {
+        let mut rows = Self::new(home, t, c)?;
+        if *home == ValueHome::Memory && bound > 0 {
+            rows.buf = Some(Tensor::f_empty(
+                [bound as i64, t as i64, c as i64],
+                (Kind::Float, Device::Cpu),
+            )?);
+        }
+        Ok(rows)
     }
 
     /// Append `x`, `[n, T, C]` (any kind; stored as float32).
@@ -172,7 +192,18 @@ impl Rows {
                 self.shape[0], self.shape[1]
             )));
         }
+        let at = self.rows;
         self.rows += size[0];
+        if let Some(buf) = &self.buf {
+            if self.rows <= buf.size()[0] {
+                buf.f_narrow(0, at, size[0])?.f_copy_(&x)?;
+                return Ok(());
+            }
+            // More windows than the bound: keep what is filled as a part.
+            let filled = buf.f_narrow(0, 0, at)?;
+            self.parts.push(filled);
+            self.buf = None;
+        }
         match &mut self.file {
             None => self.parts.push(x),
             Some(f) => {
@@ -191,6 +222,9 @@ impl Rows {
     /// The tensor: the parts concatenated, or the file mapped.
     fn finish(self) -> Result<Tensor> {
         let [t, c] = self.shape;
+        if let Some(buf) = self.buf {
+            return Ok(buf.f_narrow(0, 0, self.rows)?);
+        }
         let Some(file) = self.file else {
             return match self.parts.len() {
                 0 => Ok(Tensor::zeros([0, t, c], (Kind::Float, Device::Cpu))),
@@ -281,7 +315,8 @@ impl WindowSet {
             ..ReadOptions::default()
         };
         let (t, c) = (meta.window_len, meta.channels.len());
-        let mut rows = Rows::new(home, t, c)?;
+        // At most every window of the source: filled in place in memory.
+        let mut rows = Rows::with_bound(home, t, c, source.num_windows())?;
         let mut windows = Vec::new();
         for batch in source.batches(opts)? {
             let mut batch = batch?;
@@ -1074,6 +1109,23 @@ mod tests {
         };
         let err = training_windows_in(&src, &bad).err().unwrap().to_string();
         assert!(err.contains("no/such/dir"), "{err}");
+    }
+
+    /// Rows filled in place up to their bound, and past it (a bound that
+    /// was wrong) joined as parts: the same tensor either way.
+    #[test]
+    fn rows_in_memory_fill_in_place_and_survive_a_wrong_bound() {
+        let x = Tensor::arange(5 * 2 * 3, (Kind::Float, Device::Cpu)).view([5, 2, 3]);
+        for bound in [0, 2, 5, 9] {
+            let mut rows = Rows::with_bound(&ValueHome::Memory, 2, 3, bound).unwrap();
+            rows.push(x.narrow(0, 0, 2)).unwrap();
+            rows.push(x.narrow(0, 2, 3)).unwrap();
+            let y = rows.finish().unwrap();
+            assert_eq!(y.size(), [5, 2, 3], "bound {bound}");
+            assert!(y.equal(&x), "bound {bound}");
+        }
+        let mut rows = Rows::with_bound(&ValueHome::Memory, 2, 3, 4).unwrap();
+        assert!(rows.push(x.view([5, 3, 2])).is_err());
     }
 
     /// A training read keeps only the captions asked for; a window that
