@@ -11,9 +11,12 @@
 //! - `cargo xtask fuzz T`   fuzz file reader T (or `all`) on stable Rust (`crates/fuzz`)
 //! - `cargo xtask kill-test` `kill -9` training runs, resume, compare byte for byte
 //! - `cargo xtask release`  a versioned model directory with its card (`release.rs`)
+//! - `cargo xtask ablate D` train and score every config of ablation directory D,
+//!   write its table (`ablate.rs`)
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod ablate;
 mod arch;
 mod bench;
 mod bench_caption;
@@ -70,6 +73,9 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Train every config of an ablation directory (`configs/ablations/*/ablation.toml`)
+    /// the same way, evaluate each on the same splits and write the table.
+    Ablate(ablate::AblateArgs),
     /// `kill -9` pretrain and train at random moments and during checkpoint writes, resume,
     /// and compare with an uninterrupted run byte for byte.
     KillTest(kill_test::KillTestArgs),
@@ -85,6 +91,7 @@ fn main() {
         Cmd::Arch => arch::run(),
         Cmd::Fuzz { target, args } => fuzz(&target, &args, true),
         Cmd::KillTest(args) => kill_test::run(&args),
+        Cmd::Ablate(args) => ablate::run(&args),
         Cmd::Release(args) => release::run(&args).map(|dir| println!("{}", dir.display())),
     };
     if let Err(e) = result {

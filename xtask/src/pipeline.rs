@@ -48,12 +48,12 @@ pub struct PipelineArgs {
 }
 
 /// The libtorch thread count the documented figures were produced with.
-const DOCUMENTED_THREADS: usize = 2;
+pub(crate) const DOCUMENTED_THREADS: usize = 2;
 
 /// The variable every `wearlang` process reads its libtorch thread count
 /// from (`wearlang_device::THREADS_ENV`; xtask does not link libtorch, so
 /// the name is repeated here and a test checks the two agree).
-const THREADS_ENV: &str = "WEARLANG_THREADS";
+pub(crate) const THREADS_ENV: &str = "WEARLANG_THREADS";
 
 impl PipelineArgs {
     /// The smoke profile into `out` on the dev-profile binary (what
@@ -274,7 +274,7 @@ fn runs(root: &Path) -> Result<Vec<Run>> {
 }
 
 /// SHA-256 (hex) of some strings.
-fn key_of(parts: &[String]) -> String {
+pub(crate) fn key_of(parts: &[String]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
@@ -286,7 +286,7 @@ fn key_of(parts: &[String]) -> String {
 /// A file's identity for a key: its path and the SHA-256 of its content
 /// (a rebuilt but identical binary, or a touched file, changes nothing); a
 /// directory by the keys of its files, in name order.
-fn file_key(path: &Path) -> Result<String> {
+pub(crate) fn file_key(path: &Path) -> Result<String> {
     use std::io::Read;
     let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
     if meta.is_dir() {

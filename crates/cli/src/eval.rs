@@ -155,8 +155,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         .max()
         .unwrap_or(0);
     println!(
-        "evaluation of {} ({} test windows):",
-        report.run, report.test_windows
+        "evaluation of {} ({} {} windows):",
+        report.run, report.test_windows, a.split
     );
     for (m, v) in summary {
         println!("  {m:<width$}  {v}");
