@@ -426,7 +426,11 @@ fn shipped_configs_parse() {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "toml") {
+            // (`ablation.toml` says how `cargo xtask ablate` runs the
+            // directory; it is not a run config.)
+            if path.extension().is_some_and(|e| e == "toml")
+                && path.file_name().is_some_and(|n| n != "ablation.toml")
+            {
                 let c = SensorLanguageConfig::from_file(&path)
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 out.push((path, c));
