@@ -162,8 +162,9 @@ pub fn run(args: &AblateArgs) -> Result<()> {
         },
         args.threads,
         m.store.display(),
-        init.as_ref()
-            .map(|_| format!(", initialised from `{}`", m.init_from.as_ref().unwrap().display()))
+        m.init_from
+            .as_ref()
+            .map(|p| format!(", initialised from `{}`", p.display()))
             .unwrap_or_default(),
     );
     table.push_str("| config | change |");
