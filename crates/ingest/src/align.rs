@@ -8,7 +8,7 @@ use crate::resample::{Grid, Resampler};
 use std::sync::Arc;
 
 /// A whole recording of one stream, in memory.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Whole {
     /// Sample times, ms, increasing.
     pub times: Vec<f64>,

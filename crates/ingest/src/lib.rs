@@ -110,6 +110,7 @@ mod pipeline;
 mod prefetch;
 mod resample;
 mod source;
+mod spill;
 mod walk;
 
 pub use arrow_src::ArrowSource;

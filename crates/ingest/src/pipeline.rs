@@ -8,9 +8,11 @@ use crate::labels::{IntervalCursor, IntervalLabels};
 use crate::options::{IngestOptions, InputFormat, Units};
 use crate::resample::{window_label, Grid, Resampler, Windower};
 use crate::source::{Recording, RecordingSource};
+use crate::spill::{Spill, Spilled};
 use crate::walk;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -818,35 +820,77 @@ fn stream_inputs(opts: &IngestOptions) -> Result<Vec<StreamInput>> {
     Ok(v)
 }
 
-/// Read every recording of one stream whole, its channels in `layout`'s
-/// order, checking the jumps between its samples ([`check_jump`], on the
-/// grid at `rate` Hz).
-fn read_whole(
+/// Read every recording of one stream, its channels in `layout`'s order,
+/// checking the jumps between its samples ([`check_jump`], on the grid at
+/// `rate` Hz), and set each aside in one spill file in `dir` as soon as it
+/// ends ([`Spill`]; files are read in parallel). Returns the recordings in
+/// order, each with where it lies (`spill_index` names the spill in the
+/// caller's list), the spill and the rows read.
+fn read_spilled(
     input: &StreamInput,
     layout: &ChannelLayout,
     rate: f64,
-) -> Result<(Vec<Key>, HashMap<Key, Whole>, u64)> {
-    let per_file: Vec<Result<Vec<(Key, Whole)>>> = input
+    dir: &Path,
+    spill_index: usize,
+) -> Result<SpilledStream> {
+    let spill = std::sync::Mutex::new(Spill::new(dir)?);
+    let per_file: Vec<Result<Vec<(Key, Spilled)>>> = input
         .files
         .par_iter()
-        .map(|f| read_file(input, layout, rate, f))
+        .map(|f| {
+            let mut out = Vec::new();
+            read_file_with(input, layout, rate, f, |k, w| {
+                // A panic elsewhere while holding the lock cannot leave a
+                // half-written recording that is later read: its caller
+                // never got the `Spilled`.
+                let mut guard = spill.lock().unwrap_or_else(|e| e.into_inner());
+                out.push((k, guard.put(&w, RATE_SAMPLE + 1)?));
+                Ok(())
+            })?;
+            Ok(out)
+        })
         .collect();
     let mut order = Vec::new();
     let mut map = HashMap::new();
     let mut rows = 0u64;
     for (r, f) in per_file.into_iter().zip(&input.files) {
         for (k, w) in r? {
-            rows += w.times.len() as u64;
-            if map.insert(k.clone(), w).is_some() {
-                return Err(Error::data(
-                    Location::file(f),
-                    format!("recording '{}' of subject '{}' appears in more than one file of this stream", k.1, k.0),
-                ));
+            rows += w.len() as u64;
+            if map.insert(k.clone(), Held::Disk(spill_index, w)).is_some() {
+                return Err(recording_in_two_files(f, &k));
             }
             order.push(k);
         }
     }
-    Ok((order, map, rows))
+    let spill = spill.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(SpilledStream {
+        order,
+        map,
+        spill,
+        rows,
+    })
+}
+
+/// One stream read by [`read_spilled`].
+struct SpilledStream {
+    /// Recordings in order of first appearance.
+    order: Vec<Key>,
+    /// Where each lies.
+    map: HashMap<Key, Held>,
+    /// The file they lie in.
+    spill: Spill,
+    /// Rows read.
+    rows: u64,
+}
+
+fn recording_in_two_files(f: &Path, k: &Key) -> Error {
+    Error::data(
+        Location::file(f),
+        format!(
+            "recording '{}' of subject '{}' appears in more than one file of this stream",
+            k.1, k.0
+        ),
+    )
 }
 
 /// Read the recordings of one file of a stream whole, its channels in
@@ -857,15 +901,38 @@ fn read_file(
     rate: f64,
     f: &Path,
 ) -> Result<Vec<(Key, Whole)>> {
+    let mut out = Vec::new();
+    read_file_with(input, layout, rate, f, |k, w| {
+        out.push((k, w));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Read one file of a stream, its channels in `layout`'s order, checking
+/// the jumps between samples ([`check_jump`]), handing each recording to
+/// `each` when it ends (one recording in memory at a time).
+fn read_file_with(
+    input: &StreamInput,
+    layout: &ChannelLayout,
+    rate: f64,
+    f: &Path,
+    mut each: impl FnMut(Key, Whole) -> Result<()>,
+) -> Result<()> {
     let src = open_source(f, input.root.as_deref(), &input.spec)?;
     let mut src = layout.conform(f, src)?;
-    let mut out: Vec<(Key, Whole)> = Vec::new();
+    let mut cur: Option<(Key, Whole)> = None;
     while let Some(p) = src.next_part()? {
         let key = (p.subject.clone(), p.recording.clone());
-        if out.last().is_none_or(|l| l.0 != key) {
-            out.push((key.clone(), Whole::default()));
+        if cur.as_ref().is_none_or(|(k, _)| *k != key) {
+            if let Some((k, w)) = cur.take() {
+                each(k, w)?;
+            }
+            cur = Some((key, Whole::default()));
         }
-        let w = &mut out.last_mut().expect("pushed").1;
+        let Some((_, w)) = cur.as_mut() else {
+            continue;
+        };
         for i in 0..p.n {
             let t = p.time_ms(i);
             if let Some(&prev) = w.times.last() {
@@ -878,7 +945,10 @@ fn read_file(
             w.labels.extend(p.labels.iter().cloned());
         }
     }
-    Ok(out)
+    if let Some((k, w)) = cur {
+        each(k, w)?;
+    }
+    Ok(())
 }
 
 /// The recordings of several streams by their file paths, when no stream
@@ -907,14 +977,7 @@ fn files_by_recording(inputs: &[StreamInput]) -> Result<Option<RecordingFiles>> 
                 order.len() - 1
             });
             if order[i].1[s].replace(f.clone()).is_some() {
-                return Err(Error::data(
-                    Location::file(f),
-                    format!(
-                        "recording '{}' of subject '{}' appears in more than one file of this \
-                         stream",
-                        key.1, key.0
-                    ),
-                ));
+                return Err(recording_in_two_files(f, &key));
             }
         }
     }
@@ -945,7 +1008,13 @@ pub fn ingest(opts: &IngestOptions, out: &Path) -> Result<IngestSummary> {
     let stats = if inputs.len() == 1 {
         run_single_stream(&mut ctx, &inputs[0], &layouts[0], &mut output)?
     } else {
-        run_multi_stream(&mut ctx, &inputs, &layouts, &mut output)?
+        // Recordings set aside while the streams are read lie beside the
+        // store (on the disk chosen for it, not on a possibly RAM-backed /tmp).
+        let spill_dir = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        run_multi_stream(&mut ctx, &inputs, &layouts, spill_dir, &mut output)?
     };
     check_no_recording_twice(&stats.spans)?;
     check_split_subjects(&opts.split, &stats.subjects, opts.shard.as_ref())?;
@@ -1171,7 +1240,42 @@ fn write_items<T: Sync>(
     Ok(())
 }
 
-/// Several streams of the same recordings, each read whole.
+/// One stream's samples of a recording: in memory, or set aside in a
+/// spill file (the index of a [`Streams`]' spill).
+enum Held {
+    Memory(Whole),
+    Disk(usize, Spilled),
+}
+
+impl Held {
+    /// Number of samples.
+    fn len(&self) -> usize {
+        match self {
+            Held::Memory(w) => w.times.len(),
+            Held::Disk(_, s) => s.len(),
+        }
+    }
+
+    /// The first times, at least `RATE_SAMPLE + 1` of them when there are.
+    fn head(&self) -> &[f64] {
+        match self {
+            Held::Memory(w) => &w.times[..w.times.len().min(RATE_SAMPLE + 1)],
+            Held::Disk(_, s) => &s.head,
+        }
+    }
+
+    /// First and last time (`None`: no samples).
+    fn span(&self) -> Option<(f64, f64)> {
+        match self {
+            Held::Memory(w) => w.times.first().zip(w.times.last()).map(|(a, b)| (*a, *b)),
+            Held::Disk(_, s) => s.span,
+        }
+    }
+}
+
+/// Several streams of the same recordings: each stream's recordings held
+/// in memory (one recording's files, [`Streams::of_recording`]) or set
+/// aside on disk as they are read ([`Streams::read`]).
 struct Streams<'a> {
     inputs: &'a [StreamInput],
     /// Channels of each stream.
@@ -1179,27 +1283,38 @@ struct Streams<'a> {
     /// Recordings in order of first appearance.
     order: Vec<Key>,
     /// Per stream: its recordings.
-    maps: Vec<HashMap<Key, Whole>>,
+    maps: Vec<HashMap<Key, Held>>,
+    /// Where recordings set aside lie.
+    spills: Vec<Spill>,
 }
 
 impl<'a> Streams<'a> {
-    /// Read every stream whole, its files' channels put into the order of
-    /// its `layouts` entry, counting its files and rows into `stats`.
+    /// Read every stream once, its files' channels put into the order of
+    /// its `layouts` entry, each recording set aside in a spill file in
+    /// `dir` ([`read_spilled`]), counting its files and rows into `stats`.
     ///
     /// Errors: a file cannot be read or differs in channels, a recording
-    /// is in two files of one stream, or its time jumps ([`check_jump`] on
-    /// the grid at `rate` Hz).
+    /// is in two files of one stream, its time jumps ([`check_jump`] on
+    /// the grid at `rate` Hz), or a spill file cannot be written.
     fn read(
         inputs: &'a [StreamInput],
         layouts: &[ChannelLayout],
         rate: f64,
+        dir: &Path,
         stats: &mut Stats,
     ) -> Result<Self> {
         let mut order: Vec<Key> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut maps = Vec::new();
+        let mut spills = Vec::new();
         for (inp, layout) in inputs.iter().zip(layouts) {
-            let (o, m, rows) = read_whole(inp, layout, rate)?;
+            let SpilledStream {
+                order: o,
+                map: m,
+                spill,
+                rows,
+            } = read_spilled(inp, layout, rate, dir, spills.len())?;
+            spills.push(spill);
             stats.rows += rows;
             stats.files += inp.files.len();
             for k in o {
@@ -1214,6 +1329,19 @@ impl<'a> Streams<'a> {
             widths: layouts.iter().map(|l| l.channels.len()).collect(),
             order,
             maps,
+            spills,
+        })
+    }
+
+    /// Stream `s`'s samples of recording `k` (`None`: it has none), read
+    /// back from its spill file if set aside.
+    ///
+    /// Errors: the spill file cannot be read.
+    fn samples(&self, s: usize, k: &Key) -> Result<Option<Cow<'_, Whole>>> {
+        Ok(match self.maps[s].get(k) {
+            None => None,
+            Some(Held::Memory(w)) => Some(Cow::Borrowed(w)),
+            Some(Held::Disk(i, w)) => Some(Cow::Owned(self.spills[*i].get(w, self.widths[s])?)),
         })
     }
 
@@ -1248,12 +1376,12 @@ impl<'a> Streams<'a> {
                         ));
                     }
                     rows += w.times.len() as u64;
-                    map.insert(k, w);
+                    map.insert(k, Held::Memory(w));
                 }
             }
             maps.push(map);
         }
-        let order = if maps.iter().any(|m| m.values().any(|w| !w.times.is_empty())) {
+        let order = if maps.iter().any(|m| m.values().any(|w| w.len() > 0)) {
             vec![key.clone()]
         } else {
             Vec::new()
@@ -1264,6 +1392,7 @@ impl<'a> Streams<'a> {
                 widths: layouts.iter().map(|l| l.channels.len()).collect(),
                 order,
                 maps,
+                spills: Vec::new(),
             },
             rows,
         ))
@@ -1289,8 +1418,7 @@ impl<'a> Streams<'a> {
             let place = inp.root.as_deref().unwrap_or(&inp.files[0]);
             for k in &self.order {
                 if let Some(w) = self.maps[s].get(k) {
-                    let n = w.times.len().min(RATE_SAMPLE + 1);
-                    let mut v: Vec<f64> = w.times[..n].windows(2).map(|p| p[1] - p[0]).collect();
+                    let mut v: Vec<f64> = w.head().windows(2).map(|p| p[1] - p[0]).collect();
                     let at = time_location(place, &inp.spec.time);
                     check_rate(&mut v, k, opts, inp.gap_s, &names, at)?;
                 }
@@ -1305,8 +1433,8 @@ impl<'a> Streams<'a> {
     fn check_overlap(&self, k: &Key) -> Result<()> {
         let mut spans: Vec<(f64, f64, usize)> = (self.maps.iter().enumerate())
             .filter_map(|(s, m)| {
-                let w = m.get(k)?;
-                Some((*w.times.first()?, *w.times.last()?, s))
+                let (first, last) = m.get(k)?.span()?;
+                Some((first, last, s))
             })
             .collect();
         spans.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -1340,11 +1468,9 @@ impl<'a> Streams<'a> {
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
         for m in &self.maps {
-            if let Some(w) = m.get(k) {
-                if let (Some(a), Some(b)) = (w.times.first(), w.times.last()) {
-                    lo = lo.min(*a);
-                    hi = hi.max(*b);
-                }
+            if let Some((a, b)) = m.get(k).and_then(Held::span) {
+                lo = lo.min(a);
+                hi = hi.max(b);
             }
         }
         (lo, hi)
@@ -1370,12 +1496,12 @@ impl<'a> Streams<'a> {
         let (len, hop) = (ctx.len, ctx.hop);
         let mut p = RecProc::new(ctx, k.clone(), t0, ctx.channels, 0.0);
         p.grid_total = Some(total);
-        let mut cursors: Vec<StreamCursor<'_>> = self
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(s, inp)| {
-                StreamCursor::new(self.maps[s].get(k), t0, ctx.rate, self.widths[s], inp.gap_s)
+        let samples: Vec<Option<Cow<'_, Whole>>> = (0..self.inputs.len())
+            .map(|s| self.samples(s, k))
+            .collect::<Result<_>>()?;
+        let mut cursors: Vec<StreamCursor<'_>> = (self.inputs.iter().zip(&samples).enumerate())
+            .map(|(s, (inp, w))| {
+                StreamCursor::new(w.as_deref(), t0, ctx.rate, self.widths[s], inp.gap_s)
             })
             .collect();
         let chunk = (64 * (len + hop)).max(1 << 16);
@@ -1412,23 +1538,29 @@ impl<'a> Streams<'a> {
     }
 }
 
-/// Ingest several streams: read each whole, put every recording onto one
-/// grid spanning all streams, split subjects (subject ratios), and write
-/// the windows to `output` in order of first appearance. Returns the counts.
+/// Ingest several streams: read each once, setting every recording aside
+/// in a spill file in `spill_dir` ([`Streams::read`]), put every recording
+/// onto one grid spanning all streams (a few recordings at a time, read
+/// back from the spill files), split subjects (subject ratios), and write
+/// the windows to `output` in order of first appearance. Returns the
+/// counts. Files that are one recording each are read when that recording
+/// is windowed instead ([`run_by_recording`]).
 ///
 /// Errors: a file cannot be read, a recording is in two files of one
-/// stream, a subject has no split, or the store cannot be written.
+/// stream, a subject has no split, a spill file cannot be written or read,
+/// or the store cannot be written.
 fn run_multi_stream(
     ctx: &mut Ctx<'_>,
     inputs: &[StreamInput],
     layouts: &[ChannelLayout],
+    spill_dir: &Path,
     output: &mut Output,
 ) -> Result<Stats> {
     if let Some(recordings) = files_by_recording(inputs)? {
         return run_by_recording(ctx, inputs, layouts, output, &recordings);
     }
     let mut stats = Stats::default();
-    let streams = Streams::read(inputs, layouts, ctx.rate, &mut stats)?;
+    let streams = Streams::read(inputs, layouts, ctx.rate, spill_dir, &mut stats)?;
     streams.check_rates(ctx.opts)?;
     // Each recording's grid length comes from its span in `windows_of`.
     for k in &streams.order {

@@ -1,7 +1,8 @@
 //! Several streams per recording (50 Hz motion beside 1 Hz heart rate).
 //! Given as one file per recording and stream, each recording's files are
 //! read when it is windowed (`run_by_recording`); given as one file per
-//! stream with subject and recording columns, each stream is read whole.
+//! stream with subject and recording columns, each stream is read once and
+//! its recordings set aside on disk until they are windowed.
 //! Both must give the same store, window for window; a sharded ingest of
 //! per-recording files never opens another shard's files.
 use std::fmt::Write as _;
@@ -101,6 +102,22 @@ fn per_recording(dir: &Path) -> (PathBuf, PathBuf) {
     (m, h)
 }
 
+/// Same windows in the same order, values bit for bit.
+fn assert_same_windows(wa: &[Window], wb: &[Window]) {
+    assert_eq!(wa.len(), wb.len());
+    for (x, y) in wa.iter().zip(wb) {
+        assert_eq!(
+            (&x.subject, &x.recording, x.start_ms, &x.label, x.split),
+            (&y.subject, &y.recording, y.start_ms, &y.label, y.split)
+        );
+        assert!(x
+            .values
+            .iter()
+            .zip(&y.values)
+            .all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+}
+
 fn read(out: &Path) -> Vec<Window> {
     StoreReader::open(out)
         .unwrap()
@@ -133,19 +150,24 @@ fn per_recording_files_give_the_store_of_whole_streams() {
     assert_eq!(sa.rows, sb.rows);
     assert_eq!(sa.files, 16);
     let (wa, wb) = (read(&a), read(&b));
-    assert_eq!(wa.len(), wb.len());
     assert!(wa.len() > 8 * 10, "{} windows", wa.len());
-    for (x, y) in wa.iter().zip(&wb) {
-        assert_eq!(
-            (&x.subject, &x.recording, x.start_ms, &x.label, x.split),
-            (&y.subject, &y.recording, y.start_ms, &y.label, y.split)
-        );
-        assert!(x
-            .values
-            .iter()
-            .zip(&y.values)
-            .all(|(p, q)| p.to_bits() == q.to_bits()));
+    assert_same_windows(&wa, &wb);
+    // The motion stream as two keyed files (read in parallel, their
+    // recordings set aside in one file): the same store again.
+    let parts = dir.path().join("motion-parts");
+    for (part, subjects) in [(0, 0..2), (1, 2..4)] {
+        let mut text = String::from("subject,recording,t,ax,ay,label\n");
+        for s in subjects {
+            for r in 0..RECORDINGS.len() {
+                text += &motion_rows(s, r, true);
+            }
+        }
+        write(&parts.join(format!("part-{part}.csv")), &text);
     }
+    let c = dir.path().join("c.parquet");
+    let sc = ingest(&options(&parts, &hk, true), &c).unwrap();
+    assert_eq!((sc.recordings, sc.rows, sc.files), (8, sa.rows, 3));
+    assert_same_windows(&wa, &read(&c));
     // Heart rate sits beside motion: observed from 1.5 s on.
     let meta = StoreReader::open(&a).unwrap().meta().clone();
     let names: Vec<&str> = meta.channels.iter().map(|c| c.name.as_str()).collect();
