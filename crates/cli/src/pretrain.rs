@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use wearlang_evaluation::{pretrain_report, PretrainReportConfig};
+use wearlang_evaluation::{pretrain_report_in, PretrainReportConfig};
 use wearlang_train::{load_mae, pretrain, PretrainConfig, PretrainOptions};
 
 /// Arguments of `wearlang pretrain`.
@@ -107,8 +107,9 @@ pub fn run(a: &PretrainArgs) -> Result<()> {
         max_probe_windows: a.report_probe_windows,
         ..PretrainReportConfig::default()
     };
-    let report =
-        pretrain_report(&mae, &a.store, &rcfg).context("writing the pretraining report")?;
+    let values = crate::run_dir::value_home(a.values_on_disk, &a.out);
+    let report = pretrain_report_in(&mae, &a.store, &rcfg, &values)
+        .context("writing the pretraining report")?;
     report.write(&a.out, "Masked pretraining report")?;
     println!("{}", report.to_markdown());
     println!("report: {}", a.out.join("report.md").display());

@@ -153,6 +153,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             store: a.store.clone(),
             minilm_dir: a.minilm.clone(),
             caption_windows: a.caption_windows,
+            values: crate::run_dir::value_home(a.values_on_disk, &a.out),
         },
     )?;
     let md = report.write(&a.out)?;

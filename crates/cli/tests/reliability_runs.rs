@@ -343,3 +343,39 @@ fn wearlang_threads_pins_the_thread_count_a_run_records() {
         "nothing is written before the variable is read"
     );
 }
+
+/// A pretraining run with its values in a mapped file (`--values-on-disk`)
+/// reports from its held-out and training windows kept the same way: the
+/// same report as in memory, and no values file left in the run.
+#[test]
+fn pretraining_reports_the_same_with_values_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = synth_store_of(dir.path(), 2, 4);
+    let cfg = tiny_pretrain_config(dir.path());
+    let report = |name: &str, extra: &[&str]| {
+        let run = dir.path().join(name);
+        let mut args = pretrain_args(
+            store.to_str().unwrap(),
+            cfg.to_str().unwrap(),
+            run.to_str().unwrap(),
+        );
+        args.retain(|a| *a != "--no-report");
+        args.extend_from_slice(extra);
+        let out = wearlang(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let names: Vec<String> = std::fs::read_dir(&run)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains("values")), "{names:?}");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
+        json
+    };
+    let (a, b) = (report("mem", &[]), report("disk", &["--values-on-disk"]));
+    assert!(!a["imputation"].as_array().unwrap().is_empty(), "{a}");
+    assert!(a["heldout_windows"].as_u64().unwrap() > 0, "{a}");
+    // The probe read the training split too.
+    assert!(!a["robustness"].as_array().unwrap().is_empty(), "{a}");
+    assert_eq!(a, b);
+}

@@ -97,7 +97,9 @@ pub use error::{EvalError, Result};
 pub use faithful::faithfulness;
 pub use few_shot::{FewShotConfig, FewShotEval};
 pub use imputation::{evaluate_imputation, HideKind, ImputationConfig, ImputationRow};
-pub use pretrain_report::{pretrain_report, PretrainReport, PretrainReportConfig};
+pub use pretrain_report::{
+    pretrain_report, pretrain_report_in, PretrainReport, PretrainReportConfig,
+};
 pub use probe::{LinearProbe, ProbeConfig};
 pub use protocol::{
     evaluators, register_protocol, registered_protocols, EvalConfig, ProtocolFactory, PROTOCOLS,

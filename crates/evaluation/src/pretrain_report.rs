@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 use wearlang_core::fs::write_atomic;
 use wearlang_core::Split;
-use wearlang_models::{LoadedMae, WindowSet};
+use wearlang_models::{LoadedMae, SetOptions, ValueHome, Values, WindowSet};
 
 use crate::imputation::{evaluate_imputation, ImputationConfig, ImputationRow};
 use crate::robustness::{evaluate_robustness, RobustnessConfig, RobustnessRow};
@@ -61,10 +61,10 @@ pub struct PretrainReport {
     pub probe_capped: Option<[usize; 4]>,
 }
 
-fn load_first(store: &Path, splits: &[Split]) -> Result<(Split, WindowSet)> {
+fn load_first(store: &Path, splits: &[Split], how: &SetOptions) -> Result<(Split, WindowSet)> {
     let mut last = None;
     for &s in splits {
-        match WindowSet::load(store, Some(s), true) {
+        match WindowSet::load_in(store, Some(s), true, Values::InTensorOnly, how) {
             Ok(set) => return Ok((s, set)),
             Err(e) => last = Some(e),
         }
@@ -74,14 +74,34 @@ fn load_first(store: &Path, splits: &[Split]) -> Result<(Split, WindowSet)> {
         .unwrap_or_else(|| EvalError::Data("no split".into())))
 }
 
-/// Evaluate a pretrained masked autoencoder on `store`.
+/// Evaluate a pretrained masked autoencoder on `store`, its windows'
+/// values held in memory ([`pretrain_report_in`]).
 pub fn pretrain_report(
     mae: &LoadedMae,
     store: &Path,
     cfg: &PretrainReportConfig,
 ) -> Result<PretrainReport> {
+    pretrain_report_in(mae, store, cfg, &ValueHome::Memory)
+}
+
+/// [`pretrain_report`] with the held-out and training windows' values
+/// kept where `values` says (a run pretrained with its values on disk
+/// reports the same way). Either way each window's values are held once,
+/// in the tensor, and no captions are kept. The robustness probe gathers
+/// its windows into memory: [`PretrainReportConfig::max_probe_windows`]
+/// bounds that.
+pub fn pretrain_report_in(
+    mae: &LoadedMae,
+    store: &Path,
+    cfg: &PretrainReportConfig,
+    values: &ValueHome,
+) -> Result<PretrainReport> {
     let device = mae.model.device();
-    let (split, heldout) = load_first(store, &[Split::Test, Split::Val])?;
+    let how = SetOptions {
+        home: values.clone(),
+        captions: Some(Vec::new()),
+    };
+    let (split, heldout) = load_first(store, &[Split::Test, Split::Val], &how)?;
     let mut x = heldout.x.shallow_clone();
     if cfg.max_windows > 0 && heldout.len() > cfg.max_windows {
         x = x.narrow(0, 0, cfg.max_windows as i64);
@@ -92,7 +112,7 @@ pub fn pretrain_report(
     let mut robustness = Vec::new();
     let mut skipped = None;
     let mut probe_capped = None;
-    let train = WindowSet::load(store, Some(Split::Train), true);
+    let train = WindowSet::load_in(store, Some(Split::Train), true, Values::InTensorOnly, &how);
     match (train, split) {
         (Ok(train), Split::Test) if n_classes >= 2 => {
             let labelled = |set: &WindowSet| -> Vec<usize> {

@@ -10,7 +10,11 @@ use wearlang_captioning::{ActivityCaptioner, ActivityConfig, PromptTemplates, Te
 use wearlang_core::fs::write_atomic;
 use wearlang_core::Split;
 use wearlang_encoders::text::DecodeOptions;
-use wearlang_models::{load_sensor_language, load_split, ModelError, SensorLanguageConfig};
+use wearlang_models::sensor_language::ACTIVITY;
+use wearlang_models::{
+    load_sensor_language, ModelError, SensorLanguageConfig, SetOptions, ValueHome, Values,
+    WindowSet,
+};
 
 use crate::error::Context;
 use crate::report::pretty_json;
@@ -33,6 +37,11 @@ pub struct TrainReportOptions {
     pub minilm_dir: Option<PathBuf>,
     /// Caption at most this many test windows (models with a decoder; 0: all).
     pub caption_windows: usize,
+    /// Where the test windows' values are kept (a run trained with its
+    /// values on disk reports the same way: the test split may be as large
+    /// as the training one). Either way they are held once, in the tensor,
+    /// and each window keeps only the captions the report reads.
+    pub values: ValueHome,
 }
 
 /// The quick report of a sensor-language run on its test subjects.
@@ -65,8 +74,27 @@ pub fn train_report(
 ) -> Result<TrainReport> {
     let device = wearlang_device::parse_device(&cfg.device).map_err(ModelError::from)?;
     let loaded = load_sensor_language(&opts.run_dir, opts.minilm_dir.as_deref(), device)?;
-    let all = load_split(&opts.store, Split::Test)
-        .context_with(|| "the report needs test windows".to_string())?;
+    let read = SetOptions {
+        home: opts.values.clone(),
+        // The caption variants the decoder's references come from
+        // (`activity` is written from the label).
+        captions: Some(if loaded.model.has_decoder() {
+            (cfg.text.variants.iter())
+                .filter(|v| *v != ACTIVITY)
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        }),
+    };
+    let all = WindowSet::load_in(
+        &opts.store,
+        Some(Split::Test),
+        true,
+        Values::InTensorOnly,
+        &read,
+    )
+    .context_with(|| "the report needs test windows".to_string())?;
     let labelled: Vec<usize> = (0..all.len())
         .filter(|&i| all.labels[i].is_some())
         .collect();
