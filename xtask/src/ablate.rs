@@ -1,12 +1,16 @@
 //! `cargo xtask ablate DIR`: train every config of an ablation directory
 //! the same way, evaluate each on the same splits, and write the table.
 //!
-//! `DIR/ablation.toml` says how (see [`Manifest`]); each listed config is
-//! trained with `wearlang train` (sensor-language configs), evaluated with
-//! `wearlang eval --split S` for each split, and the evaluations'
-//! `summary.json` rows go into `OUT/table.md` (printed too). A row whose
-//! inputs (binary, config, manifest, store, initialising run, thread count)
-//! have not changed since its last run is reused.
+//! `DIR/ablation.toml` says how (see [`Manifest`]). Sensor-language
+//! ablations (`kind = "sensor_language"`, the default): each listed config
+//! is trained with `wearlang train`, evaluated with `wearlang eval --split
+//! S` for each split, and the evaluations' `summary.json` rows go into
+//! `OUT/table.md` (printed too). Pretraining ablations (`kind =
+//! "pretrain"`): each config is trained with `wearlang pretrain`, whose
+//! report (imputation against the baselines, the robustness probe) writes
+//! the run's `summary.json`. A row whose inputs (binary, config, manifest,
+//! store, initialising run, steps, thread count) have not changed since its
+//! last run is reused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,6 +42,17 @@ pub struct AblateArgs {
     force: bool,
 }
 
+/// What the configs of an ablation train.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Sensor-language configs: `wearlang train`, then `wearlang eval`.
+    #[default]
+    SensorLanguage,
+    /// Masked pretraining configs: `wearlang pretrain` and its report.
+    Pretrain,
+}
+
 /// `ablation.toml`: what every config of the directory is trained on and
 /// scored with. Paths are relative to the workspace root, configs to the
 /// manifest's directory.
@@ -46,21 +61,37 @@ pub struct AblateArgs {
 pub struct Manifest {
     /// Heading of the table.
     pub title: String,
+    /// What the configs train (default: sensor-language).
+    #[serde(default)]
+    pub kind: Kind,
     /// The window store every run trains on and is scored on.
     pub store: PathBuf,
     /// A pretraining run whose encoder initialises each run
     /// (`wearlang train --init-from`).
     #[serde(default)]
     pub init_from: Option<PathBuf>,
-    /// Training steps of every run (`--max-steps`).
+    /// Training steps of every run (`--max-steps`) that does not set its
+    /// own (0 or absent: each config's own `max_steps`).
+    #[serde(default)]
     pub max_steps: u64,
-    /// `wearlang eval --protocol`.
+    /// `wearlang eval --protocol` (sensor-language ablations).
+    #[serde(default)]
     pub protocols: String,
     /// `wearlang eval --retrieval-variant` (empty: the run's first).
     #[serde(default)]
     pub retrieval_variant: String,
-    /// Splits to score on, in order (`val` first: choices are made there).
+    /// Splits to score on, in order (`val` first: choices are made there;
+    /// sensor-language ablations).
+    #[serde(default)]
     pub splits: Vec<String>,
+    /// `wearlang pretrain --report-windows` (pretraining ablations; 0:
+    /// every held-out window).
+    #[serde(default)]
+    pub report_windows: usize,
+    /// `wearlang pretrain --report-probe-windows` (pretraining ablations;
+    /// 0: every labelled window).
+    #[serde(default)]
+    pub report_probe_windows: usize,
     /// The rows, in order.
     pub row: Vec<Row>,
 }
@@ -74,6 +105,9 @@ pub struct Row {
     pub config: PathBuf,
     /// What it changes, for the table.
     pub label: String,
+    /// Its own training steps instead of the manifest's.
+    #[serde(default)]
+    pub max_steps: Option<u64>,
 }
 
 impl Manifest {
@@ -94,6 +128,36 @@ impl Manifest {
         }
         if m.row.is_empty() {
             bail!("{}: no [[row]]", path.display());
+        }
+        match m.kind {
+            Kind::SensorLanguage => {
+                if m.splits.is_empty() || m.protocols.is_empty() {
+                    bail!(
+                        "{}: a sensor-language ablation needs `splits` and `protocols`",
+                        path.display()
+                    );
+                }
+                if m.report_windows > 0 || m.report_probe_windows > 0 {
+                    bail!(
+                        "{}: `report_windows` and `report_probe_windows` are for \
+                         kind = \"pretrain\"",
+                        path.display()
+                    );
+                }
+            }
+            Kind::Pretrain => {
+                if !m.splits.is_empty()
+                    || !m.protocols.is_empty()
+                    || !m.retrieval_variant.is_empty()
+                    || m.init_from.is_some()
+                {
+                    bail!(
+                        "{}: a pretraining ablation is scored by its report: no `splits`, \
+                         `protocols`, `retrieval_variant` or `init_from`",
+                        path.display()
+                    );
+                }
+            }
         }
         for r in &m.row {
             let c = m.config_path(dir, r);
@@ -138,36 +202,47 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     std::env::set_var(THREADS_ENV, args.threads.to_string());
     let store = root.join(&m.store);
     let init = m.init_from.as_ref().map(|p| root.join(p));
-    let steps = args.max_steps.unwrap_or(m.max_steps);
+    let own_steps = args.max_steps.is_none()
+        && (m.max_steps == 0 || m.row.iter().any(|r| r.max_steps.is_some()));
     let manifest_text = std::fs::read_to_string(dir.join("ablation.toml"))?;
     let mut common = vec![
         file_key(&bin)?,
         format!("threads={}", args.threads),
         manifest_text,
         file_key(&store)?,
-        steps.to_string(),
     ];
     if let Some(i) = &init {
         common.push(file_key(i)?);
     }
+    let steps_said = match (args.max_steps, own_steps) {
+        (Some(s), _) if m.max_steps == 0 => format!("{s} steps per run, not each config's own"),
+        (Some(s), _) if s != m.max_steps => {
+            format!("{s} steps per run, not the manifest's {}", m.max_steps)
+        }
+        (_, true) => "the steps of each row".to_string(),
+        _ => format!("{} steps per run", m.max_steps),
+    };
     let mut table = format!(
-        "# {}\n\n`cargo xtask ablate {}` ({} steps per run{}, {} libtorch threads); store `{}`{}.\n\n",
+        "# {}\n\n`cargo xtask ablate {}` ({steps_said}, {} libtorch threads); store `{}`{}{}.\n\n",
         m.title,
         args.dir.display(),
-        steps,
-        if steps == m.max_steps {
-            String::new()
-        } else {
-            format!(", not the manifest's {}", m.max_steps)
-        },
         args.threads,
         m.store.display(),
         m.init_from
             .as_ref()
             .map(|p| format!(", initialised from `{}`", p.display()))
             .unwrap_or_default(),
+        match (m.kind, m.report_windows) {
+            (Kind::Pretrain, 0) => ", scored on every held-out window".to_string(),
+            (Kind::Pretrain, n) => format!(", scored on the first {n} held-out windows"),
+            _ => String::new(),
+        },
     );
-    table.push_str("| config | change |");
+    table.push_str(if own_steps {
+        "| config | change | steps |"
+    } else {
+        "| config | change |"
+    });
     let mut header_done = false;
     let mut rows = Vec::new();
     for row in &m.row {
@@ -177,26 +252,37 @@ pub fn run(args: &AblateArgs) -> Result<()> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let run_dir = out.join(&stem);
+        let steps = match args.max_steps.or(row.max_steps) {
+            Some(s) => s,
+            None if m.max_steps > 0 => m.max_steps,
+            None => config_steps(&config)?,
+        };
         let mut parts = common.clone();
         parts.push(file_key(&config)?);
+        parts.push(steps.to_string());
         let key = key_of(&parts);
         let stamp = run_dir.join("ablation-key");
         let fresh = std::fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str());
         if args.force || !fresh {
             eprintln!("== ablation {stem}: training");
             let _ = std::fs::remove_file(&stamp);
-            train(
-                &bin,
-                &store,
-                init.as_deref(),
-                &config,
-                &run_dir,
-                steps,
-                &setup.minilm,
-            )?;
-            for split in &m.splits {
-                eprintln!("== ablation {stem}: evaluating on {split}");
-                eval(&bin, &m, &store, &run_dir, split, &setup.minilm)?;
+            match m.kind {
+                Kind::SensorLanguage => {
+                    train(
+                        &bin,
+                        &store,
+                        init.as_deref(),
+                        &config,
+                        &run_dir,
+                        steps,
+                        &setup.minilm,
+                    )?;
+                    for split in &m.splits {
+                        eprintln!("== ablation {stem}: evaluating on {split}");
+                        eval(&bin, &m, &store, &run_dir, split, &setup.minilm)?;
+                    }
+                }
+                Kind::Pretrain => pretrain(&bin, &m, &store, &config, &run_dir, steps)?,
             }
             std::fs::write(&stamp, &key)?;
         } else {
@@ -204,14 +290,22 @@ pub fn run(args: &AblateArgs) -> Result<()> {
         }
         let mut cells = Vec::new();
         let mut names = Vec::new();
-        for split in &m.splits {
-            let path = run_dir.join(format!("eval_{split}")).join("summary.json");
+        let sources: Vec<(String, PathBuf)> = match m.kind {
+            Kind::SensorLanguage => (m.splits.iter())
+                .map(|split| {
+                    let path = run_dir.join(format!("eval_{split}")).join("summary.json");
+                    (format!("{split}: "), path)
+                })
+                .collect(),
+            Kind::Pretrain => vec![(String::new(), run_dir.join("summary.json"))],
+        };
+        for (prefix, path) in sources {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let summary: Vec<(String, String)> = serde_json::from_str(&text)
                 .with_context(|| format!("parsing {}", path.display()))?;
             for (metric, value) in summary {
-                names.push(format!("{split}: {metric}"));
+                names.push(format!("{prefix}{metric}"));
                 cells.push(value);
             }
         }
@@ -219,14 +313,17 @@ pub fn run(args: &AblateArgs) -> Result<()> {
             for n in &names {
                 table.push_str(&format!(" {n} |"));
             }
-            table.push_str(&format!(
-                "\n| --- | --- |{}\n",
-                " --- |".repeat(names.len())
-            ));
+            let fixed = if own_steps { 3 } else { 2 };
+            table.push_str(&format!("\n|{}\n", " --- |".repeat(fixed + names.len())));
             header_done = true;
         }
+        let steps_cell = if own_steps {
+            format!(" {steps} |")
+        } else {
+            String::new()
+        };
         rows.push(format!(
-            "| `{stem}` | {} | {} |\n",
+            "| `{stem}` | {} |{steps_cell} {} |\n",
             row.label,
             cells.join(" | ")
         ));
@@ -269,6 +366,53 @@ fn train(
     if let Some(i) = init {
         cmd.arg("--init-from").arg(i);
     }
+    exec(&mut cmd)
+}
+
+/// The `max_steps` a config sets.
+///
+/// Errors: it cannot be read, or sets none (the manifest or the row must
+/// then give the steps).
+fn config_steps(config: &Path) -> Result<u64> {
+    let text =
+        std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
+    let v: toml::Value =
+        toml::from_str(&text).with_context(|| format!("parsing {}", config.display()))?;
+    match v.get("max_steps").and_then(toml::Value::as_integer) {
+        Some(s) if s > 0 => Ok(s as u64),
+        _ => bail!(
+            "{} sets no max_steps > 0: give `max_steps` in the ablation manifest or its row",
+            config.display()
+        ),
+    }
+}
+
+/// Pretrain one row's config into `run_dir`, afresh, with its report
+/// (which writes the run's `summary.json`).
+fn pretrain(
+    bin: &Path,
+    m: &Manifest,
+    store: &Path,
+    config: &Path,
+    run_dir: &Path,
+    steps: u64,
+) -> Result<()> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("pretrain")
+        .arg("--store")
+        .arg(store)
+        .arg("--config")
+        .arg(config)
+        .arg("--out")
+        .arg(run_dir)
+        .arg("--max-steps")
+        .arg(steps.to_string())
+        .arg("--report-windows")
+        .arg(m.report_windows.to_string())
+        .arg("--report-probe-windows")
+        .arg(m.report_probe_windows.to_string())
+        .arg("--overwrite")
+        .arg("--quiet");
     exec(&mut cmd)
 }
 
@@ -320,7 +464,8 @@ mod tests {
             let dir = e.unwrap().path();
             if dir.join("ablation.toml").is_file() {
                 let m = Manifest::read(&dir).unwrap();
-                assert!(!m.row.is_empty() && !m.splits.is_empty());
+                assert!(!m.row.is_empty());
+                assert_eq!(m.kind == Kind::SensorLanguage, !m.splits.is_empty());
                 found += 1;
             }
         }
@@ -349,6 +494,17 @@ mod tests {
         write("splits = [\"val\"]\nstep = 3\n[[row]]\nconfig = \"a.toml\"\nlabel = \"a\"\n");
         let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
         assert!(e.contains("step"), "{e}");
+        // A pretraining ablation is scored by its report, not by splits.
+        write("kind = \"pretrain\"\nsplits = [\"val\"]\n[[row]]\nconfig = \"a.toml\"\nlabel = \"a\"\n");
+        let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
+        assert!(e.contains("pretraining ablation"), "{e}");
+        write("kind = \"pretraining\"\n[[row]]\nconfig = \"a.toml\"\nlabel = \"a\"\n");
+        let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
+        assert!(e.contains("pretraining"), "{e}");
+        // A sensor-language ablation needs its splits.
+        write("[[row]]\nconfig = \"a.toml\"\nlabel = \"a\"\n");
+        let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
+        assert!(e.contains("splits"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

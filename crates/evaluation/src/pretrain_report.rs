@@ -11,7 +11,9 @@ use wearlang_core::Split;
 use wearlang_models::{LoadedMae, SetOptions, ValueHome, Values, WindowSet};
 
 use crate::imputation::{evaluate_imputation, ImputationConfig, ImputationRow};
-use crate::robustness::{evaluate_robustness, RobustnessConfig, RobustnessRow};
+use crate::robustness::{
+    evaluate_robustness, GapHandling, ProbeFit, RobustnessConfig, RobustnessRow,
+};
 use crate::{EvalError, Result};
 
 /// Settings of the pretraining report.
@@ -219,11 +221,66 @@ impl PretrainReport {
         s
     }
 
-    /// Write `report.json` and `report.md` into `dir` (atomically each).
+    /// The headline figures as (metric, value) pairs, the cells of an
+    /// ablation table row (`cargo xtask ablate`): per imputation row the
+    /// model's MSE and, in brackets, its ratio to the better baseline
+    /// (below 1: the model wins); per share of removed patches the probe's
+    /// macro-F1 with the encoder masking them (AIM) and with them
+    /// interpolated first (`a / b`), both with the probe fit on clean
+    /// windows; the clean probe first.
+    pub fn summary(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for r in &self.imputation {
+            let best = r.mse_mean.min(r.mse_linear).max(1e-12);
+            out.push((
+                format!(
+                    "{} {:.0} % MSE (/ best baseline)",
+                    r.kind.as_str().replace('_', " "),
+                    r.ratio * 100.0
+                ),
+                format!("{:.3} ({:.2})", r.mse_model, r.mse_model / best),
+            ));
+        }
+        let clean = |h: GapHandling, f: f32| {
+            self.robustness
+                .iter()
+                .find(|r| r.handling == h && r.probe == ProbeFit::Clean && r.fraction == f)
+                .map(|r| r.macro_f1)
+        };
+        let mut fractions: Vec<f32> = self.robustness.iter().map(|r| r.fraction).collect();
+        fractions.sort_by(f32::total_cmp);
+        fractions.dedup();
+        for f in fractions {
+            let cell = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3}"));
+            if f == 0.0 {
+                let v = clean(GapHandling::Aim, f).or(clean(GapHandling::Imputed, f));
+                out.push(("probe macro-F1, clean".into(), cell(v)));
+            } else {
+                out.push((
+                    format!(
+                        "probe macro-F1, {:.0} % removed: AIM / impute-then-encode",
+                        f * 100.0
+                    ),
+                    format!(
+                        "{} / {}",
+                        cell(clean(GapHandling::Aim, f)),
+                        cell(clean(GapHandling::Imputed, f))
+                    ),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Write `report.json`, `report.md` and `summary.json` (the
+    /// [`PretrainReport::summary`] pairs) into `dir` (atomically each).
     pub fn write(&self, dir: &Path, title: &str) -> Result<()> {
         let json = serde_json::to_string_pretty(self)
             .map_err(|e| EvalError::Data(format!("cannot serialise the report: {e}")))?;
         write_atomic(dir.join("report.json"), json.as_bytes())?;
+        let summary = serde_json::to_string_pretty(&self.summary())
+            .map_err(|e| EvalError::Data(format!("cannot serialise the summary: {e}")))?;
+        write_atomic(dir.join("summary.json"), summary.as_bytes())?;
         let md = format!("# {title}\n\n{}", self.to_markdown());
         Ok(write_atomic(dir.join("report.md"), md.as_bytes())?)
     }
@@ -268,6 +325,54 @@ mod tests {
         let back: PretrainReport =
             serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back.probe_capped, r.probe_capped);
+    }
+
+    #[test]
+    fn the_summary_gives_each_mse_with_its_ratio_and_the_probes_side_by_side() {
+        use crate::imputation::{HideKind, ImputationRow};
+        use crate::robustness::{GapHandling, ProbeFit, RobustnessRow};
+        let rob = |fraction, handling, probe, macro_f1| RobustnessRow {
+            fraction,
+            handling,
+            probe,
+            macro_f1,
+            accuracy: 0.0,
+            macro_f1_sd: 0.0,
+            draws: 1,
+        };
+        let r = PretrainReport {
+            store: "s.parquet".into(),
+            heldout_split: "test".into(),
+            heldout_windows: 4,
+            imputation: vec![ImputationRow {
+                kind: HideKind::TemporalBlock,
+                ratio: 0.8,
+                hidden_values: 10,
+                mse_model: 0.5,
+                mse_mean: 1.0,
+                mse_linear: 0.8,
+            }],
+            robustness: vec![
+                rob(0.5, GapHandling::Imputed, ProbeFit::Clean, 0.61),
+                rob(0.0, GapHandling::Aim, ProbeFit::Clean, 0.8),
+                rob(0.5, GapHandling::Aim, ProbeFit::Clean, 0.7),
+                // A probe fit on matched windows is not a cell.
+                rob(0.5, GapHandling::Aim, ProbeFit::Matched, 0.1),
+            ],
+            robustness_skipped: None,
+            probe_capped: None,
+        };
+        let s = r.summary();
+        let expect = [
+            ("temporal block 80 % MSE (/ best baseline)", "0.500 (0.62)"),
+            ("probe macro-F1, clean", "0.800"),
+            (
+                "probe macro-F1, 50 % removed: AIM / impute-then-encode",
+                "0.700 / 0.610",
+            ),
+        ];
+        let got: Vec<(&str, &str)> = s.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(got, expect);
     }
 
     #[test]

@@ -286,7 +286,9 @@ fn shipped_configs_parse() {
     let mut n = 0;
     for entry in std::fs::read_dir(&ablations).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        // `ablation.toml` is the directory's manifest (`cargo xtask ablate`).
+        let manifest = path.file_name().is_some_and(|n| n == "ablation.toml");
+        if path.extension().is_some_and(|e| e == "toml") && !manifest {
             PretrainConfig::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             n += 1;
         }
