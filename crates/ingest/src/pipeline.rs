@@ -823,15 +823,17 @@ fn stream_inputs(opts: &IngestOptions) -> Result<Vec<StreamInput>> {
 /// Read every recording of one stream, its channels in `layout`'s order,
 /// checking the jumps between its samples ([`check_jump`], on the grid at
 /// `rate` Hz), and set each aside in one spill file in `dir` as soon as it
-/// ends ([`Spill`]; files are read in parallel). Returns the recordings in
-/// order, each with where it lies (`spill_index` names the spill in the
-/// caller's list), the spill and the rows read.
+/// ends ([`Spill`]; files are read in parallel); a recording that `keep`
+/// refuses (another shard's) keeps only what the checks need. Returns the
+/// recordings in order, each with where it lies (`spill_index` names the
+/// spill in the caller's list), the spill and the rows read.
 fn read_spilled(
     input: &StreamInput,
     layout: &ChannelLayout,
     rate: f64,
     dir: &Path,
     spill_index: usize,
+    keep: &(dyn Fn(&Key) -> bool + Sync),
 ) -> Result<SpilledStream> {
     let spill = std::sync::Mutex::new(Spill::new(dir)?);
     let per_file: Vec<Result<Vec<(Key, Spilled)>>> = input
@@ -840,11 +842,16 @@ fn read_spilled(
         .map(|f| {
             let mut out = Vec::new();
             read_file_with(input, layout, rate, f, |k, w| {
-                // A panic elsewhere while holding the lock cannot leave a
-                // half-written recording that is later read: its caller
-                // never got the `Spilled`.
-                let mut guard = spill.lock().unwrap_or_else(|e| e.into_inner());
-                out.push((k, guard.put(&w, RATE_SAMPLE + 1)?));
+                let held = if keep(&k) {
+                    // A panic elsewhere while holding the lock cannot leave
+                    // a half-written recording that is later read: its
+                    // caller never got the `Spilled`.
+                    let mut guard = spill.lock().unwrap_or_else(|e| e.into_inner());
+                    guard.put(&w, RATE_SAMPLE + 1)?
+                } else {
+                    Spilled::unstored(&w, RATE_SAMPLE + 1)
+                };
+                out.push((k, held));
                 Ok(())
             })?;
             Ok(out)
@@ -1291,7 +1298,8 @@ struct Streams<'a> {
 impl<'a> Streams<'a> {
     /// Read every stream once, its files' channels put into the order of
     /// its `layouts` entry, each recording set aside in a spill file in
-    /// `dir` ([`read_spilled`]), counting its files and rows into `stats`.
+    /// `dir` ([`read_spilled`]; only those `keep` accepts have their
+    /// samples written), counting its files and rows into `stats`.
     ///
     /// Errors: a file cannot be read or differs in channels, a recording
     /// is in two files of one stream, its time jumps ([`check_jump`] on
@@ -1301,6 +1309,7 @@ impl<'a> Streams<'a> {
         layouts: &[ChannelLayout],
         rate: f64,
         dir: &Path,
+        keep: &(dyn Fn(&Key) -> bool + Sync),
         stats: &mut Stats,
     ) -> Result<Self> {
         let mut order: Vec<Key> = Vec::new();
@@ -1313,7 +1322,7 @@ impl<'a> Streams<'a> {
                 map: m,
                 spill,
                 rows,
-            } = read_spilled(inp, layout, rate, dir, spills.len())?;
+            } = read_spilled(inp, layout, rate, dir, spills.len(), keep)?;
             spills.push(spill);
             stats.rows += rows;
             stats.files += inp.files.len();
@@ -1560,7 +1569,10 @@ fn run_multi_stream(
         return run_by_recording(ctx, inputs, layouts, output, &recordings);
     }
     let mut stats = Stats::default();
-    let streams = Streams::read(inputs, layouts, ctx.rate, spill_dir, &mut stats)?;
+    // Another shard's recordings are read (the split is drawn over every
+    // subject and every recording is checked) but not set aside.
+    let keep = |k: &Key| ctx.in_shard(k);
+    let streams = Streams::read(inputs, layouts, ctx.rate, spill_dir, &keep, &mut stats)?;
     streams.check_rates(ctx.opts)?;
     // Each recording's grid length comes from its span in `windows_of`.
     for k in &streams.order {

@@ -41,6 +41,9 @@ pub(crate) struct Spilled {
     offset: u64,
     n: usize,
     labelled: bool,
+    /// Whether its samples were written ([`Spilled::unstored`]: only what
+    /// the checks need was kept).
+    stored: bool,
     /// The first `head` times (for the rate check).
     pub head: Vec<f64>,
     /// First and last time (`None`: no samples).
@@ -48,6 +51,19 @@ pub(crate) struct Spilled {
 }
 
 impl Spilled {
+    /// What the checks need of `w` (its first `head` times and its span),
+    /// its samples not set aside (a recording another shard windows).
+    pub fn unstored(w: &Whole, head: usize) -> Self {
+        Self {
+            offset: 0,
+            n: w.times.len(),
+            labelled: false,
+            stored: false,
+            head: w.times[..w.times.len().min(head)].to_vec(),
+            span: w.times.first().zip(w.times.last()).map(|(a, b)| (*a, *b)),
+        }
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.n
@@ -120,10 +136,9 @@ impl Spill {
         flush(&mut buf, &self.file, &mut self.len, &self.dir)?;
         Ok(Spilled {
             offset,
-            n,
             labelled,
-            head: w.times[..n.min(head)].to_vec(),
-            span: w.times.first().zip(w.times.last()).map(|(a, b)| (*a, *b)),
+            stored: true,
+            ..Spilled::unstored(w, head)
         })
     }
 
@@ -141,6 +156,12 @@ impl Spill {
     ///
     /// Errors: the file cannot be read.
     pub fn get(&self, s: &Spilled, width: usize) -> Result<Whole> {
+        if !s.stored {
+            return Err(Error::data(
+                Location::file(&self.dir),
+                "a recording that was not set aside (another shard's) was asked for",
+            ));
+        }
         let mut at = s.offset;
         let times = self.read_array(&mut at, s.n, f64::from_ne_bytes)?;
         let values = self.read_array(&mut at, s.n * width, f32::from_ne_bytes)?;
@@ -235,6 +256,13 @@ mod tests {
         assert!(rb.labels.is_empty());
         // Two distinct labels in the table, however many samples.
         assert_eq!(spill.labels.len(), 2);
+        // Kept for the checks only: its head and span, never its samples.
+        let u = Spilled::unstored(&b, 2);
+        assert_eq!(
+            (u.len(), u.head.clone(), u.span),
+            (3, vec![5.0, 6.0], Some((5.0, f64::MAX)))
+        );
+        assert!(spill.get(&u, 2).is_err());
     }
 
     #[test]

@@ -206,3 +206,42 @@ fn a_shard_reads_only_its_own_recordings() {
         .to_string();
     assert!(err.contains(&format!("{other}/day2.csv")), "{err}");
 }
+
+/// Streams keyed by columns, ingested as two shards: each shard windows only
+/// its own subjects (the others' recordings are read but not set aside),
+/// and together they hold the windows of one whole ingest.
+#[test]
+fn keyed_streams_shard_into_the_whole_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mk, hk) = (dir.path().join("motion.csv"), dir.path().join("heart.csv"));
+    let (mut mt, mut ht) = (
+        String::from("subject,recording,t,ax,ay,label\n"),
+        String::from("subject,recording,t,hr\n"),
+    );
+    for s in 0..SUBJECTS.len() {
+        for r in 0..RECORDINGS.len() {
+            mt += &motion_rows(s, r, true);
+            ht += &heart_rows(s, r, true);
+        }
+    }
+    write(&mk, &mt);
+    write(&hk, &ht);
+    let whole = dir.path().join("whole.parquet");
+    ingest(&options(&mk, &hk, true), &whole).unwrap();
+    let mut parts = Vec::new();
+    for i in 0..2 {
+        let spec = ShardSpec::new(i, 2);
+        let mut o = options(&mk, &hk, true);
+        o.shard = Some(spec);
+        let out = dir.path().join(format!("shard{i}.parquet"));
+        ingest(&o, &out).unwrap();
+        let windows = read(&out);
+        assert!(windows.iter().all(|w| spec.holds(&w.subject, &w.recording)));
+        parts.extend(windows);
+    }
+    let key = |w: &Window| (w.subject.clone(), w.recording.clone(), w.start_ms);
+    let mut wa = read(&whole);
+    wa.sort_by_key(key);
+    parts.sort_by_key(key);
+    assert_same_windows(&wa, &parts);
+}
