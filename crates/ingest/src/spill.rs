@@ -90,7 +90,6 @@ impl Spill {
     ///
     /// Errors: the file cannot be written (a full disk).
     pub fn put(&mut self, w: &Whole, head: usize) -> Result<Spilled> {
-        let n = w.times.len();
         let labelled = !w.labels.is_empty();
         let offset = self.len;
         let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 8);
