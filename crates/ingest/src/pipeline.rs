@@ -1263,7 +1263,7 @@ impl Held {
         }
     }
 
-    /// The first times, at least `RATE_SAMPLE + 1` of them when there are.
+    /// The first times (at most `RATE_SAMPLE + 1` of them).
     fn head(&self) -> &[f64] {
         match self {
             Held::Memory(w) => &w.times[..w.times.len().min(RATE_SAMPLE + 1)],
