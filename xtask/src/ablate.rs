@@ -338,6 +338,32 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     Ok(())
 }
 
+/// `wearlang <command>` training `config` on `store` into `run_dir`
+/// afresh for `steps` steps, quietly (the arguments `train` and `pretrain`
+/// share).
+fn training_command(
+    bin: &Path,
+    command: &str,
+    store: &Path,
+    config: &Path,
+    run_dir: &Path,
+    steps: u64,
+) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.arg(command)
+        .arg("--store")
+        .arg(store)
+        .arg("--config")
+        .arg(config)
+        .arg("--out")
+        .arg(run_dir)
+        .arg("--max-steps")
+        .arg(steps.to_string())
+        .arg("--overwrite")
+        .arg("--quiet");
+    cmd
+}
+
 /// Train one row's config into `run_dir`, afresh.
 fn train(
     bin: &Path,
@@ -348,21 +374,8 @@ fn train(
     steps: u64,
     minilm: &Path,
 ) -> Result<()> {
-    let mut cmd = Command::new(bin);
-    cmd.arg("train")
-        .arg("--store")
-        .arg(store)
-        .arg("--config")
-        .arg(config)
-        .arg("--out")
-        .arg(run_dir)
-        .arg("--max-steps")
-        .arg(steps.to_string())
-        .arg("--overwrite")
-        .arg("--quiet")
-        .arg("--no-report")
-        .arg("--minilm")
-        .arg(minilm);
+    let mut cmd = training_command(bin, "train", store, config, run_dir, steps);
+    cmd.arg("--no-report").arg("--minilm").arg(minilm);
     if let Some(i) = init {
         cmd.arg("--init-from").arg(i);
     }
@@ -397,22 +410,11 @@ fn pretrain(
     run_dir: &Path,
     steps: u64,
 ) -> Result<()> {
-    let mut cmd = Command::new(bin);
-    cmd.arg("pretrain")
-        .arg("--store")
-        .arg(store)
-        .arg("--config")
-        .arg(config)
-        .arg("--out")
-        .arg(run_dir)
-        .arg("--max-steps")
-        .arg(steps.to_string())
-        .arg("--report-windows")
+    let mut cmd = training_command(bin, "pretrain", store, config, run_dir, steps);
+    cmd.arg("--report-windows")
         .arg(m.report_windows.to_string())
         .arg("--report-probe-windows")
-        .arg(m.report_probe_windows.to_string())
-        .arg("--overwrite")
-        .arg("--quiet");
+        .arg(m.report_probe_windows.to_string());
     exec(&mut cmd)
 }
 

@@ -10,7 +10,6 @@ use wearlang_captioning::{ActivityCaptioner, ActivityConfig, PromptTemplates, Te
 use wearlang_core::fs::write_atomic;
 use wearlang_core::Split;
 use wearlang_encoders::text::DecodeOptions;
-use wearlang_models::sensor_language::ACTIVITY;
 use wearlang_models::{
     load_sensor_language, ModelError, SensorLanguageConfig, SetOptions, ValueHome, Values,
     WindowSet,
@@ -76,13 +75,9 @@ pub fn train_report(
     let loaded = load_sensor_language(&opts.run_dir, opts.minilm_dir.as_deref(), device)?;
     let read = SetOptions {
         home: opts.values.clone(),
-        // The caption variants the decoder's references come from
-        // (`activity` is written from the label).
+        // The caption columns the decoder's references come from.
         captions: Some(if loaded.model.has_decoder() {
-            (cfg.text.variants.iter())
-                .filter(|v| *v != ACTIVITY)
-                .cloned()
-                .collect()
+            cfg.text.caption_columns()
         } else {
             Vec::new()
         }),

@@ -537,33 +537,25 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
     )
     .unwrap();
     assert!(state.total_steps > 0);
-    let report = wearlang_evaluation::train_report(
-        &cfg,
-        state.total_steps,
-        &wearlang_evaluation::TrainReportOptions {
-            run_dir: run.clone(),
-            store: path.clone(),
-            minilm_dir: Some(minilm()),
-            caption_windows: 0,
-            values: Default::default(),
-        },
-    )
-    .unwrap();
+    let report_with = |values| {
+        wearlang_evaluation::train_report(
+            &cfg,
+            state.total_steps,
+            &wearlang_evaluation::TrainReportOptions {
+                run_dir: run.clone(),
+                store: path.clone(),
+                minilm_dir: Some(minilm()),
+                caption_windows: 0,
+                values,
+            },
+        )
+        .unwrap()
+    };
+    let report = report_with(Default::default());
     assert_eq!(report.test_windows, labelled_test);
     // The test split's values in a mapped file (a run trained with
     // `--values-on-disk`): the same report.
-    let on_disk = wearlang_evaluation::train_report(
-        &cfg,
-        state.total_steps,
-        &wearlang_evaluation::TrainReportOptions {
-            run_dir: run.clone(),
-            store: path.clone(),
-            minilm_dir: Some(minilm()),
-            caption_windows: 0,
-            values: wearlang_models::ValueHome::Disk(dir.path().to_path_buf()),
-        },
-    )
-    .unwrap();
+    let on_disk = report_with(wearlang_models::ValueHome::Disk(dir.path().to_path_buf()));
     assert_eq!(on_disk.to_markdown(), report.to_markdown());
 
     let mut e = small_eval();

@@ -102,6 +102,25 @@ fn per_recording(dir: &Path) -> (PathBuf, PathBuf) {
     (m, h)
 }
 
+/// Every recording as one file per stream with subject and recording
+/// columns: `motion.csv` and `heart.csv`.
+fn keyed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (mk, hk) = (dir.join("motion.csv"), dir.join("heart.csv"));
+    let (mut mt, mut ht) = (
+        String::from("subject,recording,t,ax,ay,label\n"),
+        String::from("subject,recording,t,hr\n"),
+    );
+    for s in 0..SUBJECTS.len() {
+        for r in 0..RECORDINGS.len() {
+            mt += &motion_rows(s, r, true);
+            ht += &heart_rows(s, r, true);
+        }
+    }
+    write(&mk, &mt);
+    write(&hk, &ht);
+    (mk, hk)
+}
+
 /// Same windows in the same order, values bit for bit.
 fn assert_same_windows(wa: &[Window], wb: &[Window]) {
     assert_eq!(wa.len(), wb.len());
@@ -130,19 +149,7 @@ fn per_recording_files_give_the_store_of_whole_streams() {
     let dir = tempfile::tempdir().unwrap();
     let (m, h) = per_recording(dir.path());
     // The same samples as one file per stream, keyed by columns.
-    let (mk, hk) = (dir.path().join("motion.csv"), dir.path().join("heart.csv"));
-    let (mut mt, mut ht) = (
-        String::from("subject,recording,t,ax,ay,label\n"),
-        String::from("subject,recording,t,hr\n"),
-    );
-    for s in 0..SUBJECTS.len() {
-        for r in 0..RECORDINGS.len() {
-            mt += &motion_rows(s, r, true);
-            ht += &heart_rows(s, r, true);
-        }
-    }
-    write(&mk, &mt);
-    write(&hk, &ht);
+    let (mk, hk) = keyed(dir.path());
     let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
     let sa = ingest(&options(&m, &h, false), &a).unwrap();
     let sb = ingest(&options(&mk, &hk, true), &b).unwrap();
@@ -213,19 +220,7 @@ fn a_shard_reads_only_its_own_recordings() {
 #[test]
 fn keyed_streams_shard_into_the_whole_store() {
     let dir = tempfile::tempdir().unwrap();
-    let (mk, hk) = (dir.path().join("motion.csv"), dir.path().join("heart.csv"));
-    let (mut mt, mut ht) = (
-        String::from("subject,recording,t,ax,ay,label\n"),
-        String::from("subject,recording,t,hr\n"),
-    );
-    for s in 0..SUBJECTS.len() {
-        for r in 0..RECORDINGS.len() {
-            mt += &motion_rows(s, r, true);
-            ht += &heart_rows(s, r, true);
-        }
-    }
-    write(&mk, &mt);
-    write(&hk, &ht);
+    let (mk, hk) = keyed(dir.path());
     let whole = dir.path().join("whole.parquet");
     ingest(&options(&mk, &hk, true), &whole).unwrap();
     let mut parts = Vec::new();

@@ -148,14 +148,7 @@ fn training_data(cfg: &SensorLanguageConfig, opts: &SensorLanguageOptions) -> Re
     stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
     let how = SetOptions {
         home: opts.values.clone(),
-        // The variants read from caption columns (`activity` is written
-        // from the label).
-        captions: Some(
-            (cfg.text.variants.iter())
-                .filter(|v| *v != ACTIVITY)
-                .cloned()
-                .collect(),
-        ),
+        captions: Some(cfg.text.caption_columns()),
     };
     let (union, _) = load_training_union_in(&stores, cfg.normalisation, &how)?;
     let train = exclude_labels(union, &cfg.exclude_labels, opts)?;

@@ -135,6 +135,18 @@ impl Default for TextSpec {
     }
 }
 
+impl TextSpec {
+    /// The variants read from a store's caption columns: every variant but
+    /// `activity`, which is written from the label. A read that keeps only
+    /// these captions keeps all that this text needs.
+    pub fn caption_columns(&self) -> Vec<String> {
+        (self.variants.iter())
+            .filter(|v| *v != super::text::ACTIVITY)
+            .cloned()
+            .collect()
+    }
+}
+
 /// The output vocabulary of the captioning decoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -353,5 +365,20 @@ impl SensorLanguageConfig {
         self.select.validate()?;
         self.optim.validate()?;
         Ok(self.schedule.validate()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TextSpec;
+
+    #[test]
+    fn caption_columns_are_the_variants_but_activity() {
+        let text = TextSpec {
+            variants: vec!["activity".into(), "trend".into(), "high+low".into()],
+            ..TextSpec::default()
+        };
+        assert_eq!(text.caption_columns(), ["trend", "high+low"]);
+        assert!(TextSpec::default().caption_columns().is_empty());
     }
 }
