@@ -66,6 +66,11 @@ pub struct IngestArgs {
     /// Recording (session) column.
     #[arg(long)]
     pub recording_column: Option<String>,
+    /// Rows of different recordings interleave (a logger writing several
+    /// subjects in time order): gather each recording's rows; holds the
+    /// whole file in memory.
+    #[arg(long)]
+    pub interleaved: bool,
     /// Per-sample label column.
     #[arg(long)]
     pub label_column: Option<String>,
@@ -176,6 +181,9 @@ pub fn options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
     }
     if let Some(c) = &args.recording_column {
         opts.columns.recording = Some(c.clone());
+    }
+    if args.interleaved {
+        opts.columns.interleaved = true;
     }
     if let Some(c) = &args.label_column {
         opts.columns.label = Some(c.clone());

@@ -1,7 +1,8 @@
 //! `wearlang ingest` on messy sources: stream directories whose files order
 //! or choose their channels differently, a time column with a second role,
-//! symbolic link loops, a recording in two files, unknown test subjects and
-//! a subject column that is the recording column. Each ends in a correct
+//! symbolic link loops, a recording in two files, unknown test subjects, a
+//! subject column that is the recording column and recordings whose rows
+//! interleave. Each ends in a correct
 //! store (rc 0) or an error naming the file, column or subject (rc 1),
 //! never a panic.
 mod common;
@@ -220,5 +221,58 @@ fn subject_column_that_is_the_recording_column_makes_each_recording_a_subject() 
     assert_eq!(
         s["store"]["subjects_per_split"]["test"],
         serde_json::json!(["c"])
+    );
+}
+
+/// Two subjects' rows in time order (a logger's export): refused naming
+/// the row and `--interleaved`; with it, both recordings whole.
+#[test]
+fn interleaved_recordings_fail_naming_the_row_or_are_gathered_with_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("t,subject,recording,ax\n");
+    for i in 0..N {
+        for s in ["p1", "p2"] {
+            text += &format!("{},{s},day,{}\n", i * 20, i % 7);
+        }
+    }
+    let data = write(&dir.path().join("logger.csv"), &text);
+    let mut args = vec![
+        data.as_str(),
+        "--time-column",
+        "t",
+        "--subject-column",
+        "subject",
+        "--recording-column",
+        "recording",
+        "--split",
+        "time",
+    ];
+    let (o, store) = ingest(dir.path(), &args);
+    // Row 1 is the header; p1 comes back at row 4.
+    assert_fails_naming(
+        &o,
+        &store,
+        &["logger.csv", "row 4", "'p1'", "--interleaved"],
+    );
+    args.push("--interleaved");
+    let s = summary(&ingest(dir.path(), &args).0);
+    assert_eq!((&s["recordings"], &s["rows"]), (&2.into(), &(2 * N).into()));
+    let windows = StoreReader::open(dir.path().join("out.parquet"))
+        .unwrap()
+        .read_all(ReadOptions::default())
+        .unwrap();
+    for w in &windows {
+        // Each window holds one subject's samples only: 0..7 repeating, in
+        // order (a window mixing the two would repeat each value).
+        let v = &w.values;
+        assert!(
+            v.windows(2).all(|p| p[1] == (p[0] + 1.0) % 7.0),
+            "{}",
+            w.subject
+        );
+    }
+    assert_eq!(
+        windows.iter().filter(|w| w.subject == "p1").count(),
+        windows.iter().filter(|w| w.subject == "p2").count()
     );
 }

@@ -264,9 +264,9 @@ impl ArrowSource {
             path,
             channels.clone(),
             r.time_mode.clone(),
-            ds,
-            dr,
+            (ds, dr),
             r.label.is_some(),
+            spec.interleaved,
         );
         let _ = matches!(r.time_mode, TimeMode::Fixed(_));
         Ok((plan, asm, channels, proj))

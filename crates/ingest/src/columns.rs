@@ -18,6 +18,9 @@ pub struct SourceSpec {
     pub subject_column: Option<String>,
     /// Recording column.
     pub recording_column: Option<String>,
+    /// Rows of different recordings may interleave (they are regrouped;
+    /// [`crate::ColumnOptions::interleaved`]).
+    pub interleaved: bool,
     /// Label column.
     pub label_column: Option<String>,
     /// Channels; empty = every numeric column without another role.
@@ -39,6 +42,7 @@ impl SourceSpec {
             time: opts.time.clone(),
             subject_column: opts.columns.subject.clone(),
             recording_column: opts.columns.recording.clone(),
+            interleaved: opts.columns.interleaved,
             label_column: opts.columns.label.clone(),
             channels: opts.columns.channels.clone(),
             subject: opts.input.subject.clone(),
@@ -56,6 +60,7 @@ impl SourceSpec {
             time: s.time.clone(),
             subject_column: opts.columns.subject.clone(),
             recording_column: opts.columns.recording.clone(),
+            interleaved: opts.columns.interleaved,
             label_column: None,
             channels: s.channels.clone(),
             subject: opts.input.subject.clone(),

@@ -480,9 +480,9 @@ impl CsvSource {
             path,
             channels.clone(),
             r.time_mode,
-            ds,
-            dr,
+            (ds, dr),
             r.label.is_some(),
+            spec.interleaved,
         );
         let ctx = Ctx {
             file: path.to_path_buf(),

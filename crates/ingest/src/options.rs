@@ -347,8 +347,16 @@ pub struct ColumnOptions {
     /// Subject column.
     pub subject: Option<String>,
     /// Recording (session) column: rows with the same subject and recording
-    /// form one recording and must be contiguous.
+    /// form one recording and must be contiguous unless
+    /// [`interleaved`](Self::interleaved).
     pub recording: Option<String>,
+    /// Rows of different recordings may interleave (a logger writing the
+    /// rows of several subjects in time order): each recording is gathered
+    /// from wherever its rows are, in the order recordings first appear.
+    /// Every recording of the file is then held in memory until its last
+    /// row has been read (the whole file).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interleaved: bool,
     /// Per-sample label column (empty cell = unlabelled).
     pub label: Option<String>,
     /// Channel columns; empty = every numeric column without another role.

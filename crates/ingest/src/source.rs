@@ -1,7 +1,7 @@
 //! The `RecordingSource` trait, recordings, and the assembler that turns
 //! row blocks of a file into recordings.
 use crate::options::{DuplicateTimes, TimeOptions, TimeUnit};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wearlang_core::{ChannelSpec, Error, Location, Result};
@@ -184,20 +184,37 @@ pub(crate) struct Assembler {
     cur_count: u64,
     last_t: Option<f64>,
     seen: HashSet<(String, String)>,
+    /// Rows of recordings may interleave: closed recordings wait here (in
+    /// the order they first appeared, with their row count and last time)
+    /// until the input ends.
+    interleaved: bool,
+    held: Vec<Held>,
+    held_at: HashMap<(String, String), usize>,
     key: (Option<String>, Option<String>),
     label: Option<Arc<str>>,
     pub rows: u64,
     pub queue: std::collections::VecDeque<Recording>,
 }
 
+/// A recording of an interleaved input waiting for the input's end
+/// (`None` while it is the open one).
+struct Held {
+    part: Option<Recording>,
+    count: u64,
+    last_t: Option<f64>,
+}
+
 impl Assembler {
+    /// An assembler of the rows of `file`; `interleaved`: rows of different
+    /// recordings may interleave (each recording is held until the input
+    /// ends).
     pub fn new(
         file: &Path,
         channels: Arc<[ChannelSpec]>,
         time: TimeMode,
-        default_subject: String,
-        default_recording: String,
+        (default_subject, default_recording): (String, String),
         has_labels: bool,
+        interleaved: bool,
     ) -> Self {
         let factor = match &time {
             TimeMode::Column(_, TimeUnit::Ms, _) => Some(1.0),
@@ -218,6 +235,9 @@ impl Assembler {
             cur_count: 0,
             last_t: None,
             seen: HashSet::new(),
+            interleaved,
+            held: Vec::new(),
+            held_at: HashMap::new(),
             key: (None, None),
             label: None,
             rows: 0,
@@ -300,12 +320,30 @@ impl Assembler {
 
     fn open(&mut self, subject: String, recording: String, row: u64) -> Result<()> {
         let key = (subject, recording);
+        if self.interleaved {
+            if let Some(&i) = self.held_at.get(&key) {
+                let h = &mut self.held[i];
+                let mut part = h.part.take().expect("a held recording is closed");
+                // Its rows continue elsewhere in the file: from here on
+                // each sample names its own row.
+                if part.rows.is_empty() {
+                    part.rows = (0..part.n).map(|i| part.first_row + i as u64).collect();
+                }
+                self.cur_count = h.count;
+                self.last_t = h.last_t;
+                self.cur = Some(part);
+                self.cur_key = Some(key);
+                return Ok(());
+            }
+        }
         if !self.seen.insert(key.clone()) {
             return Err(Error::data(
                 Location::file(&self.file).row(row),
                 format!(
                     "recording '{}' of subject '{}' appears again after other recordings; \
-                     rows of one recording must be contiguous (sort the file)",
+                     rows of one recording must be contiguous: sort the file, or set \
+                     columns.interleaved = true (--interleaved) to gather each recording's \
+                     rows (the whole file is then held in memory)",
                     key.1, key.0
                 ),
             ));
@@ -353,6 +391,24 @@ impl Assembler {
     ///
     /// Errors: rows share a time and `time.duplicates` is `error`.
     fn close(&mut self) -> Result<()> {
+        if self.interleaved {
+            // Held until the input ends: its rows may come again.
+            if let (Some(part), Some(key)) = (self.cur.take(), self.cur_key.take()) {
+                let held = Held {
+                    part: Some(part),
+                    count: self.cur_count,
+                    last_t: self.last_t,
+                };
+                match self.held_at.get(&key) {
+                    Some(&i) => self.held[i] = held,
+                    None => {
+                        self.held_at.insert(key, self.held.len());
+                        self.held.push(held);
+                    }
+                }
+            }
+            return Ok(());
+        }
         if let Some(mut part) = self.cur.take() {
             let order = self.order();
             if order.holds_whole() {
@@ -419,6 +475,9 @@ impl Assembler {
                 }
                 let (order, at) = (self.order(), self.loc(0));
                 let part = self.cur.as_mut().expect("open recording");
+                if !part.rows.is_empty() {
+                    part.rows.extend(row0..row0 + (end - start) as u64);
+                }
                 part.n += end - start;
                 part.values
                     .extend_from_slice(&block.values[start * c..end * c]);
@@ -475,8 +534,12 @@ impl Assembler {
         }
         self.rows += block.n as u64;
         // Hand over what we have so far as a non-final part (unless the
-        // recording is to be sorted or merged when it ends).
-        if !self.order().holds_whole() && self.cur.as_ref().is_some_and(|p| p.n > 0) {
+        // recording is to be sorted or merged when it ends, or its rows may
+        // come again).
+        if !self.order().holds_whole()
+            && !self.interleaved
+            && self.cur.as_ref().is_some_and(|p| p.n > 0)
+        {
             let key = self.cur_key.clone().expect("open recording has a key");
             let next = self.empty_part(&key, block.first_row + block.n as u64);
             if let Some(done) = self.cur.replace(next) {
@@ -499,7 +562,24 @@ impl Assembler {
                 },
             ));
         }
-        self.close()
+        self.close()?;
+        // An interleaved input's recordings, whole, in the order they first
+        // appeared.
+        let order = self.order();
+        for h in std::mem::take(&mut self.held) {
+            let Some(mut part) = h.part else { continue };
+            if order.holds_whole() {
+                order_part(&mut part, order, self.loc(0))?;
+            } else if !part.rows.is_empty()
+                && (part.rows.iter().enumerate()).all(|(i, &r)| r == part.first_row + i as u64)
+            {
+                part.rows = Vec::new();
+            }
+            part.last = true;
+            self.queue.push_back(part);
+        }
+        self.held_at.clear();
+        Ok(())
     }
 }
 

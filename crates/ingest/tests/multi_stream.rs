@@ -240,3 +240,35 @@ fn keyed_streams_shard_into_the_whole_store() {
     parts.sort_by_key(key);
     assert_same_windows(&wa, &parts);
 }
+
+/// Streams keyed by columns whose recordings interleave (every recording's
+/// rows of one time together, as a logger writes them), gathered with
+/// `columns.interleaved`: the store of the grouped files.
+#[test]
+fn interleaved_keyed_streams_give_the_grouped_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mk, hk) = keyed(dir.path());
+    let grouped = dir.path().join("grouped.parquet");
+    ingest(&options(&mk, &hk, true), &grouped).unwrap();
+    // The same rows sorted by time (stable: recordings in their order at
+    // each time).
+    let interleave = |path: &Path, out: &Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        let t_col = header.split(',').position(|c| c == "t").unwrap();
+        let mut rows: Vec<&str> = lines.collect();
+        rows.sort_by_key(|l| l.split(',').nth(t_col).unwrap().parse::<u64>().unwrap());
+        write(out, &format!("{header}\n{}\n", rows.join("\n")));
+    };
+    let (mi, hi) = (dir.path().join("mi.csv"), dir.path().join("hi.csv"));
+    interleave(&mk, &mi);
+    interleave(&hk, &hi);
+    let mut o = options(&mi, &hi, true);
+    let e = ingest(&o, &dir.path().join("refused.parquet")).unwrap_err();
+    assert!(e.to_string().contains("--interleaved"), "{e}");
+    o.columns.interleaved = true;
+    let out = dir.path().join("interleaved.parquet");
+    ingest(&o, &out).unwrap();
+    assert_same_windows(&read(&grouped), &read(&out));
+}
