@@ -3,9 +3,11 @@
 //!
 //! `DIR/ablation.toml` says how (see [`Manifest`]). Sensor-language
 //! ablations (`kind = "sensor_language"`, the default): each listed config
-//! is trained with `wearlang train`, evaluated with `wearlang eval --split
-//! S` for each split, and the evaluations' `summary.json` rows go into
-//! `OUT/table.md` (printed too). Pretraining ablations (`kind =
+//! is trained with `wearlang train` (on the store and any extra stores),
+//! evaluated with `wearlang eval --split S` for each split and with each
+//! `[[eval]]` of the manifest (other stores, protocols, evaluation configs
+//! or flags: a model trained on two data sets scored on a third), and the
+//! evaluations' `summary.json` rows go into `OUT/table.md` (printed too). Pretraining ablations (`kind =
 //! "pretrain"`): each config is trained with `wearlang pretrain`, whose
 //! report (imputation against the baselines, the robustness probe) writes
 //! the run's `summary.json`. A row whose inputs (binary, config, manifest,
@@ -66,12 +68,17 @@ pub struct Manifest {
     pub kind: Kind,
     /// The window store every run trains on and is scored on.
     pub store: PathBuf,
+    /// Stores whose training windows join the store's in every run
+    /// (`--extra-store`, in order).
+    #[serde(default)]
+    pub extra_stores: Vec<PathBuf>,
     /// A pretraining run whose encoder initialises each run
     /// (`wearlang train --init-from`).
     #[serde(default)]
     pub init_from: Option<PathBuf>,
     /// Training steps of every run (`--max-steps`) that does not set its
-    /// own (0 or absent: each config's own `max_steps`).
+    /// own (0 or absent: each config's own `max_steps`, or its epochs when
+    /// it sets none).
     #[serde(default)]
     pub max_steps: u64,
     /// `wearlang eval --protocol` (sensor-language ablations).
@@ -92,8 +99,40 @@ pub struct Manifest {
     /// 0: every labelled window).
     #[serde(default)]
     pub report_probe_windows: usize,
+    /// Evaluations besides the splits of the store (sensor-language
+    /// ablations), each a column group of the table, in order.
+    #[serde(default)]
+    pub eval: Vec<EvalSpec>,
     /// The rows, in order.
     pub row: Vec<Row>,
+}
+
+/// One `[[eval]]` of a manifest: `wearlang eval` of every row's model on a
+/// store and split, with its protocols and settings, into `eval_<name>/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSpec {
+    /// Its directory (`eval_<name>`) and the prefix of its columns.
+    pub name: String,
+    /// The store scored (default: the manifest's).
+    #[serde(default)]
+    pub store: Option<PathBuf>,
+    /// The split scored (default `test`).
+    #[serde(default = "test_split")]
+    pub split: String,
+    /// `wearlang eval --protocol`.
+    pub protocols: String,
+    /// `wearlang eval --config`, relative to the workspace root (default:
+    /// `wearlang eval`'s defaults).
+    #[serde(default)]
+    pub config: Option<PathBuf>,
+    /// Further `wearlang eval` arguments (`["--normalisation", "model"]`).
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+fn test_split() -> String {
+    "test".into()
 }
 
 /// One config of the ablation.
@@ -131,11 +170,62 @@ impl Manifest {
         }
         match m.kind {
             Kind::SensorLanguage => {
-                if m.splits.is_empty() || m.protocols.is_empty() {
+                if m.splits.is_empty() && m.eval.is_empty() {
                     bail!(
-                        "{}: a sensor-language ablation needs `splits` and `protocols`",
+                        "{}: a sensor-language ablation needs `splits` (with `protocols`) \
+                         or an [[eval]]",
                         path.display()
                     );
+                }
+                if m.splits.is_empty() != m.protocols.is_empty() {
+                    bail!(
+                        "{}: `splits` and `protocols` go together (the evaluations of the \
+                         store itself)",
+                        path.display()
+                    );
+                }
+                let mut names: Vec<&str> = m.splits.iter().map(String::as_str).collect();
+                for e in &m.eval {
+                    let ok = !e.name.is_empty()
+                        && (e.name.chars()).all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !ok {
+                        bail!(
+                            "{}: [[eval]] name `{}` (letters, digits and `_`: it names a \
+                             directory)",
+                            path.display(),
+                            e.name
+                        );
+                    }
+                    if names.contains(&e.name.as_str()) {
+                        bail!(
+                            "{}: [[eval]] name `{}` is used twice (a split's evaluation is \
+                             named by its split)",
+                            path.display(),
+                            e.name
+                        );
+                    }
+                    names.push(&e.name);
+                    if !["train", "val", "test"].contains(&e.split.as_str()) {
+                        bail!(
+                            "{}: [[eval]] `{}`: split `{}` (train, val or test)",
+                            path.display(),
+                            e.name,
+                            e.split
+                        );
+                    }
+                    if e.protocols.is_empty() {
+                        bail!("{}: [[eval]] `{}` has no protocols", path.display(), e.name);
+                    }
+                    if let Some(c) = &e.config {
+                        if !workspace_root().join(c).is_file() {
+                            bail!(
+                                "{}: [[eval]] `{}`: config {} is not a file",
+                                path.display(),
+                                e.name,
+                                c.display()
+                            );
+                        }
+                    }
                 }
                 if m.report_windows > 0 || m.report_probe_windows > 0 {
                     bail!(
@@ -150,10 +240,11 @@ impl Manifest {
                     || !m.protocols.is_empty()
                     || !m.retrieval_variant.is_empty()
                     || m.init_from.is_some()
+                    || !m.eval.is_empty()
                 {
                     bail!(
                         "{}: a pretraining ablation is scored by its report: no `splits`, \
-                         `protocols`, `retrieval_variant` or `init_from`",
+                         `protocols`, `retrieval_variant`, `init_from` or [[eval]]",
                         path.display()
                     );
                 }
@@ -166,6 +257,25 @@ impl Manifest {
             }
         }
         Ok(m)
+    }
+
+    /// Every evaluation of a sensor-language ablation, in table order: one
+    /// per split of the store, then the `[[eval]]`s.
+    pub fn evals(&self) -> Vec<EvalSpec> {
+        let variant = if self.retrieval_variant.is_empty() {
+            Vec::new()
+        } else {
+            vec!["--retrieval-variant".into(), self.retrieval_variant.clone()]
+        };
+        let splits = self.splits.iter().map(|split| EvalSpec {
+            name: split.clone(),
+            store: None,
+            split: split.clone(),
+            protocols: self.protocols.clone(),
+            config: None,
+            args: variant.clone(),
+        });
+        splits.chain(self.eval.iter().cloned()).collect()
     }
 
     /// The config file of `row`.
@@ -201,7 +311,13 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     std::fs::create_dir_all(&out)?;
     std::env::set_var(THREADS_ENV, args.threads.to_string());
     let store = root.join(&m.store);
+    let extra: Vec<PathBuf> = m.extra_stores.iter().map(|p| root.join(p)).collect();
+    let stores = Stores {
+        store: &store,
+        extra: &extra,
+    };
     let init = m.init_from.as_ref().map(|p| root.join(p));
+    let evals = m.evals();
     let own_steps = args.max_steps.is_none()
         && (m.max_steps == 0 || m.row.iter().any(|r| r.max_steps.is_some()));
     let manifest_text = std::fs::read_to_string(dir.join("ablation.toml"))?;
@@ -211,11 +327,24 @@ pub fn run(args: &AblateArgs) -> Result<()> {
         manifest_text,
         file_key(&store)?,
     ];
+    for e in &extra {
+        common.push(file_key(e)?);
+    }
     if let Some(i) = &init {
         common.push(file_key(i)?);
     }
+    for e in &evals {
+        if let Some(s) = &e.store {
+            common.push(file_key(&root.join(s))?);
+        }
+        if let Some(c) = &e.config {
+            common.push(file_key(&root.join(c))?);
+        }
+    }
     let steps_said = match (args.max_steps, own_steps) {
-        (Some(s), _) if m.max_steps == 0 => format!("{s} steps per run, not each config's own"),
+        (Some(s), _) if m.max_steps == 0 => {
+            format!("{s} steps per run (and per unseen-activity retraining), not each config's own")
+        }
         (Some(s), _) if s != m.max_steps => {
             format!("{s} steps per run, not the manifest's {}", m.max_steps)
         }
@@ -223,11 +352,14 @@ pub fn run(args: &AblateArgs) -> Result<()> {
         _ => format!("{} steps per run", m.max_steps),
     };
     let mut table = format!(
-        "# {}\n\n`cargo xtask ablate {}` ({steps_said}, {} libtorch threads); store `{}`{}{}.\n\n",
+        "# {}\n\n`cargo xtask ablate {}` ({steps_said}, {} libtorch threads); store `{}`{}{}{}.\n\n",
         m.title,
         args.dir.display(),
         args.threads,
         m.store.display(),
+        (m.extra_stores.iter())
+            .map(|p| format!(" + `{}`", p.display()))
+            .collect::<String>(),
         m.init_from
             .as_ref()
             .map(|p| format!(", initialised from `{}`", p.display()))
@@ -238,6 +370,32 @@ pub fn run(args: &AblateArgs) -> Result<()> {
             _ => String::new(),
         },
     );
+    for e in evals
+        .iter()
+        .filter(|e| e.store.is_some() || !e.args.is_empty())
+    {
+        table.push_str(&format!(
+            "`{}`: {} split of `{}`{}{}.\n",
+            e.name,
+            e.split,
+            e.store.as_ref().unwrap_or(&m.store).display(),
+            e.config
+                .as_ref()
+                .map(|c| format!(", settings `{}`", c.display()))
+                .unwrap_or_default(),
+            if e.args.is_empty() {
+                String::new()
+            } else {
+                format!(", `{}`", e.args.join(" "))
+            },
+        ));
+    }
+    if evals
+        .iter()
+        .any(|e| e.store.is_some() || !e.args.is_empty())
+    {
+        table.push('\n');
+    }
     table.push_str(if own_steps {
         "| config | change | steps |"
     } else {
@@ -253,8 +411,8 @@ pub fn run(args: &AblateArgs) -> Result<()> {
             .unwrap_or_default();
         let run_dir = out.join(&stem);
         let steps = match args.max_steps.or(row.max_steps) {
-            Some(s) => s,
-            None if m.max_steps > 0 => m.max_steps,
+            Some(s) => Steps::Given(s),
+            None if m.max_steps > 0 => Steps::Given(m.max_steps),
             None => config_steps(&config)?,
         };
         let mut parts = common.clone();
@@ -270,19 +428,21 @@ pub fn run(args: &AblateArgs) -> Result<()> {
                 Kind::SensorLanguage => {
                     train(
                         &bin,
-                        &store,
+                        stores,
                         init.as_deref(),
                         &config,
                         &run_dir,
                         steps,
                         &setup.minilm,
                     )?;
-                    for split in &m.splits {
-                        eprintln!("== ablation {stem}: evaluating on {split}");
-                        eval(&bin, &m, &store, &run_dir, split, &setup.minilm)?;
+                    for e in &evals {
+                        eprintln!("== ablation {stem}: evaluating `{}`", e.name);
+                        let scored = e.store.as_ref().map_or(store.clone(), |s| root.join(s));
+                        let unseen_steps = args.max_steps;
+                        eval(&bin, e, &scored, &run_dir, unseen_steps, &setup.minilm)?;
                     }
                 }
-                Kind::Pretrain => pretrain(&bin, &m, &store, &config, &run_dir, steps)?,
+                Kind::Pretrain => pretrain(&bin, &m, stores, &config, &run_dir, steps)?,
             }
             std::fs::write(&stamp, &key)?;
         } else {
@@ -291,10 +451,12 @@ pub fn run(args: &AblateArgs) -> Result<()> {
         let mut cells = Vec::new();
         let mut names = Vec::new();
         let sources: Vec<(String, PathBuf)> = match m.kind {
-            Kind::SensorLanguage => (m.splits.iter())
-                .map(|split| {
-                    let path = run_dir.join(format!("eval_{split}")).join("summary.json");
-                    (format!("{split}: "), path)
+            Kind::SensorLanguage => (evals.iter())
+                .map(|e| {
+                    let path = run_dir
+                        .join(format!("eval_{}", e.name))
+                        .join("summary.json");
+                    (format!("{}: ", e.name), path)
                 })
                 .collect(),
             Kind::Pretrain => vec![(String::new(), run_dir.join("summary.json"))],
@@ -338,43 +500,70 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     Ok(())
 }
 
-/// `wearlang <command>` training `config` on `store` into `run_dir`
-/// afresh for `steps` steps, quietly (the arguments `train` and `pretrain`
+/// The stores a run trains on: `--store` and the `--extra-store`s.
+#[derive(Clone, Copy)]
+struct Stores<'a> {
+    store: &'a Path,
+    extra: &'a [PathBuf],
+}
+
+/// A run's training budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Steps {
+    /// `--max-steps N`.
+    Given(u64),
+    /// The config's own epochs (it sets no `max_steps`).
+    Epochs(u64),
+}
+
+impl std::fmt::Display for Steps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Steps::Given(s) => write!(f, "{s}"),
+            Steps::Epochs(e) => write!(f, "{e} epochs"),
+        }
+    }
+}
+
+/// `wearlang <command>` training `config` on `stores` into `run_dir`
+/// afresh for `steps`, quietly (the arguments `train` and `pretrain`
 /// share).
 fn training_command(
     bin: &Path,
     command: &str,
-    store: &Path,
+    stores: Stores,
     config: &Path,
     run_dir: &Path,
-    steps: u64,
+    steps: Steps,
 ) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.arg(command)
-        .arg("--store")
-        .arg(store)
-        .arg("--config")
+    cmd.arg(command).arg("--store").arg(stores.store);
+    for e in stores.extra {
+        cmd.arg("--extra-store").arg(e);
+    }
+    cmd.arg("--config")
         .arg(config)
         .arg("--out")
         .arg(run_dir)
-        .arg("--max-steps")
-        .arg(steps.to_string())
         .arg("--overwrite")
         .arg("--quiet");
+    if let Steps::Given(s) = steps {
+        cmd.arg("--max-steps").arg(s.to_string());
+    }
     cmd
 }
 
 /// Train one row's config into `run_dir`, afresh.
 fn train(
     bin: &Path,
-    store: &Path,
+    stores: Stores,
     init: Option<&Path>,
     config: &Path,
     run_dir: &Path,
-    steps: u64,
+    steps: Steps,
     minilm: &Path,
 ) -> Result<()> {
-    let mut cmd = training_command(bin, "train", store, config, run_dir, steps);
+    let mut cmd = training_command(bin, "train", stores, config, run_dir, steps);
     cmd.arg("--no-report").arg("--minilm").arg(minilm);
     if let Some(i) = init {
         cmd.arg("--init-from").arg(i);
@@ -382,19 +571,27 @@ fn train(
     exec(&mut cmd)
 }
 
-/// The `max_steps` a config sets.
+/// The budget a config sets: its `max_steps`, else its `epochs`.
 ///
-/// Errors: it cannot be read, or sets none (the manifest or the row must
-/// then give the steps).
-fn config_steps(config: &Path) -> Result<u64> {
+/// Errors: it cannot be read, or sets neither (the manifest or the row
+/// must then give the steps).
+fn config_steps(config: &Path) -> Result<Steps> {
     let text =
         std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let v: toml::Value =
         toml::from_str(&text).with_context(|| format!("parsing {}", config.display()))?;
-    match v.get("max_steps").and_then(toml::Value::as_integer) {
-        Some(s) if s > 0 => Ok(s as u64),
+    let positive = |key: &str| {
+        v.get(key)
+            .and_then(toml::Value::as_integer)
+            .filter(|&n| n > 0)
+            .map(|n| n as u64)
+    };
+    match (positive("max_steps"), positive("epochs")) {
+        (Some(s), _) => Ok(Steps::Given(s)),
+        (None, Some(e)) => Ok(Steps::Epochs(e)),
         _ => bail!(
-            "{} sets no max_steps > 0: give `max_steps` in the ablation manifest or its row",
+            "{} sets no max_steps or epochs > 0: give `max_steps` in the ablation manifest \
+             or its row",
             config.display()
         ),
     }
@@ -405,12 +602,12 @@ fn config_steps(config: &Path) -> Result<u64> {
 fn pretrain(
     bin: &Path,
     m: &Manifest,
-    store: &Path,
+    stores: Stores,
     config: &Path,
     run_dir: &Path,
-    steps: u64,
+    steps: Steps,
 ) -> Result<()> {
-    let mut cmd = training_command(bin, "pretrain", store, config, run_dir, steps);
+    let mut cmd = training_command(bin, "pretrain", stores, config, run_dir, steps);
     cmd.arg("--report-windows")
         .arg(m.report_windows.to_string())
         .arg("--report-probe-windows")
@@ -418,16 +615,18 @@ fn pretrain(
     exec(&mut cmd)
 }
 
-/// Evaluate `run_dir` on `split` into `run_dir/eval_<split>`.
+/// Evaluate `run_dir` as `e` says on `store` into `run_dir/eval_<name>`
+/// (`unseen_steps`: the steps of each unseen-activity retraining instead
+/// of the evaluation settings').
 fn eval(
     bin: &Path,
-    m: &Manifest,
+    e: &EvalSpec,
     store: &Path,
     run_dir: &Path,
-    split: &str,
+    unseen_steps: Option<u64>,
     minilm: &Path,
 ) -> Result<()> {
-    let out = run_dir.join(format!("eval_{split}"));
+    let out = run_dir.join(format!("eval_{}", e.name));
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }
@@ -442,13 +641,17 @@ fn eval(
         .arg("--minilm")
         .arg(minilm)
         .arg("--protocol")
-        .arg(&m.protocols)
+        .arg(&e.protocols)
         .arg("--split")
-        .arg(split)
+        .arg(&e.split)
         .arg("--quiet");
-    if !m.retrieval_variant.is_empty() {
-        cmd.arg("--retrieval-variant").arg(&m.retrieval_variant);
+    if let Some(c) = &e.config {
+        cmd.arg("--config").arg(workspace_root().join(c));
     }
+    if let Some(s) = unseen_steps {
+        cmd.arg("--unseen-steps").arg(s.to_string());
+    }
+    cmd.args(&e.args);
     exec(&mut cmd)
 }
 
@@ -467,7 +670,7 @@ mod tests {
             if dir.join("ablation.toml").is_file() {
                 let m = Manifest::read(&dir).unwrap();
                 assert!(!m.row.is_empty());
-                assert_eq!(m.kind == Kind::SensorLanguage, !m.splits.is_empty());
+                assert_eq!(m.kind == Kind::SensorLanguage, !m.evals().is_empty());
                 found += 1;
             }
         }
@@ -507,6 +710,93 @@ mod tests {
         write("[[row]]\nconfig = \"a.toml\"\nlabel = \"a\"\n");
         let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
         assert!(e.contains("splits"), "{e}");
+        // ... or evaluations of their own; those are checked.
+        let row = "[[row]]\nconfig = \"a.toml\"\nlabel = \"a\"\n";
+        let ev = |fields: &str| format!("[[eval]]\n{fields}\n");
+        write(&format!(
+            "splits = [\"val\"]\n{}{row}",
+            ev("name = \"other\"\nstore = \"o.parquet\"\nprotocols = \"unseen\"")
+        ));
+        let m = Manifest::read(&dir).unwrap();
+        let evals = m.evals();
+        assert_eq!(
+            evals.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            ["val", "other"]
+        );
+        assert_eq!(
+            (evals[0].split.as_str(), evals[1].split.as_str()),
+            ("val", "test")
+        );
+        assert_eq!(evals[1].store.as_deref(), Some(Path::new("o.parquet")));
+        for (fields, needle) in [
+            ("name = \"val\"\nprotocols = \"zero-shot\"", "used twice"),
+            ("name = \"a b\"\nprotocols = \"zero-shot\"", "`a b`"),
+            (
+                "name = \"o\"\nsplit = \"dev\"\nprotocols = \"zero-shot\"",
+                "dev",
+            ),
+            ("name = \"o\"\nprotocols = \"\"", "no protocols"),
+            (
+                "name = \"o\"\nprotocols = \"zero-shot\"\nconfig = \"nowhere.toml\"",
+                "nowhere.toml",
+            ),
+            ("name = \"o\"\nprotocol = \"zero-shot\"", "protocol"),
+        ] {
+            write(&format!("splits = [\"val\"]\n{}{row}", ev(fields)));
+            let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
+            assert!(e.contains(needle), "{fields}: {e}");
+        }
+        // Protocols without splits say nothing: refused.
+        write(&format!(
+            "{}{row}",
+            ev("name = \"o\"\nprotocols = \"zero-shot\"")
+        ));
+        let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
+        assert!(e.contains("go together"), "{e}");
+        // A pretraining ablation has no [[eval]].
+        std::fs::write(
+            dir.join("ablation.toml"),
+            format!(
+                "title = \"t\"\nstore = \"s.parquet\"\nkind = \"pretrain\"\n{}{row}",
+                ev("name = \"o\"\nprotocols = \"zero-shot\"")
+            ),
+        )
+        .unwrap();
+        let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
+        assert!(e.contains("[[eval]]"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A config's own budget: `max_steps` when it sets one, else its
+    /// epochs (then no `--max-steps` is passed).
+    #[test]
+    fn config_budget_is_its_steps_or_its_epochs() {
+        let dir = std::env::temp_dir().join(format!("xtask-ablate-steps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(&path, "epochs = 8\nmax_steps = 40\n").unwrap();
+        assert_eq!(config_steps(&path).unwrap(), Steps::Given(40));
+        std::fs::write(&path, "epochs = 8\n").unwrap();
+        assert_eq!(config_steps(&path).unwrap(), Steps::Epochs(8));
+        assert_eq!(Steps::Epochs(8).to_string(), "8 epochs");
+        std::fs::write(&path, "epochs = 0\n").unwrap();
+        let e = format!("{:#}", config_steps(&path).unwrap_err());
+        assert!(e.contains("c.toml") && e.contains("epochs"), "{e}");
+        let cmd = training_command(
+            Path::new("wearlang"),
+            "train",
+            Stores {
+                store: Path::new("a.parquet"),
+                extra: &[PathBuf::from("b.parquet")],
+            },
+            &path,
+            &dir,
+            Steps::Epochs(8),
+        );
+        let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into()).collect();
+        assert!(!args.contains(&"--max-steps".to_string()), "{args:?}");
+        let extra = args.iter().position(|a| a == "--extra-store").unwrap();
+        assert_eq!(args[extra + 1], "b.parquet");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
