@@ -10,9 +10,10 @@
 //! evaluations' `summary.json` rows go into `OUT/table.md` (printed too). Pretraining ablations (`kind =
 //! "pretrain"`): each config is trained with `wearlang pretrain`, whose
 //! report (imputation against the baselines, the robustness probe) writes
-//! the run's `summary.json`. A row whose inputs (binary, config, manifest,
-//! store, initialising run, steps, thread count) have not changed since its
-//! last run is reused.
+//! the run's `summary.json`. A row whose inputs (binary, config, store,
+//! initialising run, evaluations, steps, thread count) have not changed
+//! since its last run is reused, so a row can be added to a manifest
+//! without running the others again.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -278,6 +279,23 @@ impl Manifest {
         splits.chain(self.eval.iter().cloned()).collect()
     }
 
+    /// What every row's runs depend on besides the files they read: the
+    /// kind, the stores and initialising run named, the evaluations and
+    /// the report sizes (not the title, the labels or the other rows, so
+    /// that a row added or relabelled leaves the others up to date).
+    pub fn run_key(&self) -> String {
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {} {}",
+            self.kind,
+            self.store,
+            self.extra_stores,
+            self.init_from,
+            self.evals(),
+            self.report_windows,
+            self.report_probe_windows
+        )
+    }
+
     /// The config file of `row`.
     pub fn config_path(&self, dir: &Path, row: &Row) -> PathBuf {
         if row.config.starts_with("configs") {
@@ -320,11 +338,10 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     let evals = m.evals();
     let own_steps = args.max_steps.is_none()
         && (m.max_steps == 0 || m.row.iter().any(|r| r.max_steps.is_some()));
-    let manifest_text = std::fs::read_to_string(dir.join("ablation.toml"))?;
     let mut common = vec![
         file_key(&bin)?,
         format!("threads={}", args.threads),
-        manifest_text,
+        m.run_key(),
         file_key(&store)?,
     ];
     for e in &extra {
@@ -765,6 +782,32 @@ mod tests {
         let e = format!("{:#}", Manifest::read(&dir).unwrap_err());
         assert!(e.contains("[[eval]]"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A row's key follows what its runs depend on, not the title, the
+    /// labels or the other rows.
+    #[test]
+    fn run_key_ignores_title_labels_and_rows() {
+        let read = |text: &str| -> Manifest { toml::from_str(text).unwrap() };
+        let base = "store = \"s.parquet\"\nsplits = [\"val\"]\nprotocols = \"zero-shot\"\n";
+        let row = |c: &str, l: &str| format!("[[row]]\nconfig = \"{c}\"\nlabel = \"{l}\"\n");
+        let a = read(&format!("title = \"a\"\n{base}{}", row("x.toml", "x")));
+        let b = read(&format!(
+            "title = \"b\"\n{base}{}{}",
+            row("x.toml", "another label"),
+            row("y.toml", "y")
+        ));
+        assert_eq!(a.run_key(), b.run_key());
+        let c = read(&format!(
+            "title = \"a\"\n{base}extra_stores = [\"h.parquet\"]\n{}",
+            row("x.toml", "x")
+        ));
+        assert_ne!(a.run_key(), c.run_key());
+        let d = read(&format!(
+            "title = \"a\"\n{base}[[eval]]\nname = \"o\"\nprotocols = \"unseen\"\n{}",
+            row("x.toml", "x")
+        ));
+        assert_ne!(a.run_key(), d.run_key());
     }
 
     /// A config's own budget: `max_steps` when it sets one, else its

@@ -421,6 +421,13 @@ fn shipped_configs_parse() {
         lit.name = general.name.clone();
         assert_eq!(lit, general, "{name}");
     }
+    // The step budget chosen on held-out classes, up to the recipe's own
+    // 8 epochs (1,384 steps).
+    let mut select = ablation("general_select");
+    assert_eq!(select.select.budgets, [50, 150, 400, 1384]);
+    select.select = Default::default();
+    select.name = general.name.clone();
+    assert_eq!(select, general);
     // Every TOML config of a directory, parsed.
     let configs_in = |dir: &Path| -> Vec<(PathBuf, SensorLanguageConfig)> {
         let mut out = Vec::new();
