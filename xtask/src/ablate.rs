@@ -7,8 +7,8 @@
 //! evaluated with `wearlang eval --split S` for each split and with each
 //! `[[eval]]` of the manifest (other stores, protocols, evaluation configs
 //! or flags: a model trained on two data sets scored on a third), and the
-//! evaluations' `summary.json` rows go into `OUT/table.md` (printed too). Pretraining ablations (`kind =
-//! "pretrain"`): each config is trained with `wearlang pretrain`, whose
+//! evaluations' `summary.json` rows go into `OUT/table.md` (printed too).
+//! Pretraining ablations (`kind = "pretrain"`): each config is trained with `wearlang pretrain`, whose
 //! report (imputation against the baselines, the robustness probe) writes
 //! the run's `summary.json`. A row whose inputs (binary, config, store,
 //! initialising run, evaluations, steps, thread count) have not changed
@@ -136,6 +136,11 @@ fn test_split() -> String {
     "test".into()
 }
 
+/// Whether `s` names a split of a store (`train`, `val` or `test`).
+fn is_split(s: &str) -> bool {
+    ["train", "val", "test"].contains(&s)
+}
+
 /// One config of the ablation.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,11 +164,7 @@ impl Manifest {
             .with_context(|| format!("reading {}", path.display()))?;
         let m: Manifest =
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        if let Some(s) = m
-            .splits
-            .iter()
-            .find(|s| !["train", "val", "test"].contains(&s.as_str()))
-        {
+        if let Some(s) = m.splits.iter().find(|s| !is_split(s)) {
             bail!("{}: split `{s}` (train, val or test)", path.display());
         }
         if m.row.is_empty() {
@@ -206,7 +207,7 @@ impl Manifest {
                         );
                     }
                     names.push(&e.name);
-                    if !["train", "val", "test"].contains(&e.split.as_str()) {
+                    if !is_split(&e.split) {
                         bail!(
                             "{}: [[eval]] `{}`: split `{}` (train, val or test)",
                             path.display(),
@@ -344,18 +345,18 @@ pub fn run(args: &AblateArgs) -> Result<()> {
         m.run_key(),
         file_key(&store)?,
     ];
-    for e in &extra {
-        common.push(file_key(e)?);
-    }
-    if let Some(i) = &init {
-        common.push(file_key(i)?);
-    }
+    // Every other file the runs read, each hashed once (an evaluation
+    // store is often a training store too, or scored twice).
+    let mut inputs: Vec<PathBuf> = extra.clone();
+    inputs.extend(init.clone());
     for e in &evals {
-        if let Some(s) = &e.store {
-            common.push(file_key(&root.join(s))?);
-        }
-        if let Some(c) = &e.config {
-            common.push(file_key(&root.join(c))?);
+        inputs.extend(e.store.iter().chain(&e.config).map(|p| root.join(p)));
+    }
+    let mut hashed = vec![store.clone()];
+    for p in inputs {
+        if !hashed.contains(&p) {
+            common.push(file_key(&p)?);
+            hashed.push(p);
         }
     }
     let steps_said = match (args.max_steps, own_steps) {
@@ -387,10 +388,12 @@ pub fn run(args: &AblateArgs) -> Result<()> {
             _ => String::new(),
         },
     );
-    for e in evals
-        .iter()
+    // The evaluations a column name does not explain: their store and
+    // settings, one line each.
+    let described: Vec<&EvalSpec> = (evals.iter())
         .filter(|e| e.store.is_some() || !e.args.is_empty())
-    {
+        .collect();
+    for e in &described {
         table.push_str(&format!(
             "`{}`: {} split of `{}`{}{}.\n",
             e.name,
@@ -407,10 +410,7 @@ pub fn run(args: &AblateArgs) -> Result<()> {
             },
         ));
     }
-    if evals
-        .iter()
-        .any(|e| e.store.is_some() || !e.args.is_empty())
-    {
+    if !described.is_empty() {
         table.push('\n');
     }
     table.push_str(if own_steps {
@@ -455,8 +455,7 @@ pub fn run(args: &AblateArgs) -> Result<()> {
                     for e in &evals {
                         eprintln!("== ablation {stem}: evaluating `{}`", e.name);
                         let scored = e.store.as_ref().map_or(store.clone(), |s| root.join(s));
-                        let unseen_steps = args.max_steps;
-                        eval(&bin, e, &scored, &run_dir, unseen_steps, &setup.minilm)?;
+                        eval(&bin, e, &scored, &run_dir, args.max_steps, &setup.minilm)?;
                     }
                 }
                 Kind::Pretrain => pretrain(&bin, &m, stores, &config, &run_dir, steps)?,

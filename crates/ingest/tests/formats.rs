@@ -2,7 +2,7 @@
 //! normalisation, end to end through the store.
 mod common;
 
-use common::{batch, table, write_csv, write_ipc, write_parquet};
+use common::{batch, opts, table, write_csv, write_ipc, write_parquet};
 use std::path::Path;
 use wearlang_core::{Split, SplitSpec, Window};
 use wearlang_ingest::{
@@ -34,19 +34,6 @@ fn same(a: &[Window], b: &[Window]) {
             assert!(u == v || (u.is_nan() && v.is_nan()), "{u} vs {v}");
         }
     }
-}
-
-fn opts(path: &Path) -> IngestOptions {
-    let mut o = IngestOptions::new(path);
-    o.columns.subject = Some("subject".into());
-    o.columns.recording = Some("recording".into());
-    o.columns.label = Some("label".into());
-    o.split = SplitSpec::SubjectRatios {
-        train: 0.5,
-        val: 0.25,
-        seed: 7,
-    };
-    o
 }
 
 #[test]

@@ -5,23 +5,12 @@
 //! same rows grouped by recording, in CSV, Parquet and Arrow IPC alike.
 mod common;
 
-use common::{batch, files_in, read_windows, table, write_csv, write_ipc, write_parquet, Table};
+use common::{
+    batch, files_in, opts, read_windows, table, write_csv, write_ipc, write_parquet, Table,
+};
 use std::path::Path;
-use wearlang_core::{SplitSpec, Window};
-use wearlang_ingest::{ingest, IngestOptions};
-
-fn opts(path: &Path) -> IngestOptions {
-    let mut o = IngestOptions::new(path);
-    o.columns.subject = Some("subject".into());
-    o.columns.recording = Some("recording".into());
-    o.columns.label = Some("label".into());
-    o.split = SplitSpec::SubjectRatios {
-        train: 0.5,
-        val: 0.25,
-        seed: 7,
-    };
-    o
-}
+use wearlang_core::Window;
+use wearlang_ingest::{ingest, IngestSummary};
 
 /// The rows of `t` in the order `order` gives.
 fn reorder(t: &Table, order: &[usize]) -> Table {
@@ -43,6 +32,16 @@ fn interleave(t: &Table) -> Table {
     reorder(t, &order)
 }
 
+/// The summary and windows of `t` written grouped by recording (as
+/// [`table`] writes it) and ingested from CSV in `dir`.
+fn grouped(t: &Table, dir: &Path) -> (IngestSummary, Vec<Window>) {
+    let csv = dir.join("grouped.csv");
+    write_csv(t, &csv);
+    let out = dir.join("want.parquet");
+    let summary = ingest(&opts(&csv), &out).unwrap();
+    (summary, read_windows(&out))
+}
+
 /// Same windows in the same order, values bit for bit (NaN where missing).
 fn same(a: &[Window], b: &[Window]) {
     assert_eq!(a.len(), b.len());
@@ -61,11 +60,7 @@ fn same(a: &[Window], b: &[Window]) {
 fn interleaved_recordings_are_gathered_into_the_grouped_store() {
     let dir = tempfile::tempdir().unwrap();
     let t = table(3, 2, 900);
-    let grouped = dir.path().join("grouped.csv");
-    write_csv(&t, &grouped);
-    let want_path = dir.path().join("want.parquet");
-    let want_summary = ingest(&opts(&grouped), &want_path).unwrap();
-    let want = read_windows(&want_path);
+    let (want_summary, want) = grouped(&t, dir.path());
     assert!(want.len() > 6 * 10, "{} windows", want.len());
 
     let it = interleave(&t);
@@ -115,11 +110,7 @@ fn interleaved_recordings_are_gathered_into_the_grouped_store() {
 fn gathered_recordings_keep_their_file_rows_for_errors_and_sorting() {
     let dir = tempfile::tempdir().unwrap();
     let t = table(2, 1, 600);
-    let grouped = dir.path().join("grouped.csv");
-    write_csv(&t, &grouped);
-    let want_path = dir.path().join("want.parquet");
-    ingest(&opts(&grouped), &want_path).unwrap();
-    let want = read_windows(&want_path);
+    let (_, want) = grouped(&t, dir.path());
 
     // Interleaved (s0, s1, s0, s1, ...), and two rows of s0 swapped: data
     // rows 10 and 12 (0-based), s0's 6th and 7th samples.

@@ -162,3 +162,18 @@ pub fn cache_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("wearlang")))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wearlang")))
 }
+
+/// Options for a [`Table`] file at `path`: its subject, recording and
+/// label columns, subjects split by ratio (seed 7).
+pub fn opts(path: &Path) -> wearlang_ingest::IngestOptions {
+    let mut o = wearlang_ingest::IngestOptions::new(path);
+    o.columns.subject = Some("subject".into());
+    o.columns.recording = Some("recording".into());
+    o.columns.label = Some("label".into());
+    o.split = wearlang_core::SplitSpec::SubjectRatios {
+        train: 0.5,
+        val: 0.25,
+        seed: 7,
+    };
+    o
+}
