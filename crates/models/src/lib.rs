@@ -73,6 +73,6 @@ pub use supervised::{SupervisedClassifier, SupervisedConfig};
 pub use trainer::Trainer;
 pub use windows::{
     epoch_order, load_split, load_training_union, load_training_union_in, load_training_union_with,
-    load_training_windows, stack_rows, step_seed, training_windows, training_windows_in,
-    SetOptions, ValueHome, Values, WindowSet,
+    load_training_windows, load_validation_union_in, stack_rows, step_seed, training_windows,
+    training_windows_in, SetOptions, ValueHome, Values, WindowSet,
 };

@@ -796,11 +796,58 @@ pub fn load_training_union_in(
     scale: crate::InputNormalisation,
     how: &SetOptions,
 ) -> Result<(WindowSet, Vec<usize>)> {
+    let load = |store: &Path| training_windows_in(&StoreReader::open(store)?, how);
+    load_union_in(stores, scale, how, load)
+}
+
+/// The **validation** windows of several stores as one set, joined as
+/// [`load_training_union_in`] joins their training windows (the same
+/// channels, statistics and scale, so a model trained on the training
+/// union reads them as it reads its training windows). The first store
+/// must have validation windows; another store without any adds none (its
+/// count is 0). Returns the set and, per store, its window count.
+pub fn load_validation_union_in(
+    stores: &[&Path],
+    scale: crate::InputNormalisation,
+    how: &SetOptions,
+) -> Result<(WindowSet, Vec<usize>)> {
+    let first = stores.first().copied();
+    let load = |store: &Path| {
+        let reader = StoreReader::open(store)?;
+        if Some(store) != first {
+            let summary = reader.summary()?;
+            if summary
+                .split_counts
+                .get(Split::Val.as_str())
+                .copied()
+                .unwrap_or(0)
+                == 0
+            {
+                // No window, but the store's channels and statistics still
+                // count (the scale is the one the training union had).
+                let meta = reader.meta().clone();
+                let shape = [0, meta.window_len as i64, meta.channels.len() as i64];
+                let x = Tensor::zeros(shape, (Kind::Float, Device::Cpu));
+                return WindowSet::from_parts(x, Vec::new(), meta);
+            }
+        }
+        WindowSet::read_in(&reader, Some(Split::Val), true, Values::InTensorOnly, how)
+    };
+    load_union_in(stores, scale, how, load)
+}
+
+/// Join the windows `load` reads from each of `stores` (see
+/// [`load_training_union_in`]).
+fn load_union_in(
+    stores: &[&Path],
+    scale: crate::InputNormalisation,
+    how: &SetOptions,
+    load: impl Fn(&Path) -> Result<WindowSet>,
+) -> Result<(WindowSet, Vec<usize>)> {
     let home = &how.home;
     let (first, rest) = stores
         .split_first()
         .ok_or_else(|| ModelError::Data("no store to train on".into()))?;
-    let load = |store: &Path| training_windows_in(&StoreReader::open(store)?, how);
     let base = load(first)?;
     if rest.is_empty() {
         let n = base.len();

@@ -3,7 +3,8 @@
 //!
 //! For each fold, selection runs train the same configuration without the
 //! fold's classes and score zero-shot macro-F1 among those classes on the
-//! store's **validation** split: one run into `<out>/select/fold_<i>/`,
+//! **validation** split of the run's stores (the main one and every extra
+//! store, each fold holding out classes of each data set in turn): one run into `<out>/select/fold_<i>/`,
 //! scored every `select.every` steps and at its end, or (with
 //! `select.budgets`) one run per candidate budget into
 //! `<out>/select/fold_<i>/steps_<b>/`, scored at its end. The folds' curves
@@ -14,18 +15,19 @@
 //! unseen-activities protocol retraining); an interrupted selection is run
 //! again from its start. The test split is never read.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 use wearlang_captioning::{PromptOptions, PromptTemplates};
-use wearlang_core::Split;
 use wearlang_metrics::ClassificationReport;
 use wearlang_models::sensor_language::{
     mean_curve, pick_step, HeldOutWindows, SelectConfig, SelectCriterion, SelectionFold,
     SensorLanguageConfig, SensorLanguageModel, SensorLanguageOptions, StepSelection,
 };
-use wearlang_models::{class_embeddings, stack_rows, step_seed, SetOptions, Values, WindowSet};
+use wearlang_models::{
+    class_embeddings, load_validation_union_in, stack_rows, step_seed, SetOptions, WindowSet,
+};
 
 use crate::sensor_language::{configured_budget, fit, FitPlan, TrainingData};
 use crate::{Result, TrainError};
@@ -50,23 +52,21 @@ impl ZeroShotSet {
     /// The windows of `val` labelled with one of `classes`; with
     /// `require_all`, every class must have one (else the error names it),
     /// otherwise classes without a window are dropped from the candidates.
-    fn new(val: &WindowSet, classes: &[String], require_all: bool, store: &Path) -> Result<Self> {
+    fn new(val: &WindowSet, classes: &[String], require_all: bool, stores: &str) -> Result<Self> {
         let names = val.meta.labels.labels();
         let present = |c: &String| val.labels.iter().flatten().any(|&l| names[l] == *c);
         if let Some(missing) = classes.iter().find(|c| !present(c)).filter(|_| require_all) {
             return Err(TrainError::Data(format!(
-                "select: the validation split of {} has no window of `{missing}` (held out with \
-                 {classes:?}); hold out classes the validation subjects performed \
+                "select: the validation split of {stores} has no window of `{missing}` (held out \
+                 with {classes:?}); hold out classes the validation subjects performed \
                  (`select.classes`)",
-                store.display(),
             )));
         }
         let classes: Vec<String> = classes.iter().filter(|c| present(c)).cloned().collect();
         if classes.len() < 2 {
             return Err(TrainError::Data(format!(
-                "select: the validation split of {} has windows of {} of the classes {classes:?}; \
-                 zero-shot scoring needs 2",
-                store.display(),
+                "select: the validation split of {stores} has windows of {} of the classes \
+                 {classes:?}; zero-shot scoring needs 2",
                 classes.len()
             )));
         }
@@ -156,21 +156,21 @@ struct FoldWindows {
 
 impl FoldWindows {
     /// The windows of a fold that holds out `classes` and trains on
-    /// `training` (`val`: the validation split of `store`; `train`: the
+    /// `training` (`val`: the validation windows of `stores`; `train`: the
     /// run's training windows).
     fn new(
         (val, train): (&WindowSet, &WindowSet),
         (classes, training): (&[String], &[String]),
         sel: &SelectConfig,
-        store: &Path,
+        stores: &str,
     ) -> Result<Self> {
-        let mut held_out = ZeroShotSet::new(val, classes, true, store)?;
+        let mut held_out = ZeroShotSet::new(val, classes, true, stores)?;
         if sel.held_out_windows == HeldOutWindows::TrainingAndValidation {
             held_out = held_out.with_windows_of(train)?;
         }
         let seen = match sel.criterion {
             SelectCriterion::HeldOut => None,
-            SelectCriterion::Mean => Some(ZeroShotSet::new(val, training, false, store)?),
+            SelectCriterion::Mean => Some(ZeroShotSet::new(val, training, false, stores)?),
         };
         Ok(FoldWindows { held_out, seen })
     }
@@ -243,13 +243,18 @@ struct SelectionRecord {
 /// The classes held out in each fold: `select.classes` (each one checked
 /// against the training classes), or `select.folds` disjoint groups of
 /// `select.holdout` classes drawn with `select.seed` from those training
-/// classes that have windows in the validation split (`validated`; a
-/// class only another store has cannot be scored); each fold leaves at
-/// least two classes to train on.
+/// classes that have windows in the validation split. `validated` lists
+/// those classes per training store (a class in the group of the first
+/// store whose validation split has it; a class only in a store without
+/// validation windows cannot be scored): each store's classes are put in
+/// a seeded order, and the stores take turns, so that every fold holds
+/// out classes of every data set as far as its size allows (with one store,
+/// the seeded order itself). Each fold leaves at least two classes to
+/// train on.
 pub fn holdout_folds(
     sel: &SelectConfig,
     training_classes: &[String],
-    validated: &[String],
+    validated: &[Vec<String>],
 ) -> Result<Vec<Vec<String>>> {
     if !sel.classes.is_empty() {
         for fold in &sel.classes {
@@ -273,18 +278,43 @@ pub fn holdout_folds(
         }
         return Ok(sel.classes.clone());
     }
-    let eligible: Vec<&String> = training_classes
+    // Per store, its eligible classes in a seeded order: each class keyed
+    // by a hash of (seed, its name); a class counts once, in the first
+    // store that has it.
+    let mut seen: Vec<&String> = Vec::new();
+    let per_store: Vec<Vec<&String>> = validated
         .iter()
-        .filter(|c| validated.contains(c))
+        .map(|group| {
+            let mut keyed: Vec<(u64, &String)> = group
+                .iter()
+                .filter(|c| training_classes.contains(c))
+                .filter(|c| {
+                    let new = !seen.contains(c);
+                    if new {
+                        seen.push(c);
+                    }
+                    new
+                })
+                .map(|c| {
+                    let h = c.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+                    });
+                    (step_seed(sel.seed, h), c)
+                })
+                .collect();
+            keyed.sort();
+            keyed.into_iter().map(|(_, c)| c).collect()
+        })
         .collect();
+    let eligible = seen.len();
     let need = sel.holdout * sel.folds;
-    if need > eligible.len() || sel.holdout + 2 > training_classes.len() {
+    if need > eligible || sel.holdout + 2 > training_classes.len() {
         return Err(TrainError::config(
             "select.holdout",
             format!(
                 "{} disjoint fold(s) of {} held-out classes, each leaving at least 2 to train \
                  on, need {} training classes with validation windows and {} in all; the run \
-                 has {eligible:?} of {training_classes:?}",
+                 has {seen:?} of {training_classes:?}",
                 sel.folds,
                 sel.holdout,
                 need,
@@ -292,22 +322,16 @@ pub fn holdout_folds(
             ),
         ));
     }
-    // A seeded permutation: each class keyed by a hash of (seed, its name).
-    let mut keyed: Vec<(u64, &String)> = eligible
-        .into_iter()
-        .map(|c| {
-            let h = c.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-            });
-            (step_seed(sel.seed, h), c)
-        })
+    // The stores take turns: the first class of each, then the second, …
+    let longest = per_store.iter().map(Vec::len).max().unwrap_or(0);
+    let order: Vec<&String> = (0..longest)
+        .flat_map(|i| per_store.iter().filter_map(move |g| g.get(i).copied()))
         .collect();
-    keyed.sort();
-    Ok(keyed
+    Ok(order
         .chunks(sel.holdout)
         .take(sel.folds)
         .map(|chunk| {
-            let mut fold: Vec<String> = chunk.iter().map(|(_, c)| (*c).clone()).collect();
+            let mut fold: Vec<String> = chunk.iter().map(|c| (*c).clone()).collect();
             fold.sort();
             fold
         })
@@ -349,26 +373,38 @@ pub(crate) fn choose_budget(
         home: opts.values.clone(),
         captions: Some(Vec::new()),
     };
-    let val = WindowSet::load_in(
-        &opts.store,
-        Some(Split::Val),
-        true,
-        Values::InTensorOnly,
-        &how,
-    )
-    .map_err(|e| {
-        TrainError::Data(format!(
-            "select: the step budget is chosen on the validation split of {}, which cannot be \
+    // The validation windows of every training store, on the scale the
+    // run trains at: a held-out class of any data set can be scored.
+    let mut stores = vec![opts.store.as_path()];
+    stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
+    let (val, counts) =
+        load_validation_union_in(&stores, cfg.normalisation, &how).map_err(|e| {
+            TrainError::Data(format!(
+                "select: the step budget is chosen on the validation split of {}, which cannot be \
              read ({e}); give the store a validation split or turn `[select]` off",
-            opts.store.display()
-        ))
-    })?;
-    let val_names = val.meta.labels.labels();
-    let validated: Vec<String> = present
+                opts.store.display()
+            ))
+        })?;
+    let described = stores
         .iter()
-        .filter(|c| val.labels.iter().flatten().any(|&l| val_names[l] == **c))
-        .cloned()
-        .collect();
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let val_names = val.meta.labels.labels();
+    let mut validated: Vec<Vec<String>> = Vec::with_capacity(counts.len());
+    let mut first = 0;
+    for n in counts {
+        let mut group: Vec<String> = val.labels[first..first + n]
+            .iter()
+            .flatten()
+            .map(|&l| val_names[l].clone())
+            .filter(|c| present.contains(c))
+            .collect();
+        group.sort();
+        group.dedup();
+        validated.push(group);
+        first += n;
+    }
     let folds = holdout_folds(&cfg.select, &present, &validated)?;
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| TrainError::Io {
@@ -394,7 +430,7 @@ pub(crate) fn choose_budget(
             .filter(|c| !classes.contains(c))
             .cloned()
             .collect();
-        let windows = FoldWindows::new(sets, (classes, &training), &cfg.select, &opts.store)?;
+        let windows = FoldWindows::new(sets, (classes, &training), &cfg.select, &described)?;
         let fold_data = || -> Result<TrainingData> {
             Ok(TrainingData {
                 set: data.set.select(&keep)?,

@@ -27,7 +27,13 @@ const CLASSES: [&str; 4] = ["walking", "running", "sitting", "lying"];
 /// Four activities that differ in the signal; subjects 0–3 train, 4
 /// validation, 5 test (none when `with_val` is false: subject 4 trains).
 fn store(dir: &Path, with_val: bool) -> PathBuf {
-    let path = dir.join(format!("four_classes_{with_val}.parquet"));
+    store_of(dir, with_val, CLASSES)
+}
+
+/// [`store`] with other names for its four activities (the same signals,
+/// in order), as a second data set would name its own.
+fn store_of(dir: &Path, with_val: bool, classes: [&str; 4]) -> PathBuf {
+    let path = dir.join(format!("{}_{with_val}.parquet", classes.join("_")));
     let mut windows = Vec::new();
     let mut k = 7u32;
     let mut noise = || {
@@ -37,6 +43,7 @@ fn store(dir: &Path, with_val: bool) -> PathBuf {
     for s in 0..6 {
         for i in 0..24i64 {
             let class = CLASSES[i as usize % 4];
+            let name = classes[i as usize % 4];
             let mut v = Vec::with_capacity(STEPS * 2);
             for t in 0..STEPS {
                 let t = t as f32;
@@ -52,7 +59,7 @@ fn store(dir: &Path, with_val: bool) -> PathBuf {
             let mut w =
                 Window::from_values(format!("s{s}"), format!("s{s}-r0"), i * 640, 50.0, 2, v)
                     .unwrap();
-            w.label = Some(class.into());
+            w.label = Some(name.into());
             w.split = match s {
                 0..=3 => Split::Train,
                 4 if with_val => Split::Val,
@@ -62,7 +69,7 @@ fn store(dir: &Path, with_val: bool) -> PathBuf {
             windows.push(w);
         }
     }
-    write_store(&path, &windows, STEPS, &CLASSES, &[])
+    write_store(&path, &windows, STEPS, &classes, &[])
 }
 
 fn config(max_steps: u64, select: SelectConfig) -> SensorLanguageConfig {
@@ -259,7 +266,10 @@ fn bad_selection_settings_are_named() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("validation split"), "{err}");
-    assert!(err.contains("four_classes_false.parquet"), "{err}");
+    assert!(
+        err.contains("walking_running_sitting_lying_false.parquet"),
+        "{err}"
+    );
 
     let with_val = store(tmp.path(), true);
     // A held-out class that is not a training class.
@@ -311,21 +321,24 @@ fn folds_are_seeded_disjoint_and_sorted() {
         folds: 3,
         ..SelectConfig::default()
     };
-    let f = holdout_folds(&sel, &classes, &classes).unwrap();
+    let f = holdout_folds(&sel, &classes, std::slice::from_ref(&classes)).unwrap();
     assert_eq!(f.len(), 3);
     assert!(f.iter().all(|g| g.len() == 2 && g[0] < g[1]));
     let mut all: Vec<&String> = f.iter().flatten().collect();
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 6);
-    assert_eq!(f, holdout_folds(&sel, &classes, &classes).unwrap());
+    assert_eq!(
+        f,
+        holdout_folds(&sel, &classes, std::slice::from_ref(&classes)).unwrap()
+    );
     let other = holdout_folds(
         &SelectConfig {
             seed: 1,
             ..sel.clone()
         },
         &classes,
-        &classes,
+        std::slice::from_ref(&classes),
     )
     .unwrap();
     assert_ne!(f, other, "the seed changes the folds");
@@ -334,19 +347,87 @@ fn folds_are_seeded_disjoint_and_sorted() {
         folds: 4,
         ..sel.clone()
     };
-    assert!(holdout_folds(&four, &classes, &classes).is_err());
+    assert!(holdout_folds(&four, &classes, std::slice::from_ref(&classes)).is_err());
     // Only classes with validation windows are drawn (another store's
     // classes cannot be scored).
     let one = SelectConfig {
         folds: 1,
         ..sel.clone()
     };
-    let f = holdout_folds(&one, &classes, &classes[4..]).unwrap();
+    let f = holdout_folds(&one, &classes, &[classes[4..].to_vec()]).unwrap();
     assert!(
         f[0].iter().all(|c| ["e", "f", "g"].contains(&c.as_str())),
         "{f:?}"
     );
-    assert!(holdout_folds(&sel, &classes, &classes[4..]).is_err());
+    assert!(holdout_folds(&sel, &classes, &[classes[4..].to_vec()]).is_err());
+}
+
+/// With several training stores the stores take turns: every fold holds
+/// out classes of each data set, not only of the one drawn first, and a
+/// class two stores share counts once.
+#[test]
+fn folds_take_classes_of_every_store_in_turn() {
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let a = names(&["a1", "a2", "a3", "a4", "a5", "a6"]);
+    let b = names(&["b1", "b2", "b3", "a1"]);
+    let mut all = a.clone();
+    all.extend(names(&["b1", "b2", "b3"]));
+    let sel = SelectConfig {
+        every: 10,
+        holdout: 3,
+        folds: 2,
+        ..SelectConfig::default()
+    };
+    for seed in 0..8 {
+        let sel = SelectConfig {
+            seed,
+            ..sel.clone()
+        };
+        let f = holdout_folds(&sel, &all, &[a.clone(), b.clone()]).unwrap();
+        assert_eq!(f.len(), 2);
+        for fold in &f {
+            let from_b = fold.iter().filter(|c| c.starts_with('b')).count();
+            // Turns a, b, a | b, a, b: one or two of each store per fold.
+            assert!((1..=2).contains(&from_b), "seed {seed}: {f:?}");
+        }
+        let mut held: Vec<&String> = f.iter().flatten().collect();
+        held.sort();
+        held.dedup();
+        assert_eq!(held.len(), 6, "seed {seed}: folds overlap: {f:?}");
+        // One store alone gives its own seeded order, as before.
+        let only_a = holdout_folds(&sel, &a, std::slice::from_ref(&a)).unwrap();
+        assert!(only_a.iter().flatten().all(|c| c.starts_with('a')));
+    }
+}
+
+/// A run with an extra store scores its folds on the validation windows of
+/// both stores, and holds out classes of each.
+#[test]
+fn selection_scores_the_validation_split_of_every_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let main = store(tmp.path(), true);
+    let extra = store_of(
+        tmp.path(),
+        true,
+        ["cycling", "jumping", "standing", "kneeling"],
+    );
+    let out = tmp.path().join("run");
+    let cfg = config(8, every(4));
+    let mut o = opts(&main, &out);
+    o.extra_stores = vec![extra];
+    let s = train_sensor_language(&cfg, &o).unwrap();
+    let sel = s.selection.expect("a selection");
+    assert_eq!(sel.folds.len(), 2);
+    for f in &sel.folds {
+        let from_main = f
+            .classes
+            .iter()
+            .filter(|c| CLASSES.contains(&c.as_str()))
+            .count();
+        assert_eq!(from_main, 1, "one class of each store: {:?}", f.classes);
+        // 6 validation windows of each held-out class, from either store.
+        assert_eq!(f.val_windows, 12, "{:?}", f.classes);
+    }
 }
 
 /// A selection with the values in mapped files (training set, fold sets,
