@@ -14,6 +14,13 @@
 //!   classifier of the `supervised` protocol trained from scratch on the
 //!   same k-shot windows (`supervised_steps` steps, the run's seed), through
 //!   the context's trainer: the reference adaptation is measured against.
+//! - `fine_tune` (off by default): the sensor encoder **and** the heads
+//!   updated on the k-shot windows with the same contrastive loss
+//!   (`fine_tune_steps` mini-batch steps of `fine_tune_batch` windows, the
+//!   encoder at `fine_tune_encoder_lr_scale` × `head_lr`, dropout on), then
+//!   zero-shot with the fine-tuned encoder; "fine-tune like you pretrain"
+//!   (FLYP, Goyal et al. 2023). The model's weights are restored after each
+//!   run (tested bit for bit).
 //!
 //! The k windows of a class are drawn by a ChaCha8 shuffle seeded with
 //! `(seed, k)`; a class with fewer training windows uses all it has.
@@ -28,7 +35,7 @@ use wearlang_engine::{LoopConfig, Step, StepLoss};
 use wearlang_metrics::{ClassificationReport, MeanStd};
 use wearlang_models::{ProjectionHeads, SupervisedConfig, TrainState};
 use wearlang_objectives::normalize;
-use wearlang_optim::{AdamW, OptimConfig};
+use wearlang_optim::{AdamW, LrScale, OptimConfig};
 
 use crate::context::{EvalContext, Evaluator};
 use crate::probe::FullBatch;
@@ -54,6 +61,13 @@ pub struct FewShotConfig {
     /// Steps of each from-scratch conv classifier
     /// (`supervised_from_scratch`; its other settings are `[supervised]`'s).
     pub supervised_steps: u64,
+    /// Mini-batch steps of each fine-tuning run (`fine_tune`).
+    pub fine_tune_steps: u64,
+    /// Windows per fine-tuning batch (all of them when fewer).
+    pub fine_tune_batch: usize,
+    /// The sensor encoder's learning rate as a multiple of `head_lr`
+    /// (`fine_tune`).
+    pub fine_tune_encoder_lr_scale: f64,
 }
 
 impl Default for FewShotConfig {
@@ -65,6 +79,9 @@ impl Default for FewShotConfig {
             head_steps: 50,
             head_lr: 1e-3,
             supervised_steps: 200,
+            fine_tune_steps: 100,
+            fine_tune_batch: 64,
+            fine_tune_encoder_lr_scale: 0.1,
         }
     }
 }
@@ -82,21 +99,28 @@ pub struct FewShotEval {
     pub supervised: SupervisedConfig,
 }
 
-/// Restores the projection heads and the `requires_grad` flags on drop.
+/// Restores the variables it trains (the projection heads, and the sensor
+/// encoder when fine-tuning) and every `requires_grad` flag on drop.
 struct HeadGuard {
     snapshot: Vec<(Tensor, Tensor)>,
     flags: Vec<(Tensor, bool)>,
 }
 
 impl HeadGuard {
+    /// Only the heads train; every other variable is frozen.
     fn new(model: &dyn ProjectionHeads) -> Self {
-        let heads = model.head_variables();
+        Self::training(model, &model.head_variables())
+    }
+
+    /// Only the variables named `heads` train; every other one is frozen.
+    fn training(model: &dyn ProjectionHeads, heads: &[String]) -> Self {
         let mut snapshot = Vec::new();
         let mut flags = Vec::new();
         for (name, var) in model.var_store().variables() {
             flags.push((var.shallow_clone(), var.requires_grad()));
             if heads.contains(&name) {
                 snapshot.push((var.shallow_clone(), var.detach().copy()));
+                let _ = var.set_requires_grad(true);
             } else {
                 let _ = var.set_requires_grad(false);
             }
@@ -264,6 +288,94 @@ impl<'a> Heads<'a> {
     }
 }
 
+/// One mini-batch step of fine-tuning: the batch is (windows, text
+/// features of each window's class prompt, class indices).
+struct FineTuneStep<'a> {
+    heads: &'a dyn ProjectionHeads,
+    scale: f64,
+    device: tch::Device,
+}
+
+impl Step<Vec<Tensor>> for FineTuneStep<'_> {
+    type Error = EvalError;
+    fn loss(&mut self, _step: u64, batch: Vec<Tensor>) -> Result<StepLoss> {
+        let [x, t_feat, y] = <[Tensor; 3]>::try_from(batch).map_err(|_| {
+            EvalError::Data("few-shot: a batch is (windows, text features, labels)".into())
+        })?;
+        let features = self.heads.encode_sensor(&x, true)?;
+        let s = normalize(&self.heads.project_sensor(&features)?);
+        let t = normalize(&self.heads.project_text(&t_feat)?);
+        let total = unicl_loss(&(s.matmul(&t.tr()) * self.scale), &y.to_device(self.device));
+        Ok(StepLoss {
+            total,
+            terms: Vec::new(),
+        })
+    }
+}
+
+impl Heads<'_> {
+    /// Fine-tune the sensor encoder and the heads on windows `x` `[N, T,
+    /// C]` with class indices `y` (see the module doc), `predict` with the
+    /// fine-tuned model, and restore every weight.
+    fn fine_tune(
+        &self,
+        (x, y): (&Tensor, &Tensor),
+        cfg: &FewShotConfig,
+        seed: u64,
+        predict: impl FnOnce() -> Result<Vec<usize>>,
+    ) -> Result<Vec<usize>> {
+        // From the model as trained: the heads as saved, the encoder as is.
+        self.guard.restore();
+        let mut train = self.heads.head_variables();
+        let sensor = self.heads.sensor_variables();
+        if sensor.is_empty() {
+            return Err(EvalError::param(
+                "few_shot.methods",
+                "`fine_tune`: the model's sensor encoder has no variables to fine-tune",
+            ));
+        }
+        train.extend(sensor);
+        // Restores the encoder and the heads, and every flag, on return.
+        let _restore = HeadGuard::training(self.heads, &train);
+        let vs = self.heads.var_store();
+        let mut opt = AdamW::new(
+            vs,
+            OptimConfig {
+                lr: cfg.head_lr,
+                weight_decay: 0.0,
+                lr_scale: vec![LrScale {
+                    contains: "sensor.".into(),
+                    scale: cfg.fine_tune_encoder_lr_scale,
+                    frozen_steps: 0,
+                }],
+                ..OptimConfig::default()
+            },
+        )?;
+        let y_idx: Vec<usize> = Vec::<i64>::try_from(y)?
+            .into_iter()
+            .map(|v| v as usize)
+            .collect();
+        let n = y_idx.len();
+        let t_feat = rows(&self.t_class, &y_idx);
+        let loop_cfg = LoopConfig {
+            batch_size: cfg.fine_tune_batch.clamp(1, n.max(1)),
+            ..LoopConfig::full_batch(n, cfg.fine_tune_steps, cfg.head_lr, seed)
+        };
+        let state = TrainState {
+            total_steps: loop_cfg.total_steps,
+            ..TrainState::default()
+        };
+        let mut step = FineTuneStep {
+            heads: self.heads,
+            scale: self.scale,
+            device: vs.device(),
+        };
+        let source = FullBatch(vec![x.shallow_clone(), t_feat, y.shallow_clone()]);
+        wearlang_engine::run(&loop_cfg, source, &mut step, vs, &mut opt, state, &())?;
+        predict()
+    }
+}
+
 impl FewShotEval {
     fn macro_f1(truth: &[usize], pred: &[usize], k: usize) -> Result<f64> {
         Ok(ClassificationReport::compute(truth, pred, k)?.macro_f1)
@@ -300,7 +412,8 @@ impl Evaluator for FewShotEval {
     }
 
     fn skip_reason(&self, ctx: &EvalContext) -> Option<String> {
-        if self.cfg.methods.contains(&FewShotMethod::ProjectionHeads) {
+        let adapts = [FewShotMethod::ProjectionHeads, FewShotMethod::FineTune];
+        if self.cfg.methods.iter().any(|m| adapts.contains(m)) {
             if !ctx.model.has_text_alignment() {
                 return Some("the model has no contrastive text alignment".into());
             }
@@ -340,7 +453,8 @@ impl Evaluator for FewShotEval {
             by_class[c as usize].push(j);
         }
         let f_train = model.sensor_features(&rows(&ctx.train.x, &tr_idx), 256)?;
-        let f_test = model.sensor_features(&rows(&ctx.test.x, &te_idx), 256)?;
+        let test_x = rows(&ctx.test.x, &te_idx);
+        let f_test = model.sensor_features(&test_x, 256)?;
         // With projection heads: the frozen text features of each class's
         // base prompt (the update's targets) and of the configured prompts
         // (zero-shot after it), and the heads' state, restored on drop.
@@ -397,6 +511,18 @@ impl Evaluator for FewShotEval {
                                 },
                             )?;
                             clf.predict(&rows(&ctx.test.x, &te_idx), 256)?
+                        }
+                        FewShotMethod::FineTune => {
+                            let a = adapt.as_ref().ok_or_else(|| {
+                                EvalError::Data(
+                                    "few-shot: the model has no projection heads".into(),
+                                )
+                            })?;
+                            let windows: Vec<usize> = idx.iter().map(|&j| tr_idx[j]).collect();
+                            a.fine_tune((&rows(&ctx.train.x, &windows), &y), cfg, seed, || {
+                                let f = model.sensor_features(&test_x, 256)?;
+                                a.predict(&f, n_classes)
+                            })?
                         }
                         FewShotMethod::ProjectionHeads => {
                             let a = adapt.as_ref().ok_or_else(|| {

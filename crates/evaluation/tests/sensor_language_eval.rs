@@ -704,3 +704,76 @@ fn a_model_trained_on_the_pooled_scale_reads_stores_on_it_by_default() {
     let own = eval(Some(InputNormalisation::Store), "store");
     assert_eq!(own.report.normalisation, InputNormalisation::Store);
 }
+
+/// Few-shot fine-tuning of the encoder and heads (`fine_tune`): it learns
+/// from k windows per class, and the model is restored after every run, so
+/// a protocol after it (retrieval) scores exactly as without it.
+#[test]
+fn fine_tuning_learns_and_restores_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = edited_store(dir.path(), "plain.parquet", |_| {});
+    let run = dir.path().join("run");
+    // A briefly trained model, so that fine-tuning has room to help.
+    let mut cfg = config();
+    cfg.max_steps = 4;
+    train(&path, &run, &cfg);
+    let mut e = small_eval();
+    e.few_shot.methods = vec![FewShotMethod::FineTune];
+    e.few_shot.shots = vec![4];
+    e.few_shot.fine_tune_steps = 40;
+    e.few_shot.fine_tune_batch = 8;
+    e.few_shot.fine_tune_encoder_lr_scale = 1.0;
+    e.few_shot.head_lr = 3e-3;
+    let eval = |protocols: &[&str], out: &str| {
+        wearlang_evaluation::evaluate_run(
+            &wearlang_evaluation::RunEvalOptions {
+                checkpoint: run.clone(),
+                store: path.clone(),
+                split: Split::Test,
+                out: dir.path().join(out),
+                protocols: protocols.iter().map(|p| p.to_string()).collect(),
+                config: e.clone(),
+                pretrain: None,
+                minilm_dir: Some(minilm()),
+                progress: false,
+                trainer: Some(&DefaultTrainer),
+            },
+            |_| {},
+        )
+        .unwrap()
+        .report
+    };
+    let both = eval(&["few-shot", "retrieval"], "both");
+    let alone = eval(&["retrieval"], "alone");
+    let few = both
+        .results
+        .iter()
+        .find_map(|r| match r {
+            ProtocolResult::FewShot(f) => Some(f),
+            _ => None,
+        })
+        .unwrap();
+    let tuned = &few.series[0];
+    assert_eq!(tuned.method, FewShotMethod::FineTune);
+    assert_eq!(tuned.macro_f1[0].len(), 2);
+    assert!(
+        tuned.summary[0].mean > few.zero_shot_macro_f1.max(0.4),
+        "fine-tuned at k = 4: {:?}, before: {}",
+        tuned.macro_f1,
+        few.zero_shot_macro_f1
+    );
+    let retrieval = |r: &wearlang_evaluation::EvalReport| {
+        serde_json::to_string(
+            r.results
+                .iter()
+                .find(|p| matches!(p, ProtocolResult::Retrieval(_)))
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        retrieval(&both),
+        retrieval(&alone),
+        "the model was not restored"
+    );
+}

@@ -131,6 +131,25 @@ pub trait ProjectionHeads {
     fn logit_scale(&self) -> Option<f64> {
         None
     }
+
+    /// Names (in [`Self::var_store`]) of the sensor encoder's variables,
+    /// which few-shot fine-tuning updates beside the heads; empty (the
+    /// default) when the encoder cannot be fine-tuned.
+    fn sensor_variables(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Sensor features `[B, D]` of windows `x` `[B, T, C]` before the
+    /// sensor head, **with** gradients (dropout on when `train`), on the
+    /// model's device: what [`Self::project_sensor`] takes. The default
+    /// errors (a model whose encoder cannot be fine-tuned).
+    fn encode_sensor(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let _ = (x, train);
+        Err(crate::ModelError::Config {
+            field: "few_shot.methods".into(),
+            reason: "this model's sensor encoder cannot be fine-tuned (`fine_tune`)".into(),
+        })
+    }
 }
 
 /// A decoder that writes a caption for each window.
@@ -216,6 +235,18 @@ impl ProjectionHeads for SensorLanguageModel {
 
     fn logit_scale(&self) -> Option<f64> {
         SensorLanguageModel::logit_scale(self)
+    }
+
+    fn sensor_variables(&self) -> Vec<String> {
+        self.vs
+            .variables()
+            .into_keys()
+            .filter(|name| name.starts_with("sensor."))
+            .collect()
+    }
+
+    fn encode_sensor(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        SensorLanguageModel::encode_sensor(self, x, train)
     }
 }
 

@@ -15,6 +15,10 @@ pub enum FewShotMethod {
     /// The supervised conv classifier trained from scratch on the same k
     /// windows per class (what adaptation is measured against).
     SupervisedFromScratch,
+    /// Fine-tune the sensor encoder with the projection heads on the k
+    /// windows per class, with the contrastive loss of `projection_heads`
+    /// (fine-tuning as the model was pretrained), then zero-shot.
+    FineTune,
 }
 
 impl FewShotMethod {
@@ -24,6 +28,7 @@ impl FewShotMethod {
             FewShotMethod::ProjectionHeads => "projection heads (contrastive)",
             FewShotMethod::LinearProbe => "linear probe",
             FewShotMethod::SupervisedFromScratch => "conv classifier from scratch",
+            FewShotMethod::FineTune => "fine-tuned encoder and heads (contrastive)",
         }
     }
 }

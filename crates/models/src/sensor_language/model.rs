@@ -753,6 +753,14 @@ impl SensorLanguageModel {
         })
     }
 
+    /// Sensor features `[B, D]` of windows `x` `[B, T, C]` with gradients
+    /// (dropout on when `train`), on the model's device: what
+    /// [`Self::sensor_features`] computes without them.
+    pub fn encode_sensor(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let xb = x.to_device(self.device());
+        Ok(self.sensor.encode(&xb, None, train)?.pooled)
+    }
+
     /// The sensor projection head applied to [`Self::sensor_features`]
     /// (with gradients; not normalised).
     pub fn project_sensor(&self, features: &Tensor) -> Tensor {
