@@ -1,5 +1,5 @@
 //! Few-shot adaptation (NLS): k labelled training windows per class, several
-//! seeds, two methods, macro-F1 on the test windows as mean ± std.
+//! seeds, several methods, macro-F1 on the test windows as mean ± std.
 //!
 //! - `projection_heads`: only the sensor and text projection heads are
 //!   updated (the model's [`ProjectionHeads`]), with the contrastive loss
