@@ -176,21 +176,30 @@ fn unicl_loss(logits: &Tensor, y: &Tensor) -> Tensor {
     (row + col) / 2.0
 }
 
-/// One full-batch step of the head update: the batch is (sensor features,
-/// text features of each window's class prompt, class indices).
-struct HeadStep<'a> {
+/// One step of the contrastive update: the batch is (sensor features, or
+/// windows to encode first when `encode`, text features of each window's
+/// class prompt, class indices).
+struct ContrastiveStep<'a> {
     heads: &'a dyn ProjectionHeads,
     scale: f64,
     device: tch::Device,
+    /// The batch holds windows: run the sensor encoder on them (with
+    /// gradients and dropout), as fine-tuning does.
+    encode: bool,
 }
 
-impl Step<Vec<Tensor>> for HeadStep<'_> {
+impl Step<Vec<Tensor>> for ContrastiveStep<'_> {
     type Error = EvalError;
     fn loss(&mut self, _step: u64, batch: Vec<Tensor>) -> Result<StepLoss> {
         let [x, t_feat, y] = <[Tensor; 3]>::try_from(batch).map_err(|_| {
             EvalError::Data("few-shot: a batch is (sensor, text features, labels)".into())
         })?;
-        let s = normalize(&self.heads.project_sensor(&x)?);
+        let features = if self.encode {
+            self.heads.encode_sensor(&x, true)?
+        } else {
+            x
+        };
+        let s = normalize(&self.heads.project_sensor(&features)?);
         let t = normalize(&self.heads.project_text(&t_feat)?);
         let total = unicl_loss(&(s.matmul(&t.tr()) * self.scale), &y.to_device(self.device));
         Ok(StepLoss {
@@ -256,7 +265,7 @@ impl<'a> Heads<'a> {
     /// Restore the heads, then update them on sensor features `x` with class
     /// indices `y`: `head_steps` full-batch steps on the training engine in
     /// memory, AdamW (no weight decay) at the constant rate `head_lr`.
-    fn fit(&self, x: &Tensor, y: &Tensor, cfg: &FewShotConfig, device: tch::Device) -> Result<()> {
+    fn fit(&self, x: &Tensor, y: &Tensor, cfg: &FewShotConfig) -> Result<()> {
         self.guard.restore();
         let vs = self.heads.var_store();
         let mut opt = AdamW::new(
@@ -267,49 +276,40 @@ impl<'a> Heads<'a> {
                 ..OptimConfig::default()
             },
         )?;
+        let loop_cfg =
+            LoopConfig::full_batch(y.size()[0] as usize, cfg.head_steps as u64, cfg.head_lr, 0);
+        self.update((x, y), loop_cfg, &mut opt, false)
+    }
+
+    /// Run `loop_cfg` of [`ContrastiveStep`]s on `x` (features, or windows
+    /// when `encode`) with class indices `y`, the targets each class's
+    /// base-prompt text features.
+    fn update(
+        &self,
+        (x, y): (&Tensor, &Tensor),
+        loop_cfg: LoopConfig,
+        opt: &mut AdamW,
+        encode: bool,
+    ) -> Result<()> {
         let y_idx: Vec<usize> = Vec::<i64>::try_from(y)?
             .into_iter()
             .map(|v| v as usize)
             .collect();
         let t_feat = rows(&self.t_class, &y_idx);
-        let loop_cfg = LoopConfig::full_batch(y_idx.len(), cfg.head_steps as u64, cfg.head_lr, 0);
         let state = TrainState {
             total_steps: loop_cfg.total_steps,
             ..TrainState::default()
         };
-        let mut step = HeadStep {
+        let vs = self.heads.var_store();
+        let mut step = ContrastiveStep {
             heads: self.heads,
             scale: self.scale,
-            device,
+            device: vs.device(),
+            encode,
         };
         let source = FullBatch(vec![x.shallow_clone(), t_feat, y.shallow_clone()]);
-        wearlang_engine::run(&loop_cfg, source, &mut step, vs, &mut opt, state, &())?;
+        wearlang_engine::run(&loop_cfg, source, &mut step, vs, opt, state, &())?;
         Ok(())
-    }
-}
-
-/// One mini-batch step of fine-tuning: the batch is (windows, text
-/// features of each window's class prompt, class indices).
-struct FineTuneStep<'a> {
-    heads: &'a dyn ProjectionHeads,
-    scale: f64,
-    device: tch::Device,
-}
-
-impl Step<Vec<Tensor>> for FineTuneStep<'_> {
-    type Error = EvalError;
-    fn loss(&mut self, _step: u64, batch: Vec<Tensor>) -> Result<StepLoss> {
-        let [x, t_feat, y] = <[Tensor; 3]>::try_from(batch).map_err(|_| {
-            EvalError::Data("few-shot: a batch is (windows, text features, labels)".into())
-        })?;
-        let features = self.heads.encode_sensor(&x, true)?;
-        let s = normalize(&self.heads.project_sensor(&features)?);
-        let t = normalize(&self.heads.project_text(&t_feat)?);
-        let total = unicl_loss(&(s.matmul(&t.tr()) * self.scale), &y.to_device(self.device));
-        Ok(StepLoss {
-            total,
-            terms: Vec::new(),
-        })
     }
 }
 
@@ -351,27 +351,12 @@ impl Heads<'_> {
                 ..OptimConfig::default()
             },
         )?;
-        let y_idx: Vec<usize> = Vec::<i64>::try_from(y)?
-            .into_iter()
-            .map(|v| v as usize)
-            .collect();
-        let n = y_idx.len();
-        let t_feat = rows(&self.t_class, &y_idx);
+        let n = y.size()[0] as usize;
         let loop_cfg = LoopConfig {
             batch_size: cfg.fine_tune_batch.clamp(1, n.max(1)),
             ..LoopConfig::full_batch(n, cfg.fine_tune_steps, cfg.head_lr, seed)
         };
-        let state = TrainState {
-            total_steps: loop_cfg.total_steps,
-            ..TrainState::default()
-        };
-        let mut step = FineTuneStep {
-            heads: self.heads,
-            scale: self.scale,
-            device: vs.device(),
-        };
-        let source = FullBatch(vec![x.shallow_clone(), t_feat, y.shallow_clone()]);
-        wearlang_engine::run(&loop_cfg, source, &mut step, vs, &mut opt, state, &())?;
+        self.update((x, y), loop_cfg, &mut opt, true)?;
         predict()
     }
 }
@@ -510,7 +495,7 @@ impl Evaluator for FewShotEval {
                                     ..self.supervised.clone()
                                 },
                             )?;
-                            clf.predict(&rows(&ctx.test.x, &te_idx), 256)?
+                            clf.predict(&test_x, 256)?
                         }
                         FewShotMethod::FineTune => {
                             let a = adapt.as_ref().ok_or_else(|| {
@@ -530,7 +515,7 @@ impl Evaluator for FewShotEval {
                                     "few-shot: the model has no projection heads".into(),
                                 )
                             })?;
-                            a.fit(&x, &y, cfg, model.device())?;
+                            a.fit(&x, &y, cfg)?;
                             a.predict(&f_test, n_classes)?
                         }
                     };

@@ -590,15 +590,7 @@ fn unlabelled_windows_are_left_out_of_the_scores() {
     .unwrap();
     assert_eq!(out.report.results.len(), 4);
     assert_eq!(out.report.steps, state.total_steps);
-    let few = out
-        .report
-        .results
-        .iter()
-        .find_map(|r| match r {
-            ProtocolResult::FewShot(f) => Some(f),
-            _ => None,
-        })
-        .unwrap();
+    let few = few_shot_of(&out.report);
     let scratch = &few.series[1];
     assert_eq!(scratch.method, FewShotMethod::SupervisedFromScratch);
     assert_eq!(scratch.macro_f1.len(), 2);
@@ -745,14 +737,7 @@ fn fine_tuning_learns_and_restores_the_model() {
     };
     let both = eval(&["few-shot", "retrieval"], "both");
     let alone = eval(&["retrieval"], "alone");
-    let few = both
-        .results
-        .iter()
-        .find_map(|r| match r {
-            ProtocolResult::FewShot(f) => Some(f),
-            _ => None,
-        })
-        .unwrap();
+    let few = few_shot_of(&both);
     let tuned = &few.series[0];
     assert_eq!(tuned.method, FewShotMethod::FineTune);
     assert_eq!(tuned.macro_f1[0].len(), 2);
@@ -776,4 +761,16 @@ fn fine_tuning_learns_and_restores_the_model() {
         retrieval(&alone),
         "the model was not restored"
     );
+}
+
+/// The few-shot result of an evaluation report.
+fn few_shot_of(report: &wearlang_evaluation::EvalReport) -> &wearlang_evaluation::FewShotResult {
+    report
+        .results
+        .iter()
+        .find_map(|r| match r {
+            ProtocolResult::FewShot(f) => Some(f),
+            _ => None,
+        })
+        .expect("a few-shot result")
 }

@@ -377,19 +377,19 @@ pub(crate) fn choose_budget(
     // run trains at: a held-out class of any data set can be scored.
     let mut stores = vec![opts.store.as_path()];
     stores.extend(opts.extra_stores.iter().map(PathBuf::as_path));
-    let (val, counts) =
-        load_validation_union_in(&stores, cfg.normalisation, &how).map_err(|e| {
-            TrainError::Data(format!(
-                "select: the step budget is chosen on the validation split of {}, which cannot be \
-             read ({e}); give the store a validation split or turn `[select]` off",
-                opts.store.display()
-            ))
-        })?;
     let described = stores
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
+    let (val, counts) =
+        load_validation_union_in(&stores, cfg.normalisation, &how).map_err(|e| {
+            TrainError::Data(format!(
+                "select: the step budget is chosen on the validation split of {}, which cannot be \
+             read ({e}); give the store a validation split or turn `[select]` off",
+                described
+            ))
+        })?;
     let val_names = val.meta.labels.labels();
     let mut validated: Vec<Vec<String>> = Vec::with_capacity(counts.len());
     let mut first = 0;
